@@ -1,0 +1,181 @@
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { ContainerType } from 'type-graphql';
+import { RoleAuthChecker } from './auth/auth-checker';
+import { Authenticator } from './auth/authenticator';
+import { bootstrapPlatformAdmin, type BootstrapResult } from './auth/bootstrap';
+import { ModelCatalog } from './chat/model-catalog';
+import type { Config } from './config';
+import type { Logger } from './common/logger';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres';
+import { migrate, openOrm } from './db/orm';
+import { ModelSelectionRules } from './modules/tenant/model-selection-rules';
+import { TenantResolver } from './modules/tenant/tenant.resolver';
+import { TenantService } from './modules/tenant/tenant.service';
+import { ApiTokenResolver } from './modules/token/api-token.resolver';
+import { ApiTokenService } from './modules/token/api-token.service';
+import { UserResolver } from './modules/user/user.resolver';
+import { UserService } from './modules/user/user.service';
+import { createApollo } from './server/apollo';
+import { ContextFactory } from './server/context-factory';
+import { healthRoutes } from './server/health';
+import { createHttpApp } from './server/http';
+import { buildGatewaySchema } from './server/schema';
+import { attachWebSocket } from './server/websocket';
+import { DataKeyCache } from './vault/data-key-cache';
+import { DataKeyService } from './vault/data-key.service';
+import { createKeyrings } from './vault/keyring/create-keyrings';
+import type { Keyrings } from './vault/keyring/keyrings';
+
+export interface GatewayOptions {
+  config: Config;
+  log: Logger;
+  /** Supplied by tests and tools that build keyrings themselves; default: from config. */
+  keyrings?: Keyrings;
+}
+
+/** Services shared by every request, built once per process. */
+export interface Services {
+  catalog: ModelCatalog;
+  dataKeys: DataKeyService;
+  tenants: TenantService;
+  users: UserService;
+  tokens: ApiTokenService;
+}
+
+export function createServices(keyrings: Keyrings, config: Config, log: Logger): Services {
+  const catalog = ModelCatalog.load(config.modelsFile);
+  const modelRules = new ModelSelectionRules(catalog);
+  const dataKeys = new DataKeyService(keyrings, new DataKeyCache(config.dataKeyCache), log);
+  const users = new UserService(modelRules);
+  const tokens = new ApiTokenService(users);
+  const tenants = new TenantService(dataKeys, tokens, modelRules);
+  return { catalog, dataKeys, tenants, users, tokens };
+}
+
+function resolverContainer(services: Services): ContainerType {
+  const instances = new Map<unknown, object>([
+    [RoleAuthChecker, new RoleAuthChecker()],
+    [TenantResolver, new TenantResolver(services.tenants, services.dataKeys)],
+    [UserResolver, new UserResolver(services.users)],
+    [ApiTokenResolver, new ApiTokenResolver(services.tokens)],
+  ]);
+  return {
+    get: (resolverClass) => {
+      const instance = instances.get(resolverClass);
+      if (!instance) throw new Error(`No instance registered for resolver ${String(resolverClass)}`);
+      return instance;
+    },
+  };
+}
+
+/** The database the gateway uses: the configured server, or PGlite in the data dir. */
+async function openDatabase(config: Config, log: Logger): Promise<{ orm: MikroORM; embedded?: EmbeddedPostgres }> {
+  if (config.databaseUrl) return { orm: await openOrm({ url: config.databaseUrl }) };
+  const embedded = await startEmbeddedPostgres(config.dataDir);
+  log.info({ dataDir: config.dataDir }, 'using embedded PostgreSQL (PGlite); set DATABASE_URL for a server');
+  try {
+    return { orm: await openOrm({ url: embedded.url, poolMax: 8 }), embedded };
+  } catch (error) {
+    await embedded.stop();
+    throw error;
+  }
+}
+
+export class Gateway {
+  private draining = false;
+  private stopped?: Promise<void>;
+
+  private constructor(
+    readonly config: Config,
+    readonly log: Logger,
+    readonly orm: MikroORM,
+    readonly services: Services,
+    readonly httpServer: Server,
+    readonly bootstrap: BootstrapResult,
+    private readonly closers: Array<() => Promise<void>>,
+  ) {}
+
+  static async start({ config, log, keyrings }: GatewayOptions): Promise<Gateway> {
+    const closers: Array<() => Promise<void>> = [];
+    const closeAll = async () => {
+      for (const close of closers.splice(0).reverse()) await close().catch((error) => log.error({ err: error }, 'close failed'));
+    };
+    try {
+      const { orm, embedded } = await openDatabase(config, log);
+      if (embedded) closers.push(() => embedded.stop());
+      closers.push(() => orm.close());
+      const ran = await migrate(orm);
+      if (ran.length) log.info({ migrations: ran }, 'applied migrations');
+
+      const services = createServices(keyrings ?? (await createKeyrings(config, log)), config, log);
+      const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
+
+      const schema = buildGatewaySchema(resolverContainer(services));
+      const contexts = new ContextFactory(orm, new Authenticator());
+      const httpServer = createServer();
+      let gateway: Gateway | undefined;
+      const apollo = createApollo({ schema, httpServer, log, introspection: !config.production, production: config.production });
+      await apollo.start();
+      closers.push(() => apollo.stop());
+      const app = createHttpApp({
+        apollo,
+        contexts,
+        bodyLimit: '1mb',
+        routes: [healthRoutes(orm, () => gateway?.draining ?? false)],
+      });
+      httpServer.on('request', app);
+      const ws = attachWebSocket({
+        httpServer,
+        schema,
+        contexts,
+        log,
+        maxPayloadBytes: 1024 * 1024,
+        connectionInitWaitTimeoutMs: 10_000,
+        keepAliveMs: 12_000,
+      });
+      closers.push(() => ws.close());
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => resolve());
+      });
+      gateway = new Gateway(config, log, orm, services, httpServer, bootstrap, closers);
+      return gateway;
+    } catch (error) {
+      await closeAll();
+      throw error;
+    }
+  }
+
+  get port(): number {
+    return (this.httpServer.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `http://${this.config.host}:${this.port}/graphql`;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Stops accepting, lets running requests finish within the grace period, then closes the database. */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.draining = true;
+    const grace = setTimeout(() => this.httpServer.closeAllConnections(), this.config.shutdownGraceMs);
+    try {
+      for (const close of this.closers.splice(0).reverse()) {
+        await close().catch((error) => this.log.error({ err: error }, 'close failed during shutdown'));
+      }
+    } finally {
+      clearTimeout(grace);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import { validate, type ValidationError } from 'class-validator';
+import { badInput } from './errors';
+
+const describe = (error: ValidationError, prefix = ''): string[] => {
+  const path = prefix ? `${prefix}.${error.property}` : error.property;
+  const own = Object.values(error.constraints ?? {}).map((message) => `${path}: ${message}`);
+  return [...own, ...(error.children ?? []).flatMap((child) => describe(child, path))];
+};
+
+/**
+ * Validates GraphQL input objects with their class-validator decorators. Unlike type-graphql's
+ * default, the error never echoes the submitted values back: an input may hold an API key.
+ */
+export async function validateInput(argValue: unknown): Promise<void> {
+  if (argValue === null || typeof argValue !== 'object') return;
+  const values = Array.isArray(argValue) ? argValue : [argValue];
+  for (const value of values) {
+    if (value === null || typeof value !== 'object') continue;
+    const errors = await validate(value as object, {
+      forbidUnknownValues: false,
+      validationError: { target: false, value: false },
+    });
+    if (errors.length > 0) {
+      const messages = errors.flatMap((error) => describe(error));
+      throw badInput(`Invalid input: ${messages.join('; ')}`, errors[0].property);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const postgresUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be a postgres:// or postgresql:// URL with a host');
+
+const base64Key32 = z
+  .string()
+  .refine(
+    (value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32,
+    'must be base64 of exactly 32 bytes',
+  );
+
+const httpUrl = z.string().refine((value) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}, 'must be an http:// or https:// URL');
+
+const positiveInt = (fallback: number) =>
+  z.coerce.number().int('must be a whole number').positive('must be positive').default(fallback);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: z.coerce.number().int('must be a whole number').min(0).max(65535, 'must be at most 65535').default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: postgresUrl.optional(),
+  KEYWARD_DATA_DIR: z.string().min(1).default('./.keyward'),
+  KEYWARD_MASTER_KEY: base64Key32.optional(),
+  KEYWARD_KMS_KEY_ID: z.string().min(1).optional(),
+  AWS_ENDPOINT_URL_KMS: httpUrl.optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: httpUrl.optional(),
+  KEYWARD_BOOTSTRAP_TOKEN: z
+    .string()
+    .regex(/^kw_[A-Za-z0-9_-]{20,200}$/, 'must look like kw_ followed by at least 20 URL-safe characters')
+    .optional(),
+  KEYWARD_MODELS_FILE: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  KEYWARD_DATA_KEY_MAX_AGE_SECONDS: positiveInt(300),
+  KEYWARD_DATA_KEY_MAX_USES: positiveInt(100_000),
+  KEYWARD_SHUTDOWN_GRACE_SECONDS: positiveInt(10),
+});
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  /** Unset: the embedded PostgreSQL (PGlite) in `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  masterKey?: string;
+  kmsKeyId?: string;
+  kmsEndpoint?: string;
+  platformAnthropicKey?: string;
+  anthropicBaseUrl?: string;
+  bootstrapToken?: string;
+  modelsFile?: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  dataKeyCache: { maxAgeMs: number; maxUses: number };
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment once. Values are never echoed back, since some are secrets. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.KEYWARD_MASTER_KEY && !e.KEYWARD_KMS_KEY_ID) {
+    throw new ConfigError([
+      'KEYWARD_MASTER_KEY or KEYWARD_KMS_KEY_ID is required when NODE_ENV=production (a generated development key is refused)',
+    ]);
+  }
+  return {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: resolve(e.KEYWARD_DATA_DIR),
+    masterKey: e.KEYWARD_MASTER_KEY,
+    kmsKeyId: e.KEYWARD_KMS_KEY_ID,
+    kmsEndpoint: e.AWS_ENDPOINT_URL_KMS,
+    platformAnthropicKey: e.ANTHROPIC_API_KEY,
+    anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
+    bootstrapToken: e.KEYWARD_BOOTSTRAP_TOKEN,
+    modelsFile: e.KEYWARD_MODELS_FILE,
+    logLevel: e.LOG_LEVEL,
+    dataKeyCache: { maxAgeMs: e.KEYWARD_DATA_KEY_MAX_AGE_SECONDS * 1000, maxUses: e.KEYWARD_DATA_KEY_MAX_USES },
+    shutdownGraceMs: e.KEYWARD_SHUTDOWN_GRACE_SECONDS * 1000,
+  };
+}

@@ -1,0 +1,59 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { migrationsList } from '../../migrations';
+import { entities } from './entities';
+
+export interface OrmOptions {
+  url: string;
+  poolMax?: number;
+  debug?: boolean;
+}
+
+export function ormOptions({ url, poolMax = 10, debug = false }: OrmOptions): Options {
+  return {
+    clientUrl: url,
+    entities,
+    extensions: [Migrator],
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    pool: { min: 0, max: poolMax },
+    debug,
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    migrations: {
+      migrationsList,
+      snapshot: false,
+      silent: true,
+      transactional: true,
+      allOrNothing: true,
+      disableForeignKeys: false,
+    },
+  };
+}
+
+export async function openOrm(options: OrmOptions): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(options));
+}
+
+/** Arbitrary constant for pg_advisory_lock: replicas starting together migrate one at a time. */
+const MIGRATION_LOCK = 0x6b77_0002;
+
+/**
+ * Applies every committed migration not yet applied; returns the names it ran. A session-level
+ * advisory lock on one pooled connection serialises concurrent starters; the migrations run on
+ * other connections (not inside a transaction on this one, which PGlite could not interleave).
+ */
+export async function migrate(orm: MikroORM): Promise<string[]> {
+  const knex = orm.em.getConnection().getKnex();
+  const lockConnection = await knex.client.acquireConnection();
+  try {
+    await knex.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK]).connection(lockConnection);
+    try {
+      const applied = await orm.getMigrator().up();
+      return applied.map((migration) => migration.name);
+    } finally {
+      await knex.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK]).connection(lockConnection);
+    }
+  } finally {
+    await knex.client.releaseConnection(lockConnection);
+  }
+}

@@ -1,0 +1,4 @@
+export enum CredentialScope {
+  PERSONAL = 'PERSONAL',
+  TENANT = 'TENANT',
+}

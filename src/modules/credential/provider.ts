@@ -1,0 +1,7 @@
+export enum Provider {
+  ANTHROPIC = 'ANTHROPIC',
+  OPENAI = 'OPENAI',
+  OPENROUTER = 'OPENROUTER',
+  GITHUB = 'GITHUB',
+  LINEAR = 'LINEAR',
+}

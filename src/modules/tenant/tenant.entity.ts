@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+
+export const DEFAULT_MODEL = 'claude-haiku-4-5';
+
+@Entity({ tableName: 'tenants' })
+export class TenantEntity {
+  [OptionalProps]?: 'createdAt' | 'isPlatform' | 'dataKeyVersion' | 'allowPlatformKey' | 'allowedModels' | 'defaultModel' | 'monthlyBudgetUsd' | 'requestsPerMinute';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'text' })
+  name!: string;
+
+  /** Lower-cased name: tenant names are unique regardless of case. */
+  @Unique({ name: 'tenants_name_key_unique' })
+  @Property({ type: 'text' })
+  nameKey!: string;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date = new Date();
+
+  /** The operator's own tenant, home of the platform admins; it cannot be deleted. */
+  @Property({ type: 'boolean', default: false })
+  isPlatform = false;
+
+  @Property({ type: 'integer', default: 1 })
+  dataKeyVersion = 1;
+
+  @Property({ type: 'boolean', default: true })
+  allowPlatformKey = true;
+
+  @Property({ type: 'text[]', nullable: true })
+  allowedModels: string[] | null = null;
+
+  @Property({ type: 'text', default: DEFAULT_MODEL })
+  defaultModel: string = DEFAULT_MODEL;
+
+  @Property({ type: 'double', nullable: true })
+  monthlyBudgetUsd: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  requestsPerMinute: number | null = null;
+}

@@ -1,0 +1,50 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { TENANT_MANAGERS } from '../../auth/roles';
+import { callerOf, type GatewayContext } from '../../server/context';
+import type { DataKeyService } from '../../vault/data-key.service';
+import { Role } from '../user/role';
+import { User } from '../user/user.type';
+import { CreateTenantPayload } from './create-tenant.payload';
+import { CreateTenantInput, UpdateTenantPolicyInput } from './tenant.input';
+import type { TenantService } from './tenant.service';
+import { Tenant } from './tenant.type';
+
+@Resolver(() => Tenant)
+export class TenantResolver {
+  constructor(
+    private readonly tenants: TenantService,
+    private readonly dataKeys: DataKeyService,
+  ) {}
+
+  @Authorized()
+  @Query(() => Tenant)
+  async tenant(@Ctx() ctx: GatewayContext): Promise<Tenant> {
+    return Tenant.from(await this.tenants.current(callerOf(ctx)));
+  }
+
+  @Authorized(Role.PLATFORM_ADMIN)
+  @Mutation(() => CreateTenantPayload)
+  async createTenant(@Arg('input') input: CreateTenantInput, @Ctx() ctx: GatewayContext): Promise<CreateTenantPayload> {
+    const created = await this.tenants.create(callerOf(ctx), input);
+    return { tenant: Tenant.from(created.tenant), admin: User.from(created.admin), token: created.token };
+  }
+
+  @Authorized(Role.PLATFORM_ADMIN)
+  @Mutation(() => Boolean, {
+    description: 'Crypto-shreds the tenant: its data keys are destroyed, so its credentials can never be decrypted again.',
+  })
+  async deleteTenant(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+    return this.tenants.delete(callerOf(ctx), id);
+  }
+
+  @Authorized(...TENANT_MANAGERS)
+  @Mutation(() => Tenant)
+  async updateTenantPolicy(@Arg('input') input: UpdateTenantPolicyInput, @Ctx() ctx: GatewayContext): Promise<Tenant> {
+    return Tenant.from(await this.tenants.updatePolicy(callerOf(ctx), input));
+  }
+
+  @FieldResolver(() => String, { description: 'Which keyring wraps this tenant\'s data keys: "aws-kms" or "local".' })
+  async keyring(@Root() tenant: Tenant, @Ctx() ctx: GatewayContext): Promise<string> {
+    return this.dataKeys.keyringOf(ctx.em, tenant.id, tenant.dataKeyVersion);
+  }
+}

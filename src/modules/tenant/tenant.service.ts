@@ -1,0 +1,101 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { badInput, forbidden, notFound } from '../../common/errors';
+import { isUuid } from '../../common/ids';
+import type { Caller } from '../../server/context';
+import type { DataKeyService } from '../../vault/data-key.service';
+import type { ApiTokenService } from '../token/api-token.service';
+import { Role } from '../user/role';
+import { UserEntity } from '../user/user.entity';
+import { flushUnique, normalizeEmail } from '../user/user.service';
+import type { ModelSelectionRules } from './model-selection-rules';
+import { TenantEntity } from './tenant.entity';
+import type { CreateTenantInput, UpdateTenantPolicyInput } from './tenant.input';
+
+export interface CreatedTenant {
+  tenant: TenantEntity;
+  admin: UserEntity;
+  token: string;
+}
+
+export class TenantService {
+  constructor(
+    private readonly dataKeys: DataKeyService,
+    private readonly tokens: ApiTokenService,
+    private readonly models: ModelSelectionRules,
+  ) {}
+
+  async current(caller: Caller): Promise<TenantEntity> {
+    return caller.em.findOneOrFail(TenantEntity, { id: caller.principal.tenantId });
+  }
+
+  /** Tenant, its data key v1, its first admin and that admin's token: all or nothing. */
+  async create(caller: Caller, input: CreateTenantInput): Promise<CreatedTenant> {
+    const name = input.name.trim();
+    return caller.em.transactional(async (em) => {
+      if (await em.count(TenantEntity, { nameKey: name.toLowerCase() })) {
+        throw badInput('A tenant with this name already exists', 'name');
+      }
+      const created = await this.provision(em, {
+        name,
+        adminEmail: input.adminEmail,
+        adminName: input.adminName ?? null,
+        adminRole: Role.TENANT_ADMIN,
+        isPlatform: false,
+      });
+      await flushUnique(em, 'A tenant with this name already exists', 'name');
+      return created;
+    });
+  }
+
+  /** Creates the rows of a tenant in `em` (flushed by the caller's transaction). */
+  async provision(
+    em: EntityManager,
+    spec: { name: string; adminEmail: string; adminName: string | null; adminRole: Role; isPlatform: boolean },
+  ): Promise<CreatedTenant> {
+    const tenant = em.create(TenantEntity, { name: spec.name, nameKey: spec.name.toLowerCase(), isPlatform: spec.isPlatform });
+    await this.dataKeys.createFirst(em, tenant);
+    const admin = em.create(UserEntity, {
+      tenant,
+      email: normalizeEmail(spec.adminEmail),
+      name: spec.adminName?.trim() ?? null,
+      role: spec.adminRole,
+    });
+    const { token } = this.tokens.mint(em, admin, 'initial admin token');
+    return { tenant, admin, token };
+  }
+
+  async updatePolicy(caller: Caller, input: UpdateTenantPolicyInput): Promise<TenantEntity> {
+    const tenant = await this.current(caller);
+    const next = {
+      allowPlatformKey: input.allowPlatformKey === undefined ? tenant.allowPlatformKey : input.allowPlatformKey,
+      allowedModels: input.allowedModels === undefined ? tenant.allowedModels : input.allowedModels,
+      defaultModel: input.defaultModel === undefined ? tenant.defaultModel : input.defaultModel,
+      monthlyBudgetUsd: input.monthlyBudgetUsd === undefined ? tenant.monthlyBudgetUsd : input.monthlyBudgetUsd,
+      requestsPerMinute: input.requestsPerMinute === undefined ? tenant.requestsPerMinute : input.requestsPerMinute,
+    };
+    if (next.allowPlatformKey === null) throw badInput('allowPlatformKey cannot be null', 'allowPlatformKey');
+    if (next.defaultModel === null) throw badInput('defaultModel cannot be null', 'defaultModel');
+    if (next.allowedModels) {
+      next.allowedModels = [...new Set(next.allowedModels)];
+      if (next.allowedModels.length === 0) throw badInput('allowedModels must name at least one model (null allows all)', 'allowedModels');
+      next.allowedModels.forEach((model) => this.models.assertKnown(model));
+    }
+    this.models.assertUsable({ allowedModels: next.allowedModels }, next.defaultModel);
+    caller.em.assign(tenant, next);
+    await caller.em.flush();
+    return tenant;
+  }
+
+  /** Crypto-shreds a tenant: its data keys go first, then every row that belonged to it. */
+  async delete(caller: Caller, id: string): Promise<boolean> {
+    const tenant = isUuid(id) ? await caller.em.findOne(TenantEntity, { id }) : null;
+    if (!tenant) throw notFound('Tenant');
+    if (tenant.isPlatform) throw forbidden("The platform tenant cannot be deleted");
+    await caller.em.transactional(async (em) => {
+      await this.dataKeys.destroyTenantKeys(em, tenant.id);
+      await em.nativeDelete(TenantEntity, { id: tenant.id });
+    });
+    this.dataKeys.forgetCached(tenant.id);
+    return true;
+  }
+}

@@ -1,0 +1,55 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { generateBearerToken, hashBearerToken } from '../../auth/bearer-token';
+import { badInput, forbidden, notFound } from '../../common/errors';
+import { isUuid } from '../../common/ids';
+import type { Caller } from '../../server/context';
+import { UserEntity } from '../user/user.entity';
+import { isAdmin, type UserService } from '../user/user.service';
+import { ApiTokenEntity } from './api-token.entity';
+import type { IssueApiTokenInput } from './api-token.input';
+
+export interface IssuedToken {
+  token: string;
+  entity: ApiTokenEntity;
+}
+
+export class ApiTokenService {
+  constructor(
+    private readonly users: UserService,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Persists a new token for `user` (on flush) and returns the bearer string, which is never stored. */
+  mint(em: EntityManager, user: UserEntity, name: string, expiresAt: Date | null = null): IssuedToken {
+    const token = generateBearerToken();
+    const entity = em.create(ApiTokenEntity, { user, name, tokenHash: hashBearerToken(token), expiresAt });
+    return { token, entity };
+  }
+
+  async issue(caller: Caller, input: IssueApiTokenInput): Promise<IssuedToken> {
+    if (input.expiresAt && input.expiresAt.getTime() <= this.now().getTime()) {
+      throw badInput('expiresAt must be in the future', 'expiresAt');
+    }
+    const forSelf = !input.userId || input.userId === caller.principal.userId;
+    const user = forSelf ? await this.users.me(caller) : await this.users.findInTenant(caller, input.userId!);
+    if (!forSelf && !isAdmin(caller.principal.role)) throw forbidden('Only admins can issue tokens for other users');
+    const issued = this.mint(caller.em, user, input.name.trim(), input.expiresAt ?? null);
+    await caller.em.flush();
+    return issued;
+  }
+
+  async revoke(caller: Caller, id: string): Promise<ApiTokenEntity> {
+    const token = isUuid(id)
+      ? await caller.em.findOne(ApiTokenEntity, { id, user: { tenant: caller.principal.tenantId } })
+      : null;
+    if (!token) throw notFound('API token');
+    if (token.user.id !== caller.principal.userId && !isAdmin(caller.principal.role)) {
+      throw forbidden("Only admins can revoke other users' tokens");
+    }
+    if (!token.revokedAt) {
+      token.revokedAt = this.now();
+      await caller.em.flush();
+    }
+    return token;
+  }
+}

@@ -1,0 +1,29 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Authenticator } from '../auth/authenticator';
+import { isKeywardError } from '../common/errors';
+import type { GatewayContext } from './context';
+
+export interface ConnectionFacts {
+  authorization: unknown;
+  ip: string | null;
+  requestId: string;
+}
+
+/** Builds the per-operation context for both transports through the same authentication path. */
+export class ContextFactory {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly authenticator: Authenticator,
+  ) {}
+
+  async create({ authorization, ip, requestId }: ConnectionFacts): Promise<GatewayContext> {
+    const em = this.orm.em.fork();
+    try {
+      const principal = await this.authenticator.authenticate(em, authorization);
+      return { requestId, ip, em, principal, authError: null };
+    } catch (error) {
+      if (!isKeywardError(error)) throw error;
+      return { requestId, ip, em, principal: null, authError: error };
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import { createPubSub } from '@graphql-yoga/subscription';
+import type { GraphQLSchema } from 'graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import { buildSchemaSync, type ContainerType, type NonEmptyArray } from 'type-graphql';
+import { RoleAuthChecker } from '../auth/auth-checker';
+import { validateInput } from '../common/validation';
+import { ApiTokenResolver } from '../modules/token/api-token.resolver';
+import { TenantResolver } from '../modules/tenant/tenant.resolver';
+import { UserResolver } from '../modules/user/user.resolver';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const RESOLVERS: NonEmptyArray<new (...args: any[]) => object> = [TenantResolver, UserResolver, ApiTokenResolver];
+
+/**
+ * The code-first schema. `container` supplies resolver instances at run time; the schema file
+ * emitter passes none, since it only prints types.
+ */
+export function buildGatewaySchema(container?: ContainerType): GraphQLSchema {
+  return buildSchemaSync({
+    resolvers: RESOLVERS,
+    container,
+    authChecker: RoleAuthChecker,
+    authMode: 'error',
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    validateFn: validateInput,
+    pubSub: createPubSub(),
+    emitSchemaFile: false,
+  });
+}

@@ -1,0 +1,31 @@
+import type { Config } from '../../config';
+import type { Logger } from '../../common/logger';
+import type { Keyring } from './keyring';
+import { Keyrings } from './keyrings';
+import { LocalKeyring } from './local.keyring';
+import { loadLocalMasterKey } from './local-master-key';
+
+/**
+ * `aws-kms` when KEYWARD_KMS_KEY_ID is set, else `local`. With KMS on, a configured
+ * KEYWARD_MASTER_KEY stays available for unwrapping, so tenants can be moved by rewrapDataKeys.
+ */
+export async function createKeyrings(config: Config, log: Logger): Promise<Keyrings> {
+  const local = async (): Promise<LocalKeyring> => {
+    const master = await loadLocalMasterKey({
+      configured: config.masterKey,
+      dataDir: config.dataDir,
+      production: config.production,
+      log: { warn: (message) => log.warn(message) },
+    });
+    try {
+      return new LocalKeyring(master);
+    } finally {
+      master.fill(0);
+    }
+  };
+  if (!config.kmsKeyId) return new Keyrings(await local());
+  // Loaded only when configured: the AWS SDK is large and most local installs never need it.
+  const { AwsKmsKeyring } = await import('./aws-kms.keyring');
+  const kms: Keyring = new AwsKmsKeyring({ keyId: config.kmsKeyId, endpoint: config.kmsEndpoint });
+  return new Keyrings(kms, config.masterKey ? [await local()] : []);
+}
