@@ -26,6 +26,13 @@ import { buildGatewaySchema } from './server/schema';
 import { attachWebSocket } from './server/websocket';
 import { DataKeyCache } from './vault/data-key-cache';
 import { DataKeyService } from './vault/data-key.service';
+import { DataKeyResolver } from './vault/data-key.resolver';
+import { CredentialVault } from './vault/credential-vault';
+import { KeyResolver, PlatformKeys } from './vault/key-resolver';
+import { CredentialResolver } from './modules/credential/credential.resolver';
+import { CredentialService, type ProviderKeyCheck } from './modules/credential/credential.service';
+import { Provider } from './modules/credential/provider';
+import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
 import { createKeyrings } from './vault/keyring/create-keyrings';
 import type { Keyrings } from './vault/keyring/keyrings';
 
@@ -43,6 +50,9 @@ export interface Services {
   tenants: TenantService;
   users: UserService;
   tokens: ApiTokenService;
+  vault: CredentialVault;
+  keys: KeyResolver;
+  credentials: CredentialService;
 }
 
 export function createServices(keyrings: Keyrings, config: Config, log: Logger): Services {
@@ -52,7 +62,14 @@ export function createServices(keyrings: Keyrings, config: Config, log: Logger):
   const users = new UserService(modelRules);
   const tokens = new ApiTokenService(users);
   const tenants = new TenantService(dataKeys, tokens, modelRules);
-  return { catalog, dataKeys, tenants, users, tokens };
+  const vault = new CredentialVault(dataKeys, log);
+  const platformKeys = new PlatformKeys({ [Provider.ANTHROPIC]: config.platformAnthropicKey });
+  const keys = new KeyResolver(vault, platformKeys);
+  const liveCheck: ProviderKeyCheck = async (provider, apiKey) => {
+    if (provider === Provider.ANTHROPIC) await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
+  };
+  const credentials = new CredentialService(vault, keys, liveCheck);
+  return { catalog, dataKeys, tenants, users, tokens, vault, keys, credentials };
 }
 
 function resolverContainer(services: Services): ContainerType {
@@ -61,6 +78,8 @@ function resolverContainer(services: Services): ContainerType {
     [TenantResolver, new TenantResolver(services.tenants, services.dataKeys)],
     [UserResolver, new UserResolver(services.users)],
     [ApiTokenResolver, new ApiTokenResolver(services.tokens)],
+    [CredentialResolver, new CredentialResolver(services.credentials)],
+    [DataKeyResolver, new DataKeyResolver(services.vault, services.dataKeys)],
   ]);
   return {
     get: (resolverClass) => {

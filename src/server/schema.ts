@@ -8,9 +8,17 @@ import { validateInput } from '../common/validation';
 import { ApiTokenResolver } from '../modules/token/api-token.resolver';
 import { TenantResolver } from '../modules/tenant/tenant.resolver';
 import { UserResolver } from '../modules/user/user.resolver';
+import { CredentialResolver } from '../modules/credential/credential.resolver';
+import { DataKeyResolver } from '../vault/data-key.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const RESOLVERS: NonEmptyArray<new (...args: any[]) => object> = [TenantResolver, UserResolver, ApiTokenResolver];
+export const RESOLVERS: NonEmptyArray<new (...args: any[]) => object> = [
+  TenantResolver,
+  UserResolver,
+  ApiTokenResolver,
+  CredentialResolver,
+  DataKeyResolver,
+];
 
 /**
  * The code-first schema. `container` supplies resolver instances at run time; the schema file

@@ -61,6 +61,10 @@ export class DataKeyCache {
     while (this.entries.size > this.maxEntries) this.evict(this.entries.keys().next().value as string);
   }
 
+  forget(tenantId: string, version: number): void {
+    this.evict(cacheId(tenantId, version));
+  }
+
   forgetTenant(tenantId: string): void {
     for (const id of [...this.entries.keys()]) if (id.startsWith(`${tenantId}:`)) this.evict(id);
   }

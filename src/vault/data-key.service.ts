@@ -74,6 +74,10 @@ export class DataKeyService {
     this.cache.forgetTenant(tenantId);
   }
 
+  forgetVersion(tenantId: string, version: number): void {
+    this.cache.forget(tenantId, version);
+  }
+
   /** Keys not yet under the current keyring and master key, in a stable order. */
   async countStale(em: EntityManager): Promise<number> {
     return (await this.staleIds(em)).length;

@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { printGatewaySchema } from '../server/schema-sdl';
+
+const target = resolve(process.argv[2] ?? 'schema.graphql');
+writeFileSync(target, printGatewaySchema());
+console.log(`wrote ${target}`);

@@ -1,0 +1,45 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { callerOf, type GatewayContext } from '../../server/context';
+import { UserEntity } from '../user/user.entity';
+import { User } from '../user/user.type';
+import { SetCredentialInput } from './credential.input';
+import type { CredentialService } from './credential.service';
+import { Credential, KeyStatus } from './credential.type';
+import { Provider } from './provider';
+
+@Resolver(() => Credential)
+export class CredentialResolver {
+  constructor(private readonly credentialService: CredentialService) {}
+
+  @Authorized()
+  @Query(() => [Credential], { description: "The caller's personal credentials, and the tenant's credentials for admins." })
+  async credentials(@Ctx() ctx: GatewayContext): Promise<Credential[]> {
+    return (await this.credentialService.list(callerOf(ctx))).map(Credential.from);
+  }
+
+  @Authorized()
+  @Query(() => KeyStatus)
+  async keyStatus(@Arg('provider', () => Provider) provider: Provider, @Ctx() ctx: GatewayContext): Promise<KeyStatus> {
+    return Object.assign(new KeyStatus(), await this.credentialService.keyStatus(callerOf(ctx), provider));
+  }
+
+  @Authorized()
+  @Mutation(() => Credential, {
+    description: "Creates or replaces the caller's (PERSONAL) or the tenant's (TENANT) key for the provider.",
+  })
+  async setCredential(@Arg('input') input: SetCredentialInput, @Ctx() ctx: GatewayContext): Promise<Credential> {
+    return Credential.from(await this.credentialService.set(callerOf(ctx), input));
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean)
+  async deleteCredential(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+    return this.credentialService.delete(callerOf(ctx), id);
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: 'The owning user, for PERSONAL credentials.' })
+  async owner(@Root() credential: Credential, @Ctx() ctx: GatewayContext): Promise<User | null> {
+    if (!credential.ownerId) return null;
+    return User.from(await ctx.em.findOneOrFail(UserEntity, { id: credential.ownerId }));
+  }
+}

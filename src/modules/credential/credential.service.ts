@@ -1,0 +1,105 @@
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { TENANT_MANAGERS } from '../../auth/roles';
+import { forbidden, notFound } from '../../common/errors';
+import { isUuid } from '../../common/ids';
+import type { Caller } from '../../server/context';
+import type { CredentialVault } from '../../vault/credential-vault';
+import type { KeyResolver } from '../../vault/key-resolver';
+import { TenantEntity } from '../tenant/tenant.entity';
+import { Role } from '../user/role';
+import { UserEntity } from '../user/user.entity';
+import { isAdmin } from '../user/user.service';
+import { CredentialEntity } from './credential.entity';
+import type { SetCredentialInput } from './credential.input';
+import { CredentialScope } from './credential-scope';
+import { KeySource } from './key-source';
+import { assertProviderKeyFormat, last4Of } from './provider-key-format';
+import { Provider } from './provider';
+
+/** Live checks per provider; a provider without one is stored after the format check alone. */
+export type ProviderKeyCheck = (provider: Provider, apiKey: string) => Promise<void>;
+
+export interface KeyStatusResult {
+  provider: Provider;
+  hasPersonalKey: boolean;
+  hasTenantKey: boolean;
+  platformKeyAvailable: boolean;
+}
+
+export class CredentialService {
+  constructor(
+    private readonly vault: CredentialVault,
+    private readonly keys: KeyResolver,
+    private readonly liveCheck: ProviderKeyCheck,
+  ) {}
+
+  /** Creates or replaces the caller's (PERSONAL) or the tenant's (TENANT) key for a provider. */
+  async set(caller: Caller, input: SetCredentialInput): Promise<CredentialEntity> {
+    const { role } = caller.principal;
+    if (input.scope === CredentialScope.TENANT && !TENANT_MANAGERS.includes(role)) {
+      throw forbidden('Only tenant admins can set tenant keys');
+    }
+    if (role === Role.AUDITOR) throw forbidden('Auditors are read-only');
+    assertProviderKeyFormat(input.provider, input.apiKey);
+    if (input.validate !== false) await this.liveCheck(input.provider, input.apiKey);
+
+    try {
+      return await this.store(caller, input);
+    } catch (error) {
+      // Two concurrent first writes for one slot: the loser replaces the winner's row.
+      if (error instanceof UniqueConstraintViolationException) return this.store(caller, input);
+      throw error;
+    }
+  }
+
+  async delete(caller: Caller, id: string): Promise<boolean> {
+    const row = isUuid(id) ? await caller.em.findOne(CredentialEntity, { id, tenant: caller.principal.tenantId }) : null;
+    if (!row) throw notFound('Credential');
+    const own = row.scope === CredentialScope.PERSONAL && row.owner?.id === caller.principal.userId;
+    if (!own && !isAdmin(caller.principal.role)) throw forbidden("Only admins can delete tenant keys or other users' keys");
+    await caller.em.nativeDelete(CredentialEntity, { id: row.id });
+    return true;
+  }
+
+  /** Own personal keys; admins also see every credential of the tenant (metadata only). */
+  async list(caller: Caller): Promise<CredentialEntity[]> {
+    const { tenantId, userId, role } = caller.principal;
+    const where = isAdmin(role)
+      ? { tenant: tenantId }
+      : { tenant: tenantId, scope: CredentialScope.PERSONAL, owner: userId };
+    return caller.em.find(CredentialEntity, where, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+
+  async keyStatus(caller: Caller, provider: Provider): Promise<KeyStatusResult> {
+    const tenant = await caller.em.findOneOrFail(TenantEntity, { id: caller.principal.tenantId });
+    const sources = await this.keys.availableSources(caller.em, caller.principal, tenant, provider);
+    return {
+      provider,
+      hasPersonalKey: sources.includes(KeySource.PERSONAL),
+      hasTenantKey: sources.includes(KeySource.TENANT),
+      platformKeyAvailable: this.keys.platformAvailable(tenant, provider),
+    };
+  }
+
+  /**
+   * One transaction holding a share lock on the tenant row, so a concurrent rotation (which
+   * takes it exclusively) cannot leave this key under a retired data-key version.
+   */
+  private store(caller: Caller, input: SetCredentialInput): Promise<CredentialEntity> {
+    const { tenantId, userId } = caller.principal;
+    return caller.em.transactional(async (tx: EntityManager) => {
+      const tenant = await tx.findOneOrFail(TenantEntity, { id: tenantId }, { lockMode: LockMode.PESSIMISTIC_READ });
+      const owner = input.scope === CredentialScope.PERSONAL ? tx.getReference(UserEntity, userId) : null;
+      const slot = { tenant: tenantId, provider: input.provider, scope: input.scope, owner: owner ? userId : null };
+      const row =
+        (await tx.findOne(CredentialEntity, slot)) ??
+        tx.create(CredentialEntity, { tenant, provider: input.provider, scope: input.scope, owner, ciphertext: Buffer.alloc(0), last4: '', dataKeyVersion: 0 });
+      if (input.label !== undefined) row.label = input.label?.trim() ?? null;
+      row.last4 = last4Of(input.apiKey);
+      await this.vault.seal(tx, row, input.apiKey, tenant.dataKeyVersion);
+      await tx.flush();
+      return row;
+    });
+  }
+}

@@ -1,0 +1,100 @@
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../common/logger';
+import { keyUnavailable } from '../common/errors';
+import { CredentialEntity } from '../modules/credential/credential.entity';
+import { TenantEntity } from '../modules/tenant/tenant.entity';
+import { DecryptionFailedError } from './aes-gcm';
+import { openCredential, sealCredential, type CredentialBinding } from './credential-cipher';
+import type { DataKeyService } from './data-key.service';
+
+const bindingOf = (row: CredentialEntity, dataKeyVersion = row.dataKeyVersion): CredentialBinding => ({
+  tenantId: row.tenant.id,
+  credentialId: row.id,
+  provider: row.provider,
+  scope: row.scope,
+  ownerId: row.owner?.id ?? null,
+  dataKeyVersion,
+});
+
+/**
+ * Seals and opens credential ciphertexts. With DataKeyService it is the only code that ever
+ * holds a plaintext provider key; everything else sees `last4` at most.
+ */
+export class CredentialVault {
+  constructor(
+    private readonly dataKeys: DataKeyService,
+    private readonly log: Logger,
+  ) {}
+
+  /** Encrypts `apiKey` into `row` under the tenant's active data key (row identity as AAD). */
+  async seal(em: EntityManager, row: CredentialEntity, apiKey: string, activeVersion: number): Promise<void> {
+    const plaintext = Buffer.from(apiKey, 'utf8');
+    try {
+      row.ciphertext = await this.dataKeys.withKey(em, row.tenant.id, activeVersion, (key) =>
+        sealCredential(key, plaintext, bindingOf(row, activeVersion)),
+      );
+      row.dataKeyVersion = activeVersion;
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** The plaintext key for one request. Any failure is KEY_UNAVAILABLE: never another key. */
+  async open(em: EntityManager, row: CredentialEntity): Promise<string> {
+    try {
+      const plaintext = await this.dataKeys.withKey(em, row.tenant.id, row.dataKeyVersion, (key) =>
+        openCredential(key, row.ciphertext, bindingOf(row)),
+      );
+      try {
+        return plaintext.toString('utf8');
+      } finally {
+        plaintext.fill(0);
+      }
+    } catch (error) {
+      if (error instanceof DecryptionFailedError) {
+        this.log.error({ credentialId: row.id, tenantId: row.tenant.id, reason: error.reason }, 'credential failed to decrypt');
+        throw keyUnavailable();
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * New data-key version for the tenant; every credential re-encrypted under it; older versions
+   * retired. One transaction: on any failure nothing changes. Older versions stay unwrappable
+   * so reads that loaded a row before the commit still succeed.
+   */
+  async rotateTenant(em: EntityManager, tenantId: string): Promise<TenantEntity> {
+    let created: number | undefined;
+    try {
+      return await em.transactional(async (tx) => {
+      const tenant = await tx.findOneOrFail(TenantEntity, { id: tenantId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const next = await this.dataKeys.createNextVersion(tx, tenant);
+      created = next.version;
+      const rows = await tx.find(CredentialEntity, { tenant: tenantId });
+      for (const row of rows) {
+        const plaintext = await this.dataKeys.withKey(tx, tenantId, row.dataKeyVersion, (key) =>
+          openCredential(key, row.ciphertext, bindingOf(row)),
+        );
+        try {
+          row.ciphertext = await this.dataKeys.withKey(tx, tenantId, next.version, (key) =>
+            sealCredential(key, plaintext, bindingOf(row, next.version)),
+          );
+          row.dataKeyVersion = next.version;
+        } finally {
+          plaintext.fill(0);
+        }
+      }
+      tenant.dataKeyVersion = next.version;
+      await tx.flush();
+      await this.dataKeys.retireOlder(tx, tenantId, next.version);
+      return tenant;
+      });
+    } catch (error) {
+      // The new version never committed: its cached key must not outlive it.
+      if (created !== undefined) this.dataKeys.forgetVersion(tenantId, created);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Principal } from '../auth/principal';
+import { ErrorCode, KeywardError } from '../common/errors';
+import { CredentialEntity } from '../modules/credential/credential.entity';
+import { CredentialScope } from '../modules/credential/credential-scope';
+import { KeySource, type ConcreteKeySource } from '../modules/credential/key-source';
+import { Provider } from '../modules/credential/provider';
+import type { TenantEntity } from '../modules/tenant/tenant.entity';
+import type { CredentialVault } from './credential-vault';
+
+/** A key for one request: use `apiKey` for the upstream call and drop it when the request ends. */
+export interface ResolvedKey {
+  source: ConcreteKeySource;
+  /** null for the platform key. */
+  credentialId: string | null;
+  dataKeyVersion: number | null;
+  apiKey: string;
+}
+
+/** The operator's keys from the environment, per provider. */
+export class PlatformKeys {
+  constructor(private readonly keys: Partial<Record<Provider, string>>) {}
+
+  has(provider: Provider): boolean {
+    return Boolean(this.keys[provider]);
+  }
+
+  get(provider: Provider): string | undefined {
+    return this.keys[provider];
+  }
+}
+
+const missing = (code: ErrorCode, message: string) => new KeywardError(code, message);
+
+/**
+ * Picks the key for a request by key source (DESIGN.md "Picking the model and the key") and
+ * opens it through the vault. Fails closed: a stored key that cannot be decrypted is
+ * KEY_UNAVAILABLE, never a silent fall-back to another source.
+ */
+export class KeyResolver {
+  constructor(
+    private readonly vault: CredentialVault,
+    private readonly platform: PlatformKeys,
+  ) {}
+
+  async resolve(
+    em: EntityManager,
+    principal: Principal,
+    tenant: TenantEntity,
+    provider: Provider,
+    requested: KeySource,
+  ): Promise<ResolvedKey> {
+    const { personal, shared } = await this.storedFor(em, principal, provider);
+    switch (requested) {
+      case KeySource.PERSONAL:
+        if (!personal) throw missing(ErrorCode.PERSONAL_KEY_MISSING, `You have no personal ${provider} key`);
+        return this.open(em, personal, KeySource.PERSONAL);
+      case KeySource.TENANT:
+        if (!shared) throw missing(ErrorCode.TENANT_KEY_MISSING, `Your tenant has no shared ${provider} key`);
+        return this.open(em, shared, KeySource.TENANT);
+      case KeySource.PLATFORM:
+        if (!tenant.allowPlatformKey) {
+          throw missing(ErrorCode.PLATFORM_KEY_DISABLED, "Your tenant's policy does not allow the platform key");
+        }
+        return this.platformKey(provider);
+      case KeySource.AUTO:
+        if (personal) return this.open(em, personal, KeySource.PERSONAL);
+        if (shared) return this.open(em, shared, KeySource.TENANT);
+        if (tenant.allowPlatformKey && this.platform.has(provider)) return this.platformKey(provider);
+        throw missing(ErrorCode.NO_CREDENTIAL, `No ${provider} key is available to you (personal, tenant or platform)`);
+    }
+  }
+
+  /** Which sources could serve `provider` for this caller right now, in AUTO's order. */
+  async availableSources(
+    em: EntityManager,
+    principal: Principal,
+    tenant: TenantEntity,
+    provider: Provider,
+  ): Promise<ConcreteKeySource[]> {
+    const { personal, shared } = await this.storedFor(em, principal, provider);
+    const sources: ConcreteKeySource[] = [];
+    if (personal) sources.push(KeySource.PERSONAL);
+    if (shared) sources.push(KeySource.TENANT);
+    if (this.platformAvailable(tenant, provider)) sources.push(KeySource.PLATFORM);
+    return sources;
+  }
+
+  platformAvailable(tenant: TenantEntity, provider: Provider): boolean {
+    return tenant.allowPlatformKey && this.platform.has(provider);
+  }
+
+  private async storedFor(em: EntityManager, principal: Principal, provider: Provider) {
+    const rows = await em.find(CredentialEntity, {
+      tenant: principal.tenantId,
+      provider,
+      $or: [{ scope: CredentialScope.TENANT }, { scope: CredentialScope.PERSONAL, owner: principal.userId }],
+    });
+    return {
+      personal: rows.find((row) => row.scope === CredentialScope.PERSONAL),
+      shared: rows.find((row) => row.scope === CredentialScope.TENANT),
+    };
+  }
+
+  private async open(em: EntityManager, row: CredentialEntity, source: ConcreteKeySource): Promise<ResolvedKey> {
+    const apiKey = await this.vault.open(em, row);
+    await em.nativeUpdate(CredentialEntity, { id: row.id }, { lastUsedAt: new Date() });
+    return { source, credentialId: row.id, dataKeyVersion: row.dataKeyVersion, apiKey };
+  }
+
+  private platformKey(provider: Provider): ResolvedKey {
+    const apiKey = this.platform.get(provider);
+    if (!apiKey) throw missing(ErrorCode.NO_CREDENTIAL, `The operator has configured no platform ${provider} key`);
+    return { source: KeySource.PLATFORM, credentialId: null, dataKeyVersion: null, apiKey };
+  }
+}
