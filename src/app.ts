@@ -33,6 +33,17 @@ import { CredentialResolver } from './modules/credential/credential.resolver';
 import { CredentialService, type ProviderKeyCheck } from './modules/credential/credential.service';
 import { Provider } from './modules/credential/provider';
 import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
+import { AnthropicClients } from './providers/anthropic/anthropic-clients';
+import { ChatPlanner } from './chat/chat-planner';
+import { ChatRunner } from './chat/chat-runner';
+import { ChatService } from './chat/chat.service';
+import { ChatResolver } from './chat/chat.resolver';
+import { AgentService } from './modules/agent/agent.service';
+import { AgentResolver } from './modules/agent/agent.resolver';
+import { ConversationService } from './modules/conversation/conversation.service';
+import { ConversationResolver } from './modules/conversation/conversation.resolver';
+import { ModelService } from './modules/model/model.service';
+import { ModelResolver } from './modules/model/model.resolver';
 import { createKeyrings } from './vault/keyring/create-keyrings';
 import type { Keyrings } from './vault/keyring/keyrings';
 
@@ -53,6 +64,10 @@ export interface Services {
   vault: CredentialVault;
   keys: KeyResolver;
   credentials: CredentialService;
+  agents: AgentService;
+  conversations: ConversationService;
+  models: ModelService;
+  chat: ChatService;
 }
 
 export function createServices(keyrings: Keyrings, config: Config, log: Logger): Services {
@@ -69,7 +84,12 @@ export function createServices(keyrings: Keyrings, config: Config, log: Logger):
     if (provider === Provider.ANTHROPIC) await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
   };
   const credentials = new CredentialService(vault, keys, liveCheck);
-  return { catalog, dataKeys, tenants, users, tokens, vault, keys, credentials };
+  const agents = new AgentService(modelRules);
+  const conversations = new ConversationService();
+  const models = new ModelService(modelRules, keys);
+  const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
+  const chat = new ChatService(new ChatPlanner(modelRules, keys), new ChatRunner(anthropicClients, catalog, log));
+  return { catalog, dataKeys, tenants, users, tokens, vault, keys, credentials, agents, conversations, models, chat };
 }
 
 function resolverContainer(services: Services): ContainerType {
@@ -80,6 +100,10 @@ function resolverContainer(services: Services): ContainerType {
     [ApiTokenResolver, new ApiTokenResolver(services.tokens)],
     [CredentialResolver, new CredentialResolver(services.credentials)],
     [DataKeyResolver, new DataKeyResolver(services.vault, services.dataKeys)],
+    [AgentResolver, new AgentResolver(services.agents)],
+    [ConversationResolver, new ConversationResolver(services.conversations)],
+    [ModelResolver, new ModelResolver(services.models)],
+    [ChatResolver, new ChatResolver()],
   ]);
   return {
     get: (resolverClass) => {
@@ -133,7 +157,7 @@ export class Gateway {
       const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
 
       const schema = buildGatewaySchema(resolverContainer(services));
-      const contexts = new ContextFactory(orm, new Authenticator());
+      const contexts = new ContextFactory(orm, new Authenticator(), services.chat);
       const httpServer = createServer();
       let gateway: Gateway | undefined;
       const apollo = createApollo({ schema, httpServer, log, introspection: !config.production, production: config.production });

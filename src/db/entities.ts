@@ -3,6 +3,20 @@ import { UserEntity } from '../modules/user/user.entity';
 import { ApiTokenEntity } from '../modules/token/api-token.entity';
 import { DataKeyEntity } from '../vault/data-key.entity';
 import { CredentialEntity } from '../modules/credential/credential.entity';
+import { AgentEntity } from '../modules/agent/agent.entity';
+import { ConversationEntity } from '../modules/conversation/conversation.entity';
+import { MessageEntity } from '../modules/conversation/message.entity';
+import { UsageRecordEntity } from '../modules/usage/usage-record.entity';
 
 /** Every entity MikroORM manages; migrations/ must build exactly their schema. */
-export const entities = [TenantEntity, UserEntity, ApiTokenEntity, DataKeyEntity, CredentialEntity];
+export const entities = [
+  TenantEntity,
+  UserEntity,
+  ApiTokenEntity,
+  DataKeyEntity,
+  CredentialEntity,
+  AgentEntity,
+  ConversationEntity,
+  MessageEntity,
+  UsageRecordEntity,
+];

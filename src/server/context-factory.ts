@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Authenticator } from '../auth/authenticator';
 import { isKeywardError } from '../common/errors';
-import type { GatewayContext } from './context';
+import type { ChatStarter, GatewayContext } from './context';
 
 export interface ConnectionFacts {
   authorization: unknown;
@@ -14,16 +14,17 @@ export class ContextFactory {
   constructor(
     private readonly orm: MikroORM,
     private readonly authenticator: Authenticator,
+    private readonly chat: ChatStarter,
   ) {}
 
   async create({ authorization, ip, requestId }: ConnectionFacts): Promise<GatewayContext> {
     const em = this.orm.em.fork();
     try {
       const principal = await this.authenticator.authenticate(em, authorization);
-      return { requestId, ip, em, principal, authError: null };
+      return { requestId, ip, em, principal, authError: null, chat: this.chat };
     } catch (error) {
       if (!isKeywardError(error)) throw error;
-      return { requestId, ip, em, principal: null, authError: error };
+      return { requestId, ip, em, principal: null, authError: error, chat: this.chat };
     }
   }
 }

@@ -11,6 +11,15 @@ export interface GatewayContext {
   authError: KeywardError | null;
   /** A fork of the global EntityManager for this operation only. */
   em: EntityManager;
+  /**
+   * Starts chat streams. Here because type-graphql's `subscribe` functions are static and
+   * cannot reach a resolver instance.
+   */
+  chat: ChatStarter;
+}
+
+export interface ChatStarter {
+  start(caller: Caller, input: unknown): Promise<AsyncIterableIterator<unknown>>;
 }
 
 /** An authenticated operation: what services receive. */

@@ -10,6 +10,10 @@ import { TenantResolver } from '../modules/tenant/tenant.resolver';
 import { UserResolver } from '../modules/user/user.resolver';
 import { CredentialResolver } from '../modules/credential/credential.resolver';
 import { DataKeyResolver } from '../vault/data-key.resolver';
+import { AgentResolver } from '../modules/agent/agent.resolver';
+import { ConversationResolver } from '../modules/conversation/conversation.resolver';
+import { ModelResolver } from '../modules/model/model.resolver';
+import { ChatResolver } from '../chat/chat.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const RESOLVERS: NonEmptyArray<new (...args: any[]) => object> = [
@@ -18,6 +22,10 @@ export const RESOLVERS: NonEmptyArray<new (...args: any[]) => object> = [
   ApiTokenResolver,
   CredentialResolver,
   DataKeyResolver,
+  AgentResolver,
+  ConversationResolver,
+  ModelResolver,
+  ChatResolver,
 ];
 
 /**

@@ -1,0 +1,70 @@
+import { createUnionType, Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { KeySource } from '../modules/credential/key-source';
+
+@ObjectType({ description: 'First event of every chat: what the gateway picked.' })
+export class ChatStarted {
+  @Field(() => ID)
+  requestId!: string;
+
+  @Field(() => ID)
+  conversationId!: string;
+
+  @Field()
+  model!: string;
+
+  @Field(() => KeySource)
+  keySource!: KeySource;
+}
+
+@ObjectType()
+export class ChatDelta {
+  @Field()
+  text!: string;
+}
+
+@ObjectType()
+export class ChatUsage {
+  @Field(() => Int)
+  inputTokens!: number;
+
+  @Field(() => Int)
+  outputTokens!: number;
+
+  @Field(() => Float)
+  costUsd!: number;
+}
+
+@ObjectType({ description: 'Last event of a chat that finished.' })
+export class ChatCompleted {
+  @Field(() => String, { nullable: true })
+  stopReason!: string | null;
+
+  @Field(() => ChatUsage)
+  usage!: ChatUsage;
+}
+
+@ObjectType({ description: 'Last event of a chat that failed after it started.' })
+export class ChatFailed {
+  @Field()
+  code!: string;
+
+  @Field()
+  message!: string;
+
+  @Field()
+  retryable!: boolean;
+}
+
+export type ChatEventPayload = ChatStarted | ChatDelta | ChatCompleted | ChatFailed;
+
+export const ChatEvent = createUnionType({
+  name: 'ChatEvent',
+  types: () => [ChatStarted, ChatDelta, ChatCompleted, ChatFailed] as const,
+});
+
+export const chatStarted = (value: ChatStarted): ChatStarted => Object.assign(new ChatStarted(), value);
+export const chatDelta = (text: string): ChatDelta => Object.assign(new ChatDelta(), { text });
+export const chatCompleted = (stopReason: string | null, usage: ChatUsage): ChatCompleted =>
+  Object.assign(new ChatCompleted(), { stopReason, usage: Object.assign(new ChatUsage(), usage) });
+export const chatFailed = (code: string, message: string, retryable: boolean): ChatFailed =>
+  Object.assign(new ChatFailed(), { code, message, retryable });

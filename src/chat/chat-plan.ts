@@ -1,0 +1,14 @@
+import type { CatalogModel } from './model-catalog';
+import type { ProviderRequest } from '../providers/provider-stream';
+import type { ResolvedKey } from '../vault/key-resolver';
+
+/** Everything decided before the stream starts; errors while deciding are GraphQL errors. */
+export interface ChatPlan {
+  requestId: string;
+  tenantId: string;
+  userId: string;
+  conversationId: string;
+  model: CatalogModel;
+  key: ResolvedKey;
+  request: ProviderRequest;
+}

@@ -1,0 +1,107 @@
+import type { Caller } from '../server/context';
+import { badInput, notFound } from '../common/errors';
+import { isUuid } from '../common/ids';
+import { AgentEntity } from '../modules/agent/agent.entity';
+import { ConversationEntity } from '../modules/conversation/conversation.entity';
+import { MessageEntity } from '../modules/conversation/message.entity';
+import { MessageRole } from '../modules/conversation/message-role';
+import { KeySource } from '../modules/credential/key-source';
+import { Provider } from '../modules/credential/provider';
+import type { ModelSelectionRules } from '../modules/tenant/model-selection-rules';
+import { TenantEntity } from '../modules/tenant/tenant.entity';
+import { UserEntity } from '../modules/user/user.entity';
+import type { ProviderTurn } from '../providers/provider-stream';
+import type { KeyResolver } from '../vault/key-resolver';
+import { DEFAULT_OUTPUT_TOKENS, type ChatInput } from './chat.input';
+import type { ChatPlan } from './chat-plan';
+
+const TITLE_LENGTH = 80;
+
+/**
+ * Decides model and key for one chat request (DESIGN.md "Picking the model and the key"),
+ * loads the conversation history and records the user's message. Everything that can be
+ * refused is refused here, before ChatStarted.
+ */
+export class ChatPlanner {
+  constructor(
+    private readonly models: ModelSelectionRules,
+    private readonly keys: KeyResolver,
+  ) {}
+
+  async plan(caller: Caller, input: ChatInput, requestId: string): Promise<ChatPlan> {
+    const { em, principal } = caller;
+    if (!input.message.trim()) throw badInput('message must not be blank', 'message');
+    const [tenant, user] = await Promise.all([
+      em.findOneOrFail(TenantEntity, { id: principal.tenantId }),
+      em.findOneOrFail(UserEntity, { id: principal.userId }),
+    ]);
+    const conversation = input.conversationId ? await this.ownConversation(caller, input.conversationId) : null;
+    const agentId = input.agentId ?? conversation?.agent?.id ?? null;
+    const agent = agentId ? await this.tenantAgent(caller, agentId) : null;
+
+    const modelId = input.model ?? agent?.model ?? user.preferredModel ?? tenant.defaultModel;
+    this.models.assertUsable(tenant, modelId);
+    const model = this.models.catalog.get(modelId)!;
+    if (model.provider !== Provider.ANTHROPIC) {
+      throw badInput(`Streaming chat is not available for ${model.provider} models yet`, 'model');
+    }
+
+    const key = await this.keys.resolve(em, principal, tenant, model.provider, input.keySource ?? KeySource.AUTO);
+    const history = conversation ? await this.history(caller, conversation.id) : [];
+
+    const saved = await em.transactional(async (tx) => {
+      const target =
+        conversation ??
+        tx.create(ConversationEntity, {
+          tenant: tenant.id,
+          owner: user.id,
+          agent: agent?.id ?? null,
+          title: input.message.trim().slice(0, TITLE_LENGTH),
+        });
+      tx.create(MessageEntity, { conversation: target, role: MessageRole.USER, content: input.message });
+      await tx.flush();
+      return target.id;
+    });
+
+    return {
+      requestId,
+      tenantId: tenant.id,
+      userId: user.id,
+      conversationId: saved,
+      model,
+      key,
+      request: {
+        model: model.id,
+        system: agent?.systemPrompt,
+        messages: [...history, { role: 'user', content: input.message }],
+        maxTokens: input.maxTokens ?? DEFAULT_OUTPUT_TOKENS,
+      },
+    };
+  }
+
+  private async ownConversation(caller: Caller, id: string): Promise<ConversationEntity> {
+    const conversation = isUuid(id)
+      ? await caller.em.findOne(ConversationEntity, { id, owner: caller.principal.userId, tenant: caller.principal.tenantId })
+      : null;
+    if (!conversation) throw notFound('Conversation');
+    return conversation;
+  }
+
+  private async tenantAgent(caller: Caller, id: string): Promise<AgentEntity> {
+    const agent = isUuid(id) ? await caller.em.findOne(AgentEntity, { id, tenant: caller.principal.tenantId }) : null;
+    if (!agent) throw notFound('Agent');
+    return agent;
+  }
+
+  /** Earlier turns with content, oldest first (an empty failed reply is left out). */
+  private async history(caller: Caller, conversationId: string): Promise<ProviderTurn[]> {
+    const messages = await caller.em.find(
+      MessageEntity,
+      { conversation: conversationId },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
+    return messages
+      .filter((message) => message.content.length > 0)
+      .map((message) => ({ role: message.role === MessageRole.USER ? 'user' : 'assistant', content: message.content }));
+  }
+}

@@ -1,0 +1,37 @@
+import { IsInt, IsOptional, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { Field, ID, InputType, Int } from 'type-graphql';
+import { KeySource } from '../modules/credential/key-source';
+
+export const MAX_CHAT_MESSAGE_LENGTH = 100_000;
+export const MAX_OUTPUT_TOKENS = 64_000;
+export const DEFAULT_OUTPUT_TOKENS = 1024;
+
+@InputType()
+export class ChatInput {
+  @Field()
+  @MinLength(1, { message: 'must not be empty' })
+  @MaxLength(MAX_CHAT_MESSAGE_LENGTH, { message: `must be at most ${MAX_CHAT_MESSAGE_LENGTH} characters` })
+  message!: string;
+
+  @Field(() => ID, { nullable: true, description: "Continue this conversation (the caller's own); default: a new one." })
+  conversationId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  agentId?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Default: the agent's model, else the user's preferred model, else the tenant's default.",
+  })
+  model?: string | null;
+
+  @Field(() => KeySource, { nullable: true, defaultValue: KeySource.AUTO })
+  keySource?: KeySource | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(1, { message: 'must be at least 1' })
+  @Max(MAX_OUTPUT_TOKENS, { message: `must be at most ${MAX_OUTPUT_TOKENS}` })
+  maxTokens?: number | null;
+}

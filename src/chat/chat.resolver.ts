@@ -1,0 +1,20 @@
+import { Arg, Resolver, Root, Subscription } from 'type-graphql';
+import { callerOf, type GatewayContext } from '../server/context';
+import { ChatEvent, type ChatEventPayload } from './chat-event.type';
+import { ChatInput } from './chat.input';
+
+@Resolver()
+export class ChatResolver {
+  @Subscription(() => ChatEvent, {
+    description: 'Streams one assistant reply. Failures before ChatStarted are GraphQL errors; after it, a ChatFailed event.',
+    // Authentication, roles and input validation happen in ChatService.start: type-graphql's
+    // auth and validation run on the resolve step, which comes too late for a stream.
+    subscribe: ({ args, context }) => {
+      const ctx = context as GatewayContext;
+      return ctx.chat.start(callerOf(ctx), args.input) as Promise<AsyncIterableIterator<ChatEventPayload>>;
+    },
+  })
+  chat(@Root() event: ChatEventPayload, @Arg('input') _input: ChatInput): ChatEventPayload {
+    return event;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A push-based async iterator for one subscription. Unlike an async generator, `return()`
+ * takes effect at once even while the producer is awaiting upstream I/O: it aborts `signal`,
+ * which the producer passes to the upstream request, so the upstream socket closes
+ * immediately rather than at the next token (see STACK-NOTES on graphql-ws).
+ */
+export class EventChannel<T> implements AsyncIterableIterator<T> {
+  private readonly queue: T[] = [];
+  private readonly waiters: Array<(result: IteratorResult<T>) => void> = [];
+  private readonly controller = new AbortController();
+  private ended = false;
+
+  /** Aborted when the consumer goes away (unsubscribe, socket closed, server drain). */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get isOpen(): boolean {
+    return !this.ended;
+  }
+
+  push(value: T): void {
+    if (this.ended) return;
+    const waiter = this.waiters.shift();
+    if (waiter) waiter({ value, done: false });
+    else this.queue.push(value);
+  }
+
+  /** The producer is done: queued values are still delivered, then the iterator completes. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const waiter of this.waiters.splice(0)) waiter({ value: undefined, done: true });
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const value = this.queue.shift();
+    if (value !== undefined) return Promise.resolve({ value, done: false });
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.queue.length = 0;
+    this.controller.abort();
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.return();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

@@ -1,0 +1,30 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import type { AgentEntity } from './agent.entity';
+
+@ObjectType()
+export class Agent {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  name!: string;
+
+  @Field()
+  systemPrompt!: string;
+
+  @Field(() => String, { nullable: true })
+  model!: string | null;
+
+  @Field()
+  createdAt!: Date;
+
+  static from(entity: AgentEntity): Agent {
+    return Object.assign(new Agent(), {
+      id: entity.id,
+      name: entity.name,
+      systemPrompt: entity.systemPrompt,
+      model: entity.model,
+      createdAt: entity.createdAt,
+    });
+  }
+}

@@ -1,0 +1,21 @@
+import { isUuid } from '../../common/ids';
+import type { Caller } from '../../server/context';
+import { AgentEntity } from '../agent/agent.entity';
+import { ConversationEntity } from './conversation.entity';
+import { MessageEntity } from './message.entity';
+
+export class ConversationService {
+  /** The caller's own conversation, or null: anyone else's is indistinguishable from none. */
+  async findOwn(caller: Caller, id: string): Promise<ConversationEntity | null> {
+    if (!isUuid(id)) return null;
+    return caller.em.findOne(ConversationEntity, { id, owner: caller.principal.userId, tenant: caller.principal.tenantId });
+  }
+
+  async messages(caller: Caller, conversationId: string): Promise<MessageEntity[]> {
+    return caller.em.find(MessageEntity, { conversation: conversationId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+
+  async agent(caller: Caller, agentId: string): Promise<AgentEntity | null> {
+    return caller.em.findOne(AgentEntity, { id: agentId, tenant: caller.principal.tenantId });
+  }
+}

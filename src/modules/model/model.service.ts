@@ -1,0 +1,35 @@
+import type { CatalogModel } from '../../chat/model-catalog';
+import type { Caller } from '../../server/context';
+import type { KeyResolver } from '../../vault/key-resolver';
+import type { ConcreteKeySource } from '../credential/key-source';
+import type { Provider } from '../credential/provider';
+import type { ModelSelectionRules } from '../tenant/model-selection-rules';
+import { TenantEntity } from '../tenant/tenant.entity';
+
+export interface ModelAvailability {
+  model: CatalogModel;
+  keySources: ConcreteKeySource[];
+}
+
+export class ModelService {
+  constructor(
+    private readonly rules: ModelSelectionRules,
+    private readonly keys: KeyResolver,
+  ) {}
+
+  /** Every catalog model with the sources that would serve it for the caller now (none if the policy forbids it). */
+  async list(caller: Caller): Promise<ModelAvailability[]> {
+    const tenant = await caller.em.findOneOrFail(TenantEntity, { id: caller.principal.tenantId });
+    const byProvider = new Map<Provider, Promise<ConcreteKeySource[]>>();
+    const sourcesFor = (provider: Provider) => {
+      if (!byProvider.has(provider)) byProvider.set(provider, this.keys.availableSources(caller.em, caller.principal, tenant, provider));
+      return byProvider.get(provider)!;
+    };
+    return Promise.all(
+      this.rules.catalog.all().map(async (model) => ({
+        model,
+        keySources: this.rules.isAllowed(tenant, model.id) ? await sourcesFor(model.provider as Provider) : [],
+      })),
+    );
+  }
+}

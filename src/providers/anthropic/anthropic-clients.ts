@@ -1,0 +1,40 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { LRUCache } from 'lru-cache';
+
+export interface AnthropicClientsOptions {
+  baseURL?: string;
+  max?: number;
+  ttlMs?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * SDK clients per credential and data-key version (or the platform key): a rotated or deleted
+ * key has a new cache identity and is never served again, and two requests with different keys
+ * never share a client. Bounded, so idle clients (and the keys they hold) age out.
+ */
+export class AnthropicClients {
+  private readonly cache: LRUCache<string, Anthropic>;
+
+  constructor(private readonly options: AnthropicClientsOptions = {}) {
+    this.cache = new LRUCache({ max: options.max ?? 1000, ttl: options.ttlMs ?? 5 * 60_000 });
+  }
+
+  /** `identity` is `<credentialId>:<dataKeyVersion>` or `platform`. */
+  get(identity: string, apiKey: string): Anthropic {
+    const cached = this.cache.get(identity);
+    if (cached && cached.apiKey === apiKey) return cached;
+    const client = new Anthropic({
+      apiKey,
+      baseURL: this.options.baseURL,
+      maxRetries: 0,
+      timeout: this.options.timeoutMs ?? 10 * 60_000,
+    });
+    this.cache.set(identity, client);
+    return client;
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+}

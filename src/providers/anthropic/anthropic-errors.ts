@@ -1,0 +1,48 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { UpstreamFailure } from '../provider-stream';
+
+const MAX_RETRY_AFTER_MS = 30_000;
+
+function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const ms = Number(headers?.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return Math.min(ms, MAX_RETRY_AFTER_MS);
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  const delay = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(delay) && delay >= 0 ? Math.min(delay, MAX_RETRY_AFTER_MS) : undefined;
+}
+
+const errorType = (error: InstanceType<typeof Anthropic.APIError>): string | undefined => {
+  const body = error.error as { error?: { type?: unknown }; type?: unknown } | undefined;
+  const type = body?.error?.type ?? body?.type;
+  return typeof type === 'string' ? type : undefined;
+};
+
+/**
+ * Maps what the Anthropic SDK throws to a specific, key-free failure. Messages are written
+ * here, never copied from upstream, since an upstream message could echo request content.
+ */
+export function classifyAnthropicError(error: unknown): UpstreamFailure {
+  if (error instanceof Anthropic.APIConnectionError) {
+    return new UpstreamFailure('UPSTREAM_UNREACHABLE', 'Could not reach Anthropic', true);
+  }
+  if (!(error instanceof Anthropic.APIError)) {
+    return new UpstreamFailure('UPSTREAM_ERROR', 'Anthropic stream failed unexpectedly', true);
+  }
+  const status = error.status;
+  const type = errorType(error);
+  if (status === 401 || status === 403 || type === 'authentication_error' || type === 'permission_error') {
+    return new UpstreamFailure('INVALID_PROVIDER_KEY', 'Anthropic rejected the key used for this request', false, status);
+  }
+  if (status === 429 || type === 'rate_limit_error') {
+    return new UpstreamFailure('UPSTREAM_RATE_LIMITED', 'Anthropic rate-limited this request', true, status, retryAfterMs(error.headers));
+  }
+  if (status === 529 || type === 'overloaded_error') {
+    return new UpstreamFailure('UPSTREAM_OVERLOADED', 'Anthropic is overloaded', true, status, retryAfterMs(error.headers));
+  }
+  if (status === 400 || status === 404 || status === 413 || type === 'invalid_request_error' || type === 'not_found_error') {
+    return new UpstreamFailure('UPSTREAM_BAD_REQUEST', 'Anthropic refused the request as invalid', false, status);
+  }
+  return new UpstreamFailure('UPSTREAM_ERROR', 'Anthropic returned an error', true, status);
+}

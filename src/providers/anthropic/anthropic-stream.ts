@@ -1,0 +1,57 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { ProviderEvent, ProviderRequest } from '../provider-stream';
+import { classifyAnthropicError } from './anthropic-errors';
+
+/**
+ * One streamed Messages API call as provider events. Aborting `signal` closes the upstream
+ * socket at once; the generator then simply ends (the caller knows it aborted).
+ * Failures are thrown as UpstreamFailure.
+ */
+export async function* streamAnthropic(
+  client: Anthropic,
+  request: ProviderRequest,
+  signal: AbortSignal,
+): AsyncGenerator<ProviderEvent> {
+  let inputTokens = 0;
+  let outputTokens = 0;
+  let stopReason: string | null = null;
+  let finished = false;
+  try {
+    const stream = await client.messages.create(
+      {
+        model: request.model,
+        max_tokens: request.maxTokens,
+        ...(request.system ? { system: request.system } : {}),
+        messages: request.messages,
+        stream: true,
+      },
+      { signal, maxRetries: 0 },
+    );
+    for await (const event of stream) {
+      switch (event.type) {
+        case 'message_start':
+          inputTokens = event.message.usage.input_tokens;
+          outputTokens = event.message.usage.output_tokens;
+          yield { type: 'start', inputTokens };
+          break;
+        case 'content_block_delta':
+          if (event.delta.type === 'text_delta' && event.delta.text) yield { type: 'delta', text: event.delta.text };
+          break;
+        case 'message_delta':
+          stopReason = event.delta.stop_reason;
+          outputTokens = event.usage.output_tokens;
+          if (typeof event.usage.input_tokens === 'number') inputTokens = event.usage.input_tokens;
+          break;
+        case 'message_stop':
+          finished = true;
+          break;
+      }
+    }
+  } catch (error) {
+    if (signal.aborted) return;
+    throw classifyAnthropicError(error);
+  }
+  if (signal.aborted) return;
+  if (!finished) throw classifyAnthropicError(new Error('stream ended before message_stop'));
+  yield { type: 'done', stopReason, inputTokens, outputTokens };
+}
