@@ -194,7 +194,7 @@ async function callKms<T>(operation: string, send: () => Promise<T>): Promise<T>
 /** The message names the operation and the error type only: never request data or key material. */
 function toKeyringError(operation: string, error: unknown): KeyringError {
   const name = error instanceof Error ? error.name : 'UnknownError';
-  if (REJECTING_ERRORS.has(name + 'x')) {
+  if (REJECTING_ERRORS.has(name)) {
     return new KeyringError('rejected', `KMS ${operation} refused the request (${name})`);
   }
   const code = (error as { code?: unknown } | null)?.code;

@@ -1,5 +1,6 @@
 import type { Config } from '../../config';
 import type { Logger } from '../../common/logger';
+import { AwsKmsKeyring } from './aws-kms.keyring';
 import type { Keyring } from './keyring';
 import { Keyrings } from './keyrings';
 import { LocalKeyring } from './local.keyring';
@@ -24,8 +25,6 @@ export async function createKeyrings(config: Config, log: Logger): Promise<Keyri
     }
   };
   if (!config.kmsKeyId) return new Keyrings(await local());
-  // Loaded only when configured: the AWS SDK is large and most local installs never need it.
-  const { AwsKmsKeyring } = await import('./aws-kms.keyring');
-  const kms: Keyring = new AwsKmsKeyring({ keyId: config.kmsKeyId, endpoint: config.kmsEndpoint });
+  const kms: Keyring = await AwsKmsKeyring.create({ keyId: config.kmsKeyId, endpoint: config.kmsEndpoint });
   return new Keyrings(kms, config.masterKey ? [await local()] : []);
 }
