@@ -39,6 +39,13 @@ const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   KEYWARD_DATA_DIR: z.string().min(1).default('./.keyward'),
   KEYWARD_MASTER_KEY: base64Key32.optional(),
+  KEYWARD_PREVIOUS_MASTER_KEYS: z
+    .string()
+    .refine(
+      (value) => value.split(',').every((key) => base64Key32.safeParse(key.trim()).success),
+      'must be a comma-separated list of base64 32-byte keys',
+    )
+    .optional(),
   KEYWARD_KMS_KEY_ID: z.string().min(1).optional(),
   AWS_ENDPOINT_URL_KMS: httpUrl.optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
@@ -62,6 +69,8 @@ export interface Config {
   databaseUrl?: string;
   dataDir: string;
   masterKey?: string;
+  /** Former local master keys, kept only so rewrapDataKeys can move keys off them. */
+  previousMasterKeys: string[];
   kmsKeyId?: string;
   kmsEndpoint?: string;
   platformAnthropicKey?: string;
@@ -101,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: resolve(e.KEYWARD_DATA_DIR),
     masterKey: e.KEYWARD_MASTER_KEY,
+    previousMasterKeys: e.KEYWARD_PREVIOUS_MASTER_KEYS?.split(',').map((key) => key.trim()) ?? [],
     kmsKeyId: e.KEYWARD_KMS_KEY_ID,
     kmsEndpoint: e.AWS_ENDPOINT_URL_KMS,
     platformAnthropicKey: e.ANTHROPIC_API_KEY,

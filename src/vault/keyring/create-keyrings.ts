@@ -18,13 +18,16 @@ export async function createKeyrings(config: Config, log: Logger): Promise<Keyri
       production: config.production,
       log: { warn: (message) => log.warn(message) },
     });
+    const previous = config.previousMasterKeys.map((key) => Buffer.from(key, 'base64'));
     try {
-      return new LocalKeyring(master);
+      return new LocalKeyring(master, { previous });
     } finally {
       master.fill(0);
+      previous.forEach((key) => key.fill(0));
     }
   };
   if (!config.kmsKeyId) return new Keyrings(await local());
   const kms: Keyring = await AwsKmsKeyring.create({ keyId: config.kmsKeyId, endpoint: config.kmsEndpoint });
-  return new Keyrings(kms, config.masterKey ? [await local()] : []);
+  const canUnwrapLocal = config.masterKey || config.previousMasterKeys.length > 0;
+  return new Keyrings(kms, canUnwrapLocal ? [await local()] : []);
 }
