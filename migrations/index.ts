@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261124123244_initial } from './Migration20261124123244_initial';
 import { Migration20261124123751_vault } from './Migration20261124123751_vault';
 import { Migration20261124124621_chat } from './Migration20261124124621_chat';
+import { Migration20261124124854_audit_usage_limits } from './Migration20261124124854_audit_usage_limits';
 
 /** Every migration, in order. A new migration file must be added here (a test checks it). */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261124123244_initial', class: Migration20261124123244_initial },
   { name: 'Migration20261124123751_vault', class: Migration20261124123751_vault },
   { name: 'Migration20261124124621_chat', class: Migration20261124124621_chat },
+  { name: 'Migration20261124124854_audit_usage_limits', class: Migration20261124124854_audit_usage_limits },
 ];

@@ -27,6 +27,7 @@ import { attachWebSocket } from './server/websocket';
 import { DataKeyCache } from './vault/data-key-cache';
 import { DataKeyService } from './vault/data-key.service';
 import { DataKeyResolver } from './vault/data-key.resolver';
+import { KeyManagementService } from './vault/key-management.service';
 import { CredentialVault } from './vault/credential-vault';
 import { KeyResolver, PlatformKeys } from './vault/key-resolver';
 import { CredentialResolver } from './modules/credential/credential.resolver';
@@ -44,6 +45,14 @@ import { ConversationService } from './modules/conversation/conversation.service
 import { ConversationResolver } from './modules/conversation/conversation.resolver';
 import { ModelService } from './modules/model/model.service';
 import { ModelResolver } from './modules/model/model.resolver';
+import { AuditLog } from './audit/audit-log';
+import { AuditService } from './audit/audit.service';
+import { AuditResolver } from './audit/audit.resolver';
+import { UsageService } from './modules/usage/usage.service';
+import { UsageResolver } from './modules/usage/usage.resolver';
+import { UserRateLimiter } from './limits/user-rate-limiter';
+import { BudgetGuard } from './limits/budget-guard';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { createKeyrings } from './vault/keyring/create-keyrings';
 import type { Keyrings } from './vault/keyring/keyrings';
 
@@ -64,46 +73,72 @@ export interface Services {
   vault: CredentialVault;
   keys: KeyResolver;
   credentials: CredentialService;
+  keyManagement: KeyManagementService;
   agents: AgentService;
   conversations: ConversationService;
   models: ModelService;
   chat: ChatService;
+  audit: AuditLog;
+  auditQueries: AuditService;
+  usage: UsageService;
 }
 
-export function createServices(keyrings: Keyrings, config: Config, log: Logger): Services {
+export function createServices(em: EntityManager, keyrings: Keyrings, config: Config, log: Logger): Services {
+  const audit = new AuditLog(em, log);
   const catalog = ModelCatalog.load(config.modelsFile);
   const modelRules = new ModelSelectionRules(catalog);
   const dataKeys = new DataKeyService(keyrings, new DataKeyCache(config.dataKeyCache), log);
-  const users = new UserService(modelRules);
-  const tokens = new ApiTokenService(users);
-  const tenants = new TenantService(dataKeys, tokens, modelRules);
+  const users = new UserService(modelRules, audit);
+  const tokens = new ApiTokenService(users, audit);
+  const tenants = new TenantService(dataKeys, tokens, modelRules, audit);
   const vault = new CredentialVault(dataKeys, log);
   const platformKeys = new PlatformKeys({ [Provider.ANTHROPIC]: config.platformAnthropicKey });
   const keys = new KeyResolver(vault, platformKeys);
   const liveCheck: ProviderKeyCheck = async (provider, apiKey) => {
     if (provider === Provider.ANTHROPIC) await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
   };
-  const credentials = new CredentialService(vault, keys, liveCheck);
+  const credentials = new CredentialService(vault, keys, liveCheck, audit);
+  const keyManagement = new KeyManagementService(vault, dataKeys, audit);
   const agents = new AgentService(modelRules);
   const conversations = new ConversationService();
   const models = new ModelService(modelRules, keys);
   const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
-  const chat = new ChatService(new ChatPlanner(modelRules, keys), new ChatRunner(anthropicClients, catalog, log));
-  return { catalog, dataKeys, tenants, users, tokens, vault, keys, credentials, agents, conversations, models, chat };
+  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard());
+  const chat = new ChatService(planner, new ChatRunner(anthropicClients, catalog, log), audit);
+  return {
+    catalog,
+    dataKeys,
+    tenants,
+    users,
+    tokens,
+    vault,
+    keys,
+    credentials,
+    keyManagement,
+    agents,
+    conversations,
+    models,
+    chat,
+    audit,
+    auditQueries: new AuditService(),
+    usage: new UsageService(),
+  };
 }
 
 function resolverContainer(services: Services): ContainerType {
   const instances = new Map<unknown, object>([
-    [RoleAuthChecker, new RoleAuthChecker()],
+    [RoleAuthChecker, new RoleAuthChecker(services.audit)],
     [TenantResolver, new TenantResolver(services.tenants, services.dataKeys)],
     [UserResolver, new UserResolver(services.users)],
     [ApiTokenResolver, new ApiTokenResolver(services.tokens)],
     [CredentialResolver, new CredentialResolver(services.credentials)],
-    [DataKeyResolver, new DataKeyResolver(services.vault, services.dataKeys)],
+    [DataKeyResolver, new DataKeyResolver(services.keyManagement)],
     [AgentResolver, new AgentResolver(services.agents)],
     [ConversationResolver, new ConversationResolver(services.conversations)],
     [ModelResolver, new ModelResolver(services.models)],
     [ChatResolver, new ChatResolver()],
+    [AuditResolver, new AuditResolver(services.auditQueries)],
+    [UsageResolver, new UsageResolver(services.usage)],
   ]);
   return {
     get: (resolverClass) => {
@@ -153,11 +188,11 @@ export class Gateway {
       const ran = await migrate(orm);
       if (ran.length) log.info({ migrations: ran }, 'applied migrations');
 
-      const services = createServices(keyrings ?? (await createKeyrings(config, log)), config, log);
+      const services = createServices(orm.em, keyrings ?? (await createKeyrings(config, log)), config, log);
       const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
 
       const schema = buildGatewaySchema(resolverContainer(services));
-      const contexts = new ContextFactory(orm, new Authenticator(), services.chat);
+      const contexts = new ContextFactory(orm, new Authenticator(services.audit), services.chat);
       const httpServer = createServer();
       let gateway: Gateway | undefined;
       const apollo = createApollo({ schema, httpServer, log, introspection: !config.production, production: config.production });

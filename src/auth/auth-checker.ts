@@ -1,4 +1,6 @@
 import type { AuthCheckerInterface, ResolverData } from 'type-graphql';
+import { AuditOutcome } from '../audit/audit-event.entity';
+import type { AuditLog } from '../audit/audit-log';
 import { forbidden, unauthenticated } from '../common/errors';
 import type { GatewayContext } from '../server/context';
 import type { Role } from '../modules/user/role';
@@ -9,10 +11,25 @@ import type { Role } from '../modules/user/role';
  * in the services.
  */
 export class RoleAuthChecker implements AuthCheckerInterface<GatewayContext, Role> {
-  check({ context }: ResolverData<GatewayContext>, roles: Role[]): boolean {
+  constructor(private readonly audit: AuditLog) {}
+
+  async check({ context, info }: ResolverData<GatewayContext>, roles: Role[]): Promise<boolean> {
     if (context.authError) throw context.authError;
     if (!context.principal) throw unauthenticated();
-    if (roles.length > 0 && !roles.includes(context.principal.role)) throw forbidden();
+    if (roles.length > 0 && !roles.includes(context.principal.role)) {
+      await this.audit.append({
+        tenantId: context.principal.tenantId,
+        actorId: context.principal.userId,
+        action: 'access.denied',
+        targetType: 'operation',
+        targetId: `${info.parentType.name}.${info.fieldName}`,
+        outcome: AuditOutcome.DENIED,
+        requestId: context.requestId,
+        ip: context.ip,
+        detail: { role: context.principal.role, code: 'FORBIDDEN' },
+      });
+      throw forbidden();
+    }
     return true;
   }
 }

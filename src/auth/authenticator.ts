@@ -1,8 +1,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { AuditOutcome } from '../audit/audit-event.entity';
+import type { AuditLog } from '../audit/audit-log';
 import { unauthenticated } from '../common/errors';
 import { ApiTokenEntity } from '../modules/token/api-token.entity';
 import { hashBearerToken, parseAuthorization } from './bearer-token';
 import type { Principal } from './principal';
+
+export interface RequestFacts {
+  requestId: string;
+  ip: string | null;
+}
 
 /** lastUsedAt is a hint for humans; writing it on every request would cost a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -13,12 +20,18 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * Returns null when no credentials were sent; throws UNAUTHENTICATED when they are bad.
  */
 export class Authenticator {
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
-  async authenticate(em: EntityManager, authorization: unknown): Promise<Principal | null> {
+  async authenticate(em: EntityManager, authorization: unknown, facts: RequestFacts): Promise<Principal | null> {
     const parsed = parseAuthorization(authorization);
     if (parsed.kind === 'none') return null;
-    if (parsed.kind === 'malformed') throw unauthenticated('Malformed Authorization header: expected Bearer kw_…');
+    if (parsed.kind === 'malformed') {
+      await this.failed(facts, 'malformed', null, null);
+      throw unauthenticated('Malformed Authorization header: expected Bearer kw_…');
+    }
 
     const token = await em.findOne(
       ApiTokenEntity,
@@ -26,14 +39,33 @@ export class Authenticator {
       { populate: ['user'] },
     );
     const now = this.now();
-    if (!token) throw unauthenticated('Unknown token');
-    if (token.revokedAt) throw unauthenticated('Token revoked');
-    if (token.expiresAt && token.expiresAt <= now) throw unauthenticated('Token expired');
+    if (!token) {
+      await this.failed(facts, 'unknown', null, null);
+      throw unauthenticated('Unknown token');
+    }
+    const owner = token.user.getEntity();
+    if (token.revokedAt || (token.expiresAt && token.expiresAt <= now)) {
+      const reason = token.revokedAt ? 'revoked' : 'expired';
+      await this.failed(facts, reason, owner.tenant.id, token.id);
+      throw unauthenticated(token.revokedAt ? 'Token revoked' : 'Token expired');
+    }
 
     if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       await em.nativeUpdate(ApiTokenEntity, { id: token.id }, { lastUsedAt: now });
     }
-    const user = token.user.getEntity();
-    return { userId: user.id, tenantId: user.tenant.id, role: user.role, tokenId: token.id };
+    return { userId: owner.id, tenantId: owner.tenant.id, role: owner.role, tokenId: token.id };
+  }
+
+  private failed(facts: RequestFacts, reason: string, tenantId: string | null, tokenId: string | null): Promise<void> {
+    return this.audit.append({
+      tenantId,
+      action: 'auth.failed',
+      targetType: tokenId ? 'api_token' : null,
+      targetId: tokenId,
+      outcome: AuditOutcome.DENIED,
+      requestId: facts.requestId,
+      ip: facts.ip,
+      detail: { reason },
+    });
   }
 }

@@ -11,4 +11,6 @@ export interface ChatPlan {
   model: CatalogModel;
   key: ResolvedKey;
   request: ProviderRequest;
+  /** Budget reservation to release when the usage is recorded; null without a budget. */
+  reservationId: string | null;
 }

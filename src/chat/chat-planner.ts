@@ -12,6 +12,11 @@ import { TenantEntity } from '../modules/tenant/tenant.entity';
 import { UserEntity } from '../modules/user/user.entity';
 import type { ProviderTurn } from '../providers/provider-stream';
 import type { KeyResolver } from '../vault/key-resolver';
+import type { BudgetGuard } from '../limits/budget-guard';
+import type { UserRateLimiter } from '../limits/user-rate-limiter';
+import type { CatalogModel } from './model-catalog';
+import { BudgetReservationEntity } from '../limits/budget-reservation.entity';
+import type { ProviderRequest } from '../providers/provider-stream';
 import { DEFAULT_OUTPUT_TOKENS, type ChatInput } from './chat.input';
 import type { ChatPlan } from './chat-plan';
 
@@ -26,6 +31,8 @@ export class ChatPlanner {
   constructor(
     private readonly models: ModelSelectionRules,
     private readonly keys: KeyResolver,
+    private readonly rateLimiter: UserRateLimiter,
+    private readonly budget: BudgetGuard,
   ) {}
 
   async plan(caller: Caller, input: ChatInput, requestId: string): Promise<ChatPlan> {
@@ -46,8 +53,16 @@ export class ChatPlanner {
       throw badInput(`Streaming chat is not available for ${model.provider} models yet`, 'model');
     }
 
+    await this.rateLimiter.consume(user.id, tenant.requestsPerMinute);
     const key = await this.keys.resolve(em, principal, tenant, model.provider, input.keySource ?? KeySource.AUTO);
     const history = conversation ? await this.history(caller, conversation.id) : [];
+    const request: ProviderRequest = {
+      model: model.id,
+      system: agent?.systemPrompt,
+      messages: [...history, { role: 'user', content: input.message }],
+      maxTokens: input.maxTokens ?? DEFAULT_OUTPUT_TOKENS,
+    };
+    const reservationId = await this.budget.reserve(em, tenant.id, this.worstCaseUsd(model, request));
 
     const saved = await em.transactional(async (tx) => {
       const target =
@@ -61,6 +76,9 @@ export class ChatPlanner {
       tx.create(MessageEntity, { conversation: target, role: MessageRole.USER, content: input.message });
       await tx.flush();
       return target.id;
+    }).catch(async (error: unknown) => {
+      if (reservationId) await em.nativeDelete(BudgetReservationEntity, { id: reservationId });
+      throw error;
     });
 
     return {
@@ -70,13 +88,19 @@ export class ChatPlanner {
       conversationId: saved,
       model,
       key,
-      request: {
-        model: model.id,
-        system: agent?.systemPrompt,
-        messages: [...history, { role: 'user', content: input.message }],
-        maxTokens: input.maxTokens ?? DEFAULT_OUTPUT_TOKENS,
-      },
+      request,
+      reservationId,
     };
+  }
+
+  /**
+   * The most this request can cost: every output token it may generate, and an input count
+   * over-estimated from characters (real tokenisers give about 4 per token; 3 leaves headroom).
+   */
+  private worstCaseUsd(model: CatalogModel, request: ProviderRequest): number {
+    const characters = (request.system?.length ?? 0) + request.messages.reduce((sum, turn) => sum + turn.content.length, 0);
+    const inputTokens = Math.ceil(characters / 3) + 16 * (request.messages.length + 1);
+    return this.models.catalog.costUsd(model, inputTokens, request.maxTokens);
   }
 
   private async ownConversation(caller: Caller, id: string): Promise<ConversationEntity> {

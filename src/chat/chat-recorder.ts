@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { MessageEntity, type MessageStatus } from '../modules/conversation/message.entity';
 import { MessageRole } from '../modules/conversation/message-role';
 import { UsageRecordEntity, type UsageStatus } from '../modules/usage/usage-record.entity';
+import { BudgetReservationEntity } from '../limits/budget-reservation.entity';
 import type { ChatPlan } from './chat-plan';
 
 export interface ChatOutcome {
@@ -17,7 +18,7 @@ export interface ChatOutcome {
 
 const MESSAGE_STATUS: Record<UsageStatus, MessageStatus> = { completed: 'complete', cancelled: 'cancelled', failed: 'failed' };
 
-/** Writes the assistant's (possibly partial) reply and the usage row together. */
+/** Writes the assistant's (possibly partial) reply and the usage row, and releases the budget reservation, together. */
 export async function recordChatOutcome(em: EntityManager, plan: ChatPlan, outcome: ChatOutcome): Promise<void> {
   await em.transactional(async (tx) => {
     tx.create(MessageEntity, {
@@ -44,5 +45,6 @@ export async function recordChatOutcome(em: EntityManager, plan: ChatPlan, outco
       errorCode: outcome.errorCode,
     });
     await tx.flush();
+    if (plan.reservationId) await tx.nativeDelete(BudgetReservationEntity, { id: plan.reservationId });
   });
 }

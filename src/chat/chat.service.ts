@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Caller, ChatStarter } from '../server/context';
 import { chatStarted, type ChatEventPayload } from './chat-event.type';
 import { ChatInput } from './chat.input';
-import { forbidden } from '../common/errors';
+import { ErrorCode, forbidden, isKeywardError } from '../common/errors';
+import { AuditOutcome } from '../audit/audit-event.entity';
+import { callerFacts } from '../audit/audited';
+import type { AuditLog } from '../audit/audit-log';
 import { validateInput } from '../common/validation';
 import { Role } from '../modules/user/role';
 import type { ChatPlanner } from './chat-planner';
@@ -14,6 +17,7 @@ export class ChatService implements ChatStarter {
   constructor(
     private readonly planner: ChatPlanner,
     private readonly runner: ChatRunner,
+    private readonly audit: AuditLog,
   ) {}
 
   async start(caller: Caller, rawInput: unknown): Promise<AsyncIterableIterator<ChatEventPayload>> {
@@ -21,7 +25,23 @@ export class ChatService implements ChatStarter {
     const input = Object.assign(new ChatInput(), rawInput);
     await validateInput(input);
     const requestId = caller.requestId ?? randomUUID();
-    const plan = await this.planner.plan(caller, input, requestId);
+    let plan;
+    try {
+      plan = await this.planner.plan(caller, input, requestId);
+    } catch (error) {
+      if (isKeywardError(error) && error.code === ErrorCode.KEY_UNAVAILABLE) {
+        await this.audit.append({ ...callerFacts(caller), action: 'key.unavailable', outcome: AuditOutcome.FAILURE, detail: { code: error.code } });
+      }
+      throw error;
+    }
+    await this.audit.append({
+      ...callerFacts(caller),
+      action: 'credential.use',
+      targetType: plan.key.credentialId ? 'credential' : 'platform_key',
+      targetId: plan.key.credentialId,
+      outcome: AuditOutcome.SUCCESS,
+      detail: { keySource: plan.key.source, model: plan.model.id, provider: plan.model.provider },
+    });
     const channel = new EventChannel<ChatEventPayload>();
     channel.push(
       chatStarted({ requestId, conversationId: plan.conversationId, model: plan.model.id, keySource: plan.key.source }),

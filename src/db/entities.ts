@@ -7,6 +7,10 @@ import { AgentEntity } from '../modules/agent/agent.entity';
 import { ConversationEntity } from '../modules/conversation/conversation.entity';
 import { MessageEntity } from '../modules/conversation/message.entity';
 import { UsageRecordEntity } from '../modules/usage/usage-record.entity';
+import { AuditEventEntity } from '../audit/audit-event.entity';
+import { AuditChainHeadEntity } from '../audit/audit-chain-head.entity';
+import { RateLimitRecordEntity } from '../limits/rate-limit-record.entity';
+import { BudgetReservationEntity } from '../limits/budget-reservation.entity';
 
 /** Every entity MikroORM manages; migrations/ must build exactly their schema. */
 export const entities = [
@@ -19,4 +23,8 @@ export const entities = [
   ConversationEntity,
   MessageEntity,
   UsageRecordEntity,
+  AuditEventEntity,
+  AuditChainHeadEntity,
+  RateLimitRecordEntity,
+  BudgetReservationEntity,
 ];

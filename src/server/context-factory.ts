@@ -20,7 +20,7 @@ export class ContextFactory {
   async create({ authorization, ip, requestId }: ConnectionFacts): Promise<GatewayContext> {
     const em = this.orm.em.fork();
     try {
-      const principal = await this.authenticator.authenticate(em, authorization);
+      const principal = await this.authenticator.authenticate(em, authorization, { requestId, ip });
       return { requestId, ip, em, principal, authError: null, chat: this.chat };
     } catch (error) {
       if (!isKeywardError(error)) throw error;

@@ -14,6 +14,8 @@ import { AgentResolver } from '../modules/agent/agent.resolver';
 import { ConversationResolver } from '../modules/conversation/conversation.resolver';
 import { ModelResolver } from '../modules/model/model.resolver';
 import { ChatResolver } from '../chat/chat.resolver';
+import { AuditResolver } from '../audit/audit.resolver';
+import { UsageResolver } from '../modules/usage/usage.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const RESOLVERS: NonEmptyArray<new (...args: any[]) => object> = [
@@ -26,6 +28,8 @@ export const RESOLVERS: NonEmptyArray<new (...args: any[]) => object> = [
   ConversationResolver,
   ModelResolver,
   ChatResolver,
+  AuditResolver,
+  UsageResolver,
 ];
 
 /**

@@ -3,21 +3,16 @@ import { TENANT_MANAGERS } from '../auth/roles';
 import { Role } from '../modules/user/role';
 import { Tenant } from '../modules/tenant/tenant.type';
 import { callerOf, type GatewayContext } from '../server/context';
-import type { CredentialVault } from './credential-vault';
-import type { DataKeyService } from './data-key.service';
+import type { KeyManagementService } from './key-management.service';
 
 @Resolver()
 export class DataKeyResolver {
-  constructor(
-    private readonly vault: CredentialVault,
-    private readonly dataKeys: DataKeyService,
-  ) {}
+  constructor(private readonly keyManagement: KeyManagementService) {}
 
   @Authorized(...TENANT_MANAGERS)
   @Mutation(() => Tenant, { description: 'New tenant data key version; every credential of the tenant is re-encrypted under it.' })
   async rotateDataKey(@Ctx() ctx: GatewayContext): Promise<Tenant> {
-    const caller = callerOf(ctx);
-    return Tenant.from(await this.vault.rotateTenant(caller.em, caller.principal.tenantId));
+    return Tenant.from(await this.keyManagement.rotate(callerOf(ctx)));
   }
 
   @Authorized(Role.PLATFORM_ADMIN)
@@ -25,6 +20,6 @@ export class DataKeyResolver {
     description: "Re-wraps every tenant's data keys under the current master key or KMS key; returns how many.",
   })
   async rewrapDataKeys(@Ctx() ctx: GatewayContext): Promise<number> {
-    return this.dataKeys.rewrapAll(callerOf(ctx).em);
+    return this.keyManagement.rewrapAll(callerOf(ctx));
   }
 }

@@ -3,6 +3,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { TENANT_MANAGERS } from '../../auth/roles';
 import { forbidden, notFound } from '../../common/errors';
 import { isUuid } from '../../common/ids';
+import { AuditOutcome } from '../../audit/audit-event.entity';
+import { audited, callerFacts } from '../../audit/audited';
+import type { AuditLog } from '../../audit/audit-log';
+import { ErrorCode, isKeywardError } from '../../common/errors';
 import type { Caller } from '../../server/context';
 import type { CredentialVault } from '../../vault/credential-vault';
 import type { KeyResolver } from '../../vault/key-resolver';
@@ -32,10 +36,42 @@ export class CredentialService {
     private readonly vault: CredentialVault,
     private readonly keys: KeyResolver,
     private readonly liveCheck: ProviderKeyCheck,
+    private readonly audit: AuditLog,
   ) {}
 
-  /** Creates or replaces the caller's (PERSONAL) or the tenant's (TENANT) key for a provider. */
+  /**
+   * Creates or replaces the caller's (PERSONAL) or the tenant's (TENANT) key for a provider.
+   * Audited as credential.set or credential.replace, or credential.validate when the provider
+   * rejected the key.
+   */
   async set(caller: Caller, input: SetCredentialInput): Promise<CredentialEntity> {
+    const detail = { provider: input.provider, scope: input.scope };
+    try {
+      const { row, replaced } = await this.setUnaudited(caller, input);
+      await this.audit.append({
+        ...callerFacts(caller),
+        action: replaced ? 'credential.replace' : 'credential.set',
+        targetType: 'credential',
+        targetId: row.id,
+        outcome: AuditOutcome.SUCCESS,
+        detail: { ...detail, last4: row.last4, dataKeyVersion: row.dataKeyVersion },
+      });
+      return row;
+    } catch (error) {
+      const code = isKeywardError(error) ? error.code : ErrorCode.INTERNAL_SERVER_ERROR;
+      const denied = code === ErrorCode.FORBIDDEN || code === ErrorCode.NOT_FOUND;
+      await this.audit.append({
+        ...callerFacts(caller),
+        action: code === ErrorCode.INVALID_PROVIDER_KEY ? 'credential.validate' : 'credential.set',
+        targetType: 'credential',
+        outcome: denied ? AuditOutcome.DENIED : AuditOutcome.FAILURE,
+        detail: { ...detail, code },
+      });
+      throw error;
+    }
+  }
+
+  private async setUnaudited(caller: Caller, input: SetCredentialInput): Promise<{ row: CredentialEntity; replaced: boolean }> {
     const { role } = caller.principal;
     if (input.scope === CredentialScope.TENANT && !TENANT_MANAGERS.includes(role)) {
       throw forbidden('Only tenant admins can set tenant keys');
@@ -54,6 +90,12 @@ export class CredentialService {
   }
 
   async delete(caller: Caller, id: string): Promise<boolean> {
+    return audited(this.audit, caller, { action: 'credential.delete', targetType: 'credential', targetId: id }, () =>
+      this.deleteUnaudited(caller, id),
+    );
+  }
+
+  private async deleteUnaudited(caller: Caller, id: string): Promise<boolean> {
     const row = isUuid(id) ? await caller.em.findOne(CredentialEntity, { id, tenant: caller.principal.tenantId }) : null;
     if (!row) throw notFound('Credential');
     const own = row.scope === CredentialScope.PERSONAL && row.owner?.id === caller.principal.userId;
@@ -86,20 +128,21 @@ export class CredentialService {
    * One transaction holding a share lock on the tenant row, so a concurrent rotation (which
    * takes it exclusively) cannot leave this key under a retired data-key version.
    */
-  private store(caller: Caller, input: SetCredentialInput): Promise<CredentialEntity> {
+  private store(caller: Caller, input: SetCredentialInput): Promise<{ row: CredentialEntity; replaced: boolean }> {
     const { tenantId, userId } = caller.principal;
     return caller.em.transactional(async (tx: EntityManager) => {
       const tenant = await tx.findOneOrFail(TenantEntity, { id: tenantId }, { lockMode: LockMode.PESSIMISTIC_READ });
       const owner = input.scope === CredentialScope.PERSONAL ? tx.getReference(UserEntity, userId) : null;
       const slot = { tenant: tenantId, provider: input.provider, scope: input.scope, owner: owner ? userId : null };
+      const existing = await tx.findOne(CredentialEntity, slot);
       const row =
-        (await tx.findOne(CredentialEntity, slot)) ??
+        existing ??
         tx.create(CredentialEntity, { tenant, provider: input.provider, scope: input.scope, owner, ciphertext: Buffer.alloc(0), last4: '', dataKeyVersion: 0 });
       if (input.label !== undefined) row.label = input.label?.trim() ?? null;
       row.last4 = last4Of(input.apiKey);
       await this.vault.seal(tx, row, input.apiKey, tenant.dataKeyVersion);
       await tx.flush();
-      return row;
+      return { row, replaced: existing !== null };
     });
   }
 }

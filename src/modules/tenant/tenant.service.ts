@@ -1,6 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { badInput, forbidden, notFound } from '../../common/errors';
 import { isUuid } from '../../common/ids';
+import { audited, callerFacts } from '../../audit/audited';
+import { AuditOutcome } from '../../audit/audit-event.entity';
+import type { AuditLog } from '../../audit/audit-log';
 import type { Caller } from '../../server/context';
 import type { DataKeyService } from '../../vault/data-key.service';
 import type { ApiTokenService } from '../token/api-token.service';
@@ -22,6 +25,7 @@ export class TenantService {
     private readonly dataKeys: DataKeyService,
     private readonly tokens: ApiTokenService,
     private readonly models: ModelSelectionRules,
+    private readonly audit: AuditLog,
   ) {}
 
   async current(caller: Caller): Promise<TenantEntity> {
@@ -30,6 +34,26 @@ export class TenantService {
 
   /** Tenant, its data key v1, its first admin and that admin's token: all or nothing. */
   async create(caller: Caller, input: CreateTenantInput): Promise<CreatedTenant> {
+    const created = await audited(
+      this.audit,
+      caller,
+      { action: 'tenant.create', targetType: 'tenant', detail: { name: input.name.trim() } },
+      () => this.createUnaudited(caller, input),
+      (result) => ({ targetId: result.tenant.id, detail: { adminId: result.admin.id } }),
+    );
+    await this.audit.append({
+      ...callerFacts(caller),
+      tenantId: created.tenant.id,
+      action: 'datakey.create',
+      targetType: 'tenant',
+      targetId: created.tenant.id,
+      outcome: AuditOutcome.SUCCESS,
+      detail: { version: 1, keyring: this.dataKeys.currentKeyring },
+    });
+    return created;
+  }
+
+  private async createUnaudited(caller: Caller, input: CreateTenantInput): Promise<CreatedTenant> {
     const name = input.name.trim();
     return caller.em.transactional(async (em) => {
       if (await em.count(TenantEntity, { nameKey: name.toLowerCase() })) {
@@ -65,6 +89,16 @@ export class TenantService {
   }
 
   async updatePolicy(caller: Caller, input: UpdateTenantPolicyInput): Promise<TenantEntity> {
+    const changed = Object.keys(input).filter((key) => input[key as keyof UpdateTenantPolicyInput] !== undefined);
+    return audited(
+      this.audit,
+      caller,
+      { action: 'policy.update', targetType: 'tenant', targetId: caller.principal.tenantId, detail: { changed } },
+      () => this.updatePolicyUnaudited(caller, input),
+    );
+  }
+
+  private async updatePolicyUnaudited(caller: Caller, input: UpdateTenantPolicyInput): Promise<TenantEntity> {
     const tenant = await this.current(caller);
     const next = {
       allowPlatformKey: input.allowPlatformKey === undefined ? tenant.allowPlatformKey : input.allowPlatformKey,
@@ -88,6 +122,12 @@ export class TenantService {
 
   /** Crypto-shreds a tenant: its data keys go first, then every row that belonged to it. */
   async delete(caller: Caller, id: string): Promise<boolean> {
+    return audited(this.audit, caller, { action: 'tenant.delete', targetType: 'tenant', targetId: id }, () =>
+      this.deleteUnaudited(caller, id),
+    );
+  }
+
+  private async deleteUnaudited(caller: Caller, id: string): Promise<boolean> {
     const tenant = isUuid(id) ? await caller.em.findOne(TenantEntity, { id }) : null;
     if (!tenant) throw notFound('Tenant');
     if (tenant.isPlatform) throw forbidden("The platform tenant cannot be deleted");

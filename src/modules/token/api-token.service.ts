@@ -2,6 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { generateBearerToken, hashBearerToken } from '../../auth/bearer-token';
 import { badInput, forbidden, notFound } from '../../common/errors';
 import { isUuid } from '../../common/ids';
+import { audited } from '../../audit/audited';
+import type { AuditLog } from '../../audit/audit-log';
 import type { Caller } from '../../server/context';
 import { UserEntity } from '../user/user.entity';
 import { isAdmin, type UserService } from '../user/user.service';
@@ -16,6 +18,7 @@ export interface IssuedToken {
 export class ApiTokenService {
   constructor(
     private readonly users: UserService,
+    private readonly audit: AuditLog,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -27,6 +30,22 @@ export class ApiTokenService {
   }
 
   async issue(caller: Caller, input: IssueApiTokenInput): Promise<IssuedToken> {
+    return audited(
+      this.audit,
+      caller,
+      { action: 'token.issue', targetType: 'api_token', detail: { userId: input.userId ?? caller.principal.userId } },
+      () => this.issueUnaudited(caller, input),
+      (issued) => ({ targetId: issued.entity.id }),
+    );
+  }
+
+  async revoke(caller: Caller, id: string): Promise<ApiTokenEntity> {
+    return audited(this.audit, caller, { action: 'token.revoke', targetType: 'api_token', targetId: id }, () =>
+      this.revokeUnaudited(caller, id),
+    );
+  }
+
+  private async issueUnaudited(caller: Caller, input: IssueApiTokenInput): Promise<IssuedToken> {
     if (input.expiresAt && input.expiresAt.getTime() <= this.now().getTime()) {
       throw badInput('expiresAt must be in the future', 'expiresAt');
     }
@@ -38,7 +57,7 @@ export class ApiTokenService {
     return issued;
   }
 
-  async revoke(caller: Caller, id: string): Promise<ApiTokenEntity> {
+  private async revokeUnaudited(caller: Caller, id: string): Promise<ApiTokenEntity> {
     const token = isUuid(id)
       ? await caller.em.findOne(ApiTokenEntity, { id, user: { tenant: caller.principal.tenantId } })
       : null;

@@ -2,6 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { badInput, forbidden, notFound } from '../../common/errors';
 import { isUuid } from '../../common/ids';
+import { audited } from '../../audit/audited';
+import type { AuditLog } from '../../audit/audit-log';
 import type { Caller } from '../../server/context';
 import type { ModelSelectionRules } from '../tenant/model-selection-rules';
 import { TenantEntity } from '../tenant/tenant.entity';
@@ -15,7 +17,10 @@ const ADMIN_ROLES: ReadonlySet<Role> = new Set([Role.TENANT_ADMIN, Role.PLATFORM
 export const isAdmin = (role: Role): boolean => ADMIN_ROLES.has(role);
 
 export class UserService {
-  constructor(private readonly models: ModelSelectionRules) {}
+  constructor(
+    private readonly models: ModelSelectionRules,
+    private readonly audit: AuditLog,
+  ) {}
 
   async me(caller: Caller): Promise<UserEntity> {
     return caller.em.findOneOrFail(UserEntity, { id: caller.principal.userId });
@@ -35,6 +40,16 @@ export class UserService {
   }
 
   async create(caller: Caller, input: CreateUserInput): Promise<UserEntity> {
+    return audited(
+      this.audit,
+      caller,
+      { action: 'user.create', targetType: 'user', detail: { role: input.role } },
+      () => this.createUnaudited(caller, input),
+      (user) => ({ targetId: user.id }),
+    );
+  }
+
+  private async createUnaudited(caller: Caller, input: CreateUserInput): Promise<UserEntity> {
     if (input.role === Role.PLATFORM_ADMIN && caller.principal.role !== Role.PLATFORM_ADMIN) {
       throw forbidden('Only a platform admin can create platform admins');
     }

@@ -1,0 +1,32 @@
+import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { callerOf, type GatewayContext } from '../server/context';
+import { encodeCursor, type AuditService } from './audit.service';
+import { AuditEvent, AuditEventConnection, AuditFilter, AuditVerification } from './audit.types';
+
+@Resolver()
+export class AuditResolver {
+  constructor(private readonly auditService: AuditService) {}
+
+  @Authorized()
+  @Query(() => AuditEventConnection, { description: 'Newest first.' })
+  async auditEvents(
+    @Arg('filter', () => AuditFilter, { nullable: true }) filter: AuditFilter | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<AuditEventConnection> {
+    const page = await this.auditService.list(callerOf(ctx), filter, first ?? 50, after);
+    const edges = page.events.map((event) => ({ cursor: encodeCursor(event.seq), node: AuditEvent.from(event) }));
+    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  @Authorized()
+  @Query(() => AuditVerification)
+  async verifyAuditLog(
+    @Arg('tenantId', () => ID, { nullable: true, description: 'PLATFORM_ADMIN only: another tenant\'s chain.' })
+    tenantId: string | null,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<AuditVerification> {
+    return this.auditService.verify(callerOf(ctx), tenantId);
+  }
+}

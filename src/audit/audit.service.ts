@@ -1,0 +1,62 @@
+import type { FilterQuery } from '@mikro-orm/core';
+import { TENANT_READERS } from '../auth/roles';
+import { badInput, forbidden } from '../common/errors';
+import { isUuid } from '../common/ids';
+import { Role } from '../modules/user/role';
+import type { Caller } from '../server/context';
+import { AuditEventEntity } from './audit-event.entity';
+import { chainOf } from './audit-log';
+import { verifyChain, type VerificationResult } from './audit-verifier';
+import type { AuditFilter } from './audit.types';
+
+export const MAX_PAGE_SIZE = 500;
+
+export interface AuditPage {
+  events: AuditEventEntity[];
+  hasNextPage: boolean;
+}
+
+export const encodeCursor = (seq: number): string => Buffer.from(`seq:${seq}`).toString('base64url');
+
+function decodeCursor(cursor: string): number {
+  const match = /^seq:(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw badInput('after is not a cursor this API returned', 'after');
+  return Number(match[1]);
+}
+
+export class AuditService {
+  /**
+   * The tenant whose chain the caller may read: its own, or for a PLATFORM_ADMIN any tenant
+   * named in the filter. Members never read the audit log.
+   */
+  chainFor(caller: Caller, requestedTenantId?: string | null): string {
+    const { role, tenantId } = caller.principal;
+    if (!TENANT_READERS.includes(role)) throw forbidden('Only admins and auditors read the audit log');
+    if (!requestedTenantId || requestedTenantId === tenantId) return chainOf(tenantId);
+    if (role !== Role.PLATFORM_ADMIN) throw forbidden('Only platform admins read other tenants\' audit logs');
+    if (!isUuid(requestedTenantId)) throw badInput('tenantId must be a tenant id', 'tenantId');
+    return chainOf(requestedTenantId);
+  }
+
+  /** Newest first, by seq within the chain; `after` continues below the cursor's seq. */
+  async list(caller: Caller, filter: AuditFilter | null | undefined, first: number, after?: string | null): Promise<AuditPage> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+      throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`, 'first');
+    }
+    const chain = this.chainFor(caller, filter?.tenantId);
+    const where: FilterQuery<AuditEventEntity> = { chain };
+    if (after) where.seq = { $lt: decodeCursor(after) };
+    if (filter?.action) where.action = filter.action;
+    if (filter?.actorId) where.actorId = isUuid(filter.actorId) ? filter.actorId : null;
+    if (filter?.targetId) where.targetId = filter.targetId;
+    if (filter?.since || filter?.until) {
+      where.at = { ...(filter.since ? { $gte: filter.since } : {}), ...(filter.until ? { $lte: filter.until } : {}) };
+    }
+    const rows = await caller.em.find(AuditEventEntity, where, { orderBy: { seq: 'desc' }, limit: first + 1 });
+    return { events: rows.slice(0, first), hasNextPage: rows.length > first };
+  }
+
+  async verify(caller: Caller, tenantId?: string | null): Promise<VerificationResult> {
+    return verifyChain(caller.em.fork(), this.chainFor(caller, tenantId));
+  }
+}

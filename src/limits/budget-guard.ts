@@ -1,0 +1,54 @@
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ErrorCode, KeywardError } from '../common/errors';
+import { TenantEntity } from '../modules/tenant/tenant.entity';
+import { BudgetReservationEntity } from './budget-reservation.entity';
+
+/** How long a reservation counts if its request never settles (the process died mid-stream). */
+const RESERVATION_TTL_MS = 30 * 60_000;
+
+export const monthStartUtc = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+
+/**
+ * Monthly budgets. Before a request, its worst-case cost is reserved under a lock on the
+ * tenant row: spent this month + held by requests in flight + this one must fit the budget.
+ * The reservation is deleted in the transaction that writes the actual usage, so concurrent
+ * requests can never together exceed the budget by more than one request's estimate error.
+ */
+export class BudgetGuard {
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  /** Returns the reservation id, or null when the tenant has no budget. */
+  async reserve(em: EntityManager, tenantId: string, worstCaseUsd: number): Promise<string | null> {
+    return em.fork().transactional(async (tx) => {
+      const tenant = await tx.findOneOrFail(TenantEntity, { id: tenantId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (tenant.monthlyBudgetUsd === null) return null;
+      const now = this.now();
+      const [{ spent, held }] = await tx.execute<Array<{ spent: string; held: string }>>(
+        `select
+           (select coalesce(sum(cost_usd), 0) from usage_records where tenant_id = ? and created_at >= ?) as spent,
+           (select coalesce(sum(amount_usd), 0) from budget_reservations where tenant_id = ? and expires_at > ?) as held`,
+        [tenantId, monthStartUtc(now), tenantId, now],
+      );
+      const committed = Number(spent) + Number(held);
+      if (committed + worstCaseUsd > tenant.monthlyBudgetUsd) {
+        throw new KeywardError(ErrorCode.BUDGET_EXCEEDED, "This request could exceed the tenant's monthly budget", {
+          monthlyBudgetUsd: tenant.monthlyBudgetUsd,
+          spentUsd: Number(Number(spent).toFixed(6)),
+        });
+      }
+      const reservation = tx.create(BudgetReservationEntity, {
+        tenant: tenantId,
+        amountUsd: worstCaseUsd,
+        expiresAt: new Date(now.getTime() + RESERVATION_TTL_MS),
+      });
+      await tx.flush();
+      return reservation.id;
+    });
+  }
+
+  /** Releases a reservation inside the transaction that records the actual usage. */
+  async settle(tx: EntityManager, reservationId: string | null): Promise<void> {
+    if (reservationId) await tx.nativeDelete(BudgetReservationEntity, { id: reservationId });
+  }
+}

@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, type Ref } from '@mikro-orm/core';
+import { TenantEntity } from '../modules/tenant/tenant.entity';
+
+/**
+ * Spend held for a chat in flight: its worst-case cost, counted against the monthly budget
+ * until the request settles (deleted) or, if a process died, until it expires.
+ */
+@Entity({ tableName: 'budget_reservations' })
+@Index({ properties: ['tenant', 'expiresAt'], name: 'budget_reservations_tenant_expires_index' })
+export class BudgetReservationEntity {
+  [OptionalProps]?: 'createdAt';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne(() => TenantEntity, { ref: true, deleteRule: 'cascade' })
+  tenant!: Ref<TenantEntity>;
+
+  @Property({ type: 'double' })
+  amountUsd!: number;
+
+  @Property({ type: 'datetime' })
+  expiresAt!: Date;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date = new Date();
+}

@@ -1,0 +1,36 @@
+import { audited } from '../audit/audited';
+import type { AuditLog } from '../audit/audit-log';
+import type { TenantEntity } from '../modules/tenant/tenant.entity';
+import type { Caller } from '../server/context';
+import type { CredentialVault } from './credential-vault';
+import type { DataKeyService } from './data-key.service';
+
+/** Operator actions on data keys, each audited. */
+export class KeyManagementService {
+  constructor(
+    private readonly vault: CredentialVault,
+    private readonly dataKeys: DataKeyService,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async rotate(caller: Caller): Promise<TenantEntity> {
+    const tenantId = caller.principal.tenantId;
+    return audited(
+      this.audit,
+      caller,
+      { action: 'datakey.rotate', targetType: 'tenant', targetId: tenantId },
+      () => this.vault.rotateTenant(caller.em, tenantId),
+      (tenant) => ({ detail: { version: tenant.dataKeyVersion, keyring: this.dataKeys.currentKeyring } }),
+    );
+  }
+
+  async rewrapAll(caller: Caller): Promise<number> {
+    return audited(
+      this.audit,
+      caller,
+      { action: 'datakey.rewrap', targetType: 'keyring', targetId: this.dataKeys.currentKeyring },
+      () => this.dataKeys.rewrapAll(caller.em),
+      (count) => ({ detail: { rewrapped: count } }),
+    );
+  }
+}
