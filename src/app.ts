@@ -150,7 +150,7 @@ function resolverContainer(services: Services): ContainerType {
 }
 
 /** The database the gateway uses: the configured server, or PGlite in the data dir. */
-async function openDatabase(config: Config, log: Logger): Promise<{ orm: MikroORM; embedded?: EmbeddedPostgres }> {
+export async function openDatabase(config: Config, log: Logger): Promise<{ orm: MikroORM; embedded?: EmbeddedPostgres }> {
   if (config.databaseUrl) return { orm: await openOrm({ url: config.databaseUrl }) };
   const embedded = await startEmbeddedPostgres(config.dataDir);
   log.info({ dataDir: config.dataDir }, 'using embedded PostgreSQL (PGlite); set DATABASE_URL for a server');
