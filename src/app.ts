@@ -53,6 +53,13 @@ import { UsageResolver } from './modules/usage/usage.resolver';
 import { UserRateLimiter } from './limits/user-rate-limiter';
 import { BudgetGuard } from './limits/budget-guard';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { Metrics } from './observability/metrics';
+import { MeteredKeyring } from './observability/metered-keyring';
+import { chatMetricsObserver, observeComponents } from './observability/component-metrics';
+import { operationLogPlugin } from './observability/operation-log.plugin';
+import { metricsRoute } from './observability/metrics-route';
+import { StreamRegistry } from './chat/stream-registry';
+import { DEFAULT_RETRY_POLICY } from './chat/upstream-retry';
 import { createKeyrings } from './vault/keyring/create-keyrings';
 import type { Keyrings } from './vault/keyring/keyrings';
 
@@ -78,16 +85,27 @@ export interface Services {
   conversations: ConversationService;
   models: ModelService;
   chat: ChatService;
+  metrics: Metrics;
   audit: AuditLog;
   auditQueries: AuditService;
   usage: UsageService;
 }
 
-export function createServices(em: EntityManager, keyrings: Keyrings, config: Config, log: Logger): Services {
+export function createServices(
+  em: EntityManager,
+  keyrings: Keyrings,
+  config: Config,
+  log: Logger,
+  metrics: Metrics = new Metrics(),
+): Services {
   const audit = new AuditLog(em, log);
   const catalog = ModelCatalog.load(config.modelsFile);
   const modelRules = new ModelSelectionRules(catalog);
-  const dataKeys = new DataKeyService(keyrings, new DataKeyCache(config.dataKeyCache), log);
+  const dataKeys = new DataKeyService(
+    keyrings.decorate((keyring) => new MeteredKeyring(keyring, metrics)),
+    new DataKeyCache(config.dataKeyCache),
+    log,
+  );
   const users = new UserService(modelRules, audit);
   const tokens = new ApiTokenService(users, audit);
   const tenants = new TenantService(dataKeys, tokens, modelRules, audit);
@@ -104,7 +122,9 @@ export function createServices(em: EntityManager, keyrings: Keyrings, config: Co
   const models = new ModelService(modelRules, keys);
   const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
   const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard());
-  const chat = new ChatService(planner, new ChatRunner(anthropicClients, catalog, log), audit);
+  const runner = new ChatRunner(anthropicClients, catalog, log, DEFAULT_RETRY_POLICY, [chatMetricsObserver(metrics)]);
+  const chat = new ChatService(planner, runner, audit, new StreamRegistry(config.streamLimits));
+  observeComponents(metrics, dataKeys, chat, em);
   return {
     catalog,
     dataKeys,
@@ -119,6 +139,7 @@ export function createServices(em: EntityManager, keyrings: Keyrings, config: Co
     conversations,
     models,
     chat,
+    metrics,
     audit,
     auditQueries: new AuditService(),
     usage: new UsageService(),
@@ -195,14 +216,21 @@ export class Gateway {
       const contexts = new ContextFactory(orm, new Authenticator(services.audit), services.chat);
       const httpServer = createServer();
       let gateway: Gateway | undefined;
-      const apollo = createApollo({ schema, httpServer, log, introspection: !config.production, production: config.production });
+      const apollo = createApollo({
+        schema,
+        httpServer,
+        log,
+        introspection: !config.production,
+        production: config.production,
+        plugins: [operationLogPlugin(log, services.metrics)],
+      });
       await apollo.start();
       closers.push(() => apollo.stop());
       const app = createHttpApp({
         apollo,
         contexts,
         bodyLimit: '1mb',
-        routes: [healthRoutes(orm, () => gateway?.draining ?? false)],
+        routes: [healthRoutes(orm, () => gateway?.draining ?? false), metricsRoute(services.metrics, config.metricsToken)],
       });
       httpServer.on('request', app);
       const ws = attachWebSocket({
@@ -247,6 +275,7 @@ export class Gateway {
 
   private async shutdown(): Promise<void> {
     this.draining = true;
+    await this.services.chat.streams.drain(this.config.drainMs);
     const grace = setTimeout(() => this.httpServer.closeAllConnections(), this.config.shutdownGraceMs);
     try {
       for (const close of this.closers.splice(0).reverse()) {

@@ -59,6 +59,10 @@ const EnvSchema = z.object({
   KEYWARD_DATA_KEY_MAX_AGE_SECONDS: positiveInt(300),
   KEYWARD_DATA_KEY_MAX_USES: positiveInt(100_000),
   KEYWARD_SHUTDOWN_GRACE_SECONDS: positiveInt(10),
+  KEYWARD_DRAIN_SECONDS: positiveInt(30),
+  KEYWARD_MAX_STREAMS_PER_USER: positiveInt(10),
+  KEYWARD_MAX_STREAMS_PER_TENANT: positiveInt(500),
+  KEYWARD_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export interface Config {
@@ -80,6 +84,10 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   dataKeyCache: { maxAgeMs: number; maxUses: number };
   shutdownGraceMs: number;
+  /** How long open chat streams may run on after SIGTERM before they are ended. */
+  drainMs: number;
+  streamLimits: { perUser: number; perTenant: number };
+  metricsToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -120,5 +128,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     dataKeyCache: { maxAgeMs: e.KEYWARD_DATA_KEY_MAX_AGE_SECONDS * 1000, maxUses: e.KEYWARD_DATA_KEY_MAX_USES },
     shutdownGraceMs: e.KEYWARD_SHUTDOWN_GRACE_SECONDS * 1000,
+    drainMs: e.KEYWARD_DRAIN_SECONDS * 1000,
+    streamLimits: { perUser: e.KEYWARD_MAX_STREAMS_PER_USER, perTenant: e.KEYWARD_MAX_STREAMS_PER_TENANT },
+    metricsToken: e.KEYWARD_METRICS_TOKEN,
   };
 }

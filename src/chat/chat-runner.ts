@@ -68,6 +68,9 @@ export class ChatRunner {
       if (!(error instanceof UpstreamFailure)) this.log.error({ requestId: plan.requestId, err: error }, 'chat failed');
     }
 
+    if (channel.wasInterrupted && !failure && stopReason === null) {
+      failure = new UpstreamFailure('SHUTTING_DOWN', 'The gateway is restarting; retry the request', true);
+    }
     const cancelled = channel.signal.aborted && !failure && stopReason === null;
     // A cancelled stream never gets its final usage; count the deltas received as output tokens.
     if (cancelled || failure) outputTokens = Math.max(outputTokens, deltas);

@@ -11,6 +11,7 @@ import { Role } from '../modules/user/role';
 import type { ChatPlanner } from './chat-planner';
 import type { ChatRunner } from './chat-runner';
 import { EventChannel } from './event-channel';
+import type { StreamRegistry } from './stream-registry';
 
 /** Starts one chat: plans it (errors surface as GraphQL errors), then streams it. */
 export class ChatService implements ChatStarter {
@@ -18,6 +19,7 @@ export class ChatService implements ChatStarter {
     private readonly planner: ChatPlanner,
     private readonly runner: ChatRunner,
     private readonly audit: AuditLog,
+    readonly streams: StreamRegistry,
   ) {}
 
   async start(caller: Caller, rawInput: unknown): Promise<AsyncIterableIterator<ChatEventPayload>> {
@@ -25,10 +27,12 @@ export class ChatService implements ChatStarter {
     const input = Object.assign(new ChatInput(), rawInput);
     await validateInput(input);
     const requestId = caller.requestId ?? randomUUID();
+    const ticket = this.streams.admit(caller.principal.tenantId, caller.principal.userId);
     let plan;
     try {
       plan = await this.planner.plan(caller, input, requestId);
     } catch (error) {
+      this.streams.release(ticket);
       if (isKeywardError(error) && error.code === ErrorCode.KEY_UNAVAILABLE) {
         await this.audit.append({ ...callerFacts(caller), action: 'key.unavailable', outcome: AuditOutcome.FAILURE, detail: { code: error.code } });
       }
@@ -46,7 +50,8 @@ export class ChatService implements ChatStarter {
     channel.push(
       chatStarted({ requestId, conversationId: plan.conversationId, model: plan.model.id, keySource: plan.key.source }),
     );
-    void this.runner.run(caller.em.fork(), plan, channel);
+    ticket.channel = channel;
+    void this.runner.run(caller.em.fork(), plan, channel).finally(() => this.streams.release(ticket));
     return channel;
   }
 }

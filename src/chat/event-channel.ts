@@ -9,6 +9,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
   private readonly waiters: Array<(result: IteratorResult<T>) => void> = [];
   private readonly controller = new AbortController();
   private ended = false;
+  private interrupted = false;
 
   /** Aborted when the consumer goes away (unsubscribe, socket closed, server drain). */
   get signal(): AbortSignal {
@@ -17,6 +18,20 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
 
   get isOpen(): boolean {
     return !this.ended;
+  }
+
+  /** True when the server (not the consumer) stopped the stream, e.g. at the end of a drain. */
+  get wasInterrupted(): boolean {
+    return this.interrupted;
+  }
+
+  /**
+   * Stops the producer's upstream work like `return()` would, but keeps the channel open so the
+   * producer can still push a final event (ChatFailed) before ending it.
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    this.controller.abort();
   }
 
   push(value: T): void {

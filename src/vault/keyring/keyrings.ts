@@ -9,9 +9,14 @@ export class Keyrings {
 
   constructor(
     readonly current: Keyring,
-    others: Keyring[] = [],
+    private readonly others: Keyring[] = [],
   ) {
     this.byKind = new Map([...others, current].map((keyring) => [keyring.kind, keyring]));
+  }
+
+  /** The same keyrings, each wrapped (e.g. to meter calls). */
+  decorate(wrap: (keyring: Keyring) => Keyring): Keyrings {
+    return new Keyrings(wrap(this.current), this.others.map(wrap));
   }
 
   forKind(kind: KeyringKind): Keyring {

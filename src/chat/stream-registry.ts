@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, KeywardError } from '../common/errors';
+import type { EventChannel } from './event-channel';
+
+export interface StreamLimits {
+  perUser: number;
+  perTenant: number;
+}
+
+export interface StreamTicket {
+  tenantId: string;
+  userId: string;
+  channel?: Pick<EventChannel<unknown>, 'interrupt'>;
+}
+
+const tooMany = (message: string) => new KeywardError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: 1 });
+
+/**
+ * Open chat streams of this process: admission against per-user and per-tenant limits, the
+ * open-stream count for metrics, and draining at shutdown.
+ */
+export class StreamRegistry {
+  private readonly open = new Set<StreamTicket>();
+  private readonly perUser = new Map<string, number>();
+  private readonly perTenant = new Map<string, number>();
+  private draining = false;
+
+  constructor(private readonly limits: StreamLimits) {}
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  admit(tenantId: string, userId: string): StreamTicket {
+    if (this.draining) throw tooMany('The gateway is shutting down; retry on another instance');
+    if ((this.perUser.get(userId) ?? 0) >= this.limits.perUser) {
+      throw tooMany(`At most ${this.limits.perUser} concurrent chat streams per user`);
+    }
+    if ((this.perTenant.get(tenantId) ?? 0) >= this.limits.perTenant) {
+      throw tooMany(`At most ${this.limits.perTenant} concurrent chat streams per tenant`);
+    }
+    const ticket: StreamTicket = { tenantId, userId };
+    this.open.add(ticket);
+    bump(this.perUser, userId, 1);
+    bump(this.perTenant, tenantId, 1);
+    return ticket;
+  }
+
+  release(ticket: StreamTicket): void {
+    if (!this.open.delete(ticket)) return;
+    bump(this.perUser, ticket.userId, -1);
+    bump(this.perTenant, ticket.tenantId, -1);
+  }
+
+  /**
+   * Refuses new streams, lets open ones finish for up to `graceMs`, then interrupts the rest
+   * (they end with a retryable ChatFailed and their usage recorded) and waits for them to settle.
+   */
+  async drain(graceMs: number, settleMs = 5_000): Promise<void> {
+    this.draining = true;
+    const deadline = Date.now() + graceMs;
+    while (this.open.size > 0 && Date.now() < deadline) await sleep(25);
+    for (const ticket of this.open) ticket.channel?.interrupt();
+    const settleBy = Date.now() + settleMs;
+    while (this.open.size > 0 && Date.now() < settleBy) await sleep(10);
+  }
+}
+
+function bump(counts: Map<string, number>, key: string, delta: number): void {
+  const next = (counts.get(key) ?? 0) + delta;
+  if (next <= 0) counts.delete(key);
+  else counts.set(key, next);
+}
