@@ -21,6 +21,37 @@ const codeOf = (error: unknown): string | undefined => {
   return typeof code === 'string' ? code : undefined;
 };
 
+const NAME = '[_A-Za-z][_0-9A-Za-z]*';
+const TYPE = '[_A-Za-z0-9!\\[\\]]+';
+const VARIABLE_COERCION = new RegExp(`^Variable "\\$(${NAME})" got invalid value `);
+/** graphql-js reasons that name types and fields only, never the value. */
+const VALUE_FREE_REASONS = [
+  new RegExp(`^Field "${NAME}" of required type "${TYPE}" was not provided\\.`),
+  new RegExp(`^Field "${NAME}" is not defined by type "${NAME}"\\.`),
+  new RegExp(`^Expected type "${TYPE}" to be an object\\.`),
+  new RegExp(`^Enum "${NAME}" cannot represent non-string value`),
+  /^(?:String|Int|Float|Boolean|ID) cannot represent [a-z0-9 -]*value/,
+];
+const ENUM_MISS = new RegExp(`does not exist in "(${NAME})" enum\\.(?: Did you mean .*)?$`, 's');
+
+/**
+ * graphql-js writes the value it could not coerce into the message, twice ("Variable "$input" got
+ * invalid value <value> at "input.apiKey"; String cannot represent a non string value: <value>").
+ * A variable may hold a provider key, so keep only the variable, the path and a value-free reason.
+ */
+export function withoutSubmittedValue(message: string): string {
+  const variable = VARIABLE_COERCION.exec(message)?.[1];
+  if (!variable) return message;
+  const located = new RegExp(` at "(${variable}(?:\\.${NAME}|\\[\\d+\\])*)"; (.*)$`, 's').exec(message);
+  const where = located ? ` at "${located[1]}"` : '';
+  // Without a path the reason is about the whole object (a missing or unknown field): it comes last.
+  const detail = located?.[2] ?? message.slice(message.lastIndexOf('; ') + 2);
+  const kept = VALUE_FREE_REASONS.map((rule) => rule.exec(detail)?.[0]).find(Boolean);
+  const enumName = ENUM_MISS.exec(detail)?.[1];
+  const reason = kept ?? (enumName ? `not a value of enum "${enumName}"` : 'the value does not match its type');
+  return `Variable "$${variable}" got an invalid value${where}; ${reason}`;
+}
+
 /**
  * Keeps deliberate errors (a public code, set by us or by GraphQL itself) and replaces anything
  * else with INTERNAL_SERVER_ERROR and a request id, logging the real error under that id.
@@ -37,7 +68,8 @@ export function maskError(
   const deliberate = code !== undefined && code !== ErrorCode.INTERNAL_SERVER_ERROR && PUBLIC_CODES.has(code);
   if (deliberate) {
     const { stacktrace: _stack, exception: _exception, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { ...extensions, code } };
+    const message = code === ErrorCode.BAD_USER_INPUT ? withoutSubmittedValue(formatted.message) : formatted.message;
+    return { message, locations: formatted.locations, path: formatted.path, extensions: { ...extensions, code } };
   }
   log.error({ requestId, err: original, path: formatted.path }, 'unexpected error');
   return {

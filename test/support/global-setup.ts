@@ -18,8 +18,9 @@ export default async function globalSetup(): Promise<void> {
   if (adminUrl) {
     url = await createDatabase(adminUrl);
   } else {
-    const embedded = await startEmbeddedPostgres(mkdtempSync(join(tmpdir(), 'keyward-test-pg-')), 64);
-    (globalThis as Record<string, unknown>).__keywardEmbedded = embedded;
+    const directory = mkdtempSync(join(tmpdir(), 'keyward-test-pg-'));
+    const embedded = await startEmbeddedPostgres(directory, 64);
+    Object.assign(globalThis, { __keywardEmbedded: embedded, __keywardEmbeddedDir: directory });
     url = embedded.url;
   }
   process.env.KEYWARD_TEST_DATABASE_URL = url;

@@ -1,10 +1,12 @@
+import { rmSync } from 'node:fs';
 import type { EmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { dropDatabase, serverUrl } from './test-database';
 
 export default async function globalTeardown(): Promise<void> {
-  const embedded = (globalThis as Record<string, unknown>).__keywardEmbedded as EmbeddedPostgres | undefined;
-  if (embedded) {
-    await embedded.stop();
+  const state = globalThis as { __keywardEmbedded?: EmbeddedPostgres; __keywardEmbeddedDir?: string };
+  if (state.__keywardEmbedded) {
+    await state.__keywardEmbedded.stop();
+    if (state.__keywardEmbeddedDir) rmSync(state.__keywardEmbeddedDir, { recursive: true, force: true });
     return;
   }
   const adminUrl = serverUrl();

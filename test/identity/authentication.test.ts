@@ -1,0 +1,168 @@
+import { generateBearerToken } from '../../src/auth/bearer-token';
+import { createMember, createTenantWithAdmin, issueToken, ok, REVOKE_TOKEN, uniqueEmail, uniqueName, type TenantFixture } from '../support/fixtures';
+import { startTestGateway, type TestGateway } from '../support/gateway';
+import { errorCode, gql } from '../support/graphql-client';
+import { sql, tokenRow } from '../support/sql';
+import { bearer, wsClient, wsErrorCode, wsRequest } from '../support/ws-client';
+
+const ME = '{ me { id role } }';
+
+let gw: TestGateway;
+let tenant: TenantFixture;
+
+beforeAll(async () => {
+  gw = await startTestGateway();
+  tenant = await createTenantWithAdmin(gw, 'auth');
+});
+afterAll(() => gw?.stop());
+
+/** `me` over HTTP with a raw Authorization header value (undefined: no header). */
+const meOverHttp = (authorization?: string) =>
+  gql<{ me: { id: string; role: string } }>(gw.url, ME, undefined, undefined, authorization === undefined ? {} : { authorization });
+
+/** `me` over a fresh graphql-ws connection with that value in connection_init's payload. */
+async function meOverWs(authorization?: string) {
+  const client = wsClient(gw.wsUrl, authorization);
+  try {
+    return await wsRequest<{ me: { id: string; role: string } }>(client, ME);
+  } finally {
+    await client.dispose();
+  }
+}
+
+const revoke = (callerToken: string, id: string) => ok(gw, callerToken, REVOKE_TOKEN, { id });
+
+const BAD_CREDENTIALS: Array<[string, () => string | undefined]> = [
+  ['missing token', () => undefined],
+  ['empty header', () => ''],
+  ['another scheme', () => `Basic ${Buffer.from('user:pass').toString('base64')}`],
+  ['Bearer without a token', () => 'Bearer '],
+  ['a token without the kw_ prefix', () => 'Bearer sk-ant-not-a-keyward-token-000000000000'],
+  ['a kw_ token that is too short', () => 'Bearer kw_short'],
+  ['two tokens', () => `Bearer ${generateBearerToken()} ${generateBearerToken()}`],
+  ['an unknown well-formed token', () => bearer(generateBearerToken())],
+];
+
+describe.each([
+  ['HTTP', meOverHttp],
+  ['WebSocket', meOverWs],
+] as const)('over %s', (_transport, me) => {
+  test.each(BAD_CREDENTIALS)('%s → UNAUTHENTICATED, without data or the secret echoed', async (_case, authorization) => {
+    const header = authorization();
+    const res = await me(header);
+    expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(res.data ?? null).toBeNull();
+    const token = header?.match(/kw_\S+/)?.[0];
+    if (token) expect(JSON.stringify(res)).not.toContain(token);
+  });
+
+  test('a valid token answers me with its user', async () => {
+    const member = await createMember(gw, tenant.adminToken, 'MEMBER');
+    const res = await me(bearer(member.token));
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.me).toEqual({ id: member.userId, role: 'MEMBER' });
+  });
+
+  test('the scheme is case-insensitive and surrounding spaces are tolerated', async () => {
+    const member = await createMember(gw, tenant.adminToken, 'AUDITOR');
+    const res = await me(`bearer   ${member.token} `);
+    expect(res.data?.me).toEqual({ id: member.userId, role: 'AUDITOR' });
+  });
+
+  test('a revoked token → UNAUTHENTICATED', async () => {
+    const member = await createMember(gw, tenant.adminToken, 'MEMBER');
+    expect((await me(bearer(member.token))).data?.me.id).toBe(member.userId);
+    await revoke(member.token, member.tokenId);
+    const res = await me(bearer(member.token));
+    expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(res.data ?? null).toBeNull();
+  });
+
+  test('an expired token works until expiresAt, then → UNAUTHENTICATED', async () => {
+    const member = await createMember(gw, tenant.adminToken, 'MEMBER');
+    const expiresAt = new Date(Date.now() + 2_000);
+    const short = await issueToken(gw, member.token, { name: uniqueName('short-lived'), expiresAt: expiresAt.toISOString() });
+    expect((await me(bearer(short.token))).data?.me.id).toBe(member.userId);
+
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt.getTime() - Date.now()) + 250));
+    const res = await me(bearer(short.token));
+    expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // The user's other token is unaffected.
+    expect((await me(bearer(member.token))).data?.me.id).toBe(member.userId);
+  });
+});
+
+test('a token revoked while a WebSocket stays open fails on that connection’s next operation', async () => {
+  const member = await createMember(gw, tenant.adminToken, 'MEMBER');
+  let connections = 0;
+  const client = wsClient(gw.wsUrl, bearer(member.token), { lazy: false, on: { connected: () => void connections++ } });
+  try {
+    expect((await wsRequest(client, ME)).data?.me.id).toBe(member.userId);
+    expect((await wsRequest(client, ME)).data?.me.id).toBe(member.userId);
+
+    await revoke(tenant.adminToken, member.tokenId);
+
+    const after = await wsRequest(client, ME);
+    expect(wsErrorCode(after)).toBe('UNAUTHENTICATED');
+    expect(after.data ?? null).toBeNull();
+    expect(connections).toBe(1);
+  } finally {
+    await client.dispose();
+  }
+});
+
+test('an unauthenticated socket gets UNAUTHENTICATED on every operation and stays open', async () => {
+  const client = wsClient(gw.wsUrl, undefined, { lazy: false });
+  try {
+    expect(wsErrorCode(await wsRequest(client, '{ tenant { id } }'))).toBe('UNAUTHENTICATED');
+    expect(wsErrorCode(await wsRequest(client, '{ users { id } }'))).toBe('UNAUTHENTICATED');
+  } finally {
+    await client.dispose();
+  }
+});
+
+test('a mutation without a token is refused and writes nothing', async () => {
+  const email = uniqueEmail('nobody');
+  const res = await gql(gw.url, 'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+    input: { email, role: 'MEMBER' },
+  });
+  expect(errorCode(res)).toBe('UNAUTHENTICATED');
+  expect(await sql('select id from users where email = $1', [email])).toHaveLength(0);
+});
+
+describe('lastUsedAt', () => {
+  test('is null for a new token and set when the token is used, on either transport', async () => {
+    const member = await createMember(gw, tenant.adminToken, 'MEMBER');
+    const viaWs = await issueToken(gw, tenant.adminToken, { name: uniqueName('ws'), userId: member.userId });
+    expect((await tokenRow(member.tokenId))?.last_used_at).toBeNull();
+    expect((await tokenRow(viaWs.id))?.last_used_at).toBeNull();
+
+    const before = Date.now();
+    expect((await meOverHttp(bearer(member.token))).data?.me.id).toBe(member.userId);
+    expect((await meOverWs(bearer(viaWs.token))).data?.me.id).toBe(member.userId);
+    const after = Date.now();
+
+    for (const id of [member.tokenId, viaWs.id]) {
+      const usedAt = (await tokenRow(id))?.last_used_at;
+      expect(usedAt).toBeInstanceOf(Date);
+      expect(usedAt!.getTime()).toBeGreaterThanOrEqual(before - 1_000);
+      expect(usedAt!.getTime()).toBeLessThanOrEqual(after + 1_000);
+    }
+  });
+
+  test('is returned through the API (revokeApiToken shows it)', async () => {
+    const member = await createMember(gw, tenant.adminToken, 'MEMBER');
+    await ok(gw, member.token, ME);
+    const revoked = (await revoke(tenant.adminToken, member.tokenId)).revokeApiToken;
+    expect(revoked.id).toBe(member.tokenId);
+    expect(Number.isNaN(Date.parse(revoked.lastUsedAt))).toBe(false);
+    expect(Date.parse(revoked.revokedAt)).toBeGreaterThanOrEqual(Date.parse(revoked.lastUsedAt));
+  });
+
+  test('a rejected token (revoked) does not get its lastUsedAt moved', async () => {
+    const member = await createMember(gw, tenant.adminToken, 'MEMBER');
+    await revoke(tenant.adminToken, member.tokenId);
+    expect(errorCode(await meOverHttp(bearer(member.token)))).toBe('UNAUTHENTICATED');
+    expect((await tokenRow(member.tokenId))?.last_used_at).toBeNull();
+  });
+});

@@ -1,0 +1,55 @@
+import { Client } from 'pg';
+
+/**
+ * Runs one query on the run's test database over a plain `pg` connection (the PostgreSQL server
+ * and the embedded PGlite both answer on a socket), for checks the API cannot express.
+ */
+export async function sql<R extends Record<string, unknown> = Record<string, any>>(
+  text: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const url = process.env.KEYWARD_TEST_DATABASE_URL;
+  if (!url) throw new Error('KEYWARD_TEST_DATABASE_URL is not set: run the tests through jest');
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const count = async (text: string, params: unknown[]): Promise<number> =>
+  Number((await sql<{ n: string }>(text, params))[0].n);
+
+/**
+ * What one tenant holds. Test files run in parallel on one database, so "nothing was written"
+ * is checked per tenant (or per unique name/email), never with global counts.
+ */
+export async function tenantRowCounts(tenantId: string): Promise<{ users: number; tokens: number }> {
+  return {
+    users: await count('select count(*) as n from users where tenant_id = $1', [tenantId]),
+    tokens: await count(
+      'select count(*) as n from api_tokens t join users u on u.id = t.user_id where u.tenant_id = $1',
+      [tenantId],
+    ),
+  };
+}
+
+// PostgreSQL text cannot hold NUL, so a value with one can only have been stored without it.
+const storable = (value: string): string => value.replace(/\u0000/g, '');
+
+/** Rows that a createTenant with this name or admin email would have written. */
+export async function rowsForTenantAttempt(name: string, adminEmail: string): Promise<{ tenants: number; users: number }> {
+  return {
+    tenants: await count('select count(*) as n from tenants where name_key = lower(btrim($1))', [storable(name)]),
+    users: await count('select count(*) as n from users where email = lower(btrim($1))', [storable(adminEmail)]),
+  };
+}
+
+export async function tokenRow(id: string): Promise<{ last_used_at: Date | null; revoked_at: Date | null } | undefined> {
+  return (await sql<{ last_used_at: Date | null; revoked_at: Date | null }>(
+    'select last_used_at, revoked_at from api_tokens where id = $1',
+    [id],
+  ))[0];
+}
