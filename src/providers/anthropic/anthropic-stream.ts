@@ -1,4 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import type { Stream } from '@anthropic-ai/sdk/streaming';
+import type { MessageCreateParamsStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import type { ProviderEvent, ProviderRequest } from '../provider-stream';
 import { classifyAnthropicError } from './anthropic-errors';
 
@@ -17,16 +19,22 @@ export async function* streamAnthropic(
   let stopReason: string | null = null;
   let finished = false;
   try {
-    const stream = await client.messages.create(
-      {
-        model: request.model,
-        max_tokens: request.maxTokens,
-        ...(request.system ? { system: request.system } : {}),
-        messages: request.messages,
-        stream: true,
-      },
-      { signal, maxRetries: 0 },
-    );
+    const body: MessageCreateParamsStreaming = {
+      model: request.model,
+      max_tokens: request.maxTokens,
+      ...(request.system ? { system: request.system } : {}),
+      messages: request.messages,
+      stream: true,
+    };
+    // The SDK's own low-level call rather than messages.create, which console.warn()s on every
+    // request for a model Anthropic has deprecated (claude-sonnet-4-5, claude-opus-4-5): that
+    // would put unstructured lines in the log stream. Same endpoint, headers, retries and parser.
+    const stream = await client.post<Stream<RawMessageStreamEvent>>('/v1/messages', {
+      body,
+      stream: true,
+      signal,
+      maxRetries: 0,
+    });
     for await (const event of stream) {
       switch (event.type) {
         case 'message_start':
