@@ -21,7 +21,10 @@ export async function runRewrap(config: Config): Promise<number> {
     let done = 0;
     let outcome = AuditOutcome.SUCCESS;
     try {
-      done = await dataKeys.rewrapAll(em, (progress) => bar.update(progress.done));
+      done = await dataKeys.rewrapAll(em, (progress) => {
+        done = progress.done;
+        bar.update(progress.done);
+      });
     } catch (error) {
       outcome = AuditOutcome.FAILURE;
       throw error;

@@ -74,9 +74,7 @@ export class CredentialVault {
       created = next.version;
       const rows = await tx.find(CredentialEntity, { tenant: tenantId });
       for (const row of rows) {
-        const plaintext = await this.dataKeys.withKey(tx, tenantId, row.dataKeyVersion, (key) =>
-          openCredential(key, row.ciphertext, bindingOf(row)),
-        );
+        const plaintext = await this.openForRotation(tx, row);
         try {
           row.ciphertext = await this.dataKeys.withKey(tx, tenantId, next.version, (key) =>
             sealCredential(key, plaintext, bindingOf(row, next.version)),
@@ -94,6 +92,24 @@ export class CredentialVault {
     } catch (error) {
       // The new version never committed: its cached key must not outlive it.
       if (created !== undefined) this.dataKeys.forgetVersion(tenantId, created);
+      throw error;
+    }
+  }
+
+  /** Like `open`, inside the rotation's transaction: a credential that does not decrypt aborts it with KEY_UNAVAILABLE. */
+  private async openForRotation(tx: EntityManager, row: CredentialEntity): Promise<Buffer> {
+    try {
+      return await this.dataKeys.withKey(tx, row.tenant.id, row.dataKeyVersion, (key) =>
+        openCredential(key, row.ciphertext, bindingOf(row)),
+      );
+    } catch (error) {
+      if (error instanceof DecryptionFailedError) {
+        this.log.error(
+          { credentialId: row.id, tenantId: row.tenant.id, reason: error.reason },
+          'credential failed to decrypt during rotation; the rotation was rolled back',
+        );
+        throw keyUnavailable('A credential of this tenant cannot be decrypted, so the data key was not rotated');
+      }
       throw error;
     }
   }

@@ -95,13 +95,17 @@ export class DataKeyService {
       const tenantId = row.tenant.id;
       const current = this.keyrings.current;
       const from = { wrapped: row.wrappedKey, masterKeyId: row.masterKeyId };
+      // Through `guard`, like every other keyring call: a keyring that is down or refuses is
+      // KEY_UNAVAILABLE (logged with the tenant), not an unexplained internal error.
       let rewrapped;
       if (row.keyring === current.kind) {
-        rewrapped = await current.rewrapDataKey(tenantId, from);
+        rewrapped = await this.guard(tenantId, 'rewrap', () => current.rewrapDataKey(tenantId, from));
       } else {
-        const plaintext = await this.keyrings.forKind(row.keyring).unwrapDataKey(tenantId, from);
+        const plaintext = await this.guard(tenantId, 'unwrap', () =>
+          this.keyrings.forKind(row.keyring).unwrapDataKey(tenantId, from),
+        );
         try {
-          rewrapped = await current.wrapDataKey(tenantId, plaintext);
+          rewrapped = await this.guard(tenantId, 'wrap', () => current.wrapDataKey(tenantId, plaintext));
         } finally {
           plaintext.fill(0);
         }
@@ -111,7 +115,10 @@ export class DataKeyService {
         { id, masterKeyId: row.masterKeyId },
         { keyring: current.kind, masterKeyId: rewrapped.masterKeyId, wrappedKey: rewrapped.wrapped, rewrappedAt: new Date() },
       );
-      onProgress?.({ done: ++done, total: ids.length });
+      // Counted outside the optional call: `onProgress?.({ done: ++done })` skips the increment
+      // when there is no callback (the GraphQL mutation passes none) and returned 0.
+      done++;
+      onProgress?.({ done, total: ids.length });
     }
     return done;
   }

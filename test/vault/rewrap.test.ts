@@ -1,0 +1,220 @@
+import { KeySource } from '../../src/modules/credential/key-source';
+import { Provider } from '../../src/modules/credential/provider';
+import { AwsKmsKeyring } from '../../src/vault/keyring/aws-kms.keyring';
+import { Keyrings } from '../../src/vault/keyring/keyrings';
+import { LocalKeyring } from '../../src/vault/keyring/local.keyring';
+import { createMember, createTenantWithAdmin, type TenantFixture } from '../support/fixtures';
+import { startTestGateway, type TestGateway } from '../support/gateway';
+import { errorCode } from '../support/graphql-client';
+import { startKmsServer, type KmsServer } from '../support/kms-server';
+import {
+  adminOf,
+  dataKeyRows,
+  expectKeyUnavailable,
+  providerKey,
+  RecordingClient,
+  resolveKey,
+  REWRAP_DATA_KEYS,
+  ROTATE_DATA_KEY,
+  sqlOn,
+  TENANT,
+  testMasterKey,
+  userOf,
+  type Actor,
+  type DataKeyRow,
+} from '../support/vault-fixtures';
+import { InstrumentedKeyring } from '../support/vault-keyrings';
+import { startIsolatedDatabase, type IsolatedDatabase } from '../support/vault-isolated-database';
+
+/**
+ * rewrapDataKeys moves every tenant's data keys from the local keyring to AWS KMS. It acts on
+ * every data key in the database, so this file has a database of its own. Two gateways share it:
+ * one that only has the local keyring (where the tenants are made), and one whose current
+ * keyring is KMS with local kept for unwrapping (the operator's configuration during a move).
+ */
+
+const REGION = 'us-east-1';
+const savedEnv = { ...process.env };
+let kms: KmsServer;
+let keyArn: string;
+let db: IsolatedDatabase;
+let localGw: TestGateway;
+let kmsGw: TestGateway;
+let kmsKeyring: InstrumentedKeyring;
+let client: RecordingClient;
+
+beforeAll(async () => {
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDKEYWARDTEST';
+  process.env.AWS_SECRET_ACCESS_KEY = 'keyward-test-only-secret';
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_ENDPOINT_URL_KMS;
+  kms = await startKmsServer({ region: REGION });
+  keyArn = kms.createKey('keyward rewrap target');
+  db = await startIsolatedDatabase();
+  localGw = await startTestGateway({ env: { DATABASE_URL: db.url }, keyrings: new Keyrings(new LocalKeyring(testMasterKey())) });
+  kmsKeyring = new InstrumentedKeyring(await AwsKmsKeyring.create({ keyId: keyArn, endpoint: kms.endpoint, region: REGION }));
+  kmsGw = await startTestGateway({
+    env: { DATABASE_URL: db.url },
+    keyrings: new Keyrings(kmsKeyring, [new LocalKeyring(testMasterKey())]),
+  });
+  client = new RecordingClient(kmsGw);
+}, 90_000);
+
+afterEach(() => {
+  kms.setFailMode('none');
+  kmsKeyring.onSuccess = undefined;
+});
+
+afterAll(async () => {
+  await kmsGw?.stop();
+  await localGw?.stop();
+  (kmsKeyring?.inner as AwsKmsKeyring | undefined)?.close();
+  await db?.close();
+  await kms?.close();
+  process.env = savedEnv;
+});
+
+interface StoredKey {
+  actor: Actor;
+  provider: Provider;
+  source: KeySource;
+  key: string;
+}
+
+/** Tenants made on the local-only gateway, with a tenant key and a member's personal key each. */
+async function localTenants(count: number, prefix: string): Promise<{ tenants: TenantFixture[]; keys: StoredKey[] }> {
+  const local = new RecordingClient(localGw);
+  const tenants: TenantFixture[] = [];
+  const keys: StoredKey[] = [];
+  for (let i = 0; i < count; i++) {
+    const tenant = await createTenantWithAdmin(localGw, prefix);
+    const member = await createMember(localGw, tenant.adminToken, 'MEMBER');
+    const shared = providerKey(Provider.ANTHROPIC);
+    const personal = providerKey(Provider.OPENAI);
+    await local.storeCredential(tenant.adminToken, { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: shared });
+    await local.storeCredential(member.token, { provider: 'OPENAI', scope: 'PERSONAL', apiKey: personal });
+    keys.push({ actor: adminOf(tenant), provider: Provider.ANTHROPIC, source: KeySource.TENANT, key: shared });
+    keys.push({ actor: userOf(tenant, member), provider: Provider.OPENAI, source: KeySource.PERSONAL, key: personal });
+    tenants.push(tenant);
+  }
+  return { tenants, keys };
+}
+
+const allDataKeys = () => dataKeyRows(db.url);
+const credentialsSnapshot = () =>
+  sqlOn(db.url, 'select id, ciphertext, data_key_version, updated_at from credentials order by id');
+const rewrap = (token: string) => client.send<{ rewrapDataKeys: number }>(token, REWRAP_DATA_KEYS);
+
+/** Each stored key resolves to its plaintext on `gw` with its data-key cache emptied first. */
+async function expectAllResolve(gw: TestGateway, keys: StoredKey[]): Promise<void> {
+  gw.gateway.services.dataKeys.cache.clear();
+  for (const stored of keys) {
+    expect((await resolveKey(gw, stored.actor, stored.provider, stored.source)).apiKey).toBe(stored.key);
+  }
+}
+
+let first: { tenants: TenantFixture[]; keys: StoredKey[] };
+
+test('only a PLATFORM_ADMIN may rewrap: TENANT_ADMIN and MEMBER get FORBIDDEN and nothing changes', async () => {
+  first = await localTenants(3, 'rewrap');
+  // One tenant has rotated: it has a retired v1 and an active v2, both to be moved.
+  expect((await new RecordingClient(localGw).ok(first.tenants[0].adminToken, ROTATE_DATA_KEY)).rotateDataKey.dataKeyVersion).toBe(2);
+  const member = await createMember(kmsGw, first.tenants[1].adminToken, 'MEMBER');
+  const before = await allDataKeys();
+  kms.resetCalls();
+
+  expect(errorCode(await rewrap(first.tenants[1].adminToken))).toBe('FORBIDDEN');
+  expect(errorCode(await rewrap(member.token))).toBe('FORBIDDEN');
+
+  expect(await allDataKeys()).toEqual(before);
+  expect(kms.calls.log).toEqual([]);
+});
+
+test('rewrapDataKeys moves every local data key under the KMS key, returns the count, and leaves credentials alone', async () => {
+  const before = await allDataKeys();
+  const stale = before.filter((row) => row.keyring !== 'aws-kms');
+  // 3 tenants (one of them with two versions) and the platform tenant.
+  expect(stale.length).toBe(5);
+  const credentialsBefore = await credentialsSnapshot();
+  kms.resetCalls();
+
+  const res = await rewrap(kmsGw.platformToken);
+
+  expect(res.errors).toBeUndefined();
+  expect(res.data!.rewrapDataKeys).toBe(stale.length);
+  const after = await allDataKeys();
+  expect(after.map((row) => row.id)).toEqual(before.map((row) => row.id));
+  after.forEach((row, i) => {
+    expect(row).toMatchObject({ keyring: 'aws-kms', master_key_id: keyArn, version: before[i].version, retired_at: before[i].retired_at });
+    expect(row.rewrapped_at).toBeInstanceOf(Date);
+    expect(row.wrapped_key.equals(before[i].wrapped_key)).toBe(false);
+  });
+  // One KMS Encrypt per key, each bound to its own tenant.
+  const { counts, log } = kms.calls;
+  expect(counts).toEqual({ Encrypt: stale.length });
+  expect(log.map((call) => call.encryptionContext!['keyward:tenant']).sort()).toEqual(stale.map((row) => row.tenant_id).sort());
+  expect(log.every((call) => call.keyId === keyArn && call.encryptionContext!['keyward:purpose'] === 'data-key')).toBe(true);
+  // Credentials are not touched by a rewrap.
+  expect(await credentialsSnapshot()).toEqual(credentialsBefore);
+
+  // Every credential still opens, now through KMS Decrypt.
+  kms.resetCalls();
+  await expectAllResolve(kmsGw, first.keys);
+  expect(kms.calls.counts.Decrypt).toBe(first.tenants.length);
+  expect((await client.ok(first.tenants[0].adminToken, TENANT)).tenant).toMatchObject({ keyring: 'aws-kms', dataKeyVersion: 2 });
+
+  // The keys have really left the local master key: a gateway with only the local keyring cannot unwrap them.
+  localGw.gateway.services.dataKeys.cache.clear();
+  await expectKeyUnavailable(resolveKey(localGw, first.keys[0].actor, first.keys[0].provider, first.keys[0].source));
+});
+
+test('running it again finds nothing to do: 0, and no KMS call', async () => {
+  const before = await allDataKeys();
+  kms.resetCalls();
+  const res = await rewrap(kmsGw.platformToken);
+  expect(res.data!.rewrapDataKeys).toBe(0);
+  expect(kms.calls.log).toEqual([]);
+  expect(await allDataKeys()).toEqual(before);
+});
+
+test('an interrupted rewrap keeps the keys it finished; the next run re-wraps the rest', async () => {
+  const second = await localTenants(4, 'rewrap-resume');
+  const pending = (await allDataKeys()).filter((row) => row.keyring === 'local');
+  expect(pending.map((row) => row.tenant_id).sort()).toEqual(second.tenants.map((tenant) => tenant.tenantId).sort());
+
+  // KMS goes down after two successful Encrypts.
+  kmsKeyring.resetCounts();
+  kmsKeyring.onSuccess = (operation, successes) => {
+    if (operation === 'wrap' && successes === 2) kms.setFailMode('down');
+  };
+  const interrupted = await rewrap(kmsGw.platformToken);
+  expect(errorCode(interrupted)).toBe('KEY_UNAVAILABLE');
+  expect(kmsKeyring.calls.wrap).toBe(3);
+
+  const midway = await allDataKeys();
+  const moved = midway.filter((row) => pending.some((p) => p.id === row.id) && row.keyring === 'aws-kms');
+  const left = midway.filter((row) => row.keyring === 'local');
+  expect(moved).toHaveLength(2);
+  expect(left).toHaveLength(2);
+  // The ones left are untouched.
+  for (const row of left) {
+    const original = pending.find((p) => p.id === row.id) as DataKeyRow;
+    expect(row.wrapped_key.equals(original.wrapped_key)).toBe(true);
+    expect(row.rewrapped_at).toBeNull();
+  }
+
+  // Mixed keyrings work side by side once KMS is back.
+  kms.setFailMode('none');
+  kmsKeyring.onSuccess = undefined;
+  await expectAllResolve(kmsGw, second.keys);
+
+  kms.resetCalls();
+  const resumed = await rewrap(kmsGw.platformToken);
+  expect(resumed.errors).toBeUndefined();
+  expect(resumed.data!.rewrapDataKeys).toBe(2);
+  expect(kms.calls.counts).toEqual({ Encrypt: 2 });
+  expect((await allDataKeys()).filter((row) => row.keyring !== 'aws-kms' || row.master_key_id !== keyArn)).toEqual([]);
+  await expectAllResolve(kmsGw, [...first.keys, ...second.keys]);
+  expect((await rewrap(kmsGw.platformToken)).data!.rewrapDataKeys).toBe(0);
+});
