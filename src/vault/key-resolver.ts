@@ -32,6 +32,9 @@ export class PlatformKeys {
 
 const missing = (code: ErrorCode, message: string) => new KeywardError(code, message);
 
+/** lastUsedAt is for people; a write per request would double the database work of a chat. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 /**
  * Picks the key for a request by key source (DESIGN.md "Picking the model and the key") and
  * opens it through the vault. Fails closed: a stored key that cannot be decrypted is
@@ -104,7 +107,10 @@ export class KeyResolver {
 
   private async open(em: EntityManager, row: CredentialEntity, source: ConcreteKeySource): Promise<ResolvedKey> {
     const apiKey = await this.vault.open(em, row);
-    await em.nativeUpdate(CredentialEntity, { id: row.id }, { lastUsedAt: new Date() });
+    const now = new Date();
+    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await em.nativeUpdate(CredentialEntity, { id: row.id }, { lastUsedAt: now });
+    }
     return { source, credentialId: row.id, dataKeyVersion: row.dataKeyVersion, apiKey };
   }
 
