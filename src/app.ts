@@ -22,6 +22,7 @@ import { createApollo } from './server/apollo';
 import { ContextFactory } from './server/context-factory';
 import { healthRoutes } from './server/health';
 import { createHttpApp } from './server/http';
+import { buildQueryLimits } from './server/query-limits';
 import { buildGatewaySchema } from './server/schema';
 import { attachWebSocket } from './server/websocket';
 import { DataKeyCache } from './vault/data-key-cache';
@@ -216,11 +217,12 @@ export class Gateway {
       const contexts = new ContextFactory(orm, new Authenticator(services.audit), services.chat);
       const httpServer = createServer();
       let gateway: Gateway | undefined;
+      const limits = buildQueryLimits({ limits: config.queryLimits, introspection: config.introspection, production: config.production });
       const apollo = createApollo({
         schema,
         httpServer,
         log,
-        introspection: !config.production,
+        limits,
         production: config.production,
         plugins: [operationLogPlugin(log, services.metrics)],
       });
@@ -229,7 +231,7 @@ export class Gateway {
       const app = createHttpApp({
         apollo,
         contexts,
-        bodyLimit: '1mb',
+        bodyLimit: config.maxBodyBytes,
         routes: [healthRoutes(orm, () => gateway?.draining ?? false), metricsRoute(services.metrics, config.metricsToken)],
       });
       httpServer.on('request', app);
@@ -238,9 +240,11 @@ export class Gateway {
         schema,
         contexts,
         log,
-        maxPayloadBytes: 1024 * 1024,
-        connectionInitWaitTimeoutMs: 10_000,
-        keepAliveMs: 12_000,
+        maxPayloadBytes: config.webSocket.maxPayloadBytes,
+        connectionInitWaitTimeoutMs: config.webSocket.initTimeoutMs,
+        keepAliveMs: config.webSocket.keepAliveMs,
+        limits,
+        allowedOrigins: config.webSocket.allowedOrigins,
       });
       closers.push(() => ws.close());
       await new Promise<void>((resolve, reject) => {

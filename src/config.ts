@@ -32,6 +32,25 @@ const httpUrl = z.string().refine((value) => {
 const positiveInt = (fallback: number) =>
   z.coerce.number().int('must be a whole number').positive('must be positive').default(fallback);
 
+const booleanFlag = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((value) => value === 'true');
+
+/** Comma-separated http(s) origins, normalized to scheme://host[:port] as browsers send them. */
+const originList = z
+  .string()
+  .refine(
+    (value) =>
+      value.split(',').every((item) => {
+        try {
+          const url = new URL(item.trim());
+          return ['http:', 'https:'].includes(url.protocol) && url.origin !== 'null';
+        } catch {
+          return false;
+        }
+      }),
+    'must be a comma-separated list of http:// or https:// origins',
+  )
+  .transform((value) => [...new Set(value.split(',').map((item) => new URL(item.trim()).origin))]);
+
 const EnvSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: z.coerce.number().int('must be a whole number').min(0).max(65535, 'must be at most 65535').default(4000),
@@ -63,6 +82,18 @@ const EnvSchema = z.object({
   KEYWARD_MAX_STREAMS_PER_USER: positiveInt(10),
   KEYWARD_MAX_STREAMS_PER_TENANT: positiveInt(500),
   KEYWARD_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Query limits (GraphQL Armor's defaults, except cost: see src/server/query-limits.ts).
+  KEYWARD_MAX_DEPTH: positiveInt(6),
+  KEYWARD_MAX_ALIASES: positiveInt(15),
+  KEYWARD_MAX_DIRECTIVES: positiveInt(50),
+  KEYWARD_MAX_TOKENS: positiveInt(1000),
+  KEYWARD_MAX_COST: positiveInt(50_000),
+  KEYWARD_INTROSPECTION: booleanFlag.optional(),
+  KEYWARD_MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  KEYWARD_WS_MAX_PAYLOAD_BYTES: positiveInt(1024 * 1024),
+  KEYWARD_WS_INIT_TIMEOUT_MS: positiveInt(10_000),
+  KEYWARD_WS_KEEPALIVE_MS: positiveInt(12_000),
+  KEYWARD_ALLOWED_ORIGINS: originList.optional(),
 });
 
 export interface Config {
@@ -88,6 +119,30 @@ export interface Config {
   drainMs: number;
   streamLimits: { perUser: number; perTenant: number };
   metricsToken?: string;
+  /** Limits every GraphQL operation must pass, on HTTP and on WebSocket alike. */
+  queryLimits: QueryLimitsConfig;
+  /** Whether __schema / __type are answered, on both transports. */
+  introspection: boolean;
+  /** Largest JSON body accepted on /graphql over HTTP. */
+  maxBodyBytes: number;
+  webSocket: {
+    /** Largest message accepted; a bigger one closes the socket with 1009. */
+    maxPayloadBytes: number;
+    /** A socket that sends no connection_init within this time is closed with 4408. */
+    initTimeoutMs: number;
+    /** Ping interval; a socket that does not answer within one interval is terminated. */
+    keepAliveMs: number;
+    /** Origins allowed to open a socket; undefined: any (non-browser clients send none). */
+    allowedOrigins?: string[];
+  };
+}
+
+export interface QueryLimitsConfig {
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxTokens: number;
+  maxCost: number;
 }
 
 export class ConfigError extends Error {
@@ -131,5 +186,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     drainMs: e.KEYWARD_DRAIN_SECONDS * 1000,
     streamLimits: { perUser: e.KEYWARD_MAX_STREAMS_PER_USER, perTenant: e.KEYWARD_MAX_STREAMS_PER_TENANT },
     metricsToken: e.KEYWARD_METRICS_TOKEN,
+    queryLimits: {
+      maxDepth: e.KEYWARD_MAX_DEPTH,
+      maxAliases: e.KEYWARD_MAX_ALIASES,
+      maxDirectives: e.KEYWARD_MAX_DIRECTIVES,
+      maxTokens: e.KEYWARD_MAX_TOKENS,
+      maxCost: e.KEYWARD_MAX_COST,
+    },
+    introspection: e.KEYWARD_INTROSPECTION ?? !production,
+    maxBodyBytes: e.KEYWARD_MAX_BODY_BYTES,
+    webSocket: {
+      maxPayloadBytes: e.KEYWARD_WS_MAX_PAYLOAD_BYTES,
+      initTimeoutMs: e.KEYWARD_WS_INIT_TIMEOUT_MS,
+      keepAliveMs: e.KEYWARD_WS_KEEPALIVE_MS,
+      allowedOrigins: e.KEYWARD_ALLOWED_ORIGINS,
+    },
   };
 }

@@ -6,27 +6,40 @@ import type { Server } from 'node:http';
 import type { Logger } from '../common/logger';
 import type { GatewayContext } from './context';
 import { maskError } from './error-masking';
+import type { QueryLimits } from './query-limits';
 import { currentRequestId } from './request-scope';
 
 export interface ApolloOptions {
   schema: GraphQLSchema;
   httpServer: Server;
   log: Logger;
-  introspection: boolean;
+  /** Query limits and introspection policy, shared with the WebSocket transport. */
+  limits: QueryLimits;
   production: boolean;
   plugins?: ApolloServerPlugin<GatewayContext>[];
 }
 
 export function createApollo(options: ApolloOptions): ApolloServer<GatewayContext> {
-  const { schema, httpServer, log, introspection, production } = options;
+  const { schema, httpServer, log, limits, production } = options;
   return new ApolloServer<GatewayContext>({
     schema,
-    introspection,
+    introspection: limits.introspection,
+    validationRules: [...limits.validationRules],
+    parseOptions: limits.parseOptions,
+    // Automatic persisted queries are off: WebSocket has no equivalent, they let any client fill
+    // the server's document cache, and a hash that does not match its query came back as an
+    // uncoded error (so INTERNAL_SERVER_ERROR after masking). Such requests now get
+    // PERSISTED_QUERY_NOT_SUPPORTED.
+    persistedQueries: false,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
+    // main.ts owns SIGTERM/SIGINT and stops Apollo in order. Apollo's own handler (on by default
+    // outside NODE_ENV=test) would stop it concurrently and then re-send the signal to the
+    // process, which main.ts takes for a second signal: exit 1 instead of a clean 0.
+    stopOnTerminationSignals: false,
     hideSchemaDetailsFromClientErrors: production,
-    formatError: (formatted, error) => maskError(formatted, error, currentRequestId(), log),
+    formatError: (formatted, error) => limits.formatError(maskError(formatted, error, currentRequestId(), log)),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),

@@ -26,7 +26,8 @@ const bodyErrors: ErrorRequestHandler = (error: { type?: string; status?: number
 export interface HttpAppOptions {
   apollo: ApolloServer<GatewayContext>;
   contexts: ContextFactory;
-  bodyLimit: string;
+  /** Largest JSON body accepted, in bytes; a bigger one is answered 413 (BAD_REQUEST). */
+  bodyLimit: number;
   /** Routes mounted before /graphql (health, metrics). */
   routes: express.Router[];
 }

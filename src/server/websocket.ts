@@ -1,35 +1,51 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import {
   getOperationAST,
   GraphQLError,
-  parse,
   validate,
   type DocumentNode,
   type ExecutionArgs,
   type GraphQLSchema,
-  type ValidationRule,
   specifiedRules,
 } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { CloseCode, handleProtocols, makeServer, type Server as GraphQLWsServer } from 'graphql-ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../common/logger';
 import type { GatewayContext } from './context';
 import type { ContextFactory } from './context-factory';
 import { maskError } from './error-masking';
 import { GRAPHQL_PATH } from './http';
+import type { QueryLimits } from './query-limits';
 
 export interface WebSocketOptions {
   httpServer: Server;
   schema: GraphQLSchema;
   contexts: ContextFactory;
   log: Logger;
+  /** A bigger message closes the socket with 1009 (Message Too Big). */
   maxPayloadBytes: number;
+  /** No connection_init within this time: the socket is closed with 4408. */
   connectionInitWaitTimeoutMs: number;
   keepAliveMs: number;
-  /** Extra validation rules: the same limits HTTP applies through Apollo. */
-  validationRules?: readonly ValidationRule[];
+  /**
+   * The token limit, validation rules (depth, aliases, directives, cost, introspection) and
+   * client-facing error wording HTTP applies through Apollo.
+   */
+  limits: QueryLimits;
+  /**
+   * Origins (scheme://host[:port]) allowed to open a socket. An upgrade carrying another Origin is
+   * refused with 403 before the handshake; one without an Origin (non-browser clients) is accepted.
+   * Undefined: any origin.
+   */
+  allowedOrigins?: readonly string[];
+}
+
+/** What every operation's context carries about its socket (graphql-ws's `ctx.extra`). */
+interface Extra {
+  readonly socket: WebSocket;
+  readonly request: IncomingMessage;
 }
 
 const requestError = (message: string, code: string, original?: GraphQLError) =>
@@ -41,73 +57,170 @@ const requestError = (message: string, code: string, original?: GraphQLError) =>
  * masking are done explicitly for every operation.
  */
 export function attachWebSocket(options: WebSocketOptions) {
-  const { schema, contexts, log } = options;
-  const wss = new WebSocketServer({ server: options.httpServer, path: GRAPHQL_PATH, maxPayload: options.maxPayloadBytes });
-  const rules = [...specifiedRules, ...(options.validationRules ?? [])];
+  const { schema, contexts, log, limits } = options;
+  const originAllowed = originPolicy(options.allowedOrigins);
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: GRAPHQL_PATH,
+    maxPayload: options.maxPayloadBytes,
+    verifyClient: ({ req }: { req: IncomingMessage }, done: (allowed: boolean, code?: number, message?: string) => void) => {
+      if (originAllowed(req.headers.origin)) return done(true);
+      log.warn({ origin: String(req.headers.origin).slice(0, 200) }, 'WebSocket upgrade refused: origin not allowed');
+      done(false, 403, 'Forbidden');
+    },
+  });
+  const rules = [...specifiedRules, ...limits.webSocketValidationRules];
   const requestIds = new Map<string, string>();
+  const clientErrors = (errors: readonly GraphQLError[], requestId: string | undefined) =>
+    errors.map((error) => limits.formatError(maskError(error.toJSON(), error, requestId, log)));
 
-  const cleanup = useServer<Record<string, unknown> | undefined>(
-    {
-      schema,
-      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
-      onSubscribe: async (ctx, id, payload) => {
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: 10_000 });
-        } catch (error) {
-          return [requestError(error instanceof GraphQLError ? error.message : 'Syntax error', 'GRAPHQL_PARSE_FAILED')];
-        }
-        const validationErrors = validate(schema, document, rules);
-        if (validationErrors.length > 0) {
-          return validationErrors.map((error) => requestError(error.message, 'GRAPHQL_VALIDATION_FAILED', error));
-        }
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [requestError('Could not determine the operation to run', 'OPERATION_RESOLUTION_FAILURE')];
-        const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
-        if (variables.errors) return variables.errors.map((error) => requestError(error.message, 'BAD_USER_INPUT', error));
+  const server = makeServer<Record<string, unknown> | undefined, Extra>({
+    schema,
+    connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
+    onSubscribe: async (ctx, id, payload) => {
+      let document: DocumentNode;
+      try {
+        document = limits.parse(payload.query);
+      } catch (error) {
+        // limits.parse throws only GraphQLErrors, with a client-safe message; keep their location.
+        const { message, source, positions } = error as GraphQLError;
+        return [new GraphQLError(message, { source, positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+      }
+      const validationErrors = validate(schema, document, rules);
+      if (validationErrors.length > 0) {
+        return validationErrors.map((error) => requestError(error.message, 'GRAPHQL_VALIDATION_FAILED', error));
+      }
+      const operation = getOperationAST(document, payload.operationName);
+      if (!operation) return [requestError('Could not determine the operation to run', 'OPERATION_RESOLUTION_FAILURE')];
+      const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
+      if (variables.errors) return variables.errors.map((error) => requestError(error.message, 'BAD_USER_INPUT', error));
 
-        const requestId = randomUUID();
-        requestIds.set(`${connectionKey(ctx)}:${id}`, requestId);
-        const contextValue: GatewayContext = await contexts.create({
+      const requestId = randomUUID();
+      requestIds.set(`${connectionKey(ctx)}:${id}`, requestId);
+      let contextValue: GatewayContext;
+      try {
+        contextValue = await contexts.create({
           authorization: ctx.connectionParams?.authorization,
           ip: ctx.extra.request.socket.remoteAddress ?? null,
           requestId,
         });
-        const args: ExecutionArgs = {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: variables.coerced,
-          contextValue,
-        };
-        return args;
-      },
-      onNext: (ctx, id, _payload, _args, result) => {
-        if (!result.errors?.length) return;
-        const requestId = requestIds.get(`${connectionKey(ctx)}:${id}`);
-        return {
-          ...result,
-          errors: result.errors.map((error) => maskError(error.toJSON(), error, requestId, log)),
-        };
-      },
-      onError: (ctx, id, _payload, errors) => {
-        const requestId = requestIds.get(`${connectionKey(ctx)}:${id}`);
-        return errors.map((error) => maskError(error.toJSON(), error, requestId, log));
-      },
-      onComplete: (ctx, id) => {
-        requestIds.delete(`${connectionKey(ctx)}:${id}`);
-      },
+      } catch (error) {
+        // Masked (and logged under the request id) in onError, instead of closing the socket.
+        return [new GraphQLError('Internal server error', { originalError: error instanceof Error ? error : undefined })];
+      }
+      const args: ExecutionArgs = {
+        schema,
+        document,
+        operationName: payload.operationName,
+        variableValues: variables.coerced,
+        contextValue,
+      };
+      return args;
     },
-    wss,
-    options.keepAliveMs,
-  );
+    onNext: (ctx, id, _payload, _args, result) => {
+      if (!result.errors?.length) return;
+      const requestId = requestIds.get(`${connectionKey(ctx)}:${id}`);
+      return { ...result, errors: clientErrors(result.errors, requestId) };
+    },
+    onError: (ctx, id, _payload, errors) => {
+      const key = `${connectionKey(ctx)}:${id}`;
+      const requestId = requestIds.get(key);
+      // Errors returned by onSubscribe end the operation without onComplete.
+      requestIds.delete(key);
+      return clientErrors(errors, requestId);
+    },
+    onComplete: (ctx, id) => {
+      requestIds.delete(`${connectionKey(ctx)}:${id}`);
+    },
+  });
+  serveOverWs(wss, server, options.keepAliveMs, log);
 
   return {
     wss,
     async close(): Promise<void> {
-      await cleanup.dispose();
+      for (const client of wss.clients) client.close(1001, 'Going away');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * graphql-ws's own `useServer` from 'graphql-ws/use/ws' (which its docs invite copying), with
+ * three changes: a client-sent message of a type only servers send (next, error, connection_ack)
+ * closes the socket with 4400 like any other invalid message instead of 4500, socket errors and
+ * internal errors go to the logger instead of console.error with their stack (a client could
+ * otherwise flood stderr: ws emits an 'error' for every protocol violation, e.g. a message over
+ * maxPayload, after closing the socket with the matching code 1009, 1007 or 1002), and close
+ * reasons never carry an error's message.
+ */
+function serveOverWs(wss: WebSocketServer, server: GraphQLWsServer<Extra>, keepAliveMs: number, log: Logger): void {
+  wss.options.handleProtocols = handleProtocols;
+  wss.on('error', (error) => log.error({ err: error }, 'WebSocket server error'));
+  wss.on('connection', (socket, request) => {
+    socket.on('error', (error: Error & { code?: string }) => {
+      log.warn({ code: error.code, reason: error.message }, 'WebSocket client broke the protocol; socket closed');
+    });
+
+    // Keep-alive: a ping every keepAliveMs; no pong within the next keepAliveMs ends the socket.
+    let pongWait: NodeJS.Timeout | undefined;
+    const pingInterval = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait ??= setTimeout(() => socket.terminate(), keepAliveMs);
+      socket.once('pong', () => {
+        clearTimeout(pongWait);
+        pongWait = undefined;
+      });
+      socket.ping();
+    }, keepAliveMs);
+
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (onMessage) =>
+          socket.on('message', async (data) => {
+            try {
+              await onMessage(String(data));
+            } catch (error) {
+              if (error instanceof Error && UNEXPECTED_MESSAGE.test(error.message)) {
+                socket.close(CloseCode.BadRequest, 'Invalid message received');
+                return;
+              }
+              log.error({ err: error }, 'WebSocket message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      { socket, request },
+    );
+
+    socket.once('close', (code, reason) => {
+      clearTimeout(pongWait);
+      clearInterval(pingInterval);
+      closed(code, String(reason)).catch((error: unknown) => log.error({ err: error }, 'WebSocket close handling failed'));
+    });
+  });
+}
+
+/** makeServer's error for a well-formed message a client may not send (graphql-ws 6). */
+const UNEXPECTED_MESSAGE = /^Unexpected message of type \S+ received$/;
+
+/** Undefined list: any origin. Otherwise a missing Origin passes and a present one must be listed. */
+function originPolicy(allowedOrigins: readonly string[] | undefined): (origin: string | undefined) => boolean {
+  if (!allowedOrigins) return () => true;
+  const allowed = new Set(allowedOrigins);
+  return (origin) => {
+    if (origin === undefined) return true;
+    try {
+      return allowed.has(new URL(origin).origin);
+    } catch {
+      return false; // "null" (sandboxed frames, file://) or garbage
+    }
   };
 }
 
