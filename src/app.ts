@@ -58,6 +58,7 @@ import { Metrics } from './observability/metrics';
 import { MeteredKeyring } from './observability/metered-keyring';
 import { chatMetricsObserver, observeComponents } from './observability/component-metrics';
 import { operationLogPlugin } from './observability/operation-log.plugin';
+import { recordOperation } from './observability/operation-log';
 import { metricsRoute } from './observability/metrics-route';
 import { StreamRegistry } from './chat/stream-registry';
 import { DEFAULT_RETRY_POLICY } from './chat/upstream-retry';
@@ -245,6 +246,7 @@ export class Gateway {
         keepAliveMs: config.webSocket.keepAliveMs,
         limits,
         allowedOrigins: config.webSocket.allowedOrigins,
+        onOperationEnd: (facts) => recordOperation(log, services.metrics, facts),
       });
       closers.push(() => ws.close());
       await new Promise<void>((resolve, reject) => {

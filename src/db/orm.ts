@@ -1,4 +1,5 @@
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../migrations';
 import { entities } from './entities';
@@ -43,6 +44,27 @@ const MIGRATION_LOCK = 0x6b77_0002;
  * other connections (not inside a transaction on this one, which PGlite could not interleave).
  */
 export async function migrate(orm: MikroORM): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateUnderLock(orm);
+    } catch (error) {
+      if (attempt >= 5 || !isConcurrentMigrationRace(error)) throw error;
+      await sleep(100 * attempt);
+    }
+  }
+}
+
+/**
+ * PGlite has a single session, so the advisory lock cannot keep two processes sharing one
+ * PGlite socket (tests) from migrating at once; the loser sees a table or row the winner just
+ * created, and simply tries again.
+ */
+const isConcurrentMigrationRace = (error: unknown): boolean => {
+  const code = (error as { code?: string } | null)?.code;
+  return code === '42P07' || code === '23505' || /already exists|duplicate key/.test(String((error as Error)?.message));
+};
+
+async function migrateUnderLock(orm: MikroORM): Promise<string[]> {
   const knex = orm.em.getConnection().getKnex();
   const lockConnection = await knex.client.acquireConnection();
   try {

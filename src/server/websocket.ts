@@ -18,6 +18,9 @@ import type { ContextFactory } from './context-factory';
 import { maskError } from './error-masking';
 import { GRAPHQL_PATH } from './http';
 import type { QueryLimits } from './query-limits';
+import type { Principal } from '../auth/principal';
+import type { OperationFacts } from '../observability/operation-log';
+import { performance } from 'node:perf_hooks';
 
 export interface WebSocketOptions {
   httpServer: Server;
@@ -40,6 +43,18 @@ export interface WebSocketOptions {
    * Undefined: any origin.
    */
   allowedOrigins?: readonly string[];
+  /** Called once per finished operation (log line and metrics). */
+  onOperationEnd?: (facts: OperationFacts) => void;
+}
+
+/** What is known of one operation while it runs. */
+interface Operation {
+  requestId: string;
+  startedAt: number;
+  name: string | null;
+  type: string | null;
+  principal: Principal | null;
+  errorCodes: string[];
 }
 
 /** What every operation's context carries about its socket (graphql-ws's `ctx.extra`). */
@@ -70,14 +85,41 @@ export function attachWebSocket(options: WebSocketOptions) {
     },
   });
   const rules = [...specifiedRules, ...limits.webSocketValidationRules];
-  const requestIds = new Map<string, string>();
-  const clientErrors = (errors: readonly GraphQLError[], requestId: string | undefined) =>
-    errors.map((error) => limits.formatError(maskError(error.toJSON(), error, requestId, log)));
+  const operations = new Map<string, Operation>();
+  const clientErrors = (errors: readonly GraphQLError[], operation: Operation | undefined) => {
+    const formatted = errors.map((error) => limits.formatError(maskError(error.toJSON(), error, operation?.requestId, log)));
+    operation?.errorCodes.push(...formatted.map((error) => String(error.extensions?.code ?? 'UNKNOWN')));
+    return formatted;
+  };
+  const finish = (key: string) => {
+    const operation = operations.get(key);
+    if (!operation) return;
+    operations.delete(key);
+    options.onOperationEnd?.({
+      transport: 'ws',
+      operationName: operation.name,
+      operationType: operation.type,
+      requestId: operation.requestId,
+      principal: operation.principal,
+      durationMs: performance.now() - operation.startedAt,
+      errorCodes: operation.errorCodes,
+    });
+  };
 
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
     schema,
     connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
     onSubscribe: async (ctx, id, payload) => {
+      const requestId = randomUUID();
+      const tracked: Operation = {
+        requestId,
+        startedAt: performance.now(),
+        name: payload.operationName ?? null,
+        type: null,
+        principal: null,
+        errorCodes: [],
+      };
+      operations.set(`${connectionKey(ctx)}:${id}`, tracked);
       let document: DocumentNode;
       try {
         document = limits.parse(payload.query);
@@ -92,11 +134,11 @@ export function attachWebSocket(options: WebSocketOptions) {
       }
       const operation = getOperationAST(document, payload.operationName);
       if (!operation) return [requestError('Could not determine the operation to run', 'OPERATION_RESOLUTION_FAILURE')];
+      tracked.name ??= operation.name?.value ?? null;
+      tracked.type = operation.operation;
       const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
       if (variables.errors) return variables.errors.map((error) => requestError(error.message, 'BAD_USER_INPUT', error));
 
-      const requestId = randomUUID();
-      requestIds.set(`${connectionKey(ctx)}:${id}`, requestId);
       let contextValue: GatewayContext;
       try {
         contextValue = await contexts.create({
@@ -108,6 +150,7 @@ export function attachWebSocket(options: WebSocketOptions) {
         // Masked (and logged under the request id) in onError, instead of closing the socket.
         return [new GraphQLError('Internal server error', { originalError: error instanceof Error ? error : undefined })];
       }
+      tracked.principal = contextValue.principal;
       const args: ExecutionArgs = {
         schema,
         document,
@@ -119,18 +162,17 @@ export function attachWebSocket(options: WebSocketOptions) {
     },
     onNext: (ctx, id, _payload, _args, result) => {
       if (!result.errors?.length) return;
-      const requestId = requestIds.get(`${connectionKey(ctx)}:${id}`);
-      return { ...result, errors: clientErrors(result.errors, requestId) };
+      return { ...result, errors: clientErrors(result.errors, operations.get(`${connectionKey(ctx)}:${id}`)) };
     },
     onError: (ctx, id, _payload, errors) => {
       const key = `${connectionKey(ctx)}:${id}`;
-      const requestId = requestIds.get(key);
+      const formatted = clientErrors(errors, operations.get(key));
       // Errors returned by onSubscribe end the operation without onComplete.
-      requestIds.delete(key);
-      return clientErrors(errors, requestId);
+      finish(key);
+      return formatted;
     },
     onComplete: (ctx, id) => {
-      requestIds.delete(`${connectionKey(ctx)}:${id}`);
+      finish(`${connectionKey(ctx)}:${id}`);
     },
   });
   serveOverWs(wss, server, options.keepAliveMs, log);
