@@ -1,3 +1,4 @@
+import { IsolationLevel } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditChainHeadEntity } from './audit-chain-head.entity';
 import { AuditEventEntity } from './audit-event.entity';
@@ -17,6 +18,12 @@ const BATCH = 1000;
  * the last event (so events deleted from the end are caught too).
  */
 export async function verifyChain(em: EntityManager, chain: string): Promise<VerificationResult> {
+  // One snapshot for the events and the head: otherwise an append committed between the last
+  // batch and the head read makes a sound chain look truncated (head ahead of the events).
+  return em.transactional((tx) => walkChain(tx, chain), { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
+}
+
+async function walkChain(em: EntityManager, chain: string): Promise<VerificationResult> {
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   let checked = 0;
@@ -37,8 +44,12 @@ export async function verifyChain(em: EntityManager, chain: string): Promise<Ver
     if (events.length < BATCH) break;
   }
   const head = await em.findOne(AuditChainHeadEntity, { chain });
-  if (head && (head.seq !== checked || head.hash !== prevHash)) {
-    return { ok: false, checked, firstBrokenSeq: checked + 1 };
-  }
-  return { ok: true, checked, firstBrokenSeq: null };
+  // Every append writes its event and the head in one transaction, so events without a head
+  // mean the head was removed (which would hide events deleted from the end).
+  if (!head) return checked === 0 ? { ok: true, checked, firstBrokenSeq: null } : { ok: false, checked, firstBrokenSeq: checked + 1 };
+  if (head.seq === checked && head.hash === prevHash) return { ok: true, checked, firstBrokenSeq: null };
+  // Fewer events than the head recorded: the first missing one. More: the first one the head never
+  // recorded. As many, but another last hash: the last event is not the one that was appended.
+  const firstBrokenSeq = head.seq > checked ? checked + 1 : head.seq < checked ? head.seq + 1 : checked;
+  return { ok: false, checked: firstBrokenSeq - 1, firstBrokenSeq };
 }

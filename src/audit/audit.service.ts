@@ -47,7 +47,12 @@ export class AuditService {
     const where: FilterQuery<AuditEventEntity> = { chain };
     if (after) where.seq = { $lt: decodeCursor(after) };
     if (filter?.action) where.action = filter.action;
-    if (filter?.actorId) where.actorId = isUuid(filter.actorId) ? filter.actorId : null;
+    if (filter?.actorId) {
+      // Actors are user ids: no event has any other one. (Matching null here would return every
+      // event without an actor, such as auth.failed, for a filter naming someone.)
+      if (!isUuid(filter.actorId)) return { events: [], hasNextPage: false };
+      where.actorId = filter.actorId;
+    }
     if (filter?.targetId) where.targetId = filter.targetId;
     if (filter?.since || filter?.until) {
       where.at = { ...(filter.since ? { $gte: filter.since } : {}), ...(filter.until ? { $lte: filter.until } : {}) };

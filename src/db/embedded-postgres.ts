@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { keepProtocolBatchesTogether } from './pglite-batch-queue';
 
 export interface EmbeddedPostgres {
   /** postgres:// URL of a local socket in front of PGlite. */
@@ -19,6 +20,7 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections = 16
   mkdirSync(directory, { recursive: true });
   const db = await PGlite.create(directory);
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
+  keepProtocolBatchesTogether(server);
   await server.start();
   return {
     url: `postgres://postgres@${server.getServerConn()}/postgres`,

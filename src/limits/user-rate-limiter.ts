@@ -29,8 +29,8 @@ export class UserRateLimiter {
     let limiter = this.limiters.get(points);
     if (!limiter) {
       limiter = new RateLimiterPostgres({
-        storeClient: this.knex,
-        storeType: 'knex',
+        storeClient: unnamedStatements(this.knex),
+        storeType: 'pool',
         tableName: 'rate_limits',
         tableCreated: true,
         keyPrefix: 'rpm',
@@ -42,4 +42,25 @@ export class UserRateLimiter {
     }
     return limiter;
   }
+}
+
+/**
+ * A `pool`-shaped store client over knex's pool that runs every query as an unnamed statement.
+ * rate-limiter-flexible names its statements (`rate_limits:rlflx-upsert`, …) and prepares each
+ * once per connection it has seen. Named statements live in the server session, and the embedded
+ * PGlite serves every connection from one session: the second connection (of this process or of
+ * another gateway) to prepare one failed with "prepared statement … already exists", which made
+ * every rate-limited chat an INTERNAL_SERVER_ERROR. Unnamed statements cost a parse per call.
+ */
+function unnamedStatements(knex: Knex) {
+  return {
+    async query(statement: { text: string; values?: unknown[] }): Promise<unknown> {
+      const connection = await knex.client.acquireConnection();
+      try {
+        return await connection.query({ text: statement.text, values: statement.values });
+      } finally {
+        await knex.client.releaseConnection(connection);
+      }
+    },
+  };
 }
