@@ -32,10 +32,8 @@ export class BudgetGuard {
       );
       const committed = Number(spent) + Number(held);
       if (committed + worstCaseUsd > tenant.monthlyBudgetUsd) {
-        throw new KeywardError(ErrorCode.BUDGET_EXCEEDED, "This request could exceed the tenant's monthly budget", {
-          monthlyBudgetUsd: tenant.monthlyBudgetUsd,
-          spentUsd: Number(Number(spent).toFixed(6)),
-        });
+        // The tenant's spend is not in the error: members may only see their own usage.
+        throw new KeywardError(ErrorCode.BUDGET_EXCEEDED, "This request could exceed the tenant's monthly budget");
       }
       const reservation = tx.create(BudgetReservationEntity, {
         tenant: tenantId,

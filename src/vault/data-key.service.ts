@@ -149,6 +149,9 @@ export class DataKeyService {
 
   /** Single flight: concurrent misses for one (tenant, version) make one keyring call. */
   private load(em: EntityManager, tenantId: string, version: number): Promise<void> {
+    // Inside a transaction, never wait on another request's load: on a one-session database
+    // (PGlite) that load may need the connection this transaction holds.
+    if (em.isInTransaction()) return this.unwrapIntoCache(em, tenantId, version);
     const id = `${tenantId}:${version}`;
     let pending = this.inflight.get(id);
     if (!pending) {
