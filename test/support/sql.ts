@@ -1,4 +1,7 @@
-import { Client } from 'pg';
+import { Client, escapeLiteral } from 'pg';
+
+// node-postgres's own conversion of a parameter to its text form (untyped in @types/pg).
+const { prepareValue } = require('pg/lib/utils') as { prepareValue: (value: unknown) => string | Buffer | null };
 
 /**
  * Runs one query on the run's test database over a plain `pg` connection (the PostgreSQL server
@@ -52,4 +55,40 @@ export async function tokenRow(id: string): Promise<{ last_used_at: Date | null;
     'select last_used_at, revoked_at from api_tokens where id = $1',
     [id],
   ))[0];
+}
+
+/**
+ * Renders a parameter as an SQL literal the way node-postgres would send it as text (Buffers as
+ * bytea hex, arrays as array literals, objects as JSON).
+ */
+export function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (Buffer.isBuffer(value)) return `'\\x${value.toString('hex')}'`;
+  const text = prepareValue(value);
+  return escapeLiteral(Buffer.isBuffer(text) ? `\\x${text.toString('hex')}` : String(text));
+}
+
+/**
+ * Like `sql`, but over PostgreSQL's simple query protocol, with the parameters inlined as
+ * literals: one protocol message per statement.
+ *
+ * Why: the embedded PGlite socket server runs the messages of every connection through one
+ * session, and while some connection holds a transaction, the Parse/Bind/Execute messages of
+ * another connection's parameterized query can be split by it (`unnamed prepared statement does
+ * not exist`, `portal "" does not exist`, or another statement bound to these parameters). A
+ * single simple-protocol message cannot be split. `$n` placeholders must not occur inside the
+ * statement's own string literals.
+ */
+export async function sqlSimple<R extends Record<string, unknown> = Record<string, any>>(
+  text: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const inlined = text.replace(/\$(\d+)/g, (_, index: string) => {
+    const position = Number(index);
+    if (position < 1 || position > params.length) throw new Error(`no parameter $${position} for: ${text}`);
+    return sqlLiteral(params[position - 1]);
+  });
+  return sql<R>(inlined);
 }

@@ -46,3 +46,7 @@ export function classifyAnthropicError(error: unknown): UpstreamFailure {
   }
   return new UpstreamFailure('UPSTREAM_ERROR', 'Anthropic returned an error', true, status);
 }
+
+/** A stream that had started (HTTP 200) and then failed: an `error` event, or the connection cut. */
+export const midStreamFailure = (): UpstreamFailure =>
+  new UpstreamFailure('UPSTREAM_ERROR', 'The Anthropic stream failed part-way', true);

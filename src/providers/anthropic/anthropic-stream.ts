@@ -2,12 +2,13 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { Stream } from '@anthropic-ai/sdk/streaming';
 import type { MessageCreateParamsStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import type { ProviderEvent, ProviderRequest } from '../provider-stream';
-import { classifyAnthropicError } from './anthropic-errors';
+import { classifyAnthropicError, midStreamFailure } from './anthropic-errors';
 
 /**
  * One streamed Messages API call as provider events. Aborting `signal` closes the upstream
  * socket at once; the generator then simply ends (the caller knows it aborted).
- * Failures are thrown as UpstreamFailure.
+ * Failures are thrown as UpstreamFailure: classified by HTTP status until the response starts,
+ * UPSTREAM_ERROR after it has (docs/api.md: an `error` event mid-stream, a truncated stream).
  */
 export async function* streamAnthropic(
   client: Anthropic,
@@ -18,6 +19,7 @@ export async function* streamAnthropic(
   let outputTokens = 0;
   let stopReason: string | null = null;
   let finished = false;
+  let stream: Stream<RawMessageStreamEvent>;
   try {
     const body: MessageCreateParamsStreaming = {
       model: request.model,
@@ -29,12 +31,17 @@ export async function* streamAnthropic(
     // The SDK's own low-level call rather than messages.create, which console.warn()s on every
     // request for a model Anthropic has deprecated (claude-sonnet-4-5, claude-opus-4-5): that
     // would put unstructured lines in the log stream. Same endpoint, headers, retries and parser.
-    const stream = await client.post<Stream<RawMessageStreamEvent>>('/v1/messages', {
+    stream = await client.post<Stream<RawMessageStreamEvent>>('/v1/messages', {
       body,
       stream: true,
       signal,
       maxRetries: 0,
     });
+  } catch (error) {
+    if (signal.aborted) return;
+    throw classifyAnthropicError(error);
+  }
+  try {
     for await (const event of stream) {
       switch (event.type) {
         case 'message_start':
@@ -55,11 +62,13 @@ export async function* streamAnthropic(
           break;
       }
     }
-  } catch (error) {
+  } catch {
     if (signal.aborted) return;
-    throw classifyAnthropicError(error);
+    // The response had started (200): an `error` event or a cut connection mid-stream. The event's
+    // type (usually overloaded_error) must not make it look like a 429/529 answer that was retried.
+    throw midStreamFailure();
   }
   if (signal.aborted) return;
-  if (!finished) throw classifyAnthropicError(new Error('stream ended before message_stop'));
+  if (!finished) throw midStreamFailure();
   yield { type: 'done', stopReason, inputTokens, outputTokens };
 }

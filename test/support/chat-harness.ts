@@ -1,0 +1,450 @@
+import { randomBytes } from 'node:crypto';
+import type { Client, ClientOptions } from 'graphql-ws';
+import type WebSocket from 'ws';
+import { startAnthropicServer, type AnthropicServer, type RecordedRequest } from './anthropic-server';
+import { createMember, createTenantWithAdmin, ok, type RoleName, type TenantFixture, type UserFixture } from './fixtures';
+import { startTestGateway, type TestGateway, type TestGatewayOptions } from './gateway';
+import shippedCatalog from '../../src/chat/models.json';
+import { sqlSimple } from './sql';
+import { bearer, wsClient } from './ws-client';
+
+/**
+ * Chat over a real graphql-ws client against a gateway whose Anthropic clients talk to the local
+ * Anthropic API server, plus the fixtures and SQL reads the chat tests share.
+ */
+
+/** A fresh Anthropic key: `sk-ant-api03-` and 69 random bytes in base64url, like a real one. */
+export const anthropicKey = (): string => `sk-ant-api03-${randomBytes(69).toString('base64url')}`;
+
+/** A message no other chat of the run sends, so its upstream request can be found by its text. */
+export const uniqueText = (prefix = 'hello'): string => `${prefix} ${randomBytes(6).toString('hex')}`;
+
+export const CHAT = /* GraphQL */ `
+  subscription Chat($input: ChatInput!) {
+    chat(input: $input) {
+      __typename
+      ... on ChatStarted { requestId conversationId model keySource }
+      ... on ChatDelta { text }
+      ... on ChatCompleted { stopReason usage { inputTokens outputTokens costUsd } }
+      ... on ChatFailed { code message retryable }
+    }
+  }
+`;
+
+export interface ChatInputArgs {
+  message: string;
+  conversationId?: string;
+  agentId?: string;
+  model?: string;
+  keySource?: 'AUTO' | 'PERSONAL' | 'TENANT' | 'PLATFORM';
+  maxTokens?: number;
+}
+
+export interface ChatStartedEvent {
+  __typename: 'ChatStarted';
+  requestId: string;
+  conversationId: string;
+  model: string;
+  keySource: string;
+}
+export interface ChatDeltaEvent {
+  __typename: 'ChatDelta';
+  text: string;
+}
+export interface ChatCompletedEvent {
+  __typename: 'ChatCompleted';
+  stopReason: string | null;
+  usage: { inputTokens: number; outputTokens: number; costUsd: number };
+}
+export interface ChatFailedEvent {
+  __typename: 'ChatFailed';
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+export type ChatEvent = ChatStartedEvent | ChatDeltaEvent | ChatCompletedEvent | ChatFailedEvent;
+
+export interface GraphQLErrorView {
+  message: string;
+  extensions?: Record<string, unknown>;
+}
+
+/** Everything one chat subscription delivered. */
+export class ChatRun {
+  readonly events: ChatEvent[] = [];
+  /** GraphQL errors (refusals before any event). */
+  errors: readonly GraphQLErrorView[] | undefined;
+  /** Everything received, serialized, for leak checks. */
+  readonly raw: string[] = [];
+
+  get started(): ChatStartedEvent | undefined {
+    return this.events.find((event): event is ChatStartedEvent => event.__typename === 'ChatStarted');
+  }
+
+  get deltas(): string[] {
+    return this.events.filter((event): event is ChatDeltaEvent => event.__typename === 'ChatDelta').map((event) => event.text);
+  }
+
+  get text(): string {
+    return this.deltas.join('');
+  }
+
+  get completed(): ChatCompletedEvent | undefined {
+    return this.events.find((event): event is ChatCompletedEvent => event.__typename === 'ChatCompleted');
+  }
+
+  get failed(): ChatFailedEvent | undefined {
+    return this.events.find((event): event is ChatFailedEvent => event.__typename === 'ChatFailed');
+  }
+
+  get errorCode(): unknown {
+    return this.errors?.[0]?.extensions?.code;
+  }
+
+  get typenames(): string[] {
+    return this.events.map((event) => event.__typename);
+  }
+
+  /** Called by the transports with each `next` payload. */
+  accept(result: { data?: unknown; errors?: readonly GraphQLErrorView[] }): void {
+    this.raw.push(JSON.stringify(result));
+    if (result.errors?.length) this.errors = result.errors;
+    const event = (result.data as { chat?: ChatEvent } | null | undefined)?.chat;
+    if (event) this.events.push(event);
+  }
+}
+
+/**
+ * One chat on its own socket (or on `client` when given), read to the end with `client.iterate`.
+ */
+export async function chat(
+  gw: Pick<TestGateway, 'wsUrl'>,
+  token: string,
+  input: ChatInputArgs,
+  client?: Client,
+): Promise<ChatRun> {
+  const own = client ?? wsClient(gw.wsUrl, bearer(token));
+  const run = new ChatRun();
+  try {
+    for await (const result of own.iterate({ query: CHAT, variables: { input } })) run.accept(result as never);
+  } catch (error) {
+    // Errors that stop an operation before execution arrive as an array of GraphQL errors.
+    if (!Array.isArray(error)) throw error;
+    run.accept({ errors: error as GraphQLErrorView[] });
+  } finally {
+    if (!client) await own.dispose();
+  }
+  return run;
+}
+
+/** A chat that must be refused before any event; returns the error code. */
+export async function refusedChat(gw: Pick<TestGateway, 'wsUrl'>, token: string, input: ChatInputArgs): Promise<unknown> {
+  const run = await chat(gw, token, input);
+  if (run.events.length) throw new Error(`expected a refusal, got events ${JSON.stringify(run.events)}`);
+  if (!run.errors?.length) throw new Error('expected a refusal, got neither events nor errors');
+  return run.errorCode;
+}
+
+/**
+ * An open chat driven by the test: wait for events, then unsubscribe or cut the socket.
+ * `socket` is the underlying `ws` WebSocket once connected.
+ */
+export class OpenChat {
+  readonly run = new ChatRun();
+  readonly client: Client;
+  /** Resolves when the subscription ends (complete, error, or socket closed). */
+  readonly done: Promise<ChatRun>;
+  socket: WebSocket | undefined;
+  private readonly waiters = new Set<() => void>();
+  private ended = false;
+  private unsubscribeFn: () => void = () => undefined;
+
+  constructor(gw: Pick<TestGateway, 'wsUrl'>, token: string, input: ChatInputArgs, options: Partial<ClientOptions> = {}) {
+    this.client = wsClient(gw.wsUrl, bearer(token), {
+      ...options,
+      on: {
+        ...options.on,
+        connected: (socket) => {
+          this.socket = socket as WebSocket;
+        },
+      },
+    });
+    this.done = new Promise<ChatRun>((resolve) => {
+      const finish = () => {
+        this.ended = true;
+        this.notify();
+        resolve(this.run);
+      };
+      this.unsubscribeFn = this.client.subscribe(
+        { query: CHAT, variables: { input } },
+        {
+          next: (result) => {
+            this.run.accept(result as never);
+            this.notify();
+          },
+          error: (error) => {
+            if (Array.isArray(error)) this.run.accept({ errors: error as GraphQLErrorView[] });
+            finish();
+          },
+          complete: finish,
+        },
+      );
+    });
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Resolves once `predicate` holds for what was received; rejects if the chat ends first or after `timeoutMs`. */
+  waitFor(predicate: (run: ChatRun) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (predicate(this.run)) return settle(resolve);
+        if (this.ended) settle(() => reject(new Error(`chat ended before ${what}: ${JSON.stringify(this.run.events)} ${JSON.stringify(this.run.errors)}`)));
+      };
+      const timer = setTimeout(() => settle(() => reject(new Error(`timed out waiting for ${what}`))), timeoutMs);
+      const settle = (action: () => void) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        action();
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  waitForStarted(timeoutMs?: number): Promise<void> {
+    return this.waitFor((run) => run.started !== undefined, 'ChatStarted', timeoutMs);
+  }
+
+  waitForDeltas(count: number, timeoutMs?: number): Promise<void> {
+    return this.waitFor((run) => run.deltas.length >= count, `${count} deltas`, timeoutMs);
+  }
+
+  /** The function graphql-ws's `subscribe` returned: sends `complete` for this operation. */
+  unsubscribe(): void {
+    this.unsubscribeFn();
+  }
+
+  async dispose(): Promise<void> {
+    await this.client.dispose();
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+export const openChat = (
+  gw: Pick<TestGateway, 'wsUrl'>,
+  token: string,
+  input: ChatInputArgs,
+  options?: Partial<ClientOptions>,
+): OpenChat => new OpenChat(gw, token, input, options);
+
+// ---------------------------------------------------------------------------------------------
+// Gateway and fixtures
+
+export interface ChatEnvironment {
+  anthropic: AnthropicServer;
+  gw: TestGateway;
+  stop(): Promise<void>;
+}
+
+/**
+ * startTestGateway, retried when its migration lost a race with a gateway another test file
+ * started at the same moment (on PGlite all pooled connections are one session, so the
+ * migration advisory lock does not exclude a second starter).
+ */
+export async function startGatewayRetrying(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startTestGateway(options);
+    } catch (error) {
+      if (attempt >= 3 || !/already exists|duplicate key/.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
+/** A local Anthropic API server and a gateway pointed at it (`env` adds to or overrides the defaults). */
+export async function startChatEnvironment(env: Record<string, string | undefined> = {}): Promise<ChatEnvironment> {
+  const anthropic = await startAnthropicServer();
+  try {
+    // A short drain, so that stopping a gateway with a stream still open (a failed test) is quick.
+    const gw = await startGatewayRetrying({ env: { ANTHROPIC_BASE_URL: anthropic.baseURL, KEYWARD_DRAIN_SECONDS: '1', ...env } });
+    return {
+      anthropic,
+      gw,
+      stop: async () => {
+        await gw.stop();
+        await anthropic.close();
+      },
+    };
+  } catch (error) {
+    await anthropic.close();
+    throw error;
+  }
+}
+
+export const UPDATE_POLICY = /* GraphQL */ `
+  mutation ($input: UpdateTenantPolicyInput!) {
+    updateTenantPolicy(input: $input) { id policy { allowPlatformKey allowedModels defaultModel monthlyBudgetUsd requestsPerMinute } }
+  }
+`;
+export const SET_CREDENTIAL = /* GraphQL */ `
+  mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id scope last4 lastUsedAt } }
+`;
+export const CREDENTIALS = /* GraphQL */ `{ credentials { id scope provider owner { id } lastUsedAt } }`;
+export const CREATE_AGENT = /* GraphQL */ `
+  mutation ($input: CreateAgentInput!) { createAgent(input: $input) { id name model systemPrompt } }
+`;
+export const SET_PREFERRED_MODEL = /* GraphQL */ `mutation ($model: String) { setPreferredModel(model: $model) { id preferredModel } }`;
+export const CONVERSATION = /* GraphQL */ `
+  query ($id: ID!) {
+    conversation(id: $id) { id title agent { id } messages { id role content model keySource } }
+  }
+`;
+export const MODELS = /* GraphQL */ `{ models { id provider inputUsdPerMTok outputUsdPerMTok keySources } }`;
+
+export interface TenantPolicyArgs {
+  allowPlatformKey?: boolean;
+  allowedModels?: string[] | null;
+  defaultModel?: string;
+  monthlyBudgetUsd?: number | null;
+  requestsPerMinute?: number | null;
+}
+
+export const updatePolicy = (gw: Pick<TestGateway, 'url'>, adminToken: string, input: TenantPolicyArgs) =>
+  ok(gw, adminToken, UPDATE_POLICY, { input });
+
+/** Stores an Anthropic key without asking the provider (validate: false); returns the credential id. */
+export async function storeAnthropicKey(
+  gw: Pick<TestGateway, 'url'>,
+  token: string,
+  scope: 'PERSONAL' | 'TENANT',
+  apiKey: string,
+): Promise<string> {
+  const data = await ok(gw, token, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope, apiKey, validate: false } });
+  return data.setCredential.id as string;
+}
+
+export interface ChatTenant extends TenantFixture {
+  member: UserFixture;
+}
+
+/** A tenant with one member of `role` (MEMBER by default) and the given policy. */
+export async function chatTenant(
+  gw: TestGateway,
+  policy: TenantPolicyArgs = {},
+  role: RoleName = 'MEMBER',
+): Promise<ChatTenant> {
+  const tenant = await createTenantWithAdmin(gw, 'chat');
+  if (Object.keys(policy).length) await updatePolicy(gw, tenant.adminToken, policy);
+  const member = await createMember(gw, tenant.adminToken, role);
+  return { ...tenant, member };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upstream requests and database rows
+
+/** The upstream /v1/messages requests whose last user message is `text`. */
+export const upstreamFor = (anthropic: AnthropicServer, text: string): RecordedRequest[] =>
+  anthropic.requests.filter((request) => {
+    const messages = (request.body?.messages ?? []) as Array<{ role: string; content: unknown }>;
+    const last = messages[messages.length - 1];
+    return request.path === '/v1/messages' && last?.role === 'user' && last.content === text;
+  });
+
+export interface UsageRow {
+  tenant_id: string;
+  user_id: string;
+  credential_id: string | null;
+  key_source: string;
+  model: string;
+  request_id: string;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  ttft_ms: number | null;
+  total_ms: number;
+  status: string;
+  error_code: string | null;
+}
+
+export const usageRows = (requestId: string): Promise<UsageRow[]> =>
+  sqlSimple<UsageRow & Record<string, unknown>>(
+    `select tenant_id, user_id, credential_id, key_source, model, request_id, input_tokens, output_tokens, cost_usd,
+            ttft_ms, total_ms, status, error_code
+       from usage_records where request_id = $1`,
+    [requestId],
+  );
+
+/** The one usage row of a request (its chat has ended, so it was written before the last event). */
+export async function usageRow(requestId: string): Promise<UsageRow> {
+  const rows = await usageRows(requestId);
+  if (rows.length !== 1) throw new Error(`expected one usage row for ${requestId}, found ${rows.length}`);
+  return rows[0];
+}
+
+/**
+ * Waits until the usage row of `requestId` exists: after an unsubscribe or a closed socket the
+ * client gets no final event, so the row is written some moments after the client stopped.
+ */
+export async function eventualUsageRow(requestId: string, timeoutMs = 10_000): Promise<UsageRow> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await usageRows(requestId);
+    if (rows.length > 1) throw new Error(`expected one usage row for ${requestId}, found ${rows.length}`);
+    if (rows.length === 1) return rows[0];
+    if (Date.now() > deadline) throw new Error(`no usage row for ${requestId} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface MessageRow {
+  role: string;
+  content: string;
+  model: string | null;
+  key_source: string | null;
+  status: string;
+}
+
+export const messageRows = (conversationId: string): Promise<MessageRow[]> =>
+  sqlSimple<MessageRow & Record<string, unknown>>(
+    'select role, content, model, key_source, status from messages where conversation_id = $1 order by created_at, id',
+    [conversationId],
+  );
+
+/** Catalog prices of src/chat/models.json, for cost checks. */
+export function catalogPrice(model: string): { input: number; output: number } {
+  const entry = shippedCatalog.models.find((candidate) => candidate.id === model);
+  if (!entry) throw new Error(`${model} is not in src/chat/models.json`);
+  return { input: entry.inputUsdPerMTok, output: entry.outputUsdPerMTok };
+}
+
+export const expectedCost = (model: string, inputTokens: number, outputTokens: number): number => {
+  const price = catalogPrice(model);
+  return (inputTokens * price.input + outputTokens * price.output) / 1_000_000;
+};
+
+/** Every form a key could take in a log line: raw, its random part, base64, base64url, hex. */
+export function keyTraces(key: string): string[] {
+  const random = key.replace(/^sk-ant-api03-/, '');
+  const traces = [
+    key,
+    random,
+    Buffer.from(key).toString('base64'),
+    Buffer.from(key).toString('base64url'),
+    Buffer.from(key).toString('hex'),
+    Buffer.from(random, 'base64url').toString('base64'),
+    Buffer.from(random, 'base64url').toString('hex'),
+  ];
+  // A base64 rendering of the key shifted by one or two bytes shares no prefix with the above;
+  // strip its first and last 4 characters so any alignment still matches.
+  for (const offset of [0, 1, 2]) {
+    traces.push(Buffer.from(`${'x'.repeat(offset)}${key}`).toString('base64').slice(offset ? 4 : 0, -4));
+  }
+  return traces;
+}
