@@ -1,6 +1,6 @@
 /** Percentiles, the machine description and small helpers shared by the chat benches. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -73,6 +73,12 @@ export function machine() {
   } catch {
     // not a checkout
   }
+  let distBuiltAt: string | undefined;
+  try {
+    distBuiltAt = statSync(resolve(__dirname, '../../src/main.js')).mtime.toISOString();
+  } catch {
+    // not built
+  }
   return {
     nproc: availableParallelism(),
     cpu,
@@ -81,6 +87,8 @@ export function machine() {
     loadAverage1m: round(loadavg()[0], 2),
     commit,
     srcHasUncommittedChanges: dirty,
+    /** When dist/src/main.js was compiled: `npm test` and `npm run build` rebuild dist/ in place. */
+    distBuiltAt,
   };
 }
 

@@ -1,0 +1,243 @@
+/**
+ * Bench fixtures created through the GraphQL API (tenants, users, tenant keys), and one chat
+ * over graphql-ws or straight to the upstream with @anthropic-ai/sdk, timed the same way.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import Anthropic from '@anthropic-ai/sdk';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export const BENCH_MODEL = 'claude-haiku-4-5';
+export const BENCH_MESSAGE = 'Hello from the Keyward streaming bench';
+export const BENCH_MAX_TOKENS = 1024;
+
+export const CHAT_SUBSCRIPTION = `subscription BenchChat($input: ChatInput!) {
+  chat(input: $input) {
+    __typename
+    ... on ChatStarted { requestId conversationId model keySource }
+    ... on ChatDelta { text }
+    ... on ChatCompleted { stopReason usage { inputTokens outputTokens costUsd } }
+    ... on ChatFailed { code message retryable }
+  }
+}`;
+
+/** `count` word tokens (" w0", " w1", ...), the reply the local upstream streams. */
+export const replyTokens = (count: number) => Array.from({ length: count }, (_, i) => ` word${i}`);
+
+export async function graphql<T>(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown[] };
+  if (body.errors?.length || !body.data) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+export interface BenchUser {
+  tenantIndex: number;
+  /** The tenant admin (the first user of each tenant) or a MEMBER. */
+  admin: boolean;
+  token: string;
+  /** The tenant's shared Anthropic key, which AUTO resolves to for this user. */
+  apiKey: string;
+}
+
+/**
+ * `tenants` tenants, each with a TENANT-scope Anthropic key (stored without a live check) and
+ * `usersPerTenant` users (the tenant admin and MEMBERs), each with an API token.
+ */
+export async function createBenchUsers(url: string, platformToken: string, tenants: number, usersPerTenant: number): Promise<BenchUser[]> {
+  const users: BenchUser[] = [];
+  const run = randomBytes(3).toString('hex');
+  for (let t = 0; t < tenants; t++) {
+    const { createTenant } = await graphql<{ createTenant: { token: string } }>(
+      url,
+      platformToken,
+      'mutation ($input: CreateTenantInput!) { createTenant(input: $input) { token } }',
+      { input: { name: `bench-${run}-${t}`, adminEmail: `admin-${t}@bench-${run}.test` } },
+    );
+    const apiKey = `sk-ant-api03-bench${t}-${randomBytes(40).toString('base64url')}`;
+    await graphql(url, createTenant.token, 'mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id } }', {
+      input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey, validate: false },
+    });
+    users.push({ tenantIndex: t, admin: true, token: createTenant.token, apiKey });
+    for (let u = 1; u < usersPerTenant; u++) {
+      const { createUser } = await graphql<{ createUser: { id: string } }>(
+        url,
+        createTenant.token,
+        'mutation ($input: CreateUserInput!) { createUser(input: $input) { id } }',
+        { input: { email: `member-${t}-${u}@bench-${run}.test`, role: 'MEMBER' } },
+      );
+      const { issueApiToken } = await graphql<{ issueApiToken: { token: string } }>(
+        url,
+        createTenant.token,
+        'mutation ($input: IssueApiTokenInput!) { issueApiToken(input: $input) { token } }',
+        { input: { name: 'bench', userId: createUser.id } },
+      );
+      users.push({ tenantIndex: t, admin: false, token: issueApiToken.token, apiKey });
+    }
+  }
+  return users;
+}
+
+/** Usage rows recorded for all bench tenants (each tenant admin sees its tenant's total). */
+export async function usageTotals(url: string, users: BenchUser[]): Promise<{ requests: number; outputTokens: number }> {
+  let requests = 0;
+  let outputTokens = 0;
+  for (const user of users.filter((u) => u.admin)) {
+    const { usage } = await graphql<{ usage: Array<{ requests: number; outputTokens: number }> }>(url, user.token, '{ usage { requests outputTokens } }');
+    for (const bucket of usage) {
+      requests += bucket.requests;
+      outputTokens += bucket.outputTokens;
+    }
+  }
+  return { requests, outputTokens };
+}
+
+/** A connected graphql-ws client (one WebSocket), authenticated as `token`. */
+export async function connectWs(wsUrl: string, token: string): Promise<Client> {
+  let connected!: () => void;
+  let failed!: (error: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    connected = resolve;
+    failed = reject;
+  });
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    lazy: false,
+    retryAttempts: 0,
+    on: { connected: () => connected(), closed: (event) => failed(new Error(`socket closed: ${JSON.stringify(event)}`)) },
+    onNonLazyError: (error) => failed(error),
+  });
+  await ready;
+  return client;
+}
+
+export interface ChatTiming {
+  ok: boolean;
+  /** ChatFailed code, GraphQL error code, 'SOCKET', 'TIMEOUT' or 'NO_COMPLETION'. */
+  error?: string;
+  /** Subscribe (or request) call to ChatStarted; gateway only. */
+  startedMs?: number;
+  /** Subscribe (or request) call to the first text delta. */
+  ttftMs?: number;
+  /** Subscribe (or request) call to ChatCompleted (message_stop when direct). */
+  totalMs?: number;
+  /** Subscribe (or request) call to the last text delta. */
+  lastDeltaMs?: number;
+  deltas: number;
+}
+
+export interface ChatHandle {
+  done: Promise<ChatTiming>;
+  /** Unsubscribes (the gateway then aborts the upstream request). */
+  cancel(): void;
+  /** Resolves true at ChatStarted, or false if the chat ended without one. */
+  started: Promise<boolean>;
+}
+
+/** One chat subscription over an open graphql-ws client. */
+export function gatewayChat(client: Client, input: Record<string, unknown>, timeoutMs: number): ChatHandle {
+  const start = performance.now();
+  const timing: ChatTiming = { ok: false, deltas: 0 };
+  let finish!: (timing: ChatTiming) => void;
+  let markStarted!: (started: boolean) => void;
+  const started = new Promise<boolean>((resolve) => (markStarted = resolve));
+  const done = new Promise<ChatTiming>((resolve) => {
+    let settled = false;
+    finish = (value) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      markStarted(false);
+      resolve(value);
+    };
+    const timer = setTimeout(() => {
+      timing.error ??= 'TIMEOUT';
+      unsubscribe();
+      finish(timing);
+    }, timeoutMs);
+  });
+  const unsubscribe = client.subscribe<{ chat: { __typename: string; code?: string } }>(
+    { query: CHAT_SUBSCRIPTION, variables: { input } },
+    {
+      next: (result) => {
+        const now = performance.now();
+        if (result.errors?.length) {
+          timing.error ??= String(result.errors[0].extensions?.code ?? result.errors[0].message);
+          return;
+        }
+        const event = result.data?.chat;
+        switch (event?.__typename) {
+          case 'ChatStarted':
+            timing.startedMs = now - start;
+            markStarted(true);
+            break;
+          case 'ChatDelta':
+            timing.ttftMs ??= now - start;
+            timing.lastDeltaMs = now - start;
+            timing.deltas++;
+            break;
+          case 'ChatCompleted':
+            timing.totalMs = now - start;
+            timing.ok = timing.error === undefined;
+            break;
+          case 'ChatFailed':
+            timing.error ??= event.code ?? 'ChatFailed';
+            break;
+        }
+      },
+      error: (error) => {
+        timing.ok = false;
+        timing.error ??= Array.isArray(error) ? String(error[0]?.extensions?.code ?? error[0]?.message) : 'SOCKET';
+        finish(timing);
+      },
+      complete: () => {
+        if (!timing.ok) timing.error ??= 'NO_COMPLETION';
+        finish(timing);
+      },
+    },
+  );
+  return { done, started, cancel: () => unsubscribe() };
+}
+
+/** The same request the gateway sends upstream for `BENCH_MESSAGE`, streamed straight to the upstream. */
+export async function directChat(client: Anthropic, timeoutMs: number): Promise<ChatTiming> {
+  const timing: ChatTiming = { ok: false, deltas: 0 };
+  const start = performance.now();
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const stream = await client.messages.create(
+      { model: BENCH_MODEL, max_tokens: BENCH_MAX_TOKENS, messages: [{ role: 'user', content: BENCH_MESSAGE }], stream: true },
+      { signal: controller.signal },
+    );
+    for await (const event of stream) {
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
+        timing.ttftMs ??= performance.now() - start;
+        timing.lastDeltaMs = performance.now() - start;
+        timing.deltas++;
+      } else if (event.type === 'message_stop') {
+        timing.totalMs = performance.now() - start;
+        timing.ok = true;
+      }
+    }
+    if (!timing.ok) timing.error = 'NO_COMPLETION';
+  } catch (error) {
+    timing.ok = false;
+    timing.error = controller.signal.aborted ? 'TIMEOUT' : error instanceof Error ? error.constructor.name : 'ERROR';
+  } finally {
+    clearTimeout(timer);
+  }
+  return timing;
+}
+
+export const directClient = (baseURL: string, apiKey: string) => new Anthropic({ apiKey, baseURL, maxRetries: 0 });
+
+/** The chat input sent through the gateway: the same model, message and max_tokens as `directChat`. */
+export const chatInput = () => ({ message: BENCH_MESSAGE, model: BENCH_MODEL, maxTokens: BENCH_MAX_TOKENS });
