@@ -13,4 +13,9 @@ export interface ChatPlan {
   request: ProviderRequest;
   /** Budget reservation to release when the usage is recorded; null without a budget. */
   reservationId: string | null;
+  /**
+   * The conversation and the user's message being written while the upstream call runs; the
+   * reply is recorded after it. Rejects if they could not be written.
+   */
+  turnSaved: Promise<void>;
 }

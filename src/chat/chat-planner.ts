@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Caller } from '../server/context';
 import { badInput, notFound } from '../common/errors';
 import { isUuid } from '../common/ids';
@@ -15,7 +17,6 @@ import type { KeyResolver } from '../vault/key-resolver';
 import type { BudgetGuard } from '../limits/budget-guard';
 import type { UserRateLimiter } from '../limits/user-rate-limiter';
 import type { CatalogModel } from './model-catalog';
-import { BudgetReservationEntity } from '../limits/budget-reservation.entity';
 import type { ProviderRequest } from '../providers/provider-stream';
 import { DEFAULT_OUTPUT_TOKENS, type ChatInput } from './chat.input';
 import type { ChatPlan } from './chat-plan';
@@ -62,35 +63,40 @@ export class ChatPlanner {
       messages: [...history, { role: 'user', content: input.message }],
       maxTokens: input.maxTokens ?? DEFAULT_OUTPUT_TOKENS,
     };
-    const reservationId = await this.budget.reserve(em, tenant.id, this.worstCaseUsd(model, request));
+    const reservationId =
+      tenant.monthlyBudgetUsd === null ? null : await this.budget.reserve(em, tenant.id, this.worstCaseUsd(model, request));
 
-    const saved = await em.transactional(async (tx) => {
-      const target =
-        conversation ??
-        tx.create(ConversationEntity, {
-          tenant: tenant.id,
-          owner: user.id,
-          agent: agent?.id ?? null,
-          title: input.message.trim().slice(0, TITLE_LENGTH),
-        });
-      tx.create(MessageEntity, { conversation: target, role: MessageRole.USER, content: input.message });
-      await tx.flush();
-      return target.id;
-    }).catch(async (error: unknown) => {
-      if (reservationId) await em.nativeDelete(BudgetReservationEntity, { id: reservationId });
-      throw error;
-    });
-
-    return {
-      requestId,
+    const conversationId = conversation?.id ?? randomUUID();
+    // Written while the upstream request runs: the first token need not wait for these commits.
+    const turnSaved = this.saveUserTurn(em.fork(), {
+      conversationId,
+      isNew: !conversation,
       tenantId: tenant.id,
       userId: user.id,
-      conversationId: saved,
-      model,
-      key,
-      request,
-      reservationId,
-    };
+      agentId: agent?.id ?? null,
+      message: input.message,
+    });
+    turnSaved.catch(() => undefined); // awaited (and a failure logged) when the reply is recorded
+    return { requestId, tenantId: tenant.id, userId: user.id, conversationId, model, key, request, reservationId, turnSaved };
+  }
+
+  private async saveUserTurn(
+    em: EntityManager,
+    turn: { conversationId: string; isNew: boolean; tenantId: string; userId: string; agentId: string | null; message: string },
+  ): Promise<void> {
+    await em.transactional(async (tx) => {
+      if (turn.isNew) {
+        tx.create(ConversationEntity, {
+          id: turn.conversationId,
+          tenant: turn.tenantId,
+          owner: turn.userId,
+          agent: turn.agentId,
+          title: turn.message.trim().slice(0, TITLE_LENGTH),
+        });
+      }
+      tx.create(MessageEntity, { conversation: turn.conversationId, role: MessageRole.USER, content: turn.message });
+      await tx.flush();
+    });
   }
 
   /**

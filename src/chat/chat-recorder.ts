@@ -20,15 +20,23 @@ const MESSAGE_STATUS: Record<UsageStatus, MessageStatus> = { completed: 'complet
 
 /** Writes the assistant's (possibly partial) reply and the usage row, and releases the budget reservation, together. */
 export async function recordChatOutcome(em: EntityManager, plan: ChatPlan, outcome: ChatOutcome): Promise<void> {
+  // Without the user's turn (its write failed, and was logged) there is no conversation to
+  // reply in, but the usage is still recorded and the reservation released.
+  const turnSaved = await plan.turnSaved.then(
+    () => true,
+    () => false,
+  );
   await em.transactional(async (tx) => {
-    tx.create(MessageEntity, {
-      conversation: plan.conversationId,
-      role: MessageRole.ASSISTANT,
-      content: outcome.text,
-      model: plan.model.id,
-      keySource: plan.key.source,
-      status: MESSAGE_STATUS[outcome.status],
-    });
+    if (turnSaved) {
+      tx.create(MessageEntity, {
+        conversation: plan.conversationId,
+        role: MessageRole.ASSISTANT,
+        content: outcome.text,
+        model: plan.model.id,
+        keySource: plan.key.source,
+        status: MESSAGE_STATUS[outcome.status],
+      });
+    }
     tx.create(UsageRecordEntity, {
       tenant: plan.tenantId,
       user: plan.userId,

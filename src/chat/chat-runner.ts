@@ -30,6 +30,9 @@ export class ChatRunner {
 
   async run(em: EntityManager, plan: ChatPlan, channel: EventChannel<ChatEventPayload>): Promise<void> {
     const startedAt = performance.now();
+    plan.turnSaved.catch((error: unknown) =>
+      this.log.error({ requestId: plan.requestId, err: error }, 'could not save the conversation turn'),
+    );
     const identity = plan.key.credentialId ? `${plan.key.credentialId}:${plan.key.dataKeyVersion}` : 'platform';
     const client = this.clients.get(identity, plan.key.apiKey);
     let text = '';

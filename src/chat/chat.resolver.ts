@@ -14,7 +14,7 @@ export class ChatResolver {
       return ctx.chat.start(callerOf(ctx), args.input) as Promise<AsyncIterableIterator<ChatEventPayload>>;
     },
   })
-  chat(@Root() event: ChatEventPayload, @Arg('input') _input: ChatInput): ChatEventPayload {
+  chat(@Root() event: ChatEventPayload, @Arg('input', { validate: false }) _input: ChatInput): ChatEventPayload {
     return event;
   }
 }

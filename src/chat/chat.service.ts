@@ -38,7 +38,8 @@ export class ChatService implements ChatStarter {
       }
       throw error;
     }
-    await this.audit.append({
+    // Not awaited: the upstream request starts at once; the reply is recorded after this lands.
+    const credentialUse = this.audit.append({
       ...callerFacts(caller),
       action: 'credential.use',
       targetType: plan.key.credentialId ? 'credential' : 'platform_key',
@@ -46,6 +47,9 @@ export class ChatService implements ChatStarter {
       outcome: AuditOutcome.SUCCESS,
       detail: { keySource: plan.key.source, model: plan.model.id, provider: plan.model.provider },
     });
+    const sideEffects = Promise.all([plan.turnSaved, credentialUse]).then(() => undefined);
+    sideEffects.catch(() => undefined);
+    plan = { ...plan, turnSaved: sideEffects };
     const channel = new EventChannel<ChatEventPayload>();
     channel.push(
       chatStarted({ requestId, conversationId: plan.conversationId, model: plan.model.id, keySource: plan.key.source }),

@@ -21,6 +21,7 @@ import type { QueryLimits } from './query-limits';
 import type { Principal } from '../auth/principal';
 import type { OperationFacts } from '../observability/operation-log';
 import { performance } from 'node:perf_hooks';
+import { LRUCache } from 'lru-cache';
 
 export interface WebSocketOptions {
   httpServer: Server;
@@ -63,6 +64,8 @@ interface Extra {
   readonly request: IncomingMessage;
 }
 
+const MAX_CACHED_QUERY_LENGTH = 16_384;
+
 const requestError = (message: string, code: string, original?: GraphQLError) =>
   new GraphQLError(message, { nodes: original?.nodes, extensions: { code } });
 
@@ -86,6 +89,34 @@ export function attachWebSocket(options: WebSocketOptions) {
   });
   const rules = [...specifiedRules, ...limits.webSocketValidationRules];
   const operations = new Map<string, Operation>();
+  /**
+   * Parsing and validating depend only on the query text (schema and rules are fixed), so a
+   * chat front end sending the same subscription over and over pays for it once.
+   */
+  const validDocuments = new LRUCache<string, DocumentNode>({ max: 500 });
+  const checkDocument = (query: string): { document: DocumentNode } | { errors: GraphQLError[] } => {
+    const cached = validDocuments.get(query);
+    if (cached) return { document: cached };
+    const checked = parseAndValidate(query);
+    // Only valid, ordinary-sized documents are kept: hostile input must not fill the cache.
+    if ('document' in checked && query.length <= MAX_CACHED_QUERY_LENGTH) validDocuments.set(query, checked.document);
+    return checked;
+  };
+  const parseAndValidate = (query: string): { document: DocumentNode } | { errors: GraphQLError[] } => {
+    let document: DocumentNode;
+    try {
+      document = limits.parse(query);
+    } catch (error) {
+      // limits.parse throws only GraphQLErrors, with a client-safe message; keep their location.
+      const { message, source, positions } = error as GraphQLError;
+      return { errors: [new GraphQLError(message, { source, positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+    }
+    const validationErrors = validate(schema, document, rules);
+    if (validationErrors.length > 0) {
+      return { errors: validationErrors.map((error) => requestError(error.message, 'GRAPHQL_VALIDATION_FAILED', error)) };
+    }
+    return { document };
+  };
   const clientErrors = (errors: readonly GraphQLError[], operation: Operation | undefined) => {
     const formatted = errors.map((error) => limits.formatError(maskError(error.toJSON(), error, operation?.requestId, log)));
     operation?.errorCodes.push(...formatted.map((error) => String(error.extensions?.code ?? 'UNKNOWN')));
@@ -120,18 +151,9 @@ export function attachWebSocket(options: WebSocketOptions) {
         errorCodes: [],
       };
       operations.set(`${connectionKey(ctx)}:${id}`, tracked);
-      let document: DocumentNode;
-      try {
-        document = limits.parse(payload.query);
-      } catch (error) {
-        // limits.parse throws only GraphQLErrors, with a client-safe message; keep their location.
-        const { message, source, positions } = error as GraphQLError;
-        return [new GraphQLError(message, { source, positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-      }
-      const validationErrors = validate(schema, document, rules);
-      if (validationErrors.length > 0) {
-        return validationErrors.map((error) => requestError(error.message, 'GRAPHQL_VALIDATION_FAILED', error));
-      }
+      const checked = checkDocument(payload.query);
+      if (!('document' in checked)) return checked.errors;
+      const { document } = checked;
       const operation = getOperationAST(document, payload.operationName);
       if (!operation) return [requestError('Could not determine the operation to run', 'OPERATION_RESOLUTION_FAILURE')];
       tracked.name ??= operation.name?.value ?? null;
