@@ -56,3 +56,20 @@ export class InstrumentedKeyring implements Keyring {
     return result;
   }
 }
+
+/**
+ * Dummy static credentials for the AWS SDK's default chain (the local KMS server checks only
+ * that a request is signed), with nothing from the developer's own AWS setup leaking in.
+ * Returns a function that restores the environment.
+ */
+export function useTestAwsCredentials(): () => void {
+  const saved = { ...process.env };
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDKEYWARDTEST';
+  process.env.AWS_SECRET_ACCESS_KEY = 'keyward-test-only-secret';
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_ENDPOINT_URL_KMS;
+  return () => {
+    process.env = saved;
+  };
+}

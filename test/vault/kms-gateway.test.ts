@@ -20,6 +20,7 @@ import {
   testMasterKey,
   userOf,
 } from '../support/vault-fixtures';
+import { useTestAwsCredentials } from '../support/vault-keyrings';
 import { startIsolatedDatabase, type IsolatedDatabase } from '../support/vault-isolated-database';
 
 /**
@@ -29,7 +30,7 @@ import { startIsolatedDatabase, type IsolatedDatabase } from '../support/vault-i
  */
 
 const REGION = 'us-east-1';
-const savedEnv = { ...process.env };
+let restoreEnv: () => void;
 let kms: KmsServer;
 let keyArn: string;
 let kmsKeyring: AwsKmsKeyring;
@@ -39,11 +40,7 @@ let client: RecordingClient;
 
 beforeAll(async () => {
   // The keyring's own client takes credentials from the SDK's default chain.
-  process.env.AWS_ACCESS_KEY_ID = 'AKIDKEYWARDTEST';
-  process.env.AWS_SECRET_ACCESS_KEY = 'keyward-test-only-secret';
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_ENDPOINT_URL_KMS;
+  restoreEnv = useTestAwsCredentials();
   kms = await startKmsServer({ region: REGION });
   keyArn = kms.createKey('keyward gateway test key');
   db = await startIsolatedDatabase();
@@ -64,7 +61,7 @@ afterAll(async () => {
   kmsKeyring?.close();
   await db?.close();
   await kms?.close();
-  process.env = savedEnv;
+  restoreEnv();
 });
 
 const count = async (sql: string, params: unknown[] = []) => Number((await sqlOn<{ n: string }>(db.url, sql, params))[0].n);

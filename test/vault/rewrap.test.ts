@@ -23,7 +23,7 @@ import {
   type Actor,
   type DataKeyRow,
 } from '../support/vault-fixtures';
-import { InstrumentedKeyring } from '../support/vault-keyrings';
+import { InstrumentedKeyring, useTestAwsCredentials } from '../support/vault-keyrings';
 import { startIsolatedDatabase, type IsolatedDatabase } from '../support/vault-isolated-database';
 
 /**
@@ -34,7 +34,7 @@ import { startIsolatedDatabase, type IsolatedDatabase } from '../support/vault-i
  */
 
 const REGION = 'us-east-1';
-const savedEnv = { ...process.env };
+let restoreEnv: () => void;
 let kms: KmsServer;
 let keyArn: string;
 let db: IsolatedDatabase;
@@ -44,11 +44,8 @@ let kmsKeyring: InstrumentedKeyring;
 let client: RecordingClient;
 
 beforeAll(async () => {
-  process.env.AWS_ACCESS_KEY_ID = 'AKIDKEYWARDTEST';
-  process.env.AWS_SECRET_ACCESS_KEY = 'keyward-test-only-secret';
-  delete process.env.AWS_PROFILE;
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_ENDPOINT_URL_KMS;
+  // The keyring's own client takes credentials from the SDK's default chain.
+  restoreEnv = useTestAwsCredentials();
   kms = await startKmsServer({ region: REGION });
   keyArn = kms.createKey('keyward rewrap target');
   db = await startIsolatedDatabase();
@@ -72,7 +69,7 @@ afterAll(async () => {
   (kmsKeyring?.inner as AwsKmsKeyring | undefined)?.close();
   await db?.close();
   await kms?.close();
-  process.env = savedEnv;
+  restoreEnv();
 });
 
 interface StoredKey {
