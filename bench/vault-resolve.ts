@@ -19,10 +19,8 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
 import { Gateway } from '../src/app';
 import type { Principal } from '../src/auth/principal';
 import { generateBearerToken } from '../src/auth/bearer-token';
@@ -37,6 +35,11 @@ import { Role } from '../src/modules/user/role';
 import type { GeneratedDataKey, Keyring, WrappedDataKey } from '../src/vault/keyring/keyring';
 import { Keyrings } from '../src/vault/keyring/keyrings';
 import { LocalKeyring } from '../src/vault/keyring/local.keyring';
+import { benchDatabase } from './support/gateway-child';
+import { percentiles } from './support/stats';
+
+/** Latencies measured in nanoseconds, summarised in milliseconds to 4 decimals (µs scale). */
+const summarize = (samplesNs: bigint[]) => percentiles(samplesNs.map((ns) => Number(ns) / 1e6), 4);
 
 const TENANTS = intFromEnv('BENCH_TENANTS', 8);
 const RESOLVES = intFromEnv('BENCH_RESOLVES', 5_000);
@@ -90,29 +93,6 @@ class CountingKeyring implements Keyring {
   }
 }
 
-interface LatencySummary {
-  count: number;
-  p50Ms: number;
-  p95Ms: number;
-  p99Ms: number;
-  meanMs: number;
-  maxMs: number;
-}
-
-function summarize(samplesNs: bigint[]): LatencySummary {
-  const ms = samplesNs.map((ns) => Number(ns) / 1e6).sort((a, b) => a - b);
-  const at = (q: number) => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)];
-  const round = (value: number) => Math.round(value * 10_000) / 10_000;
-  return {
-    count: ms.length,
-    p50Ms: round(at(0.5)),
-    p95Ms: round(at(0.95)),
-    p99Ms: round(at(0.99)),
-    meanMs: round(ms.reduce((sum, value) => sum + value, 0) / ms.length),
-    maxMs: round(ms[ms.length - 1]),
-  };
-}
-
 async function graphql<T>(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<T> {
   const response = await fetch(url, {
     method: 'POST',
@@ -122,32 +102,6 @@ async function graphql<T>(url: string, token: string, query: string, variables?:
   const body = (await response.json()) as { data?: T; errors?: unknown[] };
   if (body.errors?.length || !body.data) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
   return body.data;
-}
-
-/** A database for this run only: a new one on the server in DATABASE_URL, else embedded PGlite in a temp dir. */
-async function benchDatabase(): Promise<{ env: Record<string, string>; kind: string; cleanup: () => Promise<void> }> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
-    const dataDir = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
-    return { env: { KEYWARD_DATA_DIR: dataDir }, kind: 'embedded PGlite', cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
-  }
-  const name = `keyward_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    env: { DATABASE_URL: url.toString() },
-    kind: 'PostgreSQL server',
-    cleanup: async () => {
-      const client = new Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`drop database if exists "${name}" with (force)`);
-      await client.end();
-    },
-  };
 }
 
 function machine() {

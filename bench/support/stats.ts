@@ -15,18 +15,18 @@ export interface Percentiles {
 
 const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** Nearest-rank percentiles of samples in milliseconds. */
-export function percentiles(samplesMs: number[]): Percentiles {
+/** Nearest-rank percentiles of samples in milliseconds, rounded to `digits` decimals. */
+export function percentiles(samplesMs: number[], digits = 3): Percentiles {
   if (samplesMs.length === 0) return { count: 0, p50Ms: NaN, p95Ms: NaN, p99Ms: NaN, meanMs: NaN, maxMs: NaN };
   const sorted = [...samplesMs].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
   return {
     count: sorted.length,
-    p50Ms: round(at(0.5)),
-    p95Ms: round(at(0.95)),
-    p99Ms: round(at(0.99)),
-    meanMs: round(sorted.reduce((sum, value) => sum + value, 0) / sorted.length),
-    maxMs: round(sorted[sorted.length - 1]),
+    p50Ms: round(at(0.5), digits),
+    p95Ms: round(at(0.95), digits),
+    p99Ms: round(at(0.99), digits),
+    meanMs: round(sorted.reduce((sum, value) => sum + value, 0) / sorted.length, digits),
+    maxMs: round(sorted[sorted.length - 1], digits),
   };
 }
 

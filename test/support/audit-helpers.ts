@@ -2,40 +2,24 @@ import { randomUUID } from 'node:crypto';
 import type { Client as WsClient } from 'graphql-ws';
 import { Client as PgClient } from 'pg';
 import type { TestGateway } from './gateway';
-import type { GraphQLResponse } from './graphql-client';
+import { gql, type GraphQLResponse } from './graphql-client';
 import { bearer, wsClient } from './ws-client';
 
 /** Helpers for the audit, usage and limits tests (test/audit). */
 
-export interface HttpResponse<T = Record<string, any>> extends GraphQLResponse<T> {
-  /** The x-request-id header the gateway answered with. */
-  requestId: string | null;
-}
+export type HttpResponse<T = Record<string, any>> = GraphQLResponse<T>;
 
 /** A fresh request id a client may send as X-Request-Id (8-100 plain characters). */
 export const newRequestId = (prefix = 'audit-test'): string => `${prefix}-${randomUUID()}`;
 
-/** POSTs one operation and also returns the x-request-id response header. */
-export async function post<T = Record<string, any>>(
+/** POSTs one operation (the response carries the x-request-id header too). */
+export const post = <T = Record<string, any>>(
   gw: Pick<TestGateway, 'url'>,
   token: string | undefined,
   query: string,
   variables?: Record<string, unknown>,
   headers: Record<string, string> = {},
-): Promise<HttpResponse<T>> {
-  const response = await fetch(gw.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...headers,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const raw = await response.text();
-  const body = JSON.parse(raw) as { data?: T | null; errors?: GraphQLResponse['errors'] };
-  return { status: response.status, data: body.data, errors: body.errors, raw, requestId: response.headers.get('x-request-id') };
-}
+): Promise<HttpResponse<T>> => gql<T>(gw.url, query, variables, token, headers);
 
 /** Like `post`, but the operation must succeed. */
 export async function postOk<T = Record<string, any>>(

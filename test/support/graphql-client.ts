@@ -3,6 +3,8 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   data?: T | null;
   errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
   raw: string;
+  /** The x-request-id header the gateway answered with. */
+  requestId: string | null;
 }
 
 /** POSTs a GraphQL operation over HTTP, exactly as a client would. */
@@ -24,7 +26,7 @@ export async function gql<T = Record<string, unknown>>(
   });
   const raw = await response.text();
   const body = JSON.parse(raw) as { data?: T | null; errors?: GraphQLResponse['errors'] };
-  return { status: response.status, data: body.data, errors: body.errors, raw };
+  return { status: response.status, data: body.data, errors: body.errors, raw, requestId: response.headers.get('x-request-id') };
 }
 
 /** The first error's extensions.code, for terse assertions. */
