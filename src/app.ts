@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ContainerType } from 'type-graphql';
 import { RoleAuthChecker } from './auth/auth-checker';
-import { Authenticator } from './auth/authenticator';
+import { Authenticator, type TokenFacts } from './auth/authenticator';
+import { CacheInvalidation } from './cache/cache-invalidation';
+import { PgInvalidationChannel } from './cache/pg-invalidation-channel';
+import { TenantScopedCache } from './cache/tenant-scoped-cache';
+import { CallerProfiles, type CallerProfile } from './chat/caller-profiles';
 import { bootstrapPlatformAdmin, type BootstrapResult } from './auth/bootstrap';
 import { ModelCatalog } from './chat/model-catalog';
 import type { Config } from './config';
@@ -30,7 +34,7 @@ import { DataKeyService } from './vault/data-key.service';
 import { DataKeyResolver } from './vault/data-key.resolver';
 import { KeyManagementService } from './vault/key-management.service';
 import { CredentialVault } from './vault/credential-vault';
-import { KeyResolver, PlatformKeys } from './vault/key-resolver';
+import { KeyResolver, PlatformKeys, type CallerKeys } from './vault/key-resolver';
 import { CredentialResolver } from './modules/credential/credential.resolver';
 import { CredentialService, type ProviderKeyCheck } from './modules/credential/credential.service';
 import { Provider } from './modules/credential/provider';
@@ -74,6 +78,8 @@ export interface GatewayOptions {
 
 /** Services shared by every request, built once per process. */
 export interface Services {
+  caches: CacheInvalidation;
+  authenticator: Authenticator;
   catalog: ModelCatalog;
   dataKeys: DataKeyService;
   tenants: TenantService;
@@ -101,6 +107,8 @@ export function createServices(
   metrics: Metrics = new Metrics(),
 ): Services {
   const audit = new AuditLog(em, log);
+  const caches = new CacheInvalidation(log);
+  const cacheOptions = { maxEntries: 10_000, ttlMs: config.cacheTtlMs };
   const catalog = ModelCatalog.load(config.modelsFile);
   const modelRules = new ModelSelectionRules(catalog);
   const dataKeys = new DataKeyService(
@@ -108,26 +116,33 @@ export function createServices(
     new DataKeyCache(config.dataKeyCache),
     log,
   );
-  const users = new UserService(modelRules, audit);
-  const tokens = new ApiTokenService(users, audit);
-  const tenants = new TenantService(dataKeys, tokens, modelRules, audit);
+  caches.onInvalidate((change) => {
+    if (!change) dataKeys.forgetAllCached();
+    else if (change.dataKeys) dataKeys.forgetCached(change.tenantId);
+  });
+  const users = new UserService(modelRules, audit, caches);
+  const tokens = new ApiTokenService(users, audit, caches);
+  const tenants = new TenantService(dataKeys, tokens, modelRules, audit, caches);
   const vault = new CredentialVault(dataKeys, log);
   const platformKeys = new PlatformKeys({ [Provider.ANTHROPIC]: config.platformAnthropicKey });
-  const keys = new KeyResolver(vault, platformKeys);
+  const keys = new KeyResolver(vault, platformKeys, new TenantScopedCache<CallerKeys>(caches, cacheOptions));
   const liveCheck: ProviderKeyCheck = async (provider, apiKey) => {
     if (provider === Provider.ANTHROPIC) await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
   };
-  const credentials = new CredentialService(vault, keys, liveCheck, audit);
-  const keyManagement = new KeyManagementService(vault, dataKeys, audit);
+  const credentials = new CredentialService(vault, keys, liveCheck, audit, caches);
+  const keyManagement = new KeyManagementService(vault, dataKeys, audit, caches);
   const agents = new AgentService(modelRules);
   const conversations = new ConversationService();
   const models = new ModelService(modelRules, keys);
   const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
-  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard());
+  const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
+  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard(), profiles);
   const runner = new ChatRunner(anthropicClients, catalog, log, DEFAULT_RETRY_POLICY, [chatMetricsObserver(metrics)]);
   const chat = new ChatService(planner, runner, audit, new StreamRegistry(config.streamLimits));
   observeComponents(metrics, dataKeys, chat, em);
   return {
+    caches,
+    authenticator: new Authenticator(audit, new TenantScopedCache<TokenFacts>(caches, cacheOptions)),
     catalog,
     dataKeys,
     tenants,
@@ -212,10 +227,16 @@ export class Gateway {
       if (ran.length) log.info({ migrations: ran }, 'applied migrations');
 
       const services = createServices(orm.em, keyrings ?? (await createKeyrings(config, log)), config, log);
+      if (!embedded) {
+        // Other replicas may share the server; embedded PGlite belongs to this process alone.
+        const channel = new PgInvalidationChannel(orm.em.getConnection().getKnex(), services.caches, log);
+        await channel.start();
+        closers.push(() => channel.close());
+      }
       const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
 
       const schema = buildGatewaySchema(resolverContainer(services));
-      const contexts = new ContextFactory(orm, new Authenticator(services.audit), services.chat);
+      const contexts = new ContextFactory(orm, services.authenticator, services.chat);
       const httpServer = createServer();
       let gateway: Gateway | undefined;
       const limits = buildQueryLimits({ limits: config.queryLimits, introspection: config.introspection, production: config.production });

@@ -32,6 +32,9 @@ const httpUrl = z.string().refine((value) => {
 const positiveInt = (fallback: number) =>
   z.coerce.number().int('must be a whole number').positive('must be positive').default(fallback);
 
+const nonNegativeInt = (fallback: number) =>
+  z.coerce.number().int('must be a whole number').nonnegative('must not be negative').default(fallback);
+
 const booleanFlag = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((value) => value === 'true');
 
 /** Comma-separated http(s) origins, normalized to scheme://host[:port] as browsers send them. */
@@ -77,6 +80,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   KEYWARD_DATA_KEY_MAX_AGE_SECONDS: positiveInt(300),
   KEYWARD_DATA_KEY_MAX_USES: positiveInt(100_000),
+  KEYWARD_CACHE_TTL_SECONDS: nonNegativeInt(60),
   KEYWARD_SHUTDOWN_GRACE_SECONDS: positiveInt(10),
   KEYWARD_DRAIN_SECONDS: positiveInt(30),
   KEYWARD_MAX_STREAMS_PER_USER: positiveInt(10),
@@ -114,6 +118,12 @@ export interface Config {
   modelsFile?: string;
   logLevel: (typeof LOG_LEVELS)[number];
   dataKeyCache: { maxAgeMs: number; maxUses: number };
+  /**
+   * How long a principal, a tenant's policy or a caller's credential rows may be served from
+   * memory without a change being announced (changes are announced at once: in-process, and
+   * through LISTEN/NOTIFY with a server). 0: no caching.
+   */
+  cacheTtlMs: number;
   shutdownGraceMs: number;
   /** How long open chat streams may run on after SIGTERM before they are ended. */
   drainMs: number;
@@ -182,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelsFile: e.KEYWARD_MODELS_FILE,
     logLevel: e.LOG_LEVEL,
     dataKeyCache: { maxAgeMs: e.KEYWARD_DATA_KEY_MAX_AGE_SECONDS * 1000, maxUses: e.KEYWARD_DATA_KEY_MAX_USES },
+    cacheTtlMs: e.KEYWARD_CACHE_TTL_SECONDS * 1000,
     shutdownGraceMs: e.KEYWARD_SHUTDOWN_GRACE_SECONDS * 1000,
     drainMs: e.KEYWARD_DRAIN_SECONDS * 1000,
     streamLimits: { perUser: e.KEYWARD_MAX_STREAMS_PER_USER, perTenant: e.KEYWARD_MAX_STREAMS_PER_TENANT },

@@ -1,7 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
-import { AuditChainHeadEntity } from './audit-chain-head.entity';
-import { AuditEventEntity, AuditOutcome, GLOBAL_CHAIN } from './audit-event.entity';
+import { AuditOutcome, GLOBAL_CHAIN } from './audit-event.entity';
 import { auditHash, GENESIS_HASH } from './audit-hash';
 
 export interface AuditRecord {
@@ -38,36 +38,67 @@ export class AuditLog {
     }
   }
 
-  async appendOrThrow(record: AuditRecord): Promise<AuditEventEntity> {
+  async appendOrThrow(record: AuditRecord): Promise<void> {
+    await this.root.fork().transactional((tx) => this.appendWithin(tx, record));
+  }
+
+  /**
+   * Appends inside the caller's transaction (two statements): the chain's head stays locked
+   * until that transaction ends, so keep what follows short.
+   */
+  async appendWithin(tx: EntityManager, record: AuditRecord): Promise<void> {
     const chain = chainOf(record.tenantId);
-    return this.root.fork().transactional(async (tx) => {
-      await tx.execute(
-        `insert into audit_chain_heads (chain, seq, hash) values (?, 0, ?) on conflict (chain) do nothing`,
-        [chain, GENESIS_HASH],
-      );
-      const [head] = await tx.execute<Array<{ seq: number; hash: string }>>(
-        `select seq, hash from audit_chain_heads where chain = ? for update`,
-        [chain],
-      );
-      const content = {
-        chain,
-        seq: Number(head.seq) + 1,
-        at: new Date(),
-        tenantId: record.tenantId,
-        actorId: record.actorId ?? null,
-        action: record.action,
-        targetType: record.targetType ?? null,
-        targetId: record.targetId ?? null,
-        outcome: record.outcome,
-        requestId: record.requestId ?? null,
-        ip: record.ip ?? null,
-        detail: record.detail ? JSON.stringify(record.detail) : null,
-      };
-      const hash = auditHash(head.hash, content);
-      const event = tx.create(AuditEventEntity, { ...content, prevHash: head.hash, hash });
-      await tx.nativeUpdate(AuditChainHeadEntity, { chain }, { seq: content.seq, hash });
-      await tx.flush();
-      return event;
-    });
+    const [head] = await tx.execute<Array<{ seq: number; hash: string }>>(LOCK_HEAD, [chain, GENESIS_HASH]);
+    const content = {
+      chain,
+      seq: Number(head.seq) + 1,
+      at: new Date(),
+      tenantId: record.tenantId,
+      actorId: record.actorId ?? null,
+      action: record.action,
+      targetType: record.targetType ?? null,
+      targetId: record.targetId ?? null,
+      outcome: record.outcome,
+      requestId: record.requestId ?? null,
+      ip: record.ip ?? null,
+      detail: record.detail ? JSON.stringify(record.detail) : null,
+    };
+    const hash = auditHash(head.hash, content);
+    await tx.execute(INSERT_EVENT_AND_ADVANCE_HEAD, [
+      randomUUID(),
+      content.chain,
+      content.seq,
+      content.at,
+      content.tenantId,
+      content.actorId,
+      content.action,
+      content.targetType,
+      content.targetId,
+      content.outcome,
+      content.requestId,
+      content.ip,
+      content.detail,
+      head.hash,
+      hash,
+      content.seq,
+      hash,
+      chain,
+    ]);
   }
 }
+
+/**
+ * Creates the chain's head on first use, locks it (ON CONFLICT DO UPDATE takes the row lock)
+ * and returns it, in one round trip.
+ */
+const LOCK_HEAD = `insert into audit_chain_heads (chain, seq, hash) values (?, 0, ?)
+  on conflict (chain) do update set chain = excluded.chain
+  returning seq, hash`;
+
+/** The event and the new head together (columns of AuditEventEntity and AuditChainHeadEntity). */
+const INSERT_EVENT_AND_ADVANCE_HEAD = `with event as (
+    insert into audit_events
+      (id, chain, seq, at, tenant_id, actor_id, action, target_type, target_id, outcome, request_id, ip, detail, prev_hash, hash)
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  )
+  update audit_chain_heads set seq = ?, hash = ? where chain = ?`;

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditLog } from '../audit/audit-log';
+import type { TenantScopedCache } from '../cache/tenant-scoped-cache';
 import { unauthenticated } from '../common/errors';
 import { ApiTokenEntity } from '../modules/token/api-token.entity';
 import { hashBearerToken, parseAuthorization } from './bearer-token';
@@ -11,17 +12,30 @@ export interface RequestFacts {
   ip: string | null;
 }
 
+/** What one token row says, as cached per token hash (only while the token is not revoked). */
+export interface TokenFacts {
+  tokenId: string;
+  principal: Principal;
+  revokedAt: Date | null;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+export type TokenCache = TenantScopedCache<TokenFacts>;
+
 /** lastUsedAt is a hint for humans; writing it on every request would cost a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
  * Turns an Authorization value into a Principal. HTTP and WebSocket both call this, once per
- * operation, so a revoked token stops working on an open socket too.
+ * operation, so a revoked token stops working on an open socket too: revoking drops the
+ * token's cached facts in every process (see CacheInvalidation).
  * Returns null when no credentials were sent; throws UNAUTHENTICATED when they are bad.
  */
 export class Authenticator {
   constructor(
     private readonly audit: AuditLog,
+    private readonly tokens: TokenCache,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -33,27 +47,24 @@ export class Authenticator {
       throw unauthenticated('Malformed Authorization header: expected Bearer kw_…');
     }
 
-    const token = await em.findOne(
-      ApiTokenEntity,
-      { tokenHash: hashBearerToken(parsed.token) },
-      { populate: ['user'] },
-    );
+    const tokenHash = hashBearerToken(parsed.token);
+    const token = await this.tokens.get(tokenHash, () => loadToken(em, tokenHash));
     const now = this.now();
     if (!token) {
       await this.failed(facts, 'unknown', null, null);
       throw unauthenticated('Unknown token');
     }
-    const owner = token.user.getEntity();
     if (token.revokedAt || (token.expiresAt && token.expiresAt <= now)) {
       const reason = token.revokedAt ? 'revoked' : 'expired';
-      await this.failed(facts, reason, owner.tenant.id, token.id);
+      await this.failed(facts, reason, token.principal.tenantId, token.tokenId);
       throw unauthenticated(token.revokedAt ? 'Token revoked' : 'Token expired');
     }
 
     if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await em.nativeUpdate(ApiTokenEntity, { id: token.id }, { lastUsedAt: now });
+      await em.nativeUpdate(ApiTokenEntity, { id: token.tokenId }, { lastUsedAt: now });
+      this.tokens.update(tokenHash, { ...token, lastUsedAt: now });
     }
-    return { userId: owner.id, tenantId: owner.tenant.id, role: owner.role, tokenId: token.id };
+    return token.principal;
   }
 
   private failed(facts: RequestFacts, reason: string, tenantId: string | null, tokenId: string | null): Promise<void> {
@@ -68,4 +79,19 @@ export class Authenticator {
       detail: { reason },
     });
   }
+}
+
+/** The token row and its owner; kept in the cache only while the token is usable. */
+async function loadToken(em: EntityManager, tokenHash: string) {
+  const token = await em.findOne(ApiTokenEntity, { tokenHash }, { populate: ['user'] });
+  if (!token) return { tenantId: null, value: null };
+  const owner = token.user.getEntity();
+  const value: TokenFacts = {
+    tokenId: token.id,
+    principal: { userId: owner.id, tenantId: owner.tenant.id, role: owner.role, tokenId: token.id },
+    revokedAt: token.revokedAt ?? null,
+    expiresAt: token.expiresAt ?? null,
+    lastUsedAt: token.lastUsedAt ?? null,
+  };
+  return { tenantId: token.revokedAt ? null : owner.tenant.id, value };
 }

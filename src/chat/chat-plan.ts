@@ -2,6 +2,15 @@ import type { CatalogModel } from './model-catalog';
 import type { ProviderRequest } from '../providers/provider-stream';
 import type { ResolvedKey } from '../vault/key-resolver';
 
+/** The user's side of the exchange, written when the chat starts. */
+export interface UserTurn {
+  conversationId: string;
+  /** The conversation is created with this turn. */
+  isNew: boolean;
+  agentId: string | null;
+  message: string;
+}
+
 /** Everything decided before the stream starts; errors while deciding are GraphQL errors. */
 export interface ChatPlan {
   requestId: string;
@@ -13,9 +22,14 @@ export interface ChatPlan {
   request: ProviderRequest;
   /** Budget reservation to release when the usage is recorded; null without a budget. */
   reservationId: string | null;
+  turn: UserTurn;
+}
+
+/** A chat whose upstream call is under way. */
+export interface StartedChat extends ChatPlan {
   /**
-   * The conversation and the user's message being written while the upstream call runs; the
-   * reply is recorded after it. Rejects if they could not be written.
+   * The user's turn and the credential.use audit event, written while the upstream call runs;
+   * the reply is recorded after them. Rejects if they could not be written.
    */
   turnSaved: Promise<void>;
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Caller } from '../server/context';
 import { badInput, notFound } from '../common/errors';
 import { isUuid } from '../common/ids';
@@ -10,8 +9,7 @@ import { MessageRole } from '../modules/conversation/message-role';
 import { KeySource } from '../modules/credential/key-source';
 import { Provider } from '../modules/credential/provider';
 import type { ModelSelectionRules } from '../modules/tenant/model-selection-rules';
-import { TenantEntity } from '../modules/tenant/tenant.entity';
-import { UserEntity } from '../modules/user/user.entity';
+import type { CallerProfiles } from './caller-profiles';
 import type { ProviderTurn } from '../providers/provider-stream';
 import type { KeyResolver } from '../vault/key-resolver';
 import type { BudgetGuard } from '../limits/budget-guard';
@@ -21,11 +19,9 @@ import type { ProviderRequest } from '../providers/provider-stream';
 import { DEFAULT_OUTPUT_TOKENS, type ChatInput } from './chat.input';
 import type { ChatPlan } from './chat-plan';
 
-const TITLE_LENGTH = 80;
-
 /**
  * Decides model and key for one chat request (DESIGN.md "Picking the model and the key"),
- * loads the conversation history and records the user's message. Everything that can be
+ * loads the conversation history and drafts the user's turn. Everything that can be
  * refused is refused here, before ChatStarted.
  */
 export class ChatPlanner {
@@ -34,27 +30,25 @@ export class ChatPlanner {
     private readonly keys: KeyResolver,
     private readonly rateLimiter: UserRateLimiter,
     private readonly budget: BudgetGuard,
+    private readonly profiles: CallerProfiles,
   ) {}
 
   async plan(caller: Caller, input: ChatInput, requestId: string): Promise<ChatPlan> {
     const { em, principal } = caller;
     if (!input.message.trim()) throw badInput('message must not be blank', 'message');
-    const [tenant, user] = await Promise.all([
-      em.findOneOrFail(TenantEntity, { id: principal.tenantId }),
-      em.findOneOrFail(UserEntity, { id: principal.userId }),
-    ]);
+    const { tenant, preferredModel } = await this.profiles.of(em, principal);
     const conversation = input.conversationId ? await this.ownConversation(caller, input.conversationId) : null;
     const agentId = input.agentId ?? conversation?.agent?.id ?? null;
     const agent = agentId ? await this.tenantAgent(caller, agentId) : null;
 
-    const modelId = input.model ?? agent?.model ?? user.preferredModel ?? tenant.defaultModel;
+    const modelId = input.model ?? agent?.model ?? preferredModel ?? tenant.defaultModel;
     this.models.assertUsable(tenant, modelId);
     const model = this.models.catalog.get(modelId)!;
     if (model.provider !== Provider.ANTHROPIC) {
       throw badInput(`Streaming chat is not available for ${model.provider} models yet`, 'model');
     }
 
-    await this.rateLimiter.consume(user.id, tenant.requestsPerMinute);
+    await this.rateLimiter.consume(principal.userId, tenant.requestsPerMinute);
     const key = await this.keys.resolve(em, principal, tenant, model.provider, input.keySource ?? KeySource.AUTO);
     const history = conversation ? await this.history(caller, conversation.id) : [];
     const request: ProviderRequest = {
@@ -67,36 +61,8 @@ export class ChatPlanner {
       tenant.monthlyBudgetUsd === null ? null : await this.budget.reserve(em, tenant.id, this.worstCaseUsd(model, request));
 
     const conversationId = conversation?.id ?? randomUUID();
-    // Written while the upstream request runs: the first token need not wait for these commits.
-    const turnSaved = this.saveUserTurn(em.fork(), {
-      conversationId,
-      isNew: !conversation,
-      tenantId: tenant.id,
-      userId: user.id,
-      agentId: agent?.id ?? null,
-      message: input.message,
-    });
-    turnSaved.catch(() => undefined); // awaited (and a failure logged) when the reply is recorded
-    return { requestId, tenantId: tenant.id, userId: user.id, conversationId, model, key, request, reservationId, turnSaved };
-  }
-
-  private async saveUserTurn(
-    em: EntityManager,
-    turn: { conversationId: string; isNew: boolean; tenantId: string; userId: string; agentId: string | null; message: string },
-  ): Promise<void> {
-    await em.transactional(async (tx) => {
-      if (turn.isNew) {
-        tx.create(ConversationEntity, {
-          id: turn.conversationId,
-          tenant: turn.tenantId,
-          owner: turn.userId,
-          agent: turn.agentId,
-          title: turn.message.trim().slice(0, TITLE_LENGTH),
-        });
-      }
-      tx.create(MessageEntity, { conversation: turn.conversationId, role: MessageRole.USER, content: turn.message });
-      await tx.flush();
-    });
+    const turn = { conversationId, isNew: !conversation, agentId: agent?.id ?? null, message: input.message };
+    return { requestId, tenantId: tenant.id, userId: principal.userId, conversationId, model, key, request, reservationId, turn };
   }
 
   /**

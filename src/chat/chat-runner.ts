@@ -6,13 +6,13 @@ import { streamAnthropic } from '../providers/anthropic/anthropic-stream';
 import { UpstreamFailure } from '../providers/provider-stream';
 import type { ModelCatalog } from './model-catalog';
 import { chatCompleted, chatDelta, chatFailed, type ChatEventPayload } from './chat-event.type';
-import type { ChatPlan } from './chat-plan';
+import type { StartedChat } from './chat-plan';
 import { recordChatOutcome, type ChatOutcome } from './chat-recorder';
 import type { EventChannel } from './event-channel';
 import { backoff, DEFAULT_RETRY_POLICY, isRetriable, retryDelayMs, type RetryPolicy } from './upstream-retry';
 
 /** Observes each finished chat (metrics, audit); must not throw. */
-export type ChatObserver = (plan: ChatPlan, outcome: ChatOutcome) => void;
+export type ChatObserver = (plan: StartedChat, outcome: ChatOutcome) => void;
 
 /**
  * Runs a planned chat against the provider and feeds the channel: deltas as they come, then
@@ -28,10 +28,10 @@ export class ChatRunner {
     private readonly observers: ChatObserver[] = [],
   ) {}
 
-  async run(em: EntityManager, plan: ChatPlan, channel: EventChannel<ChatEventPayload>): Promise<void> {
+  async run(em: EntityManager, plan: StartedChat, channel: EventChannel<ChatEventPayload>): Promise<void> {
     const startedAt = performance.now();
     plan.turnSaved.catch((error: unknown) =>
-      this.log.error({ requestId: plan.requestId, err: error }, 'could not save the conversation turn'),
+      this.log.error({ requestId: plan.requestId, err: error }, 'AUDIT APPEND FAILED: could not save the conversation turn and its credential.use event'),
     );
     const identity = plan.key.credentialId ? `${plan.key.credentialId}:${plan.key.dataKeyVersion}` : 'platform';
     const client = this.clients.get(identity, plan.key.apiKey);

@@ -14,6 +14,7 @@ export class ChatResolver {
       return ctx.chat.start(callerOf(ctx), args.input) as Promise<AsyncIterableIterator<ChatEventPayload>>;
     },
   })
+  // Declares the field's argument and type; at run time the schema passes events through as they are (see schema.ts).
   chat(@Root() event: ChatEventPayload, @Arg('input', { validate: false }) _input: ChatInput): ChatEventPayload {
     return event;
   }

@@ -11,6 +11,7 @@ import { Role } from '../modules/user/role';
 import type { ChatPlanner } from './chat-planner';
 import type { ChatRunner } from './chat-runner';
 import { EventChannel } from './event-channel';
+import { recordChatStart } from './chat-recorder';
 import type { StreamRegistry } from './stream-registry';
 
 /** Starts one chat: plans it (errors surface as GraphQL errors), then streams it. */
@@ -39,7 +40,7 @@ export class ChatService implements ChatStarter {
       throw error;
     }
     // Not awaited: the upstream request starts at once; the reply is recorded after this lands.
-    const credentialUse = this.audit.append({
+    const turnSaved = recordChatStart(caller.em.fork(), this.audit, plan, {
       ...callerFacts(caller),
       action: 'credential.use',
       targetType: plan.key.credentialId ? 'credential' : 'platform_key',
@@ -47,15 +48,13 @@ export class ChatService implements ChatStarter {
       outcome: AuditOutcome.SUCCESS,
       detail: { keySource: plan.key.source, model: plan.model.id, provider: plan.model.provider },
     });
-    const sideEffects = Promise.all([plan.turnSaved, credentialUse]).then(() => undefined);
-    sideEffects.catch(() => undefined);
-    plan = { ...plan, turnSaved: sideEffects };
+    turnSaved.catch(() => undefined); // logged by the runner, which awaits it before recording the reply
     const channel = new EventChannel<ChatEventPayload>();
     channel.push(
       chatStarted({ requestId, conversationId: plan.conversationId, model: plan.model.id, keySource: plan.key.source }),
     );
     ticket.channel = channel;
-    void this.runner.run(caller.em.fork(), plan, channel).finally(() => this.streams.release(ticket));
+    void this.runner.run(caller.em.fork(), { ...plan, turnSaved }, channel).finally(() => this.streams.release(ticket));
     return channel;
   }
 }

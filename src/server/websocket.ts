@@ -21,6 +21,7 @@ import type { QueryLimits } from './query-limits';
 import type { Principal } from '../auth/principal';
 import type { OperationFacts } from '../observability/operation-log';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 
 export interface WebSocketOptions {
@@ -237,14 +238,11 @@ function serveOverWs(wss: WebSocketServer, server: GraphQLWsServer<Extra>, keepA
       socket.ping();
     }, keepAliveMs);
 
+    const send = batchedSender(socket, request.socket);
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
+        send,
         close: (code, reason) => socket.close(code, reason),
         onMessage: (onMessage) =>
           socket.on('message', async (data) => {
@@ -269,6 +267,45 @@ function serveOverWs(wss: WebSocketServer, server: GraphQLWsServer<Extra>, keepA
       closed(code, String(reason)).catch((error: unknown) => log.error({ err: error }, 'WebSocket close handling failed'));
     });
   });
+}
+
+/** Above this many bytes queued for a client, its operations wait for the socket to drain. */
+const SEND_HIGH_WATER_BYTES = 256 * 1024;
+
+/**
+ * Sends messages without a system call each: the TCP socket is corked on the first message of
+ * an event-loop turn and uncorked after it, so the deltas of one upstream chunk (and of every
+ * stream on the socket) leave in one write. graphql-ws awaits each send, so waiting for each
+ * write's callback would also serialise them one per turn; instead a send only waits when the
+ * client is not keeping up, which bounds what is queued for it.
+ */
+function batchedSender(socket: WebSocket, transport: Duplex): (data: string) => Promise<void> | void {
+  let corked = false;
+  const flush = () => {
+    corked = false;
+    transport.uncork();
+  };
+  return (data) => {
+    if (socket.readyState !== socket.OPEN) return;
+    if (!corked) {
+      corked = true;
+      transport.cork();
+      setImmediate(flush);
+    }
+    // A failed write also closes the socket, which ends its operations; nothing to report here.
+    socket.send(data, () => undefined);
+    if (socket.bufferedAmount + transport.writableLength > SEND_HIGH_WATER_BYTES) {
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          transport.off('drain', done);
+          transport.off('close', done);
+          resolve();
+        };
+        transport.on('drain', done);
+        transport.on('close', done);
+      });
+    }
+  };
 }
 
 /** makeServer's error for a well-formed message a client may not send (graphql-ws 6). */

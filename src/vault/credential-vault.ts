@@ -8,6 +8,12 @@ import { DecryptionFailedError } from './aes-gcm';
 import { openCredential, sealCredential, type CredentialBinding } from './credential-cipher';
 import type { DataKeyService } from './data-key.service';
 
+/** A stored credential as the vault needs it: its identity (the associated data) and its ciphertext. */
+export interface SealedCredential {
+  readonly binding: CredentialBinding;
+  readonly ciphertext: Buffer;
+}
+
 const bindingOf = (row: CredentialEntity, dataKeyVersion = row.dataKeyVersion): CredentialBinding => ({
   tenantId: row.tenant.id,
   credentialId: row.id,
@@ -15,6 +21,12 @@ const bindingOf = (row: CredentialEntity, dataKeyVersion = row.dataKeyVersion): 
   scope: row.scope,
   ownerId: row.owner?.id ?? null,
   dataKeyVersion,
+});
+
+/** A detached copy of what a row holds for opening, safe to keep beyond its EntityManager. */
+export const sealedCredential = (row: CredentialEntity): SealedCredential => ({
+  binding: bindingOf(row),
+  ciphertext: Buffer.from(row.ciphertext),
 });
 
 /**
@@ -41,10 +53,11 @@ export class CredentialVault {
   }
 
   /** The plaintext key for one request. Any failure is KEY_UNAVAILABLE: never another key. */
-  async open(em: EntityManager, row: CredentialEntity): Promise<string> {
+  async open(em: EntityManager, row: CredentialEntity | SealedCredential): Promise<string> {
+    const { binding, ciphertext } = row instanceof CredentialEntity ? sealedCredential(row) : row;
     try {
-      const plaintext = await this.dataKeys.withKey(em, row.tenant.id, row.dataKeyVersion, (key) =>
-        openCredential(key, row.ciphertext, bindingOf(row)),
+      const plaintext = await this.dataKeys.withKey(em, binding.tenantId, binding.dataKeyVersion, (key) =>
+        openCredential(key, ciphertext, binding),
       );
       try {
         return plaintext.toString('utf8');
@@ -53,7 +66,10 @@ export class CredentialVault {
       }
     } catch (error) {
       if (error instanceof DecryptionFailedError) {
-        this.log.error({ credentialId: row.id, tenantId: row.tenant.id, reason: error.reason }, 'credential failed to decrypt');
+        this.log.error(
+          { credentialId: binding.credentialId, tenantId: binding.tenantId, reason: error.reason },
+          'credential failed to decrypt',
+        );
         throw keyUnavailable();
       }
       throw error;

@@ -74,6 +74,10 @@ export class DataKeyService {
     this.cache.forgetTenant(tenantId);
   }
 
+  forgetAllCached(): void {
+    this.cache.clear();
+  }
+
   forgetVersion(tenantId: string, version: number): void {
     this.cache.forget(tenantId, version);
   }

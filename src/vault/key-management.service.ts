@@ -4,6 +4,7 @@ import type { TenantEntity } from '../modules/tenant/tenant.entity';
 import type { Caller } from '../server/context';
 import type { CredentialVault } from './credential-vault';
 import type { DataKeyService } from './data-key.service';
+import type { CacheInvalidation } from '../cache/cache-invalidation';
 
 /** Operator actions on data keys, each audited. */
 export class KeyManagementService {
@@ -11,6 +12,7 @@ export class KeyManagementService {
     private readonly vault: CredentialVault,
     private readonly dataKeys: DataKeyService,
     private readonly audit: AuditLog,
+    private readonly caches: CacheInvalidation,
   ) {}
 
   async rotate(caller: Caller): Promise<TenantEntity> {
@@ -19,7 +21,11 @@ export class KeyManagementService {
       this.audit,
       caller,
       { action: 'datakey.rotate', targetType: 'tenant', targetId: tenantId },
-      () => this.vault.rotateTenant(caller.em, tenantId),
+      async () => {
+        const tenant = await this.vault.rotateTenant(caller.em, tenantId);
+        await this.caches.tenantChanged({ tenantId, dataKeys: true });
+        return tenant;
+      },
       (tenant) => ({ detail: { version: tenant.dataKeyVersion, keyring: this.dataKeys.currentKeyring } }),
     );
   }

@@ -6,7 +6,8 @@ import { CredentialScope } from '../modules/credential/credential-scope';
 import { KeySource, type ConcreteKeySource } from '../modules/credential/key-source';
 import { Provider } from '../modules/credential/provider';
 import type { TenantEntity } from '../modules/tenant/tenant.entity';
-import type { CredentialVault } from './credential-vault';
+import type { TenantScopedCache } from '../cache/tenant-scoped-cache';
+import { sealedCredential, type CredentialVault, type SealedCredential } from './credential-vault';
 
 /** A key for one request: use `apiKey` for the upstream call and drop it when the request ends. */
 export interface ResolvedKey {
@@ -35,21 +36,42 @@ const missing = (code: ErrorCode, message: string) => new KeywardError(code, mes
 /** lastUsedAt is for people; a write per request would double the database work of a chat. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** One stored key a caller could use, detached from the database session that loaded it. */
+export interface StoredKey extends SealedCredential {
+  readonly lastUsedAt: Date | null;
+}
+
+/** The caller's candidate keys for one provider: their own and their tenant's. */
+export interface CallerKeys {
+  personal: StoredKey | null;
+  shared: StoredKey | null;
+}
+
+/** Cached per (tenant, user, provider); dropped when the tenant's credentials change. */
+export type CallerKeyCache = TenantScopedCache<CallerKeys>;
+
+/** What the resolver reads of a tenant's policy. */
+export type PlatformKeyPolicy = Pick<TenantEntity, 'allowPlatformKey'>;
+
 /**
  * Picks the key for a request by key source (DESIGN.md "Picking the model and the key") and
  * opens it through the vault. Fails closed: a stored key that cannot be decrypted is
  * KEY_UNAVAILABLE, never a silent fall-back to another source.
  */
 export class KeyResolver {
+  /** When this process last wrote each credential's lastUsedAt (ms since the epoch). */
+  private readonly lastUsedWritten = new Map<string, number>();
+
   constructor(
     private readonly vault: CredentialVault,
     private readonly platform: PlatformKeys,
+    private readonly callerKeys: CallerKeyCache,
   ) {}
 
   async resolve(
     em: EntityManager,
     principal: Principal,
-    tenant: TenantEntity,
+    tenant: PlatformKeyPolicy,
     provider: Provider,
     requested: KeySource,
   ): Promise<ResolvedKey> {
@@ -78,7 +100,7 @@ export class KeyResolver {
   async availableSources(
     em: EntityManager,
     principal: Principal,
-    tenant: TenantEntity,
+    tenant: PlatformKeyPolicy,
     provider: Provider,
   ): Promise<ConcreteKeySource[]> {
     const { personal, shared } = await this.storedFor(em, principal, provider);
@@ -89,29 +111,46 @@ export class KeyResolver {
     return sources;
   }
 
-  platformAvailable(tenant: TenantEntity, provider: Provider): boolean {
+  platformAvailable(tenant: PlatformKeyPolicy, provider: Provider): boolean {
     return tenant.allowPlatformKey && this.platform.has(provider);
   }
 
-  private async storedFor(em: EntityManager, principal: Principal, provider: Provider) {
-    const rows = await em.find(CredentialEntity, {
-      tenant: principal.tenantId,
-      provider,
-      $or: [{ scope: CredentialScope.TENANT }, { scope: CredentialScope.PERSONAL, owner: principal.userId }],
+  private async storedFor(em: EntityManager, principal: Principal, provider: Provider): Promise<CallerKeys> {
+    const keys = await this.callerKeys.get(`${principal.tenantId}:${principal.userId}:${provider}`, async () => {
+      const rows = await em.find(CredentialEntity, {
+        tenant: principal.tenantId,
+        provider,
+        $or: [{ scope: CredentialScope.TENANT }, { scope: CredentialScope.PERSONAL, owner: principal.userId }],
+      });
+      const stored = (scope: CredentialScope): StoredKey | null => {
+        const row = rows.find((candidate) => candidate.scope === scope);
+        return row ? { ...sealedCredential(row), lastUsedAt: row.lastUsedAt } : null;
+      };
+      return { tenantId: principal.tenantId, value: { personal: stored(CredentialScope.PERSONAL), shared: stored(CredentialScope.TENANT) } };
     });
-    return {
-      personal: rows.find((row) => row.scope === CredentialScope.PERSONAL),
-      shared: rows.find((row) => row.scope === CredentialScope.TENANT),
-    };
+    return keys!;
   }
 
-  private async open(em: EntityManager, row: CredentialEntity, source: ConcreteKeySource): Promise<ResolvedKey> {
-    const apiKey = await this.vault.open(em, row);
-    const now = new Date();
-    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await em.nativeUpdate(CredentialEntity, { id: row.id }, { lastUsedAt: now });
+  private async open(em: EntityManager, key: StoredKey, source: ConcreteKeySource): Promise<ResolvedKey> {
+    const apiKey = await this.vault.open(em, key);
+    const { credentialId, dataKeyVersion } = key.binding;
+    const now = Date.now();
+    const lastUsed = Math.max(key.lastUsedAt?.getTime() ?? 0, this.lastUsedWritten.get(credentialId) ?? 0);
+    if (now - lastUsed > LAST_USED_RESOLUTION_MS) {
+      this.rememberLastUsedWrite(credentialId, now);
+      await em.nativeUpdate(CredentialEntity, { id: credentialId }, { lastUsedAt: new Date(now) });
     }
-    return { source, credentialId: row.id, dataKeyVersion: row.dataKeyVersion, apiKey };
+    return { source, credentialId, dataKeyVersion, apiKey };
+  }
+
+  private rememberLastUsedWrite(credentialId: string, at: number): void {
+    this.lastUsedWritten.delete(credentialId);
+    this.lastUsedWritten.set(credentialId, at);
+    // Entries older than the resolution say nothing any more; the oldest go first.
+    for (const [id, written] of this.lastUsedWritten) {
+      if (at - written <= LAST_USED_RESOLUTION_MS && this.lastUsedWritten.size <= 10_000) break;
+      this.lastUsedWritten.delete(id);
+    }
   }
 
   private platformKey(provider: Provider): ResolvedKey {

@@ -35,7 +35,9 @@ const originals = new Map<string, { ciphertext: Buffer; owner_id: string | null;
 
 beforeAll(async () => {
   platformKey = providerKey(Provider.ANTHROPIC);
-  gw = await startSharedGateway({ env: { ANTHROPIC_API_KEY: platformKey } });
+  // These tests rewrite credential rows behind the gateway's back, as someone with database access
+  // could; with no per-process cache the next request reads what they wrote.
+  gw = await startSharedGateway({ env: { ANTHROPIC_API_KEY: platformKey, KEYWARD_CACHE_TTL_SECONDS: '0' } });
   const client = new RecordingClient(gw);
   a = await createTenantWithAdmin(gw, 'aead-a');
   b = await createTenantWithAdmin(gw, 'aead-b');

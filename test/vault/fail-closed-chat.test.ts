@@ -19,7 +19,8 @@ let original: Buffer;
 
 beforeAll(async () => {
   platformKey = providerKey(Provider.ANTHROPIC);
-  env = await startChatEnvironment({ ANTHROPIC_API_KEY: platformKey });
+  // The ciphertext is corrupted behind the gateway's back; with no cache the next chat reads it.
+  env = await startChatEnvironment({ ANTHROPIC_API_KEY: platformKey, KEYWARD_CACHE_TTL_SECONDS: '0' });
   tenant = await chatTenant(env.gw);
   const client = new RecordingClient(env.gw);
   personalKey = providerKey(Provider.ANTHROPIC);

@@ -20,6 +20,7 @@ import { CredentialScope } from './credential-scope';
 import { KeySource } from './key-source';
 import { assertProviderKeyFormat, last4Of } from './provider-key-format';
 import { Provider } from './provider';
+import type { CacheInvalidation } from '../../cache/cache-invalidation';
 
 /** Live checks per provider; a provider without one is stored after the format check alone. */
 export type ProviderKeyCheck = (provider: Provider, apiKey: string) => Promise<void>;
@@ -37,6 +38,7 @@ export class CredentialService {
     private readonly keys: KeyResolver,
     private readonly liveCheck: ProviderKeyCheck,
     private readonly audit: AuditLog,
+    private readonly caches: CacheInvalidation,
   ) {}
 
   /**
@@ -80,13 +82,16 @@ export class CredentialService {
     assertProviderKeyFormat(input.provider, input.apiKey);
     if (input.validate !== false) await this.liveCheck(input.provider, input.apiKey);
 
+    let stored: { row: CredentialEntity; replaced: boolean };
     try {
-      return await this.store(caller, input);
+      stored = await this.store(caller, input);
     } catch (error) {
       // Two concurrent first writes for one slot: the loser replaces the winner's row.
-      if (error instanceof UniqueConstraintViolationException) return this.store(caller, input);
-      throw error;
+      if (!(error instanceof UniqueConstraintViolationException)) throw error;
+      stored = await this.store(caller, input);
     }
+    await this.caches.tenantChanged({ tenantId: caller.principal.tenantId });
+    return stored;
   }
 
   async delete(caller: Caller, id: string): Promise<boolean> {
@@ -101,6 +106,7 @@ export class CredentialService {
     const own = row.scope === CredentialScope.PERSONAL && row.owner?.id === caller.principal.userId;
     if (!own && !isAdmin(caller.principal.role)) throw forbidden("Only admins can delete tenant keys or other users' keys");
     await caller.em.nativeDelete(CredentialEntity, { id: row.id });
+    await this.caches.tenantChanged({ tenantId: caller.principal.tenantId });
     return true;
   }
 

@@ -5,6 +5,7 @@ import { audited, callerFacts } from '../../audit/audited';
 import { AuditOutcome } from '../../audit/audit-event.entity';
 import type { AuditLog } from '../../audit/audit-log';
 import type { Caller } from '../../server/context';
+import type { CacheInvalidation } from '../../cache/cache-invalidation';
 import type { DataKeyService } from '../../vault/data-key.service';
 import type { ApiTokenService } from '../token/api-token.service';
 import { Role } from '../user/role';
@@ -26,6 +27,7 @@ export class TenantService {
     private readonly tokens: ApiTokenService,
     private readonly models: ModelSelectionRules,
     private readonly audit: AuditLog,
+    private readonly caches: CacheInvalidation,
   ) {}
 
   async current(caller: Caller): Promise<TenantEntity> {
@@ -117,6 +119,7 @@ export class TenantService {
     this.models.assertUsable({ allowedModels: next.allowedModels }, next.defaultModel);
     caller.em.assign(tenant, next);
     await caller.em.flush();
+    await this.caches.tenantChanged({ tenantId: tenant.id });
     return tenant;
   }
 
@@ -136,6 +139,7 @@ export class TenantService {
       await em.nativeDelete(TenantEntity, { id: tenant.id });
     });
     this.dataKeys.forgetCached(tenant.id);
+    await this.caches.tenantChanged({ tenantId: tenant.id, dataKeys: true });
     return true;
   }
 }

@@ -5,6 +5,7 @@ import { isUuid } from '../../common/ids';
 import { audited } from '../../audit/audited';
 import type { AuditLog } from '../../audit/audit-log';
 import type { Caller } from '../../server/context';
+import type { CacheInvalidation } from '../../cache/cache-invalidation';
 import { UserEntity } from '../user/user.entity';
 import { isAdmin, type UserService } from '../user/user.service';
 import { ApiTokenEntity } from './api-token.entity';
@@ -19,6 +20,7 @@ export class ApiTokenService {
   constructor(
     private readonly users: UserService,
     private readonly audit: AuditLog,
+    private readonly caches: CacheInvalidation,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -68,6 +70,7 @@ export class ApiTokenService {
     if (!token.revokedAt) {
       token.revokedAt = this.now();
       await caller.em.flush();
+      await this.caches.tenantChanged({ tenantId: caller.principal.tenantId });
     }
     return token;
   }

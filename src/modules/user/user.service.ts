@@ -5,6 +5,7 @@ import { isUuid } from '../../common/ids';
 import { audited } from '../../audit/audited';
 import type { AuditLog } from '../../audit/audit-log';
 import type { Caller } from '../../server/context';
+import type { CacheInvalidation } from '../../cache/cache-invalidation';
 import type { ModelSelectionRules } from '../tenant/model-selection-rules';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { Role } from './role';
@@ -20,6 +21,7 @@ export class UserService {
   constructor(
     private readonly models: ModelSelectionRules,
     private readonly audit: AuditLog,
+    private readonly caches: CacheInvalidation,
   ) {}
 
   async me(caller: Caller): Promise<UserEntity> {
@@ -72,6 +74,7 @@ export class UserService {
     }
     user.preferredModel = model;
     await caller.em.flush();
+    await this.caches.tenantChanged({ tenantId: caller.principal.tenantId });
     return user;
   }
 }

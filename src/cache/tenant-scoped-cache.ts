@@ -1,0 +1,70 @@
+import { LRUCache } from 'lru-cache';
+import type { CacheInvalidation, TenantChange } from './cache-invalidation';
+
+export interface TenantScopedCacheOptions {
+  /** Entries kept at most; the least recently used go first. */
+  maxEntries: number;
+  /** An entry is reloaded after this long even if no change was announced. 0 disables the cache. */
+  ttlMs: number;
+}
+
+/** What a loader found, and the tenant it belongs to; with no tenant it is returned but not kept. */
+export interface Loaded<V> {
+  value: V | null;
+  tenantId: string | null;
+}
+
+interface Entry<V> {
+  tenantId: string;
+  value: V;
+}
+
+/**
+ * A read-through cache of facts loaded from the database, each belonging to one tenant and
+ * dropped when that tenant changes. A load that was running while a change was announced is
+ * returned to its caller but not kept: it may have read the rows from before the change.
+ */
+export class TenantScopedCache<V extends object> {
+  private readonly entries: LRUCache<string, Entry<V>> | null;
+  private generation = 0;
+
+  constructor(
+    private readonly invalidation: CacheInvalidation,
+    options: TenantScopedCacheOptions,
+  ) {
+    this.entries = options.ttlMs > 0 ? new LRUCache({ max: options.maxEntries, ttl: options.ttlMs }) : null;
+    invalidation.onInvalidate((change) => this.drop(change));
+  }
+
+  async get(key: string, load: () => Promise<Loaded<V>>): Promise<V | null> {
+    const usable = this.entries !== null && this.invalidation.cachesUsable;
+    if (usable) {
+      const hit = this.entries!.get(key);
+      if (hit) return hit.value;
+    }
+    const generation = this.generation;
+    const { value, tenantId } = await load();
+    if (value && tenantId && usable && generation === this.generation && this.invalidation.cachesUsable) {
+      this.entries!.set(key, { tenantId, value });
+    }
+    return value;
+  }
+
+  /** Replaces a cached value in place (e.g. a timestamp this process just wrote). */
+  update(key: string, value: V): void {
+    const entry = this.entries?.peek(key);
+    if (entry) entry.value = value;
+  }
+
+  get size(): number {
+    return this.entries?.size ?? 0;
+  }
+
+  private drop(change: TenantChange | null): void {
+    this.generation++;
+    if (!this.entries) return;
+    if (!change) return this.entries.clear();
+    const stale = [...this.entries.entries()].filter(([, entry]) => entry.tenantId === change.tenantId);
+    for (const [key] of stale) this.entries.delete(key);
+  }
+}
