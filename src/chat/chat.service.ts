@@ -14,6 +14,8 @@ import { EventChannel } from './event-channel';
 import { recordChatStart } from './chat-recorder';
 import type { StreamRegistry } from './stream-registry';
 
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Starts one chat: plans it (errors surface as GraphQL errors), then streams it. */
 export class ChatService implements ChatStarter {
   constructor(
@@ -39,15 +41,18 @@ export class ChatService implements ChatStarter {
       }
       throw error;
     }
-    // Not awaited: the upstream request starts at once; the reply is recorded after this lands.
-    const turnSaved = recordChatStart(caller.em.fork(), this.audit, plan, {
+    // Not awaited, and begun on the next turn of the event loop, once the upstream request below
+    // has been written: the first token does not wait for these writes. The reply is recorded
+    // after they land.
+    const keyUse = {
       ...callerFacts(caller),
       action: 'credential.use',
       targetType: plan.key.credentialId ? 'credential' : 'platform_key',
       targetId: plan.key.credentialId,
       outcome: AuditOutcome.SUCCESS,
       detail: { keySource: plan.key.source, model: plan.model.id, provider: plan.model.provider },
-    });
+    };
+    const turnSaved = nextTurn().then(() => recordChatStart(caller.em.fork(), this.audit, plan, keyUse));
     turnSaved.catch(() => undefined); // logged by the runner, which awaits it before recording the reply
     const channel = new EventChannel<ChatEventPayload>();
     channel.push(
