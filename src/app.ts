@@ -42,6 +42,7 @@ import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
 import { AnthropicClients } from './providers/anthropic/anthropic-clients';
 import { ChatPlanner } from './chat/chat-planner';
 import { ChatRunner } from './chat/chat-runner';
+import { ChatRecorder } from './chat/chat-recorder';
 import { ChatService } from './chat/chat.service';
 import { ChatResolver } from './chat/chat.resolver';
 import { AgentService } from './modules/agent/agent.service';
@@ -137,8 +138,9 @@ export function createServices(
   const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
   const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard(), profiles);
-  const runner = new ChatRunner(anthropicClients, catalog, log, DEFAULT_RETRY_POLICY, [chatMetricsObserver(metrics)]);
-  const chat = new ChatService(planner, runner, audit, new StreamRegistry(config.streamLimits));
+  const recorder = new ChatRecorder(em, audit);
+  const runner = new ChatRunner(anthropicClients, recorder, catalog, log, DEFAULT_RETRY_POLICY, [chatMetricsObserver(metrics)]);
+  const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits));
   observeComponents(metrics, dataKeys, chat, em);
   return {
     caches,

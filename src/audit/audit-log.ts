@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
+import { runSql } from '../db/sql';
 import { AuditOutcome, GLOBAL_CHAIN } from './audit-event.entity';
-import { auditHash, GENESIS_HASH } from './audit-hash';
+import { auditHash, GENESIS_HASH, type HashedContent } from './audit-hash';
 
 export interface AuditRecord {
   tenantId: string | null;
@@ -39,66 +40,82 @@ export class AuditLog {
   }
 
   async appendOrThrow(record: AuditRecord): Promise<void> {
-    await this.root.fork().transactional((tx) => this.appendWithin(tx, record));
+    await this.root.fork().transactional((tx) => this.appendWithin(tx, [record]));
   }
 
   /**
-   * Appends inside the caller's transaction (two statements): the chain's head stays locked
-   * until that transaction ends, so keep what follows short.
+   * Appends inside the caller's transaction, in two statements however many records there
+   * are: the chains' heads stay locked until that transaction ends, so keep what follows short.
+   * Records of one chain get consecutive seqs in the order given.
    */
-  async appendWithin(tx: EntityManager, record: AuditRecord): Promise<void> {
-    const chain = chainOf(record.tenantId);
-    const [head] = await tx.execute<Array<{ seq: number; hash: string }>>(LOCK_HEAD, [chain, GENESIS_HASH]);
-    const content = {
-      chain,
-      seq: Number(head.seq) + 1,
-      at: new Date(),
-      tenantId: record.tenantId,
-      actorId: record.actorId ?? null,
-      action: record.action,
-      targetType: record.targetType ?? null,
-      targetId: record.targetId ?? null,
-      outcome: record.outcome,
-      requestId: record.requestId ?? null,
-      ip: record.ip ?? null,
-      detail: record.detail ? JSON.stringify(record.detail) : null,
-    };
-    const hash = auditHash(head.hash, content);
-    await tx.execute(INSERT_EVENT_AND_ADVANCE_HEAD, [
-      randomUUID(),
-      content.chain,
-      content.seq,
-      content.at,
-      content.tenantId,
-      content.actorId,
-      content.action,
-      content.targetType,
-      content.targetId,
-      content.outcome,
-      content.requestId,
-      content.ip,
-      content.detail,
-      head.hash,
-      hash,
-      content.seq,
-      hash,
-      chain,
+  async appendWithin(tx: EntityManager, records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    // Heads are locked in chain order, so two batches over the same chains cannot deadlock.
+    const chains = [...new Set(records.map((record) => chainOf(record.tenantId)))].sort();
+    const heads = await runSql<{ chain: string; seq: number; hash: string }>(tx, LOCK_HEADS, [GENESIS_HASH, chains]);
+    const head = new Map(heads.map((row) => [row.chain, { seq: Number(row.seq), hash: row.hash }]));
+    const at = new Date();
+    const events = records.map((record) => {
+      const chain = chainOf(record.tenantId);
+      const previous = head.get(chain)!;
+      const content: HashedContent = {
+        chain,
+        seq: previous.seq + 1,
+        at,
+        tenantId: record.tenantId,
+        actorId: record.actorId ?? null,
+        action: record.action,
+        targetType: record.targetType ?? null,
+        targetId: record.targetId ?? null,
+        outcome: record.outcome,
+        requestId: record.requestId ?? null,
+        ip: record.ip ?? null,
+        detail: record.detail ? JSON.stringify(record.detail) : null,
+      };
+      const hash = auditHash(previous.hash, content);
+      head.set(chain, { seq: content.seq, hash });
+      return { ...content, prevHash: previous.hash, hash };
+    });
+    const column = <K extends keyof (typeof events)[number]>(key: K) => events.map((event) => event[key]);
+    await runSql(tx, INSERT_EVENTS_AND_ADVANCE_HEADS, [
+      events.map(() => randomUUID()),
+      column('chain'),
+      column('seq'),
+      column('at'),
+      column('tenantId'),
+      column('actorId'),
+      column('action'),
+      column('targetType'),
+      column('targetId'),
+      column('outcome'),
+      column('requestId'),
+      column('ip'),
+      column('detail'),
+      column('prevHash'),
+      column('hash'),
+      chains,
+      chains.map((chain) => head.get(chain)!.seq),
+      chains.map((chain) => head.get(chain)!.hash),
     ]);
   }
 }
 
 /**
- * Creates the chain's head on first use, locks it (ON CONFLICT DO UPDATE takes the row lock)
+ * Creates each chain's head on first use, locks it (ON CONFLICT DO UPDATE takes the row lock)
  * and returns it, in one round trip.
  */
-const LOCK_HEAD = `insert into audit_chain_heads (chain, seq, hash) values (?, 0, ?)
+const LOCK_HEADS = `insert into audit_chain_heads (chain, seq, hash)
+  select chain, 0, ?::text from unnest(?::text[]) as heads(chain)
   on conflict (chain) do update set chain = excluded.chain
-  returning seq, hash`;
+  returning chain, seq, hash`;
 
-/** The event and the new head together (columns of AuditEventEntity and AuditChainHeadEntity). */
-const INSERT_EVENT_AND_ADVANCE_HEAD = `with event as (
+/** The events and the new heads together (columns of AuditEventEntity and AuditChainHeadEntity). */
+const INSERT_EVENTS_AND_ADVANCE_HEADS = `with events as (
     insert into audit_events
       (id, chain, seq, at, tenant_id, actor_id, action, target_type, target_id, outcome, request_id, ip, detail, prev_hash, hash)
-    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    select * from unnest(?::uuid[], ?::text[], ?::int[], ?::timestamptz[], ?::uuid[], ?::uuid[], ?::text[], ?::text[],
+      ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
   )
-  update audit_chain_heads set seq = ?, hash = ? where chain = ?`;
+  update audit_chain_heads as head set seq = next.seq, hash = next.hash
+  from unnest(?::text[], ?::int[], ?::text[]) as next(chain, seq, hash)
+  where head.chain = next.chain`;

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog, AuditRecord } from '../audit/audit-log';
+import { GroupCommit } from '../db/group-commit';
+import { runSql } from '../db/sql';
 import type { MessageStatus } from '../modules/conversation/message.entity';
 import { MessageRole } from '../modules/conversation/message-role';
 import type { UsageStatus } from '../modules/usage/usage-record.entity';
@@ -17,100 +19,127 @@ export interface ChatOutcome {
   errorCode: string | null;
 }
 
+interface StartRecord {
+  plan: ChatPlan;
+  keyUse: AuditRecord;
+  at: Date;
+}
+
+interface OutcomeRecord {
+  chat: StartedChat;
+  outcome: ChatOutcome;
+  /** Whether the user's turn is in the database, so the reply has a conversation to go in. */
+  withReply: boolean;
+  at: Date;
+}
+
 const MESSAGE_STATUS: Record<UsageStatus, MessageStatus> = { completed: 'complete', cancelled: 'cancelled', failed: 'failed' };
 const TITLE_LENGTH = 80;
 
-// Every chat writes these rows, so they are written with plain SQL (columns of ConversationEntity,
-// MessageEntity, UsageRecordEntity and BudgetReservationEntity) in as few round trips as possible
-// instead of through the unit of work; test/chat reads them back through the entities.
-
 /**
- * The user's turn (and the conversation, for its first turn) and the audit event for the key's
- * use, in one transaction: three round trips and one commit besides BEGIN.
+ * Writes what every chat leaves behind: at the start, the user's turn (and the conversation, on
+ * its first turn) with the credential.use audit event; at the end, the reply, the usage row and
+ * the release of the budget reservation. Concurrent chats share transactions (GroupCommit),
+ * and rows are written with plain SQL (the columns of ConversationEntity, MessageEntity,
+ * UsageRecordEntity and BudgetReservationEntity), one statement per table, not through the unit
+ * of work; test/chat reads them back through the entities.
  */
-export async function recordChatStart(em: EntityManager, audit: AuditLog, plan: ChatPlan, keyUse: AuditRecord): Promise<void> {
-  const { turn } = plan;
-  const message = [randomUUID(), turn.conversationId, MessageRole.USER, turn.message, new Date()];
-  await em.transactional(async (tx) => {
-    if (turn.isNew) {
-      const title = turn.message.trim().slice(0, TITLE_LENGTH);
-      await tx.execute(INSERT_CONVERSATION_AND_MESSAGE, [
-        turn.conversationId,
-        plan.tenantId,
-        plan.userId,
-        turn.agentId,
-        title,
-        new Date(),
-        ...message,
-      ]);
-    } else {
-      await tx.execute(INSERT_MESSAGE, message);
-    }
-    // Last, so the chain's head is locked only for the commit.
-    await audit.appendWithin(tx, keyUse);
-  });
+export class ChatRecorder {
+  private readonly starts: GroupCommit<StartRecord>;
+  private readonly outcomes: GroupCommit<OutcomeRecord>;
+
+  constructor(root: EntityManager, audit: AuditLog) {
+    this.starts = new GroupCommit((records) => root.fork().transactional((tx) => writeStarts(tx, audit, records)));
+    this.outcomes = new GroupCommit((records) => writeOutcomes(root.fork(), records));
+  }
+
+  /** The user's turn and the audit event of the key's use: together or not at all. */
+  recordStart(plan: ChatPlan, keyUse: AuditRecord): Promise<void> {
+    return this.starts.submit({ plan, keyUse, at: new Date() });
+  }
+
+  /** The reply (possibly partial), its usage and the reservation's release: together or not at all. */
+  async recordOutcome(chat: StartedChat, outcome: ChatOutcome): Promise<void> {
+    // Without the user's turn (its write failed, and was logged) there is no conversation to
+    // reply in, but the usage is still recorded and the reservation released.
+    const withReply = await chat.turnSaved.then(
+      () => true,
+      () => false,
+    );
+    await this.outcomes.submit({ chat, outcome, withReply, at: new Date() });
+  }
 }
 
-/**
- * The assistant's (possibly partial) reply, the usage row and the release of the budget
- * reservation: one statement, so together or not at all, in one round trip.
- */
-export async function recordChatOutcome(em: EntityManager, chat: StartedChat, outcome: ChatOutcome): Promise<void> {
-  // Without the user's turn (its write failed, and was logged) there is no conversation to
-  // reply in, but the usage is still recorded and the reservation released.
-  const turnSaved = await chat.turnSaved.then(
-    () => true,
-    () => false,
+async function writeStarts(tx: EntityManager, audit: AuditLog, records: StartRecord[]): Promise<void> {
+  const created = records.filter((record) => record.plan.turn.isNew);
+  await runSql(tx, INSERT_TURNS, [
+    created.map((record) => record.plan.turn.conversationId),
+    created.map((record) => record.plan.tenantId),
+    created.map((record) => record.plan.userId),
+    created.map((record) => record.plan.turn.agentId),
+    created.map((record) => record.plan.turn.message.trim().slice(0, TITLE_LENGTH)),
+    created.map((record) => record.at),
+    records.map(() => randomUUID()),
+    records.map((record) => record.plan.turn.conversationId),
+    records.map((record) => record.plan.turn.message),
+    records.map((record) => record.at),
+  ]);
+  // Last, so the chains' heads are locked only for the commit.
+  await audit.appendWithin(
+    tx,
+    records.map((record) => record.keyUse),
   );
-  const now = new Date();
-  await em.execute(RECORD_OUTCOME, [
-    // the reply, if its turn was saved
-    randomUUID(),
-    chat.conversationId,
-    MessageRole.ASSISTANT,
-    outcome.text,
-    chat.model.id,
-    chat.key.source,
-    MESSAGE_STATUS[outcome.status],
-    now,
-    turnSaved,
-    // the usage row
-    randomUUID(),
-    chat.tenantId,
-    chat.userId,
-    chat.key.credentialId,
-    chat.key.source,
-    chat.model.id,
-    chat.requestId,
-    outcome.inputTokens,
-    outcome.outputTokens,
-    outcome.costUsd,
-    outcome.ttftMs,
-    outcome.totalMs,
-    outcome.status,
-    outcome.errorCode,
-    now,
-    // the reservation released (none: matches no row)
-    chat.reservationId,
+}
+
+async function writeOutcomes(em: EntityManager, records: OutcomeRecord[]): Promise<void> {
+  const replies = records.filter((record) => record.withReply);
+  await runSql(em, RECORD_OUTCOMES, [
+    replies.map(() => randomUUID()),
+    replies.map(({ chat }) => chat.conversationId),
+    replies.map(({ outcome }) => outcome.text),
+    replies.map(({ chat }) => chat.model.id),
+    replies.map(({ chat }) => chat.key.source),
+    replies.map(({ outcome }) => MESSAGE_STATUS[outcome.status]),
+    replies.map(({ at }) => at),
+    records.map(() => randomUUID()),
+    records.map(({ chat }) => chat.tenantId),
+    records.map(({ chat }) => chat.userId),
+    records.map(({ chat }) => chat.key.credentialId),
+    records.map(({ chat }) => chat.key.source),
+    records.map(({ chat }) => chat.model.id),
+    records.map(({ chat }) => chat.requestId),
+    records.map(({ outcome }) => outcome.inputTokens),
+    records.map(({ outcome }) => outcome.outputTokens),
+    records.map(({ outcome }) => outcome.costUsd),
+    records.map(({ outcome }) => outcome.ttftMs),
+    records.map(({ outcome }) => outcome.totalMs),
+    records.map(({ outcome }) => outcome.status),
+    records.map(({ outcome }) => outcome.errorCode),
+    records.map(({ at }) => at),
+    records.flatMap(({ chat }) => (chat.reservationId ? [chat.reservationId] : [])),
   ]);
 }
 
-const MESSAGE_COLUMNS = '(id, conversation_id, role, content, model, key_source, status, created_at)';
-
-const INSERT_MESSAGE = `insert into messages ${MESSAGE_COLUMNS} values (?, ?, ?, ?, null, null, 'complete', ?)`;
-
-const INSERT_CONVERSATION_AND_MESSAGE = `with conversation as (
-    insert into conversations (id, tenant_id, owner_id, agent_id, title, created_at) values (?, ?, ?, ?, ?, ?)
+/** New conversations and every user message, in one statement. */
+const INSERT_TURNS = `with conversations as (
+    insert into conversations (id, tenant_id, owner_id, agent_id, title, created_at)
+    select * from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::timestamptz[])
   )
-  ${INSERT_MESSAGE}`;
+  insert into messages (id, conversation_id, role, content, model, key_source, status, created_at)
+  select id, conversation_id, '${MessageRole.USER}', content, null, null, 'complete', created_at
+  from unnest(?::uuid[], ?::uuid[], ?::text[], ?::timestamptz[]) as turn(id, conversation_id, content, created_at)`;
 
-const RECORD_OUTCOME = `with reply as (
-    insert into messages ${MESSAGE_COLUMNS}
-    select ?::uuid, ?::uuid, ?, ?, ?, ?, ?, ?::timestamptz where ?::boolean
+/** Replies, usage rows and released reservations, in one statement (so atomically). */
+const RECORD_OUTCOMES = `with replies as (
+    insert into messages (id, conversation_id, role, content, model, key_source, status, created_at)
+    select id, conversation_id, '${MessageRole.ASSISTANT}', content, model, key_source, status, created_at
+    from unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
+      as reply(id, conversation_id, content, model, key_source, status, created_at)
   ), usage as (
     insert into usage_records
       (id, tenant_id, user_id, credential_id, key_source, model, request_id, input_tokens, output_tokens,
        cost_usd, ttft_ms, total_ms, status, error_code, created_at)
-    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    select * from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[],
+      ?::float8[], ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[])
   )
-  delete from budget_reservations where id = ?`;
+  delete from budget_reservations where id = any(?::uuid[])`;

@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
 import type { AnthropicClients } from '../providers/anthropic/anthropic-clients';
 import { streamAnthropic } from '../providers/anthropic/anthropic-stream';
@@ -7,7 +6,7 @@ import { UpstreamFailure } from '../providers/provider-stream';
 import type { ModelCatalog } from './model-catalog';
 import { chatCompleted, chatDelta, chatFailed, type ChatEventPayload } from './chat-event.type';
 import type { StartedChat } from './chat-plan';
-import { recordChatOutcome, type ChatOutcome } from './chat-recorder';
+import type { ChatOutcome, ChatRecorder } from './chat-recorder';
 import type { EventChannel } from './event-channel';
 import { backoff, DEFAULT_RETRY_POLICY, isRetriable, retryDelayMs, type RetryPolicy } from './upstream-retry';
 
@@ -22,13 +21,14 @@ export type ChatObserver = (plan: StartedChat, outcome: ChatOutcome) => void;
 export class ChatRunner {
   constructor(
     private readonly clients: AnthropicClients,
+    private readonly recorder: ChatRecorder,
     private readonly catalog: ModelCatalog,
     private readonly log: Logger,
     private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
     private readonly observers: ChatObserver[] = [],
   ) {}
 
-  async run(em: EntityManager, plan: StartedChat, channel: EventChannel<ChatEventPayload>): Promise<void> {
+  async run(plan: StartedChat, channel: EventChannel<ChatEventPayload>): Promise<void> {
     const startedAt = performance.now();
     plan.turnSaved.catch((error: unknown) =>
       this.log.error({ requestId: plan.requestId, err: error }, 'AUDIT APPEND FAILED: could not save the conversation turn and its credential.use event'),
@@ -88,7 +88,7 @@ export class ChatRunner {
       errorCode: failure?.code ?? null,
     };
     try {
-      await recordChatOutcome(em, plan, outcome);
+      await this.recorder.recordOutcome(plan, outcome);
     } catch (error) {
       this.log.error({ requestId: plan.requestId, err: error }, 'could not record chat usage');
     }

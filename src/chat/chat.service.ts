@@ -11,7 +11,7 @@ import { Role } from '../modules/user/role';
 import type { ChatPlanner } from './chat-planner';
 import type { ChatRunner } from './chat-runner';
 import { EventChannel } from './event-channel';
-import { recordChatStart } from './chat-recorder';
+import type { ChatRecorder } from './chat-recorder';
 import type { StreamRegistry } from './stream-registry';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -22,6 +22,7 @@ export class ChatService implements ChatStarter {
     private readonly planner: ChatPlanner,
     private readonly runner: ChatRunner,
     private readonly audit: AuditLog,
+    private readonly recorder: ChatRecorder,
     readonly streams: StreamRegistry,
   ) {}
 
@@ -52,14 +53,14 @@ export class ChatService implements ChatStarter {
       outcome: AuditOutcome.SUCCESS,
       detail: { keySource: plan.key.source, model: plan.model.id, provider: plan.model.provider },
     };
-    const turnSaved = nextTurn().then(() => recordChatStart(caller.em.fork(), this.audit, plan, keyUse));
+    const turnSaved = nextTurn().then(() => this.recorder.recordStart(plan, keyUse));
     turnSaved.catch(() => undefined); // logged by the runner, which awaits it before recording the reply
     const channel = new EventChannel<ChatEventPayload>();
     channel.push(
       chatStarted({ requestId, conversationId: plan.conversationId, model: plan.model.id, keySource: plan.key.source }),
     );
     ticket.channel = channel;
-    void this.runner.run(caller.em.fork(), { ...plan, turnSaved }, channel).finally(() => this.streams.release(ticket));
+    void this.runner.run({ ...plan, turnSaved }, channel).finally(() => this.streams.release(ticket));
     return channel;
   }
 }

@@ -1,0 +1,55 @@
+interface Pending<J> {
+  job: J;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: jobs submitted while a write is running are written together by the next one,
+ * so under load many chats share one transaction (one commit, one statement per table) and
+ * alone a job is written at once. `write` must write all of its jobs or none. When a batch
+ * fails, each of its jobs is tried on its own, so one bad job fails alone.
+ */
+export class GroupCommit<J> {
+  private queue: Array<Pending<J>> = [];
+  private running = false;
+
+  constructor(
+    private readonly write: (jobs: J[]) => Promise<void>,
+    private readonly maxBatch = 200,
+  ) {}
+
+  submit(job: J): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          await this.write(batch.map((pending) => pending.job));
+          for (const pending of batch) pending.resolve();
+        } catch (error) {
+          if (batch.length === 1) batch[0].reject(error);
+          else await Promise.all(batch.map((pending) => this.writeAlone(pending)));
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async writeAlone(pending: Pending<J>): Promise<void> {
+    try {
+      await this.write([pending.job]);
+      pending.resolve();
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+}
