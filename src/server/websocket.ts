@@ -18,6 +18,7 @@ import type { ContextFactory } from './context-factory';
 import { maskError } from './error-masking';
 import { GRAPHQL_PATH } from './http';
 import type { QueryLimits } from './query-limits';
+import { createSubscriber } from './subscription-events';
 import type { Principal } from '../auth/principal';
 import type { OperationFacts } from '../observability/operation-log';
 import { performance } from 'node:perf_hooks';
@@ -140,6 +141,7 @@ export function attachWebSocket(options: WebSocketOptions) {
 
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
     schema,
+    subscribe: createSubscriber(schema),
     connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
     onSubscribe: async (ctx, id, payload) => {
       const requestId = randomUUID();
