@@ -32,4 +32,6 @@ export interface StartedChat extends ChatPlan {
    * the reply is recorded after them. Rejects if they could not be written.
    */
   turnSaved: Promise<void>;
+  /** Starts that write now if it has not started yet. */
+  beginTurnWrite: () => void;
 }

@@ -35,11 +35,13 @@ interface OutcomeRecord {
 
 const MESSAGE_STATUS: Record<UsageStatus, MessageStatus> = { completed: 'complete', cancelled: 'cancelled', failed: 'failed' };
 const TITLE_LENGTH = 80;
+/** The longest a chat's turn and credential.use event wait for its first token before being written. */
+export const START_WRITE_DELAY_MS = 100;
 
 /**
  * Writes what every chat leaves behind: at the start, the user's turn (and the conversation, on
- * its first turn) with the credential.use audit event; at the end, the reply, the usage row and
- * the release of the budget reservation. Concurrent chats share transactions (GroupCommit),
+ * its first turn) with the credential.use audit event; at the end, the reply, the usage row,
+ * the credential's lastUsedAt (at most once a minute) and the release of the budget reservation. Concurrent chats share transactions (GroupCommit),
  * and rows are written with plain SQL (the columns of ConversationEntity, MessageEntity,
  * UsageRecordEntity and BudgetReservationEntity), one statement per table, not through the unit
  * of work; test/chat reads them back through the entities.
@@ -51,6 +53,24 @@ export class ChatRecorder {
   constructor(root: EntityManager, audit: AuditLog) {
     this.starts = new GroupCommit((records) => root.fork().transactional((tx) => writeStarts(tx, audit, records)));
     this.outcomes = new GroupCommit((records) => writeOutcomes(root.fork(), records));
+  }
+
+  /**
+   * The start's write, begun by `begin()` or after `maxDelayMs`, whichever comes first. The
+   * runner begins it just after the first token has gone to the client, so the first token of
+   * a fast provider never waits behind these writes, while with a slow one (whose first token
+   * takes hundreds of milliseconds) they are made as it thinks. `saved` never rejects unhandled.
+   */
+  deferStart(plan: ChatPlan, keyUse: AuditRecord, maxDelayMs = START_WRITE_DELAY_MS): { saved: Promise<void>; begin: () => void } {
+    let begin!: () => void;
+    const begun = new Promise<void>((resolve) => (begin = resolve));
+    const timer = setTimeout(begin, maxDelayMs);
+    const saved = begun.then(() => {
+      clearTimeout(timer);
+      return this.recordStart(plan, keyUse);
+    });
+    saved.catch(() => undefined); // awaited, and a failure logged, when the reply is recorded
+    return { saved, begin };
   }
 
   /** The user's turn and the audit event of the key's use: together or not at all. */
@@ -116,6 +136,8 @@ async function writeOutcomes(em: EntityManager, records: OutcomeRecord[]): Promi
     records.map(({ outcome }) => outcome.status),
     records.map(({ outcome }) => outcome.errorCode),
     records.map(({ at }) => at),
+    new Date(),
+    records.flatMap(({ chat }) => (chat.key.lastUsedDue && chat.key.credentialId ? [chat.key.credentialId] : [])),
     records.flatMap(({ chat }) => (chat.reservationId ? [chat.reservationId] : [])),
   ]);
 }
@@ -129,7 +151,7 @@ const INSERT_TURNS = `with conversations as (
   select id, conversation_id, '${MessageRole.USER}', content, null, null, 'complete', created_at
   from unnest(?::uuid[], ?::uuid[], ?::text[], ?::timestamptz[]) as turn(id, conversation_id, content, created_at)`;
 
-/** Replies, usage rows and released reservations, in one statement (so atomically). */
+/** Replies, usage rows, credentials' lastUsedAt and released reservations, in one statement (so atomically). */
 const RECORD_OUTCOMES = `with replies as (
     insert into messages (id, conversation_id, role, content, model, key_source, status, created_at)
     select id, conversation_id, '${MessageRole.ASSISTANT}', content, model, key_source, status, created_at
@@ -141,5 +163,7 @@ const RECORD_OUTCOMES = `with replies as (
        cost_usd, ttft_ms, total_ms, status, error_code, created_at)
     select * from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[],
       ?::float8[], ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[])
+  ), used as (
+    update credentials set last_used_at = ?::timestamptz where id = any(?::uuid[])
   )
   delete from budget_reservations where id = any(?::uuid[])`;

@@ -54,6 +54,8 @@ export class ChatRunner {
               text += event.text;
               deltas++;
               channel.push(chatDelta(event.text));
+              // On the next turn of the event loop, after this delta has been flushed to the client.
+              if (deltas === 1) setTimeout(plan.beginTurnWrite, 0);
             } else {
               ({ inputTokens, outputTokens, stopReason } = event);
             }
@@ -87,6 +89,7 @@ export class ChatRunner {
       totalMs: Math.round(performance.now() - startedAt),
       errorCode: failure?.code ?? null,
     };
+    plan.beginTurnWrite();
     try {
       await this.recorder.recordOutcome(plan, outcome);
     } catch (error) {

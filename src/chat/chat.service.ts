@@ -14,8 +14,6 @@ import { EventChannel } from './event-channel';
 import type { ChatRecorder } from './chat-recorder';
 import type { StreamRegistry } from './stream-registry';
 
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /** Starts one chat: plans it (errors surface as GraphQL errors), then streams it. */
 export class ChatService implements ChatStarter {
   constructor(
@@ -42,9 +40,6 @@ export class ChatService implements ChatStarter {
       }
       throw error;
     }
-    // Not awaited, and begun on the next turn of the event loop, once the upstream request below
-    // has been written: the first token does not wait for these writes. The reply is recorded
-    // after they land.
     const keyUse = {
       ...callerFacts(caller),
       action: 'credential.use',
@@ -53,14 +48,14 @@ export class ChatService implements ChatStarter {
       outcome: AuditOutcome.SUCCESS,
       detail: { keySource: plan.key.source, model: plan.model.id, provider: plan.model.provider },
     };
-    const turnSaved = nextTurn().then(() => this.recorder.recordStart(plan, keyUse));
-    turnSaved.catch(() => undefined); // logged by the runner, which awaits it before recording the reply
+    // Written while the upstream call runs, not before it (see ChatRecorder.deferStart).
+    const turn = this.recorder.deferStart(plan, keyUse);
     const channel = new EventChannel<ChatEventPayload>();
     channel.push(
       chatStarted({ requestId, conversationId: plan.conversationId, model: plan.model.id, keySource: plan.key.source }),
     );
     ticket.channel = channel;
-    void this.runner.run({ ...plan, turnSaved }, channel).finally(() => this.streams.release(ticket));
+    void this.runner.run({ ...plan, turnSaved: turn.saved, beginTurnWrite: turn.begin }, channel).finally(() => this.streams.release(ticket));
     return channel;
   }
 }

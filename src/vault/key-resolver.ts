@@ -16,6 +16,11 @@ export interface ResolvedKey {
   credentialId: string | null;
   dataKeyVersion: number | null;
   apiKey: string;
+  /**
+   * This use should be written to the credential's lastUsedAt (the last write this process
+   * knows of is over a minute old); the chat records it with its usage.
+   */
+  lastUsedDue: boolean;
 }
 
 /** The operator's keys from the environment, per provider. */
@@ -136,11 +141,9 @@ export class KeyResolver {
     const { credentialId, dataKeyVersion } = key.binding;
     const now = Date.now();
     const lastUsed = Math.max(key.lastUsedAt?.getTime() ?? 0, this.lastUsedWritten.get(credentialId) ?? 0);
-    if (now - lastUsed > LAST_USED_RESOLUTION_MS) {
-      this.rememberLastUsedWrite(credentialId, now);
-      await em.nativeUpdate(CredentialEntity, { id: credentialId }, { lastUsedAt: new Date(now) });
-    }
-    return { source, credentialId, dataKeyVersion, apiKey };
+    const lastUsedDue = now - lastUsed > LAST_USED_RESOLUTION_MS;
+    if (lastUsedDue) this.rememberLastUsedWrite(credentialId, now);
+    return { source, credentialId, dataKeyVersion, apiKey, lastUsedDue };
   }
 
   private rememberLastUsedWrite(credentialId: string, at: number): void {
@@ -156,6 +159,6 @@ export class KeyResolver {
   private platformKey(provider: Provider): ResolvedKey {
     const apiKey = this.platform.get(provider);
     if (!apiKey) throw missing(ErrorCode.NO_CREDENTIAL, `The operator has configured no platform ${provider} key`);
-    return { source: KeySource.PLATFORM, credentialId: null, dataKeyVersion: null, apiKey };
+    return { source: KeySource.PLATFORM, credentialId: null, dataKeyVersion: null, apiKey, lastUsedDue: false };
   }
 }
