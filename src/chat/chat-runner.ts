@@ -46,7 +46,7 @@ export class ChatRunner {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          for await (const event of streamAnthropic(client, plan.request, channel.signal)) {
+          await streamAnthropic(client, plan.request, channel.signal, (event) => {
             if (event.type === 'start') {
               inputTokens = event.inputTokens;
             } else if (event.type === 'delta') {
@@ -59,7 +59,7 @@ export class ChatRunner {
             } else {
               ({ inputTokens, outputTokens, stopReason } = event);
             }
-          }
+          });
           break;
         } catch (error) {
           const canRetry = firstTokenAt === null && attempt < this.retry.maxAttempts && isRetriable(error);

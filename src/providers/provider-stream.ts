@@ -1,3 +1,6 @@
+/** Receives a provider stream's events as they arrive; must not throw. */
+export type ProviderEventSink = (event: ProviderEvent) => void;
+
 /** What a provider stream yields, whatever the provider. */
 export type ProviderEvent =
   | { type: 'start'; inputTokens: number }

@@ -165,3 +165,32 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Pr
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+test('when the listening connection drops, caches are bypassed until it is back', async () => {
+  if (!(await deliversNotifications())) {
+    // Without notifications the caches are never on; nothing to drop.
+    expect(gwB.gateway.services.caches.cachesUsable).toBe(false);
+    return;
+  }
+  await waitFor(async () => gwB.gateway.services.caches.cachesUsable);
+  const tenant = await tenantWithKeys();
+  expect((await ok(gwB, tenant.member.token, ME)).me.id).toBe(tenant.member.userId);
+
+  // Kill B's listening backend, as a server restart or a network cut would.
+  const listeners = await sql<{ pid: number }>(
+    `select pid from pg_stat_activity where query ilike 'listen ${INVALIDATION_CHANNEL}%' and datname = current_database()`,
+  );
+  expect(listeners.length).toBeGreaterThanOrEqual(2); // one per gateway
+  await sql('select pg_terminate_backend(pid) from pg_stat_activity where query ilike $1 and datname = current_database()', [
+    `listen ${INVALIDATION_CHANNEL}%`,
+  ]);
+  await waitFor(async () => !gwB.gateway.services.caches.cachesUsable);
+
+  // While it is down, a change nobody announces is still seen at once: nothing is cached.
+  await sql('update api_tokens set revoked_at = now() where id = $1', [tenant.member.tokenId]);
+  expect(await failCode(gwB, tenant.member.token, ME)).toBe('UNAUTHENTICATED');
+
+  // It reconnects by itself, and caching resumes.
+  await waitFor(async () => gwB.gateway.services.caches.cachesUsable, 10_000);
+  expect(gwB.logs.lines.some((line) => line.includes('cache invalidation channel lost'))).toBe(true);
+});
