@@ -33,13 +33,19 @@ test('a second read is served from memory, without loading', async () => {
   expect(facts.calls).toBe(1);
 });
 
-test("a change to one tenant drops that tenant's entries and keeps the others'", async () => {
+/** A cache holding one entry of tenant-a (key 'a') and one of tenant-b (key 'b'). */
+async function twoTenantsCached() {
   const invalidation = new CacheInvalidation();
   const cache = cacheWith(invalidation);
   const a = source('tenant-a');
   const b = source('tenant-b');
   await cache.get('a', a.load);
   await cache.get('b', b.load);
+  return { invalidation, cache, a, b };
+}
+
+test("a change to one tenant drops that tenant's entries and keeps the others'", async () => {
+  const { invalidation, cache, a, b } = await twoTenantsCached();
   a.bump();
   b.bump();
 
@@ -91,12 +97,7 @@ test('while the cross-process channel is down every read loads, and nothing is k
 });
 
 test('a notification that names no tenant drops everything', async () => {
-  const invalidation = new CacheInvalidation();
-  const cache = cacheWith(invalidation);
-  const a = source('tenant-a');
-  const b = source('tenant-b');
-  await cache.get('a', a.load);
-  await cache.get('b', b.load);
+  const { invalidation, cache } = await twoTenantsCached();
   invalidation.invalidateLocally(null);
   expect(cache.size).toBe(0);
 });
