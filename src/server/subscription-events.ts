@@ -16,7 +16,7 @@ import {
 import { mapAsyncIterator } from 'graphql/execution/mapAsyncIterator';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
 
-type SubscriptionResult = AsyncGenerator<ExecutionResult, void, void> | ExecutionResult;
+type SubscriptionResult = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
 
 /** Runs the operation's selection set on one event, as graphql-js's `execute` would. */
 type EventExecutor = (payload: unknown) => ExecutionResult | Promise<ExecutionResult>;
@@ -61,11 +61,11 @@ export function createSubscriber(schema: GraphQLSchema): (args: ExecutionArgs) =
  * wrappers cost more than the compiled query itself). Ending the mapped iterator ends the
  * source, and a mapping that throws ends the source too.
  */
-function mapEvents<T>(source: AsyncIterable<T>, run: EventExecutor): AsyncGenerator<ExecutionResult, void, void> {
+function mapEvents<T>(source: AsyncIterable<T>, run: EventExecutor): AsyncIterableIterator<ExecutionResult> {
   const iterator = source[Symbol.asyncIterator]();
   const close = (): Promise<IteratorResult<ExecutionResult, void>> =>
     Promise.resolve(iterator.return?.()).then(() => ({ value: undefined, done: true }));
-  const mapped: AsyncGenerator<ExecutionResult, void, void> = {
+  const mapped: AsyncIterableIterator<ExecutionResult> = {
     next: () =>
       iterator.next().then(
         (result): IteratorResult<ExecutionResult, void> | Promise<IteratorResult<ExecutionResult, void>> => {

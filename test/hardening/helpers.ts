@@ -4,30 +4,16 @@ import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { gql, type GraphQLResponse } from '../support/graphql-client';
 import { bearer, wsClient, wsRequest, type WsResult } from '../support/ws-client';
-import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway';
+import { startSharedGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway';
 
 export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
 
-/**
- * startTestGateway, retried when its migration lost a race with another gateway starting at the
- * same moment (another test file): on the embedded PGlite every pooled connection is the same
- * session, so the migration advisory lock does not exclude a second starter.
- */
-export async function startGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await startTestGateway(options);
-    } catch (error) {
-      if (attempt >= 3 || !/already exists|duplicate key/.test(String(error))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-    }
-  }
-}
+export { startSharedGateway as startGateway } from '../support/gateway';
 
 /** Gateways started one after another (concurrent starts race on the migrations, see above). */
 export async function startGateways(...options: TestGatewayOptions[]): Promise<TestGateway[]> {
   const gateways: TestGateway[] = [];
-  for (const each of options) gateways.push(await startGateway(each));
+  for (const each of options) gateways.push(await startSharedGateway(each));
   return gateways;
 }
 

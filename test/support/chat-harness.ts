@@ -3,7 +3,7 @@ import type { Client, ClientOptions } from 'graphql-ws';
 import type WebSocket from 'ws';
 import { startAnthropicServer, type AnthropicServer, type RecordedRequest } from './anthropic-server';
 import { createMember, createTenantWithAdmin, ok, type RoleName, type TenantFixture, type UserFixture } from './fixtures';
-import { startTestGateway, type TestGateway, type TestGatewayOptions } from './gateway';
+import { startSharedGateway, type TestGateway } from './gateway';
 import shippedCatalog from '../../src/chat/models.json';
 import { sqlSimple } from './sql';
 import { bearer, wsClient } from './ws-client';
@@ -252,28 +252,14 @@ export interface ChatEnvironment {
   stop(): Promise<void>;
 }
 
-/**
- * startTestGateway, retried when its migration lost a race with a gateway another test file
- * started at the same moment (on PGlite all pooled connections are one session, so the
- * migration advisory lock does not exclude a second starter).
- */
-export async function startGatewayRetrying(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await startTestGateway(options);
-    } catch (error) {
-      if (attempt >= 3 || !/already exists|duplicate key/.test(String(error))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-    }
-  }
-}
+export { startSharedGateway as startGatewayRetrying } from './gateway';
 
 /** A local Anthropic API server and a gateway pointed at it (`env` adds to or overrides the defaults). */
 export async function startChatEnvironment(env: Record<string, string | undefined> = {}): Promise<ChatEnvironment> {
   const anthropic = await startAnthropicServer();
   try {
     // A short drain, so that stopping a gateway with a stream still open (a failed test) is quick.
-    const gw = await startGatewayRetrying({ env: { ANTHROPIC_BASE_URL: anthropic.baseURL, KEYWARD_DRAIN_SECONDS: '1', ...env } });
+    const gw = await startSharedGateway({ env: { ANTHROPIC_BASE_URL: anthropic.baseURL, KEYWARD_DRAIN_SECONDS: '1', ...env } });
     return {
       anthropic,
       gw,

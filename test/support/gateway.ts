@@ -45,6 +45,22 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
 }
 
+/**
+ * startTestGateway, retried when its migration or bootstrap lost a race with a gateway another
+ * test file started at the same moment on the shared database (on PGlite all pooled connections
+ * are one session, so the migration advisory lock does not exclude a second starter).
+ */
+export async function startSharedGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startTestGateway(options);
+    } catch (error) {
+      if (attempt >= 3 || !/already exists|duplicate key/.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
 function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: run the tests through jest (globalSetup sets it)`);

@@ -9,7 +9,7 @@ import { TenantEntity } from '../../src/modules/tenant/tenant.entity';
 import { Role } from '../../src/modules/user/role';
 import type { ResolvedKey } from '../../src/vault/key-resolver';
 import type { TenantFixture, UserFixture } from './fixtures';
-import { startTestGateway, type TestGateway, type TestGatewayOptions } from './gateway';
+import type { TestGateway } from './gateway';
 import { gql, type GraphQLResponse } from './graphql-client';
 
 export const PROVIDERS: readonly Provider[] = Object.values(Provider);
@@ -247,18 +247,4 @@ export async function pooled<T>(count: number, concurrency: number, task: (index
   return results;
 }
 
-/**
- * startTestGateway, retried when its migration or bootstrap lost a race with a gateway another
- * test file started at the same moment on the shared database (on PGlite all pooled connections
- * are one session, so the migration advisory lock does not exclude a second starter).
- */
-export async function startSharedGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startTestGateway(options);
-    } catch (error) {
-      if (attempt >= 3 || !/already exists|duplicate key/.test(String(error))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-    }
-  }
-}
+export { startSharedGateway } from './gateway';
