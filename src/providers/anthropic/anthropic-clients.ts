@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { LRUCache } from 'lru-cache';
+import { createNodeHttpFetch } from './node-http-fetch';
 
 export interface AnthropicClientsOptions {
   baseURL?: string;
@@ -15,6 +16,8 @@ export interface AnthropicClientsOptions {
  */
 export class AnthropicClients {
   private readonly cache: LRUCache<string, Anthropic>;
+  /** One fetch, so all clients share its keep-alive connections. */
+  private readonly fetch = createNodeHttpFetch();
 
   constructor(private readonly options: AnthropicClientsOptions = {}) {
     this.cache = new LRUCache({ max: options.max ?? 1000, ttl: options.ttlMs ?? 5 * 60_000 });
@@ -28,6 +31,7 @@ export class AnthropicClients {
       apiKey,
       baseURL: this.options.baseURL,
       maxRetries: 0,
+      fetch: this.fetch,
       timeout: this.options.timeoutMs ?? 10 * 60_000,
     });
     this.cache.set(identity, client);

@@ -1,0 +1,108 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createNodeHttpFetch } from '../../src/providers/anthropic/node-http-fetch';
+
+/**
+ * The fetch the Anthropic clients use (src/providers/anthropic/node-http-fetch.ts), against a
+ * real HTTP server: what it sends, what it hands back, and how it stops. The chat suites cover
+ * it end to end through the SDK (streams, every failure mode, cancellation within 100 ms).
+ */
+
+let server: Server;
+let base: string;
+const received: Array<{ method?: string; url?: string; headers: IncomingMessage['headers']; body: string }> = [];
+let closedSockets = 0;
+
+beforeAll(async () => {
+  server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    received.push({ method: req.method, url: req.url, headers: req.headers, body });
+    req.socket.once('close', () => closedSockets++);
+    if (req.url === '/error') {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } }));
+    } else if (req.url === '/stream') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'set-cookie': ['a=1', 'b=2'] });
+      res.write('event: one\ndata: 1\n\n');
+      setTimeout(() => res.end('event: two\ndata: 2\n\n'), 20);
+    } else if (req.url === '/hang') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('event: one\ndata: 1\n\n'); // and never ends
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const fetchLean = createNodeHttpFetch();
+
+async function readAll(body: unknown): Promise<string> {
+  let text = '';
+  for await (const chunk of body as AsyncIterable<Buffer>) text += chunk.toString('utf8');
+  return text;
+}
+
+test('sends method, headers and body; hands back status, headers and the body as it streams', async () => {
+  const response = await fetchLean(`${base}/stream`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': 'not-a-real-key' },
+    body: JSON.stringify({ hello: 'world' }),
+  });
+  expect(response.ok).toBe(true);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('text/event-stream');
+  expect(response.headers.get('set-cookie')).toBe('a=1, b=2');
+  expect(await readAll(response.body)).toBe('event: one\ndata: 1\n\nevent: two\ndata: 2\n\n');
+
+  const request = received.at(-1)!;
+  expect(request).toMatchObject({ method: 'POST', url: '/stream', body: '{"hello":"world"}' });
+  expect(request.headers['x-api-key']).toBe('not-a-real-key');
+  expect(request.headers['accept-encoding']).toBe('identity');
+});
+
+test('an error answer is readable with text() and json()', async () => {
+  const response = await fetchLean(`${base}/error`, { method: 'POST', body: '{}' });
+  expect(response.ok).toBe(false);
+  expect(response.status).toBe(429);
+  expect(response.headers.get('retry-after')).toBe('3');
+  expect(await response.json()).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
+});
+
+test('a signal aborted beforehand sends nothing and rejects with an AbortError', async () => {
+  const before = received.length;
+  const controller = new AbortController();
+  controller.abort();
+  await expect(fetchLean(`${base}/stream`, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(received.length).toBe(before);
+});
+
+test('aborting mid-body ends the body with an error and closes the connection at once', async () => {
+  const controller = new AbortController();
+  const response = await fetchLean(`${base}/hang`, { method: 'POST', body: '{}', signal: controller.signal });
+  const iterator = (response.body as unknown as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  expect((await iterator.next()).value.toString('utf8')).toBe('event: one\ndata: 1\n\n');
+  const closedBefore = closedSockets;
+  const abortedAt = Date.now();
+  controller.abort();
+  await expect(iterator.next()).rejects.toMatchObject({ name: 'AbortError' });
+  while (closedSockets === closedBefore) {
+    if (Date.now() - abortedAt > 1_000) throw new Error('the server never saw the connection close');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  expect(Date.now() - abortedAt).toBeLessThan(100);
+});
+
+test('a refused connection rejects', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+  await expect(fetchLean(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+});
