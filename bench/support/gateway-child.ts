@@ -156,7 +156,7 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
-      let entry: { level?: number; msg?: string; code?: string; err?: { message?: string } };
+      let entry: { level?: number; msg?: string; code?: string; networkCode?: string; err?: { message?: string } };
       try {
         entry = JSON.parse(line);
       } catch {
@@ -166,7 +166,7 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
       else if ((entry.level ?? 0) >= 40) logs.warn++;
       else continue;
       if (logs.samples.length < 10) {
-        logs.samples.push(`${entry.level! >= 50 ? 'error' : 'warn'}: ${entry.msg}${entry.code ? ` (${entry.code})` : ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`);
+        logs.samples.push(`${entry.level! >= 50 ? 'error' : 'warn'}: ${entry.msg}${entry.code ? ` (${entry.code}${entry.networkCode ? ` ${entry.networkCode}` : ''})` : ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`);
       }
     }
   });

@@ -70,7 +70,12 @@ export class ChatRunner {
       }
     } catch (error) {
       failure = error instanceof UpstreamFailure ? error : new UpstreamFailure('UPSTREAM_ERROR', 'The chat failed', true);
-      if (!(error instanceof UpstreamFailure)) this.log.error({ requestId: plan.requestId, err: error }, 'chat failed');
+      if (error instanceof UpstreamFailure) {
+        const { code, status, networkCode } = error;
+        this.log.warn({ requestId: plan.requestId, code, status, networkCode, afterFirstToken: firstTokenAt !== null }, 'upstream failed');
+      } else {
+        this.log.error({ requestId: plan.requestId, err: error }, 'chat failed');
+      }
     }
 
     if (channel.wasInterrupted && !failure && stopReason === null) {

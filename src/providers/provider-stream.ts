@@ -27,6 +27,8 @@ export class UpstreamFailure extends Error {
     readonly retryable: boolean,
     readonly status?: number,
     readonly retryAfterMs?: number,
+    /** For the log only: the network error's code (ECONNRESET, ENOTFOUND…), never a message. */
+    readonly networkCode?: string,
   ) {
     super(message);
     this.name = 'UpstreamFailure';

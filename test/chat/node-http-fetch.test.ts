@@ -12,6 +12,9 @@ let server: Server;
 let base: string;
 const received: Array<{ method?: string; url?: string; headers: IncomingMessage['headers']; body: string }> = [];
 let closedSockets = 0;
+/** Requests seen per connection, for the routes that reset connections. */
+const requestsPerSocket = new WeakMap<object, number>();
+const sockets = new Set<object>();
 
 beforeAll(async () => {
   server = createServer(async (req, res) => {
@@ -19,6 +22,18 @@ beforeAll(async () => {
     for await (const chunk of req) body += chunk;
     received.push({ method: req.method, url: req.url, headers: req.headers, body });
     req.socket.once('close', () => closedSockets++);
+    const onThisSocket = (requestsPerSocket.get(req.socket) ?? 0) + 1;
+    requestsPerSocket.set(req.socket, onThisSocket);
+    sockets.add(req.socket);
+    if (req.url === '/reset' || (req.url === '/reset-reused' && onThisSocket > 1)) {
+      // What a client sees when the server's idle timer closed the connection under the request.
+      req.socket.destroy();
+      return;
+    }
+    if (req.url === '/reset-reused') {
+      res.end('answered');
+      return;
+    }
     if (req.url === '/error') {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' });
       res.end(JSON.stringify({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } }));
@@ -104,5 +119,36 @@ test('a refused connection rejects', async () => {
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise((resolve) => closed.close(resolve));
-  await expect(fetchLean(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  await expect(fetchLean(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ name: 'TypeError', cause: { code: 'ECONNREFUSED' } });
+});
+
+describe('a connection the server closed under the request', () => {
+  test('on a reused connection, before any answer: sent again on a new connection', async () => {
+    const fetchOwnPool = createNodeHttpFetch();
+    const before = received.length;
+    sockets.clear();
+    expect(await (await fetchOwnPool(`${base}/reset-reused`, { method: 'POST', body: '{"n":1}' })).text()).toBe('answered');
+    const second = await fetchOwnPool(`${base}/reset-reused`, { method: 'POST', body: '{"n":2}' });
+    expect(second.status).toBe(200);
+    expect(await second.text()).toBe('answered');
+    // The second request went out on the first connection, was cut off, and was sent once more.
+    expect(received.slice(before).map((request) => request.body)).toEqual(['{"n":1}', '{"n":2}', '{"n":2}']);
+    expect(sockets.size).toBe(2);
+  });
+
+  test('on a new connection: not sent again; the reset reaches the caller', async () => {
+    const fetchOwnPool = createNodeHttpFetch();
+    const before = received.length;
+    await expect(fetchOwnPool(`${base}/reset`, { method: 'POST', body: '{}' })).rejects.toMatchObject({ name: 'TypeError', cause: { code: 'ECONNRESET' } });
+    expect(received.length - before).toBe(1);
+  });
+
+  test('a reused connection that keeps failing: at most two more tries, then the reset', async () => {
+    const fetchOwnPool = createNodeHttpFetch();
+    // Three pooled connections, each already used once.
+    await Promise.all([1, 2, 3].map(async () => (await fetchOwnPool(`${base}/reset-reused`)).text()));
+    const before = received.length;
+    await expect(fetchOwnPool(`${base}/reset`, { method: 'POST', body: '{}' })).rejects.toMatchObject({ name: 'TypeError', cause: { code: 'ECONNRESET' } });
+    expect(received.length - before).toBe(3);
+  });
 });

@@ -1,4 +1,4 @@
-import type { Behaviour } from '../support/anthropic-server';
+import type { Behaviour, RecordedRequest } from '../support/anthropic-server';
 import {
   anthropicKey,
   chat,
@@ -39,7 +39,9 @@ afterAll(async () => {
 });
 
 /** Runs one chat whose upstream answers with `behaviours` in turn (then the default echo). */
-async function chatWith(...behaviours: Behaviour[]): Promise<{ run: ChatRun; message: string; attempts: number }> {
+async function chatWith(
+  ...behaviours: Behaviour[]
+): Promise<{ run: ChatRun; message: string; attempts: number; requests: RecordedRequest[] }> {
   env.anthropic.enqueue(...behaviours);
   const message = uniqueText('fail');
   const run = await chat(env.gw, tenant.member.token, { message });
@@ -48,7 +50,7 @@ async function chatWith(...behaviours: Behaviour[]): Promise<{ run: ChatRun; mes
   const attempts = upstreamFor(env.anthropic, message);
   // Every attempt used the caller's key.
   expect(attempts.every((request) => request.apiKey === key)).toBe(true);
-  return { run, message, attempts: attempts.length };
+  return { run, message, attempts: attempts.length, requests: attempts };
 }
 
 /** ChatStarted, optional deltas, then exactly one ChatFailed with `code`; nothing of the key in it. */
@@ -150,12 +152,36 @@ test.each([400, 404, 413])('%i → UPSTREAM_BAD_REQUEST, not retryable, not retr
 });
 
 test('a connection dropped before the headers → UPSTREAM_UNREACHABLE, retryable, not retried', async () => {
-  const { run, attempts } = await chatWith({ kind: 'drop-connection', afterTokens: 'before-headers' });
+  const dropped: Behaviour = { kind: 'drop-connection', afterTokens: 'before-headers' };
+  env.anthropic.setBehaviour(dropped);
+  const { run, requests } = await chatWith();
   expectFailed(run, 'UPSTREAM_UNREACHABLE', true);
-  expect(attempts).toBe(1);
+  // The chat is not retried. The only second sends are the connection pool's: a request cut off
+  // on a pooled keep-alive connection goes once more on another (at most twice); the last try is
+  // the one that failed the chat.
+  expect(requests.length).toBeLessThanOrEqual(3);
+  expect(requests.slice(0, -1).every((request) => request.reusedConnection)).toBe(true);
   const row = await expectFailedUsage(run, 'UPSTREAM_UNREACHABLE');
   expect(row).toMatchObject({ ttft_ms: null, output_tokens: 0 });
+  // The log says what the network said; the client's message does not.
+  const logged = env.gw.logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(logged.find((line) => line.requestId === run.started!.requestId && line.msg === 'upstream failed')).toMatchObject({
+    code: 'UPSTREAM_UNREACHABLE',
+    networkCode: 'ECONNRESET',
+  });
+  env.anthropic.setBehaviour(undefined);
   await expectStillServing();
+});
+
+test('a pooled connection closed under the request, before the headers: sent again on another connection, the chat completes', async () => {
+  await expectStillServing(); // leaves a keep-alive connection in the gateway's pool
+  const { run, requests } = await chatWith({ kind: 'drop-connection', afterTokens: 'before-headers' });
+  expect(run.completed).toBeDefined();
+  expect(run.text).toMatch(/^Echo: /);
+  expect(requests).toHaveLength(2);
+  expect(requests[0].reusedConnection).toBe(true);
+  expect(requests[1].remotePort).not.toBe(requests[0].remotePort);
+  expect(await usageRow(run.started!.requestId)).toMatchObject({ status: 'completed', error_code: null });
 });
 
 test('an error event mid-stream → ChatFailed after the deltas already sent, not retried', async () => {

@@ -134,6 +134,12 @@ describe('a known key leaves no trace in the logs', () => {
     expect(operations.filter((line) => line.transport === 'http')).toHaveLength(6);
     expect(operations.filter((line) => line.transport === 'ws')).toHaveLength(5);
     expect(parsed.map((line) => line.msg)).toContain('upstream busy: retrying');
+    // Each failed chat: one warning with its code and the provider's status.
+    const failures = parsed.filter((line) => line.msg === 'upstream failed');
+    expect(failures.map(({ code, status, afterFirstToken }) => ({ code, status, afterFirstToken }))).toEqual([
+      { code: 'INVALID_PROVIDER_KEY', status: 401, afterFirstToken: false },
+      { code: 'UPSTREAM_ERROR', status: undefined, afterFirstToken: true },
+    ]);
     for (const secret of [key, refusedKey]) {
       for (const trace of keyTraces(secret)) {
         const leaking = written.filter((line) => line.includes(trace));

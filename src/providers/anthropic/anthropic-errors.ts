@@ -19,13 +19,24 @@ const errorType = (error: InstanceType<typeof Anthropic.APIError>): string | und
   return typeof type === 'string' ? type : undefined;
 };
 
+/** The code of the network error under the SDK's and fetch's wrappers (ECONNRESET, ENOTFOUND…). */
+const networkCode = (error: Error): string | undefined => {
+  let cause: unknown = error.cause;
+  for (let depth = 0; depth < 4 && typeof cause === 'object' && cause !== null; depth++) {
+    const { code } = cause as { code?: unknown };
+    if (typeof code === 'string') return code;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return undefined;
+};
+
 /**
  * Maps what the Anthropic SDK throws to a specific, key-free failure. Messages are written
  * here, never copied from upstream, since an upstream message could echo request content.
  */
 export function classifyAnthropicError(error: unknown): UpstreamFailure {
   if (error instanceof Anthropic.APIConnectionError) {
-    return new UpstreamFailure('UPSTREAM_UNREACHABLE', 'Could not reach Anthropic', true);
+    return new UpstreamFailure('UPSTREAM_UNREACHABLE', 'Could not reach Anthropic', true, undefined, undefined, networkCode(error));
   }
   if (!(error instanceof Anthropic.APIError)) {
     return new UpstreamFailure('UPSTREAM_ERROR', 'Anthropic stream failed unexpectedly', true);

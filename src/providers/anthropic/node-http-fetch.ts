@@ -16,38 +16,92 @@ export function createNodeHttpFetch(): typeof fetch {
     'https:': new https.Agent({ keepAlive: true }),
   };
 
-  return (input, init = {}) =>
-    new Promise<Response>((resolve, reject) => {
-      const url = new URL(input instanceof Request ? input.url : String(input));
-      const protocol = url.protocol as keyof typeof agents;
-      if (!(protocol in agents)) return reject(new TypeError(`Unsupported protocol ${url.protocol}`));
-      const signal = init.signal ?? undefined;
-      if (signal?.aborted) return reject(abortError(signal));
+  return async (input, init = {}) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const protocol = url.protocol as keyof typeof agents;
+    if (!(protocol in agents)) throw new TypeError(`Unsupported protocol ${url.protocol}`);
+    const headers = new Headers(init.headers);
+    // Bodies are read as sent: nothing here decompresses them.
+    headers.set('accept-encoding', 'identity');
+    const exchange: Exchange = {
+      url,
+      module: protocol === 'https:' ? https : http,
+      agent: agents[protocol],
+      method: init.method ?? 'GET',
+      headers: Object.fromEntries(headers.entries()),
+      body: bodyOf(init.body),
+      signal: init.signal ?? undefined,
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send(exchange);
+      } catch (error) {
+        if (!(error instanceof StaleConnectionError) || attempt > MAX_STALE_CONNECTION_RETRIES) {
+          throw error instanceof StaleConnectionError ? error.cause : error;
+        }
+      }
+    }
+  };
+}
 
-      const headers = new Headers(init.headers);
-      // Bodies are read as sent: nothing here decompresses them.
-      headers.set('accept-encoding', 'identity');
-      const request = (protocol === 'https:' ? https : http).request(url, {
-        method: init.method ?? 'GET',
-        headers: Object.fromEntries(headers.entries()),
-        agent: agents[protocol],
-      });
-      let response: IncomingMessage | undefined;
-      // As with fetch, a body being read fails with the AbortError, and the socket closes at once.
-      const abort = () => {
-        const error = abortError(signal!);
-        response?.destroy(error);
-        request.destroy(error);
-      };
-      signal?.addEventListener('abort', abort, { once: true });
-      request.once('close', () => signal?.removeEventListener('abort', abort));
-      request.once('error', reject); // before the response; afterwards the body stream fails instead
-      request.once('response', (started) => {
-        response = started;
-        resolve(responseOf(url, started));
-      });
-      request.end(bodyOf(init.body));
+interface Exchange {
+  url: URL;
+  module: typeof http | typeof https;
+  agent: http.Agent;
+  method: string;
+  headers: Record<string, string>;
+  body: string | Uint8Array | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * A pooled keep-alive connection can be closed by the server just as a request goes out on it:
+ * the server's idle timer fired first, and the request met a connection already given up. A
+ * request that fails that way (reset or closed on a reused connection, before any byte of an
+ * answer) is sent again, as browsers do for the same race; a new connection that fails is not
+ * retried, and neither is anything after the answer has started.
+ */
+const MAX_STALE_CONNECTION_RETRIES = 2;
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+class StaleConnectionError extends Error {
+  constructor(override readonly cause: Error) {
+    super('A reused keep-alive connection was closed before the answer started');
+  }
+}
+
+function send(exchange: Exchange): Promise<Response> {
+  const { signal } = exchange;
+  return new Promise<Response>((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const request = exchange.module.request(exchange.url, {
+      method: exchange.method,
+      headers: exchange.headers,
+      agent: exchange.agent,
     });
+    let response: IncomingMessage | undefined;
+    // As with fetch, a body being read fails with the AbortError, and the socket closes at once.
+    const abort = () => {
+      const error = abortError(signal!);
+      response?.destroy(error);
+      request.destroy(error);
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    request.once('close', () => signal?.removeEventListener('abort', abort));
+    // Before the response; afterwards the body stream fails instead.
+    request.once('error', (error: NodeJS.ErrnoException) => {
+      if (signal?.aborted) return reject(abortError(signal));
+      // As fetch does: a TypeError with the network error (and its code) as the cause.
+      const failed = new TypeError('fetch failed', { cause: error });
+      const stale = request.reusedSocket && STALE_CONNECTION_CODES.has(error.code ?? '');
+      reject(stale ? new StaleConnectionError(failed) : failed);
+    });
+    request.once('response', (started) => {
+      response = started;
+      resolve(responseOf(exchange.url, started));
+    });
+    request.end(exchange.body);
+  });
 }
 
 function bodyOf(body: RequestInit['body']): string | Uint8Array | undefined {

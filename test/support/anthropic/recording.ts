@@ -5,6 +5,7 @@ import type { RecordedRequest } from './types';
 import { makeId } from './wire';
 
 const closeWaiters = new WeakMap<RecordedRequest, Promise<number>>();
+const socketsSeen = new WeakSet<object>();
 
 /** Starts the record of a request and keeps its `socketClosedAt`, `completed` and `status` up to date. */
 export function startRecord(req: IncomingMessage, res: ServerResponse, seq: number): RecordedRequest {
@@ -22,6 +23,7 @@ export function startRecord(req: IncomingMessage, res: ServerResponse, seq: numb
     rawBody: '',
     requestId: makeId('req'),
     remotePort: req.socket.remotePort,
+    reusedConnection: socketsSeen.has(req.socket),
     receivedAt: performance.now(),
     socketClosedAt: undefined,
     completed: false,
@@ -29,6 +31,7 @@ export function startRecord(req: IncomingMessage, res: ServerResponse, seq: numb
     behaviour: undefined,
     tokensSent: 0,
   };
+  socketsSeen.add(req.socket);
   res.on('finish', () => {
     record.completed = true;
   });

@@ -118,6 +118,8 @@ export interface RecordedRequest {
   requestId: string;
   /** TCP port of the client side; equal ports on sequential requests mean the connection was reused. */
   remotePort: number | undefined;
+  /** True when an earlier request came over the same connection (a pooled keep-alive connection). */
+  reusedConnection: boolean;
   /** `performance.now()` in this process when the request headers arrived. */
   receivedAt: number;
   /** `performance.now()` when the response closed: after it finished, or when the client/socket went away. */
