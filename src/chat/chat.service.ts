@@ -27,7 +27,7 @@ export class ChatService implements ChatStarter {
   async start(caller: Caller, rawInput: unknown): Promise<AsyncIterableIterator<ChatEventPayload>> {
     if (caller.principal.role === Role.AUDITOR) throw forbidden('Auditors are read-only and cannot chat');
     const input = Object.assign(new ChatInput(), rawInput);
-    await validateInput(input);
+    validateInput(input);
     const requestId = caller.requestId ?? randomUUID();
     const ticket = this.streams.admit(caller.principal.tenantId, caller.principal.userId);
     let plan;

@@ -1,4 +1,4 @@
-import { validate, type ValidationError } from 'class-validator';
+import { validateSync, type ValidationError } from 'class-validator';
 import { badInput } from './errors';
 
 const describe = (error: ValidationError, prefix = ''): string[] => {
@@ -10,13 +10,14 @@ const describe = (error: ValidationError, prefix = ''): string[] => {
 /**
  * Validates GraphQL input objects with their class-validator decorators. Unlike type-graphql's
  * default, the error never echoes the submitted values back: an input may hold an API key.
+ * Synchronous: no input has an async constraint, and chat validates on the path to the first token.
  */
-export async function validateInput(argValue: unknown): Promise<void> {
+export function validateInput(argValue: unknown): void {
   if (argValue === null || typeof argValue !== 'object') return;
   const values = Array.isArray(argValue) ? argValue : [argValue];
   for (const value of values) {
     if (value === null || typeof value !== 'object') continue;
-    const errors = await validate(value as object, {
+    const errors = validateSync(value as object, {
       forbidUnknownValues: false,
       validationError: { target: false, value: false },
     });

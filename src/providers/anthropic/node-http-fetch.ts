@@ -20,15 +20,19 @@ export function createNodeHttpFetch(): typeof fetch {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const protocol = url.protocol as keyof typeof agents;
     if (!(protocol in agents)) throw new TypeError(`Unsupported protocol ${url.protocol}`);
-    const headers = new Headers(init.headers);
+    const headers: Record<string, string> = {};
+    // The SDK passes a Headers; anything else is normalised through one.
+    (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, name) => {
+      headers[name] = value;
+    });
     // Bodies are read as sent: nothing here decompresses them.
-    headers.set('accept-encoding', 'identity');
+    headers['accept-encoding'] = 'identity';
     const exchange: Exchange = {
       url,
       module: protocol === 'https:' ? https : http,
       agent: agents[protocol],
       method: init.method ?? 'GET',
-      headers: Object.fromEntries(headers.entries()),
+      headers,
       body: bodyOf(init.body),
       signal: init.signal ?? undefined,
     };
