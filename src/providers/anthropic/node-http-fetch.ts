@@ -8,7 +8,9 @@ import https from 'node:https';
  * SSE parser without a WHATWG ReadableStream in between; with Node's global fetch (undici), the
  * web-stream machinery around every chunk cost more CPU than relaying the events. Only what the
  * SDK uses is implemented: method, headers, a string or byte body, and `signal`, which destroys
- * the request (and so closes the upstream socket) at once.
+ * the request (and so closes the upstream socket) at once. Network failures reject as fetch's do
+ * (a TypeError whose cause holds the code), after the resends described at
+ * MAX_STALE_CONNECTION_RETRIES.
  */
 export function createNodeHttpFetch(): typeof fetch {
   const agents = {
