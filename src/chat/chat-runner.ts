@@ -72,7 +72,8 @@ export class ChatRunner {
       failure = error instanceof UpstreamFailure ? error : new UpstreamFailure('UPSTREAM_ERROR', 'The chat failed', true);
       if (error instanceof UpstreamFailure) {
         const { code, status, networkCode } = error;
-        this.log.warn({ requestId: plan.requestId, code, status, networkCode, afterFirstToken: firstTokenAt !== null }, 'upstream failed');
+        const afterFirstToken = firstTokenAt !== null;
+        this.log.warn({ requestId: plan.requestId, code, status, networkCode, afterFirstToken }, 'upstream failed');
       } else {
         this.log.error({ requestId: plan.requestId, err: error }, 'chat failed');
       }

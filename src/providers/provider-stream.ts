@@ -19,18 +19,32 @@ export interface ProviderRequest {
   maxTokens: number;
 }
 
+/** What is known of a failure beyond its code: for retries and the log, never shown to clients. */
+export interface UpstreamFailureDetails {
+  /** The provider's HTTP status, when it answered. */
+  status?: number;
+  /** How long the provider asked us to wait before retrying. */
+  retryAfterMs?: number;
+  /** The network error's code (ECONNRESET, ENOTFOUND…), never its message. */
+  networkCode?: string;
+}
+
 /** A classified upstream failure: a specific code, whether a retry may help, and when. */
 export class UpstreamFailure extends Error {
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+  readonly networkCode?: string;
+
   constructor(
     readonly code: string,
     message: string,
     readonly retryable: boolean,
-    readonly status?: number,
-    readonly retryAfterMs?: number,
-    /** For the log only: the network error's code (ECONNRESET, ENOTFOUND…), never a message. */
-    readonly networkCode?: string,
+    { status, retryAfterMs, networkCode }: UpstreamFailureDetails = {},
   ) {
     super(message);
     this.name = 'UpstreamFailure';
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+    this.networkCode = networkCode;
   }
 }
