@@ -1,0 +1,51 @@
+import { DEFAULT_RETRY_POLICY, isRetriable, retryDelayMs, type RetryPolicy } from '../../../src/chat/upstream-retry';
+import { UpstreamFailure } from '../../../src/providers/provider-stream';
+
+const policy: RetryPolicy = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000 };
+const failure = (code: string, retryAfterMs?: number) => new UpstreamFailure(code, 'x', true, { retryAfterMs });
+
+describe('isRetriable', () => {
+  test.each(['UPSTREAM_RATE_LIMITED', 'UPSTREAM_OVERLOADED'])('%s is retried', (code) => {
+    expect(isRetriable(failure(code))).toBe(true);
+  });
+
+  test.each(['INVALID_PROVIDER_KEY', 'UPSTREAM_BAD_REQUEST', 'UPSTREAM_ERROR', 'UPSTREAM_UNREACHABLE', 'SHUTTING_DOWN'])(
+    '%s is not retried',
+    (code) => {
+      expect(isRetriable(failure(code))).toBe(false);
+    },
+  );
+
+  test('anything but an UpstreamFailure is not retried', () => {
+    expect(isRetriable(new Error('UPSTREAM_RATE_LIMITED'))).toBe(false);
+    expect(isRetriable({ code: 'UPSTREAM_RATE_LIMITED' })).toBe(false);
+  });
+});
+
+describe('retryDelayMs', () => {
+  test("the upstream's retry-after wins, capped at the policy's maximum", () => {
+    expect(retryDelayMs(policy, 1, failure('UPSTREAM_RATE_LIMITED', 1_234))).toBe(1_234);
+    expect(retryDelayMs(policy, 1, failure('UPSTREAM_RATE_LIMITED', 60_000))).toBe(8_000);
+    expect(retryDelayMs(policy, 3, failure('UPSTREAM_RATE_LIMITED', 0))).toBe(0);
+  });
+
+  test('without retry-after: exponential, with jitter in the upper half of the ceiling', () => {
+    for (const [attempt, ceiling] of [
+      [1, 500],
+      [2, 1_000],
+      [3, 2_000],
+      [5, 8_000],
+      [9, 8_000],
+    ]) {
+      for (let i = 0; i < 50; i++) {
+        const delay = retryDelayMs(policy, attempt, failure('UPSTREAM_OVERLOADED'));
+        expect(delay).toBeGreaterThanOrEqual(ceiling / 2);
+        expect(delay).toBeLessThanOrEqual(ceiling);
+      }
+    }
+  });
+
+  test('the default policy makes three attempts', () => {
+    expect(DEFAULT_RETRY_POLICY.maxAttempts).toBe(3);
+  });
+});
