@@ -1,14 +1,16 @@
 import { expressMiddleware } from '@as-integrations/express5';
 import type { ApolloServer } from '@apollo/server';
+import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { TrustProxy } from '../common/client-address';
 import type { GatewayContext } from './context';
 import type { ContextFactory } from './context-factory';
-import { requestIdFrom, requestScope } from './request-scope';
+import { requestScope } from './request-scope';
 
 export const GRAPHQL_PATH = '/graphql';
 
-const withRequestScope: RequestHandler = (req, res, next) => {
-  const requestId = requestIdFrom(req.headers['x-request-id']);
+const withRequestScope: RequestHandler = (_req, res, next) => {
+  const requestId = randomUUID();
   res.setHeader('x-request-id', requestId);
   res.locals.requestId = requestId;
   requestScope.run({ requestId }, next);
@@ -30,12 +32,14 @@ export interface HttpAppOptions {
   bodyLimit: number;
   /** Routes mounted before /graphql (health, metrics). */
   routes: express.Router[];
+  /** Which proxies' X-Forwarded-For sets `req.ip` (the audit IP); the WebSocket path uses the same. */
+  trustProxy: TrustProxy;
 }
 
-export function createHttpApp({ apollo, contexts, bodyLimit, routes }: HttpAppOptions): Express {
+export function createHttpApp({ apollo, contexts, bodyLimit, routes, trustProxy }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.set('trust proxy', trustProxy);
   for (const router of routes) app.use(router);
   app.use(
     GRAPHQL_PATH,
