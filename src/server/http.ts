@@ -16,6 +16,25 @@ const withRequestScope: RequestHandler = (_req, res, next) => {
   requestScope.run({ requestId }, next);
 };
 
+const ENDPOINT_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Keyward GraphQL endpoint</title></head>
+<body><h1>Keyward GraphQL endpoint</h1>
+<p>Send queries and mutations here with <code>POST</code> and <code>Content-Type: application/json</code>;
+subscriptions over WebSocket with the <code>graphql-transport-ws</code> protocol. The console is at <a href="/">/</a>.</p>
+</body></html>
+`;
+
+/**
+ * A browser opening /graphql gets a short page of its own, which loads nothing from anywhere,
+ * instead of a landing page that loads scripts from another origin or a GraphQL error.
+ */
+const endpointPage: RequestHandler = (req, res, next) => {
+  if (req.method !== 'GET' || req.query.query !== undefined || req.accepts(['application/json', 'text/html']) !== 'text/html') {
+    return next();
+  }
+  res.status(200).set('content-security-policy', "default-src 'none'").type('html').send(ENDPOINT_PAGE);
+};
+
 /** Body-parser failures become GraphQL-shaped errors instead of Express's HTML page. */
 const bodyErrors: ErrorRequestHandler = (error: { type?: string; status?: number }, _req, res, next) => {
   if (res.headersSent) return next(error);
@@ -43,6 +62,7 @@ export function createHttpApp({ apollo, contexts, bodyLimit, routes, trustProxy 
   for (const router of routes) app.use(router);
   app.use(
     GRAPHQL_PATH,
+    endpointPage,
     // Parse first: body parsing finishes in the socket's async context, which would drop the scope.
     express.json({ limit: bodyLimit, type: ['application/json', 'application/graphql-response+json'] }),
     withRequestScope,
