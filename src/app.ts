@@ -12,6 +12,7 @@ import { CallerProfiles, type CallerProfile } from './chat/caller-profiles';
 import { bootstrapPlatformAdmin, type BootstrapResult } from './auth/bootstrap';
 import { ModelCatalog } from './chat/model-catalog';
 import type { Config } from './config';
+import { compileTrustProxy } from './common/client-address';
 import type { Logger } from './common/logger';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres';
 import { migrate, openOrm } from './db/orm';
@@ -252,10 +253,12 @@ export class Gateway {
       });
       await apollo.start();
       closers.push(() => apollo.stop());
+      const trustProxy = compileTrustProxy(config.trustProxy);
       const app = createHttpApp({
         apollo,
         contexts,
         bodyLimit: config.maxBodyBytes,
+        trustProxy,
         routes: [healthRoutes(orm, () => gateway?.draining ?? false), metricsRoute(services.metrics, config.metricsToken)],
       });
       httpServer.on('request', app);
@@ -270,6 +273,9 @@ export class Gateway {
         limits,
         allowedOrigins: config.webSocket.allowedOrigins,
         onOperationEnd: (facts) => recordOperation(log, services.metrics, facts),
+        trustProxy,
+        unauthenticatedLimits: { perIp: config.webSocket.maxUnauthenticatedPerIp, total: config.webSocket.maxUnauthenticatedTotal },
+        unauthenticatedTimeoutMs: config.webSocket.unauthenticatedTimeoutMs,
       });
       closers.push(() => ws.close());
       await new Promise<void>((resolve, reject) => {

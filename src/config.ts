@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseTrustProxy, type TrustProxySetting } from './common/client-address';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -54,6 +55,19 @@ const originList = z
   )
   .transform((value) => [...new Set(value.split(',').map((item) => new URL(item.trim()).origin))]);
 
+/** Express's `trust proxy` syntax: true, false, a hop count, or addresses/CIDRs/loopback,linklocal,uniquelocal. */
+const trustProxy = z.string().transform((value, context) => {
+  try {
+    return parseTrustProxy(value);
+  } catch {
+    context.addIssue({
+      code: 'custom',
+      message: 'must be true, false, a number of hops, or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal',
+    });
+    return z.NEVER;
+  }
+});
+
 const EnvSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: z.coerce.number().int('must be a whole number').min(0).max(65535, 'must be at most 65535').default(4000),
@@ -98,6 +112,11 @@ const EnvSchema = z.object({
   KEYWARD_WS_INIT_TIMEOUT_MS: positiveInt(10_000),
   KEYWARD_WS_KEEPALIVE_MS: positiveInt(12_000),
   KEYWARD_ALLOWED_ORIGINS: originList.optional(),
+  // Untrusted clients: proxies, unauthenticated WebSockets.
+  KEYWARD_TRUST_PROXY: trustProxy.optional(),
+  KEYWARD_WS_MAX_UNAUTHENTICATED_PER_IP: positiveInt(10),
+  KEYWARD_WS_MAX_UNAUTHENTICATED_TOTAL: positiveInt(500),
+  KEYWARD_WS_UNAUTHENTICATED_TIMEOUT_MS: positiveInt(30_000),
 });
 
 export interface Config {
@@ -144,7 +163,14 @@ export interface Config {
     keepAliveMs: number;
     /** Origins allowed to open a socket; undefined: any (non-browser clients send none). */
     allowedOrigins?: string[];
+    /** Sockets not (yet) authenticated with a valid token, per client address and in all. */
+    maxUnauthenticatedPerIp: number;
+    maxUnauthenticatedTotal: number;
+    /** A socket without a valid token is closed (4401) this long after it opened. */
+    unauthenticatedTimeoutMs: number;
   };
+  /** Proxies whose X-Forwarded-For is believed (HTTP and WebSocket); false: none. */
+  trustProxy: TrustProxySetting;
 }
 
 export interface QueryLimitsConfig {
@@ -211,6 +237,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       initTimeoutMs: e.KEYWARD_WS_INIT_TIMEOUT_MS,
       keepAliveMs: e.KEYWARD_WS_KEEPALIVE_MS,
       allowedOrigins: e.KEYWARD_ALLOWED_ORIGINS,
+      maxUnauthenticatedPerIp: e.KEYWARD_WS_MAX_UNAUTHENTICATED_PER_IP,
+      maxUnauthenticatedTotal: e.KEYWARD_WS_MAX_UNAUTHENTICATED_TOTAL,
+      unauthenticatedTimeoutMs: e.KEYWARD_WS_UNAUTHENTICATED_TIMEOUT_MS,
     },
+    trustProxy: e.KEYWARD_TRUST_PROXY ?? false,
   };
 }

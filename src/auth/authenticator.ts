@@ -5,6 +5,7 @@ import type { TenantScopedCache } from '../cache/tenant-scoped-cache';
 import { unauthenticated } from '../common/errors';
 import { ApiTokenEntity } from '../modules/token/api-token.entity';
 import { hashBearerToken, parseAuthorization } from './bearer-token';
+import { FailedAuthThrottle } from './failed-auth-throttle';
 import type { Principal } from './principal';
 
 export interface RequestFacts {
@@ -36,6 +37,7 @@ export class Authenticator {
   constructor(
     private readonly audit: AuditLog,
     private readonly tokens: TokenCache,
+    private readonly failures: FailedAuthThrottle = new FailedAuthThrottle(),
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -67,8 +69,11 @@ export class Authenticator {
     return token.principal;
   }
 
-  private failed(facts: RequestFacts, reason: string, tenantId: string | null, tokenId: string | null): Promise<void> {
-    return this.audit.append({
+  /** Audits a refused token, within FailedAuthThrottle's bounds. */
+  private async failed(facts: RequestFacts, reason: string, tenantId: string | null, tokenId: string | null): Promise<void> {
+    const admitted = await this.failures.admit(`${facts.ip ?? 'unknown'} ${tenantId ?? 'global'} ${reason}`);
+    if (!admitted) return;
+    await this.audit.append({
       tenantId,
       action: 'auth.failed',
       targetType: tokenId ? 'api_token' : null,
@@ -76,7 +81,7 @@ export class Authenticator {
       outcome: AuditOutcome.DENIED,
       requestId: facts.requestId,
       ip: facts.ip,
-      detail: { reason },
+      detail: admitted.unrecordedBefore ? { reason, unrecordedBefore: admitted.unrecordedBefore } : { reason },
     });
   }
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { OperationLabels } from './operation-labels';
 
 /**
  * The gateway's Prometheus metrics, in a registry of its own (not prom-client's global one),
@@ -6,6 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export class Metrics {
   readonly registry = new Registry();
+  /** The bounded set of `operation` label values (see OperationLabels). */
+  readonly operationLabels = new OperationLabels();
 
   readonly requests = new Counter({
     name: 'keyward_graphql_requests_total',

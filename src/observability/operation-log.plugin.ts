@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from '../common/logger';
 import type { GatewayContext } from '../server/context';
+import { clientRequestIdFrom } from '../server/request-scope';
 import type { Metrics } from './metrics';
 import { recordOperation } from './operation-log';
 
@@ -11,14 +12,17 @@ export function operationLogPlugin(log: Logger, metrics: Metrics): ApolloServerP
     async requestDidStart() {
       const startedAt = performance.now();
       return {
-        async willSendResponse({ contextValue, operationName, operation, response }) {
+        async willSendResponse({ contextValue, request, operationName, operation, response }) {
           const body = response.body;
           const errors = body.kind === 'single' ? (body.singleResult.errors ?? []) : (body.initialResult.errors ?? []);
           recordOperation(log, metrics, {
             transport: 'http',
-            operationName: operationName ?? null,
+            // Apollo sets operationName only once the document validated; before that, the request's.
+            operationName: operationName ?? (typeof request.operationName === 'string' ? request.operationName : null),
             operationType: operation?.operation ?? null,
+            resolved: operation !== undefined,
             requestId: contextValue.requestId,
+            clientRequestId: clientRequestIdFrom(request.http?.headers.get('x-request-id')),
             principal: contextValue.principal,
             durationMs: performance.now() - startedAt,
             errorCodes: errors.map((error) => String(error.extensions?.code ?? 'UNKNOWN')),

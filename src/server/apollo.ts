@@ -1,7 +1,7 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
 import type { Logger } from '../common/logger';
 import type { GatewayContext } from './context';
@@ -18,6 +18,24 @@ export interface ApolloOptions {
   production: boolean;
   plugins?: ApolloServerPlugin<GatewayContext>[];
 }
+
+/**
+ * graphql-js cannot stream a subscription into one HTTP response (it used to fail inside Apollo as
+ * an internal error): refused as a client error before any resolver runs.
+ */
+const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation !== 'subscription') return;
+        throw new GraphQLError(
+          'Subscriptions are served over WebSocket only: connect to this path with the graphql-transport-ws protocol (graphql-ws)',
+          { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
+        );
+      },
+    };
+  },
+};
 
 export function createApollo(options: ApolloOptions): ApolloServer<GatewayContext> {
   const { schema, httpServer, log, limits, production } = options;
@@ -42,7 +60,9 @@ export function createApollo(options: ApolloOptions): ApolloServer<GatewayContex
     formatError: (formatted, error) => limits.formatError(maskError(formatted, error, currentRequestId(), log)),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // Apollo's landing pages load scripts from Apollo's servers; no mode serves one.
+      ApolloServerPluginLandingPageDisabled(),
+      subscriptionsOverWebSocketOnly,
       ...(options.plugins ?? []),
     ],
   });

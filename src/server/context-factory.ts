@@ -17,6 +17,20 @@ export class ContextFactory {
     private readonly chat: ChatStarter,
   ) {}
 
+  /**
+   * A WebSocket's credentials, checked once at connection_init (every operation checks them again):
+   * `none` when none were sent, `invalid` when they were refused (and audited like any refusal).
+   */
+  async checkConnection({ authorization, ip, requestId }: ConnectionFacts): Promise<'none' | 'valid' | 'invalid'> {
+    try {
+      const principal = await this.authenticator.authenticate(this.orm.em.fork(), authorization, { requestId, ip });
+      return principal ? 'valid' : 'none';
+    } catch (error) {
+      if (!isKeywardError(error)) throw error;
+      return 'invalid';
+    }
+  }
+
   async create({ authorization, ip, requestId }: ConnectionFacts): Promise<GatewayContext> {
     const em = this.orm.em.fork();
     try {

@@ -1,17 +1,38 @@
 import { expressMiddleware } from '@as-integrations/express5';
 import type { ApolloServer } from '@apollo/server';
+import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { TrustProxy } from '../common/client-address';
 import type { GatewayContext } from './context';
 import type { ContextFactory } from './context-factory';
-import { requestIdFrom, requestScope } from './request-scope';
+import { requestScope } from './request-scope';
 
 export const GRAPHQL_PATH = '/graphql';
 
-const withRequestScope: RequestHandler = (req, res, next) => {
-  const requestId = requestIdFrom(req.headers['x-request-id']);
+const withRequestScope: RequestHandler = (_req, res, next) => {
+  const requestId = randomUUID();
   res.setHeader('x-request-id', requestId);
   res.locals.requestId = requestId;
   requestScope.run({ requestId }, next);
+};
+
+const ENDPOINT_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Keyward GraphQL endpoint</title></head>
+<body><h1>Keyward GraphQL endpoint</h1>
+<p>Send queries and mutations here with <code>POST</code> and <code>Content-Type: application/json</code>;
+subscriptions over WebSocket with the <code>graphql-transport-ws</code> protocol. The console is at <a href="/">/</a>.</p>
+</body></html>
+`;
+
+/**
+ * A browser opening /graphql gets a short page of its own, which loads nothing from anywhere,
+ * instead of a landing page that loads scripts from another origin or a GraphQL error.
+ */
+const endpointPage: RequestHandler = (req, res, next) => {
+  if (req.method !== 'GET' || req.query.query !== undefined || req.accepts(['application/json', 'text/html']) !== 'text/html') {
+    return next();
+  }
+  res.status(200).set('content-security-policy', "default-src 'none'").type('html').send(ENDPOINT_PAGE);
 };
 
 /** Body-parser failures become GraphQL-shaped errors instead of Express's HTML page. */
@@ -30,15 +51,18 @@ export interface HttpAppOptions {
   bodyLimit: number;
   /** Routes mounted before /graphql (health, metrics). */
   routes: express.Router[];
+  /** Which proxies' X-Forwarded-For sets `req.ip` (the audit IP); the WebSocket path uses the same. */
+  trustProxy: TrustProxy;
 }
 
-export function createHttpApp({ apollo, contexts, bodyLimit, routes }: HttpAppOptions): Express {
+export function createHttpApp({ apollo, contexts, bodyLimit, routes, trustProxy }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.set('trust proxy', trustProxy);
   for (const router of routes) app.use(router);
   app.use(
     GRAPHQL_PATH,
+    endpointPage,
     // Parse first: body parsing finishes in the socket's async context, which would drop the scope.
     express.json({ limit: bodyLimit, type: ['application/json', 'application/graphql-response+json'] }),
     withRequestScope,

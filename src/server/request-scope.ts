@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 
 export interface RequestScope {
   requestId: string;
@@ -12,6 +11,10 @@ export const currentRequestId = (): string | undefined => requestScope.getStore(
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
 
-/** A client-supplied X-Request-Id is kept only when it is short and plain, else a new one is made. */
-export const requestIdFrom = (header: unknown): string =>
-  typeof header === 'string' && CLIENT_REQUEST_ID.test(header) ? header : randomUUID();
+/**
+ * A client's own X-Request-Id, kept only when it is short and plain. It is never the request id
+ * (audit and usage rows join on the server's id, which a client must not be able to choose): it is
+ * only logged beside it, as `clientRequestId`, so a client's trace can be matched to a log line.
+ */
+export const clientRequestIdFrom = (header: unknown): string | undefined =>
+  typeof header === 'string' && CLIENT_REQUEST_ID.test(header) ? header : undefined;

@@ -12,6 +12,7 @@ import {
 import { getVariableValues } from 'graphql/execution/values';
 import { CloseCode, handleProtocols, makeServer, type Server as GraphQLWsServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { clientAddress, type TrustProxy } from '../common/client-address';
 import type { Logger } from '../common/logger';
 import type { GatewayContext } from './context';
 import type { ContextFactory } from './context-factory';
@@ -19,6 +20,7 @@ import { maskError } from './error-masking';
 import { GRAPHQL_PATH } from './http';
 import type { QueryLimits } from './query-limits';
 import { createSubscriber } from './subscription-events';
+import { UnauthenticatedSockets, type UnauthenticatedSocketLimits } from './unauthenticated-sockets';
 import type { Principal } from '../auth/principal';
 import type { OperationFacts } from '../observability/operation-log';
 import { performance } from 'node:perf_hooks';
@@ -48,6 +50,15 @@ export interface WebSocketOptions {
   allowedOrigins?: readonly string[];
   /** Called once per finished operation (log line and metrics). */
   onOperationEnd?: (facts: OperationFacts) => void;
+  /** Which proxies' X-Forwarded-For gives the client address, as on HTTP. */
+  trustProxy: TrustProxy;
+  /**
+   * Sockets without a valid token, per client address and in all; a socket beyond them is closed
+   * at once with 1013 (Try Again Later).
+   */
+  unauthenticatedLimits: UnauthenticatedSocketLimits;
+  /** A socket that has not presented a valid token this long after opening is closed with 4401. */
+  unauthenticatedTimeoutMs: number;
 }
 
 /** What is known of one operation while it runs. */
@@ -56,6 +67,8 @@ interface Operation {
   startedAt: number;
   name: string | null;
   type: string | null;
+  /** The document parsed and validated and the operation to run was found. */
+  resolved: boolean;
   principal: Principal | null;
   errorCodes: string[];
 }
@@ -64,9 +77,16 @@ interface Operation {
 interface Extra {
   readonly socket: WebSocket;
   readonly request: IncomingMessage;
+  /** The client's address, through trusted proxies only. */
+  readonly ip: string | null;
+  /** Called when connection_init carried a valid token: the socket no longer counts as unauthenticated. */
+  readonly authenticated: () => void;
 }
 
 const MAX_CACHED_QUERY_LENGTH = 16_384;
+
+/** RFC 6455's "Try Again Later": the server refuses the socket for now. */
+const TRY_AGAIN_LATER = 1013;
 
 const requestError = (message: string, code: string, original?: GraphQLError) =>
   new GraphQLError(message, { nodes: original?.nodes, extensions: { code } });
@@ -132,6 +152,7 @@ export function attachWebSocket(options: WebSocketOptions) {
       transport: 'ws',
       operationName: operation.name,
       operationType: operation.type,
+      resolved: operation.resolved,
       requestId: operation.requestId,
       principal: operation.principal,
       durationMs: performance.now() - operation.startedAt,
@@ -143,6 +164,17 @@ export function attachWebSocket(options: WebSocketOptions) {
     schema,
     subscribe: createSubscriber(schema),
     connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
+    onConnect: async (ctx) => {
+      const credentials = await contexts.checkConnection({
+        authorization: ctx.connectionParams?.authorization,
+        ip: ctx.extra.ip,
+        requestId: randomUUID(),
+      });
+      // A refused token closes the socket with 4403; without one it may stay until its deadline.
+      if (credentials === 'invalid') return false;
+      if (credentials === 'valid') ctx.extra.authenticated();
+      return true;
+    },
     onSubscribe: async (ctx, id, payload) => {
       const requestId = randomUUID();
       const tracked: Operation = {
@@ -150,6 +182,7 @@ export function attachWebSocket(options: WebSocketOptions) {
         startedAt: performance.now(),
         name: payload.operationName ?? null,
         type: null,
+        resolved: false,
         principal: null,
         errorCodes: [],
       };
@@ -161,6 +194,7 @@ export function attachWebSocket(options: WebSocketOptions) {
       if (!operation) return [requestError('Could not determine the operation to run', 'OPERATION_RESOLUTION_FAILURE')];
       tracked.name ??= operation.name?.value ?? null;
       tracked.type = operation.operation;
+      tracked.resolved = true;
       const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
       if (variables.errors) return variables.errors.map((error) => requestError(error.message, 'BAD_USER_INPUT', error));
 
@@ -168,7 +202,7 @@ export function attachWebSocket(options: WebSocketOptions) {
       try {
         contextValue = await contexts.create({
           authorization: ctx.connectionParams?.authorization,
-          ip: ctx.extra.request.socket.remoteAddress ?? null,
+          ip: ctx.extra.ip,
           requestId,
         });
       } catch (error) {
@@ -200,7 +234,12 @@ export function attachWebSocket(options: WebSocketOptions) {
       finish(`${connectionKey(ctx)}:${id}`);
     },
   });
-  serveOverWs(wss, server, options.keepAliveMs, log);
+  serveOverWs(wss, server, log, {
+    keepAliveMs: options.keepAliveMs,
+    trustProxy: options.trustProxy,
+    unauthenticated: new UnauthenticatedSockets(options.unauthenticatedLimits),
+    unauthenticatedTimeoutMs: options.unauthenticatedTimeoutMs,
+  });
 
   return {
     wss,
@@ -211,22 +250,43 @@ export function attachWebSocket(options: WebSocketOptions) {
   };
 }
 
+interface SocketPolicy {
+  keepAliveMs: number;
+  trustProxy: TrustProxy;
+  unauthenticated: UnauthenticatedSockets;
+  unauthenticatedTimeoutMs: number;
+}
+
 /**
  * graphql-ws's own `useServer` from 'graphql-ws/use/ws' (which its docs invite copying), with
- * three changes: a client-sent message of a type only servers send (next, error, connection_ack)
+ * four changes: sockets without a valid token are bounded in number and lifetime (see
+ * SocketPolicy), a client-sent message of a type only servers send (next, error, connection_ack)
  * closes the socket with 4400 like any other invalid message instead of 4500, socket errors and
  * internal errors go to the logger instead of console.error with their stack (a client could
  * otherwise flood stderr: ws emits an 'error' for every protocol violation, e.g. a message over
  * maxPayload, after closing the socket with the matching code 1009, 1007 or 1002), and close
  * reasons never carry an error's message.
  */
-function serveOverWs(wss: WebSocketServer, server: GraphQLWsServer<Extra>, keepAliveMs: number, log: Logger): void {
+function serveOverWs(wss: WebSocketServer, server: GraphQLWsServer<Extra>, log: Logger, policy: SocketPolicy): void {
+  const { keepAliveMs } = policy;
   wss.options.handleProtocols = handleProtocols;
   wss.on('error', (error) => log.error({ err: error }, 'WebSocket server error'));
   wss.on('connection', (socket, request) => {
     socket.on('error', (error: Error & { code?: string }) => {
-      log.warn({ code: error.code, reason: error.message }, 'WebSocket client broke the protocol; socket closed');
+      log.warn({ code: error.code, reason: error.message.slice(0, 200) }, 'WebSocket client broke the protocol; socket closed');
     });
+
+    const ip = clientAddress(request, policy.trustProxy);
+    const release = policy.unauthenticated.admit(ip ?? 'unknown');
+    if (!release) {
+      socket.close(TRY_AGAIN_LATER, 'Too many unauthenticated connections');
+      return;
+    }
+    const deadline = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Unauthorized'), policy.unauthenticatedTimeoutMs);
+    const authenticated = () => {
+      clearTimeout(deadline);
+      release();
+    };
 
     // Keep-alive: a ping every keepAliveMs; no pong within the next keepAliveMs ends the socket.
     let pongWait: NodeJS.Timeout | undefined;
@@ -260,10 +320,11 @@ function serveOverWs(wss: WebSocketServer, server: GraphQLWsServer<Extra>, keepA
             }
           }),
       },
-      { socket, request },
+      { socket, request, ip, authenticated },
     );
 
     socket.once('close', (code, reason) => {
+      authenticated();
       clearTimeout(pongWait);
       clearInterval(pingInterval);
       closed(code, String(reason)).catch((error: unknown) => log.error({ err: error }, 'WebSocket close handling failed'));

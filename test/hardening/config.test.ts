@@ -17,7 +17,16 @@ describe('hardening configuration', () => {
     const config = loadConfig(BASE);
     expect(config.queryLimits).toEqual({ maxDepth: 6, maxAliases: 15, maxDirectives: 50, maxTokens: 1000, maxCost: 50_000 });
     expect(config.maxBodyBytes).toBe(1024 * 1024);
-    expect(config.webSocket).toEqual({ maxPayloadBytes: 1024 * 1024, initTimeoutMs: 10_000, keepAliveMs: 12_000, allowedOrigins: undefined });
+    expect(config.webSocket).toEqual({
+      maxPayloadBytes: 1024 * 1024,
+      initTimeoutMs: 10_000,
+      keepAliveMs: 12_000,
+      allowedOrigins: undefined,
+      maxUnauthenticatedPerIp: 10,
+      maxUnauthenticatedTotal: 500,
+      unauthenticatedTimeoutMs: 30_000,
+    });
+    expect(config.trustProxy).toBe(false);
   });
 
   it('turns introspection off by default in production only, and lets KEYWARD_INTROSPECTION decide', () => {
@@ -40,6 +49,10 @@ describe('hardening configuration', () => {
       KEYWARD_WS_INIT_TIMEOUT_MS: '2500',
       KEYWARD_WS_KEEPALIVE_MS: '30000',
       KEYWARD_ALLOWED_ORIGINS: ' https://app.example.com/ ,http://localhost:5173,https://APP.example.com',
+      KEYWARD_WS_MAX_UNAUTHENTICATED_PER_IP: '2',
+      KEYWARD_WS_MAX_UNAUTHENTICATED_TOTAL: '20',
+      KEYWARD_WS_UNAUTHENTICATED_TIMEOUT_MS: '5000',
+      KEYWARD_TRUST_PROXY: 'loopback, 10.0.0.0/8',
     });
     expect(config.queryLimits).toEqual({ maxDepth: 8, maxAliases: 3, maxDirectives: 4, maxTokens: 500, maxCost: 900 });
     expect(config.maxBodyBytes).toBe(4096);
@@ -48,7 +61,19 @@ describe('hardening configuration', () => {
       initTimeoutMs: 2500,
       keepAliveMs: 30_000,
       allowedOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      maxUnauthenticatedPerIp: 2,
+      maxUnauthenticatedTotal: 20,
+      unauthenticatedTimeoutMs: 5000,
     });
+    expect(config.trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+  });
+
+  it('reads KEYWARD_TRUST_PROXY in Express syntax: true, false, a hop count or a list', () => {
+    const trust = (value: string) => loadConfig({ ...BASE, KEYWARD_TRUST_PROXY: value }).trustProxy;
+    expect(trust('false')).toBe(false);
+    expect(trust('true')).toBe(true);
+    expect(trust('1')).toBe(1);
+    expect(trust('uniquelocal,192.0.2.1, fd00::/8')).toEqual(['uniquelocal', '192.0.2.1', 'fd00::/8']);
   });
 
   it.each([
@@ -65,6 +90,12 @@ describe('hardening configuration', () => {
     ['KEYWARD_ALLOWED_ORIGINS', '*'],
     ['KEYWARD_ALLOWED_ORIGINS', 'https://ok.example,ftp://files.example'],
     ['KEYWARD_ALLOWED_ORIGINS', 'https://ok.example,,https://other.example'],
+    ['KEYWARD_TRUST_PROXY', 'everyone'],
+    ['KEYWARD_TRUST_PROXY', '10.0.0.0/99'],
+    ['KEYWARD_TRUST_PROXY', 'loopback,,10.0.0.1'],
+    ['KEYWARD_WS_MAX_UNAUTHENTICATED_PER_IP', '0'],
+    ['KEYWARD_WS_MAX_UNAUTHENTICATED_TOTAL', 'lots'],
+    ['KEYWARD_WS_UNAUTHENTICATED_TIMEOUT_MS', '-1'],
   ])('refuses %s=%s, naming the variable but not echoing the value', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -189,7 +189,8 @@ describe('fuzzing both transports', () => {
 
   beforeAll(async () => {
     hostProcess.on('unhandledRejection', onUnhandled);
-    gw = await startGateway();
+    // The anonymous client keeps its socket for the whole run, beyond the default 30 s.
+    gw = await startGateway({ env: { KEYWARD_WS_UNAUTHENTICATED_TIMEOUT_MS: '600000' } });
   });
 
   afterAll(async () => {

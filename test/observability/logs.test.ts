@@ -162,14 +162,17 @@ describe('graphql operation lines', () => {
       { token: undefined, query: 'query LogAnonymous { me { id } }', operation: 'LogAnonymous', outcome: 'error', who: null, codes: ['UNAUTHENTICATED'] },
     ];
     for (const request of requests) {
-      const requestId = `test-${randomBytes(8).toString('hex')}`;
-      const res = await post(request.token, request.query, undefined, requestId);
-      expect(res.requestId).toBe(requestId);
+      const clientRequestId = `test-${randomBytes(8).toString('hex')}`;
+      const res = await post(request.token, request.query, undefined, clientRequestId);
+      // The gateway's own id, with the client's beside it in the line.
+      const requestId = res.requestId!;
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
       const lines = operationLines(requestId);
       expect(lines).toHaveLength(1);
       const [line] = lines;
       expect(line).toMatchObject({
         requestId,
+        clientRequestId,
         transport: 'http',
         operation: request.operation,
         operationType: 'query',

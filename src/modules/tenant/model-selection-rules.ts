@@ -1,6 +1,13 @@
 import type { ModelCatalog } from '../../chat/model-catalog';
 import { ErrorCode, KeywardError } from '../../common/errors';
+import { redactSecrets } from '../../common/logger';
 import type { TenantEntity } from './tenant.entity';
+
+/** Model ids are short; a longer value, or one shaped like a key, may be a secret pasted in the wrong field. */
+const MAX_ECHOED_MODEL_LENGTH = 48;
+
+const echoable = (model: string): boolean =>
+  model.length <= MAX_ECHOED_MODEL_LENGTH && /^[\x21-\x7e]+$/.test(model) && redactSecrets(model) === model;
 
 /** Whether a model id names a catalog model and the tenant's policy allows it. */
 export class ModelSelectionRules {
@@ -8,7 +15,8 @@ export class ModelSelectionRules {
 
   assertKnown(model: string): void {
     if (!this.catalog.has(model)) {
-      throw new KeywardError(ErrorCode.UNKNOWN_MODEL, `Unknown model "${model.slice(0, 100)}"`, { model: model.slice(0, 100) });
+      if (!echoable(model)) throw new KeywardError(ErrorCode.UNKNOWN_MODEL, 'Unknown model (the id sent is not repeated)');
+      throw new KeywardError(ErrorCode.UNKNOWN_MODEL, `Unknown model "${model}"`, { model });
     }
   }
 
