@@ -7,7 +7,7 @@ import type { AuditLog } from '../../audit/audit-log';
 import type { Caller } from '../../server/context';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
 import type { DataKeyService } from '../../vault/data-key.service';
-import type { ApiTokenService } from '../token/api-token.service';
+import type { ApiTokenService, TokenOrigin } from '../token/api-token.service';
 import { Role } from '../user/role';
 import { UserEntity } from '../user/user.entity';
 import { flushUnique, normalizeEmail } from '../user/user.service';
@@ -24,7 +24,8 @@ export interface CreatedTenant {
 export class TenantService {
   constructor(
     private readonly dataKeys: DataKeyService,
-    private readonly tokens: ApiTokenService,
+    /** Also used by the bootstrap, which registers the configured token of the platform admin. */
+    readonly tokens: ApiTokenService,
     private readonly models: ModelSelectionRules,
     private readonly audit: AuditLog,
     private readonly caches: CacheInvalidation,
@@ -67,16 +68,20 @@ export class TenantService {
         adminName: input.adminName ?? null,
         adminRole: Role.TENANT_ADMIN,
         isPlatform: false,
+        tokenOrigin: { reason: 'tenant.create', ...callerFacts(caller) },
       });
       await flushUnique(em, 'A tenant with this name already exists', 'name');
       return created;
     });
   }
 
-  /** Creates the rows of a tenant in `em` (flushed by the caller's transaction). */
+  /**
+   * Creates the rows of a tenant in `em` (flushed by the caller's transaction), and the
+   * token.issue event of its admin's first token, as `tokenOrigin` says.
+   */
   async provision(
     em: EntityManager,
-    spec: { name: string; adminEmail: string; adminName: string | null; adminRole: Role; isPlatform: boolean },
+    spec: { name: string; adminEmail: string; adminName: string | null; adminRole: Role; isPlatform: boolean; tokenOrigin: TokenOrigin },
   ): Promise<CreatedTenant> {
     const tenant = em.create(TenantEntity, { name: spec.name, nameKey: spec.name.toLowerCase(), isPlatform: spec.isPlatform });
     await this.dataKeys.createFirst(em, tenant);
@@ -86,7 +91,7 @@ export class TenantService {
       name: spec.adminName?.trim() ?? null,
       role: spec.adminRole,
     });
-    const { token } = this.tokens.mint(em, admin, 'initial admin token');
+    const { token } = await this.tokens.mintRegistered(em, admin, 'initial admin token', spec.tokenOrigin);
     return { tenant, admin, token };
   }
 
