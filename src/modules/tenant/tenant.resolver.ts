@@ -4,7 +4,7 @@ import { callerOf, type GatewayContext } from '../../server/context';
 import type { DataKeyService } from '../../vault/data-key.service';
 import { User } from '../user/user.type';
 import { CreateTenantPayload } from './create-tenant.payload';
-import { CreateTenantInput, UpdateTenantPolicyInput } from './tenant.input';
+import { CreateTenantInput, PlatformKeyLimitInput, UpdateTenantPolicyInput } from './tenant.input';
 import type { TenantService } from './tenant.service';
 import { Tenant } from './tenant.type';
 
@@ -40,6 +40,18 @@ export class TenantResolver {
   @Mutation(() => Tenant)
   async updateTenantPolicy(@Arg('input') input: UpdateTenantPolicyInput, @Ctx() ctx: GatewayContext): Promise<Tenant> {
     return Tenant.from(await this.tenants.updatePolicy(callerOf(ctx), input));
+  }
+
+  @Authorized<Action>('tenant.setPlatformKeyLimit')
+  @Mutation(() => Tenant, {
+    description: "Sets the operator's limit on a tenant's platform-key use (on/off, monthly USD cap); tenant admins cannot change it.",
+  })
+  async setPlatformKeyLimit(
+    @Arg('tenantId', () => ID) tenantId: string,
+    @Arg('input') input: PlatformKeyLimitInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Tenant> {
+    return Tenant.from(await this.tenants.setPlatformKeyLimit(callerOf(ctx), tenantId, input));
   }
 
   @FieldResolver(() => String, { description: 'Which keyring wraps this tenant\'s data keys: "aws-kms" or "local".' })

@@ -3,7 +3,6 @@ import {
   ACTIONS,
   assertCan,
   can,
-  decide,
   PERMISSIONS,
   rankOf,
   ROLE_ORDER,
