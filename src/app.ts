@@ -59,6 +59,7 @@ import { UsageService } from './modules/usage/usage.service';
 import { UsageResolver } from './modules/usage/usage.resolver';
 import { UserRateLimiter } from './limits/user-rate-limiter';
 import { BudgetGuard } from './limits/budget-guard';
+import { PlatformSpendGuard } from './limits/platform-spend-guard';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Metrics } from './observability/metrics';
 import { MeteredKeyring } from './observability/metered-keyring';
@@ -138,7 +139,7 @@ export function createServices(
   const models = new ModelService(modelRules, keys);
   const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
-  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard(), profiles);
+  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard(), profiles, new PlatformSpendGuard());
   const recorder = new ChatRecorder(em, audit);
   const runner = new ChatRunner(anthropicClients, recorder, catalog, log, DEFAULT_RETRY_POLICY, [chatMetricsObserver(metrics)]);
   const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits));

@@ -1,8 +1,7 @@
 import type { FilterQuery } from '@mikro-orm/core';
-import { TENANT_READERS } from '../auth/roles';
-import { badInput, forbidden } from '../common/errors';
+import { assertCan } from '../auth/policy';
+import { badInput } from '../common/errors';
 import { isUuid } from '../common/ids';
-import { Role } from '../modules/user/role';
 import type { Caller } from '../server/context';
 import { AuditEventEntity } from './audit-event.entity';
 import { chainOf } from './audit-log';
@@ -30,10 +29,9 @@ export class AuditService {
    * named in the filter. Members never read the audit log.
    */
   chainFor(caller: Caller, requestedTenantId?: string | null): string {
-    const { role, tenantId } = caller.principal;
-    if (!TENANT_READERS.includes(role)) throw forbidden('Only admins and auditors read the audit log');
+    const { tenantId } = caller.principal;
+    assertCan(caller.principal, 'audit.read', { tenantId: requestedTenantId || tenantId });
     if (!requestedTenantId || requestedTenantId === tenantId) return chainOf(tenantId);
-    if (role !== Role.PLATFORM_ADMIN) throw forbidden('Only platform admins read other tenants\' audit logs');
     if (!isUuid(requestedTenantId)) throw badInput('tenantId must be a tenant id', 'tenantId');
     return chainOf(requestedTenantId);
   }

@@ -3,30 +3,32 @@ import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditLog } from '../audit/audit-log';
 import { forbidden, unauthenticated } from '../common/errors';
 import type { GatewayContext } from '../server/context';
-import type { Role } from '../modules/user/role';
+import { can, type Action } from './policy';
 
 /**
- * Backs `@Authorized(...roles)`: no principal is UNAUTHENTICATED, a role outside the list is
- * FORBIDDEN. Rules that depend on the object touched (own vs. other user, other tenant) live
- * in the services.
+ * Backs `@Authorized<Action>(action)`: no principal is UNAUTHENTICATED; a role the permission
+ * table does not give the action is FORBIDDEN, and audited as access.denied. `@Authorized()`
+ * only requires a principal. Rules that depend on the object touched (own vs. other user,
+ * other tenant, role order) are asked of the same table by the services.
  */
-export class RoleAuthChecker implements AuthCheckerInterface<GatewayContext, Role> {
+export class RoleAuthChecker implements AuthCheckerInterface<GatewayContext, Action> {
   constructor(private readonly audit: AuditLog) {}
 
-  async check({ context, info }: ResolverData<GatewayContext>, roles: Role[]): Promise<boolean> {
+  async check({ context, info }: ResolverData<GatewayContext>, actions: Action[]): Promise<boolean> {
     if (context.authError) throw context.authError;
-    if (!context.principal) throw unauthenticated();
-    if (roles.length > 0 && !roles.includes(context.principal.role)) {
+    const { principal } = context;
+    if (!principal) throw unauthenticated();
+    if (!actions.every((action) => can(principal, action))) {
       await this.audit.append({
-        tenantId: context.principal.tenantId,
-        actorId: context.principal.userId,
+        tenantId: principal.tenantId,
+        actorId: principal.userId,
         action: 'access.denied',
         targetType: 'operation',
         targetId: `${info.parentType.name}.${info.fieldName}`,
         outcome: AuditOutcome.DENIED,
         requestId: context.requestId,
         ip: context.ip,
-        detail: { role: context.principal.role, code: 'FORBIDDEN' },
+        detail: { role: principal.role, code: 'FORBIDDEN' },
       });
       throw forbidden();
     }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApiTokenEntity } from '../modules/token/api-token.entity';
+import type { TokenOrigin } from '../modules/token/api-token.service';
 import type { TenantService } from '../modules/tenant/tenant.service';
 import { TenantEntity } from '../modules/tenant/tenant.entity';
 import { Role } from '../modules/user/role';
@@ -8,6 +9,8 @@ import { hashBearerToken } from './bearer-token';
 
 export const PLATFORM_TENANT_NAME = 'platform';
 export const BOOTSTRAP_ADMIN_EMAIL = 'admin@keyward.local';
+/** A bootstrap token has no actor; its token.issue event goes to the platform tenant's chain. */
+const BOOTSTRAP_ORIGIN: TokenOrigin = { reason: 'bootstrap', actorId: null };
 /** Arbitrary constant for pg_advisory_xact_lock, so replicas starting together bootstrap once. */
 const BOOTSTRAP_LOCK = 0x6b77_0001;
 
@@ -36,9 +39,10 @@ export async function bootstrapPlatformAdmin(
         adminName: 'Platform admin',
         adminRole: Role.PLATFORM_ADMIN,
         isPlatform: true,
+        tokenOrigin: BOOTSTRAP_ORIGIN,
       });
       if (!configuredToken) return { kind: 'generated', token: created.token } as const;
-      tx.create(ApiTokenEntity, { user: created.admin, name: 'bootstrap token', tokenHash: hashBearerToken(configuredToken) });
+      await tenants.tokens.register(tx, created.admin, 'bootstrap token', hashBearerToken(configuredToken), BOOTSTRAP_ORIGIN);
       return { kind: 'configured-token' } as const;
     }
     if (!configuredToken) return { kind: 'existing' } as const;
@@ -55,7 +59,7 @@ export async function bootstrapPlatformAdmin(
       { tenant: platform, role: Role.PLATFORM_ADMIN },
       { orderBy: { createdAt: 'asc' } },
     );
-    tx.create(ApiTokenEntity, { user: admin, name: 'bootstrap token', tokenHash });
+    await tenants.tokens.register(tx, admin, 'bootstrap token', tokenHash, BOOTSTRAP_ORIGIN);
     return { kind: 'configured-token' } as const;
   });
 }

@@ -6,7 +6,17 @@ import { UserEntity } from '../modules/user/user.entity';
 
 /** The parts of a tenant's row that decide how a chat is served. */
 export type TenantPolicy = Readonly<
-  Pick<TenantEntity, 'id' | 'allowPlatformKey' | 'allowedModels' | 'defaultModel' | 'monthlyBudgetUsd' | 'requestsPerMinute'>
+  Pick<
+    TenantEntity,
+    | 'id'
+    | 'allowPlatformKey'
+    | 'allowedModels'
+    | 'defaultModel'
+    | 'monthlyBudgetUsd'
+    | 'requestsPerMinute'
+    | 'platformKeyEnabled'
+    | 'platformKeyMonthlyCapUsd'
+  >
 >;
 
 /** What planning a chat needs to know of the caller beyond the principal. */
@@ -34,6 +44,8 @@ export class CallerProfiles {
         defaultModel: tenant.defaultModel,
         monthlyBudgetUsd: tenant.monthlyBudgetUsd,
         requestsPerMinute: tenant.requestsPerMinute,
+        platformKeyEnabled: tenant.platformKeyEnabled,
+        platformKeyMonthlyCapUsd: tenant.platformKeyMonthlyCapUsd,
       };
       return { tenantId: tenant.id, value: { tenant: policy, preferredModel: user.preferredModel ?? null } };
     });

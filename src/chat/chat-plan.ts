@@ -22,6 +22,8 @@ export interface ChatPlan {
   request: ProviderRequest;
   /** Budget reservation to release when the usage is recorded; null without a budget. */
   reservationId: string | null;
+  /** Platform-key spend reservation (PlatformSpendGuard), released with the budget's; null without a cap. */
+  platformReservationId: string | null;
   turn: UserTurn;
 }
 

@@ -13,6 +13,7 @@ import type { CallerProfiles } from './caller-profiles';
 import type { ProviderTurn } from '../providers/provider-stream';
 import type { KeyResolver } from '../vault/key-resolver';
 import type { BudgetGuard } from '../limits/budget-guard';
+import type { PlatformSpendGuard } from '../limits/platform-spend-guard';
 import type { UserRateLimiter } from '../limits/user-rate-limiter';
 import type { CatalogModel } from './model-catalog';
 import type { ProviderRequest } from '../providers/provider-stream';
@@ -31,6 +32,7 @@ export class ChatPlanner {
     private readonly rateLimiter: UserRateLimiter,
     private readonly budget: BudgetGuard,
     private readonly profiles: CallerProfiles,
+    private readonly platformSpend: PlatformSpendGuard,
   ) {}
 
   async plan(caller: Caller, input: ChatInput, requestId: string): Promise<ChatPlan> {
@@ -57,12 +59,22 @@ export class ChatPlanner {
       messages: [...history, { role: 'user', content: input.message }],
       maxTokens: input.maxTokens ?? DEFAULT_OUTPUT_TOKENS,
     };
-    const reservationId =
-      tenant.monthlyBudgetUsd === null ? null : await this.budget.reserve(em, tenant.id, this.worstCaseUsd(model, request));
+    const worstCaseUsd = this.worstCaseUsd(model, request);
+    const platformReservationId =
+      key.source === KeySource.PLATFORM && tenant.platformKeyMonthlyCapUsd !== null
+        ? await this.platformSpend.reserve(em, tenant.id, worstCaseUsd)
+        : null;
+    let reservationId: string | null;
+    try {
+      reservationId = tenant.monthlyBudgetUsd === null ? null : await this.budget.reserve(em, tenant.id, worstCaseUsd);
+    } catch (error) {
+      await this.platformSpend.release(em, platformReservationId);
+      throw error;
+    }
 
     const conversationId = conversation?.id ?? randomUUID();
     const turn = { conversationId, isNew: !conversation, agentId: agent?.id ?? null, message: input.message };
-    return { requestId, tenantId: tenant.id, userId: principal.userId, conversationId, model, key, request, reservationId, turn };
+    return { requestId, tenantId: tenant.id, userId: principal.userId, conversationId, model, key, request, reservationId, platformReservationId, turn };
   }
 
   /**

@@ -139,6 +139,7 @@ async function writeOutcomes(em: EntityManager, records: OutcomeRecord[]): Promi
     new Date(),
     records.flatMap(({ chat }) => (chat.key.lastUsedDue && chat.key.credentialId ? [chat.key.credentialId] : [])),
     records.flatMap(({ chat }) => (chat.reservationId ? [chat.reservationId] : [])),
+    records.flatMap(({ chat }) => (chat.platformReservationId ? [chat.platformReservationId] : [])),
   ]);
 }
 
@@ -151,7 +152,7 @@ const INSERT_TURNS = `with conversations as (
   select id, conversation_id, '${MessageRole.USER}', content, null, null, 'complete', created_at
   from unnest(?::uuid[], ?::uuid[], ?::text[], ?::timestamptz[]) as turn(id, conversation_id, content, created_at)`;
 
-/** Replies, usage rows, credentials' lastUsedAt and released reservations, in one statement (so atomically). */
+/** Replies, usage rows, credentials' lastUsedAt and released reservations (budget and platform spend), in one statement (so atomically). */
 const RECORD_OUTCOMES = `with replies as (
     insert into messages (id, conversation_id, role, content, model, key_source, status, created_at)
     select id, conversation_id, '${MessageRole.ASSISTANT}', content, model, key_source, status, created_at
@@ -165,5 +166,7 @@ const RECORD_OUTCOMES = `with replies as (
       ?::float8[], ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[])
   ), used as (
     update credentials set last_used_at = ?::timestamptz where id = any(?::uuid[])
+  ), budget_released as (
+    delete from budget_reservations where id = any(?::uuid[])
   )
-  delete from budget_reservations where id = any(?::uuid[])`;
+  delete from platform_spend_reservations where id = any(?::uuid[])`;

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Caller, ChatStarter } from '../server/context';
 import { chatStarted, type ChatEventPayload } from './chat-event.type';
 import { ChatInput } from './chat.input';
-import { ErrorCode, forbidden, isKeywardError } from '../common/errors';
+import { ErrorCode, isKeywardError } from '../common/errors';
+import { assertCan } from '../auth/policy';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import { callerFacts } from '../audit/audited';
 import type { AuditLog } from '../audit/audit-log';
 import { validateInput } from '../common/validation';
-import { Role } from '../modules/user/role';
 import type { ChatPlanner } from './chat-planner';
 import type { ChatRunner } from './chat-runner';
 import { EventChannel } from './event-channel';
@@ -25,7 +25,7 @@ export class ChatService implements ChatStarter {
   ) {}
 
   async start(caller: Caller, rawInput: unknown): Promise<AsyncIterableIterator<ChatEventPayload>> {
-    if (caller.principal.role === Role.AUDITOR) throw forbidden('Auditors are read-only and cannot chat');
+    assertCan(caller.principal, 'chat.start');
     const input = Object.assign(new ChatInput(), rawInput);
     validateInput(input);
     const requestId = caller.requestId ?? randomUUID();

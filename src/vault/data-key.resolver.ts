@@ -1,6 +1,5 @@
 import { Authorized, Ctx, Int, Mutation, Resolver } from 'type-graphql';
-import { TENANT_MANAGERS } from '../auth/roles';
-import { Role } from '../modules/user/role';
+import type { Action } from '../auth/policy';
 import { Tenant } from '../modules/tenant/tenant.type';
 import { callerOf, type GatewayContext } from '../server/context';
 import type { KeyManagementService } from './key-management.service';
@@ -9,13 +8,13 @@ import type { KeyManagementService } from './key-management.service';
 export class DataKeyResolver {
   constructor(private readonly keyManagement: KeyManagementService) {}
 
-  @Authorized(...TENANT_MANAGERS)
+  @Authorized<Action>('datakey.rotate')
   @Mutation(() => Tenant, { description: 'New tenant data key version; every credential of the tenant is re-encrypted under it.' })
   async rotateDataKey(@Ctx() ctx: GatewayContext): Promise<Tenant> {
     return Tenant.from(await this.keyManagement.rotate(callerOf(ctx)));
   }
 
-  @Authorized(Role.PLATFORM_ADMIN)
+  @Authorized<Action>('datakey.rewrap')
   @Mutation(() => Int, {
     description: "Re-wraps every tenant's data keys under the current master key or KMS key; returns how many.",
   })

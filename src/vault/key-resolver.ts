@@ -55,8 +55,8 @@ export interface CallerKeys {
 /** Cached per (tenant, user, provider); dropped when the tenant's credentials change. */
 export type CallerKeyCache = TenantScopedCache<CallerKeys>;
 
-/** What the resolver reads of a tenant's policy. */
-export type PlatformKeyPolicy = Pick<TenantEntity, 'allowPlatformKey'>;
+/** What the resolver reads of a tenant's policy: the tenant's own switch and the operator's. */
+export type PlatformKeyPolicy = Pick<TenantEntity, 'allowPlatformKey' | 'platformKeyEnabled'>;
 
 /**
  * Picks the key for a request by key source (DESIGN.md "Picking the model and the key") and
@@ -89,6 +89,9 @@ export class KeyResolver {
         if (!shared) throw missing(ErrorCode.TENANT_KEY_MISSING, `Your tenant has no shared ${provider} key`);
         return this.open(em, shared, KeySource.TENANT);
       case KeySource.PLATFORM:
+        if (!tenant.platformKeyEnabled) {
+          throw missing(ErrorCode.PLATFORM_KEY_DISABLED, 'The operator has switched off the platform key for your tenant');
+        }
         if (!tenant.allowPlatformKey) {
           throw missing(ErrorCode.PLATFORM_KEY_DISABLED, "Your tenant's policy does not allow the platform key");
         }
@@ -96,7 +99,7 @@ export class KeyResolver {
       case KeySource.AUTO:
         if (personal) return this.open(em, personal, KeySource.PERSONAL);
         if (shared) return this.open(em, shared, KeySource.TENANT);
-        if (tenant.allowPlatformKey && this.platform.has(provider)) return this.platformKey(provider);
+        if (this.platformAvailable(tenant, provider)) return this.platformKey(provider);
         throw missing(ErrorCode.NO_CREDENTIAL, `No ${provider} key is available to you (personal, tenant or platform)`);
     }
   }
@@ -117,7 +120,7 @@ export class KeyResolver {
   }
 
   platformAvailable(tenant: PlatformKeyPolicy, provider: Provider): boolean {
-    return tenant.allowPlatformKey && this.platform.has(provider);
+    return tenant.platformKeyEnabled && tenant.allowPlatformKey && this.platform.has(provider);
   }
 
   private async storedFor(em: EntityManager, principal: Principal, provider: Provider): Promise<CallerKeys> {

@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { Action } from '../../auth/policy';
 import { callerOf, type GatewayContext } from '../../server/context';
 import { CreateAgentInput } from './agent.input';
 import type { AgentService } from './agent.service';
@@ -8,7 +9,7 @@ import { Agent } from './agent.type';
 export class AgentResolver {
   constructor(private readonly agentService: AgentService) {}
 
-  @Authorized()
+  @Authorized<Action>('agent.list')
   @Query(() => [Agent])
   async agents(@Ctx() ctx: GatewayContext): Promise<Agent[]> {
     return (await this.agentService.list(callerOf(ctx))).map(Agent.from);

@@ -1,8 +1,7 @@
-import { forbidden } from '../../common/errors';
+import { assertCan } from '../../auth/policy';
 import type { Caller } from '../../server/context';
 import type { ModelSelectionRules } from '../tenant/model-selection-rules';
 import { TenantEntity } from '../tenant/tenant.entity';
-import { Role } from '../user/role';
 import { AgentEntity } from './agent.entity';
 import type { CreateAgentInput } from './agent.input';
 
@@ -10,7 +9,7 @@ export class AgentService {
   constructor(private readonly models: ModelSelectionRules) {}
 
   async create(caller: Caller, input: CreateAgentInput): Promise<AgentEntity> {
-    if (caller.principal.role === Role.AUDITOR) throw forbidden('Auditors are read-only');
+    assertCan(caller.principal, 'agent.create');
     if (input.model) {
       const tenant = await caller.em.findOneOrFail(TenantEntity, { id: caller.principal.tenantId });
       this.models.assertUsable(tenant, input.model);

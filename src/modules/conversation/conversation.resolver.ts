@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { Action } from '../../auth/policy';
 import { callerOf, type GatewayContext } from '../../server/context';
 import { Agent } from '../agent/agent.type';
 import type { ConversationService } from './conversation.service';
@@ -8,7 +9,7 @@ import { Conversation, Message } from './conversation.type';
 export class ConversationResolver {
   constructor(private readonly conversations: ConversationService) {}
 
-  @Authorized()
+  @Authorized<Action>('conversation.read')
   @Query(() => Conversation, { nullable: true, description: "The caller's own conversation; null for anyone else's." })
   async conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Conversation | null> {
     const found = await this.conversations.findOwn(callerOf(ctx), id);

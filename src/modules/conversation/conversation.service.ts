@@ -1,3 +1,4 @@
+import { can } from '../../auth/policy';
 import { isUuid } from '../../common/ids';
 import type { Caller } from '../../server/context';
 import { AgentEntity } from '../agent/agent.entity';
@@ -7,8 +8,10 @@ import { MessageEntity } from './message.entity';
 export class ConversationService {
   /** The caller's own conversation, or null: anyone else's is indistinguishable from none. */
   async findOwn(caller: Caller, id: string): Promise<ConversationEntity | null> {
-    if (!isUuid(id)) return null;
-    return caller.em.findOne(ConversationEntity, { id, owner: caller.principal.userId, tenant: caller.principal.tenantId });
+    const conversation = isUuid(id) ? await caller.em.findOne(ConversationEntity, { id }) : null;
+    if (!conversation) return null;
+    const target = { tenantId: conversation.tenant.id, ownerId: conversation.owner.id };
+    return can(caller.principal, 'conversation.read', target) ? conversation : null;
   }
 
   async messages(caller: Caller, conversationId: string): Promise<MessageEntity[]> {

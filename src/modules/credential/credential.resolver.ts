@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { Action } from '../../auth/policy';
 import { callerOf, type GatewayContext } from '../../server/context';
 import { UserEntity } from '../user/user.entity';
 import { User } from '../user/user.type';
@@ -17,7 +18,7 @@ export class CredentialResolver {
     return (await this.credentialService.list(callerOf(ctx))).map(Credential.from);
   }
 
-  @Authorized()
+  @Authorized<Action>('credential.status')
   @Query(() => KeyStatus)
   async keyStatus(@Arg('provider', () => Provider) provider: Provider, @Ctx() ctx: GatewayContext): Promise<KeyStatus> {
     return Object.assign(new KeyStatus(), await this.credentialService.keyStatus(callerOf(ctx), provider));

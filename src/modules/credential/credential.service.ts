@@ -1,7 +1,7 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { TENANT_MANAGERS } from '../../auth/roles';
-import { forbidden, notFound } from '../../common/errors';
+import { assertCan, can, tenantWide, type Target } from '../../auth/policy';
+import { notFound } from '../../common/errors';
 import { isUuid } from '../../common/ids';
 import { AuditOutcome } from '../../audit/audit-event.entity';
 import { audited, callerFacts } from '../../audit/audited';
@@ -11,9 +11,7 @@ import type { Caller } from '../../server/context';
 import type { CredentialVault } from '../../vault/credential-vault';
 import type { KeyResolver } from '../../vault/key-resolver';
 import { TenantEntity } from '../tenant/tenant.entity';
-import { Role } from '../user/role';
 import { UserEntity } from '../user/user.entity';
-import { isAdmin } from '../user/user.service';
 import { CredentialEntity } from './credential.entity';
 import type { SetCredentialInput } from './credential.input';
 import { CredentialScope } from './credential-scope';
@@ -74,11 +72,9 @@ export class CredentialService {
   }
 
   private async setUnaudited(caller: Caller, input: SetCredentialInput): Promise<{ row: CredentialEntity; replaced: boolean }> {
-    const { role } = caller.principal;
-    if (input.scope === CredentialScope.TENANT && !TENANT_MANAGERS.includes(role)) {
-      throw forbidden('Only tenant admins can set tenant keys');
-    }
-    if (role === Role.AUDITOR) throw forbidden('Auditors are read-only');
+    const { tenantId, userId } = caller.principal;
+    const slot: Target = input.scope === CredentialScope.PERSONAL ? { tenantId, ownerId: userId } : tenantWide(tenantId);
+    assertCan(caller.principal, 'credential.set', slot);
     assertProviderKeyFormat(input.provider, input.apiKey);
     if (input.validate !== false) await this.liveCheck(input.provider, input.apiKey);
 
@@ -101,19 +97,24 @@ export class CredentialService {
   }
 
   private async deleteUnaudited(caller: Caller, id: string): Promise<boolean> {
-    const row = isUuid(id) ? await caller.em.findOne(CredentialEntity, { id, tenant: caller.principal.tenantId }) : null;
+    const row = isUuid(id) ? await caller.em.findOne(CredentialEntity, { id }, { populate: ['owner'] }) : null;
     if (!row) throw notFound('Credential');
-    const own = row.scope === CredentialScope.PERSONAL && row.owner?.id === caller.principal.userId;
-    if (!own && !isAdmin(caller.principal.role)) throw forbidden("Only admins can delete tenant keys or other users' keys");
+    const owner = row.scope === CredentialScope.PERSONAL ? (row.owner?.getEntity() ?? null) : null;
+    assertCan(caller.principal, 'credential.delete', {
+      tenantId: row.tenant.id,
+      ownerId: owner?.id ?? null,
+      ownerRole: owner?.role,
+      hiddenAs: 'Credential',
+    });
     await caller.em.nativeDelete(CredentialEntity, { id: row.id });
-    await this.caches.tenantChanged({ tenantId: caller.principal.tenantId });
+    await this.caches.tenantChanged({ tenantId: row.tenant.id });
     return true;
   }
 
   /** Own personal keys; admins also see every credential of the tenant (metadata only). */
   async list(caller: Caller): Promise<CredentialEntity[]> {
-    const { tenantId, userId, role } = caller.principal;
-    const where = isAdmin(role)
+    const { tenantId, userId } = caller.principal;
+    const where = can(caller.principal, 'credential.list', tenantWide(tenantId))
       ? { tenant: tenantId }
       : { tenant: tenantId, scope: CredentialScope.PERSONAL, owner: userId };
     return caller.em.find(CredentialEntity, where, { orderBy: { createdAt: 'asc', id: 'asc' } });

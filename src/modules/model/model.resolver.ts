@@ -1,4 +1,5 @@
 import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import type { Action } from '../../auth/policy';
 import { callerOf, type GatewayContext } from '../../server/context';
 import type { Provider } from '../credential/provider';
 import type { ModelService } from './model.service';
@@ -8,7 +9,7 @@ import { Model } from './model.type';
 export class ModelResolver {
   constructor(private readonly modelService: ModelService) {}
 
-  @Authorized()
+  @Authorized<Action>('model.list')
   @Query(() => [Model])
   async models(@Ctx() ctx: GatewayContext): Promise<Model[]> {
     const available = await this.modelService.list(callerOf(ctx));

@@ -5,7 +5,7 @@ export const DEFAULT_MODEL = 'claude-haiku-4-5';
 
 @Entity({ tableName: 'tenants' })
 export class TenantEntity {
-  [OptionalProps]?: 'createdAt' | 'isPlatform' | 'dataKeyVersion' | 'allowPlatformKey' | 'allowedModels' | 'defaultModel' | 'monthlyBudgetUsd' | 'requestsPerMinute';
+  [OptionalProps]?: 'createdAt' | 'isPlatform' | 'dataKeyVersion' | 'allowPlatformKey' | 'allowedModels' | 'defaultModel' | 'monthlyBudgetUsd' | 'requestsPerMinute' | 'platformKeyEnabled' | 'platformKeyMonthlyCapUsd';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -42,4 +42,15 @@ export class TenantEntity {
 
   @Property({ type: 'integer', nullable: true })
   requestsPerMinute: number | null = null;
+
+  /**
+   * The operator's switch for the platform key in this tenant (set by a platform admin only);
+   * the tenant's own allowPlatformKey cannot turn it back on.
+   */
+  @Property({ type: 'boolean', default: true })
+  platformKeyEnabled = true;
+
+  /** The operator's cap on this tenant's platform-key spend per UTC month; null: no cap. */
+  @Property({ type: 'double', nullable: true })
+  platformKeyMonthlyCapUsd: number | null = null;
 }

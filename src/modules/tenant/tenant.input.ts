@@ -1,9 +1,22 @@
-import { ArrayMaxSize, IsEmail, IsInt, IsNumber, IsOptional, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsEmail, IsInt, IsNumber, IsOptional, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { Field, Float, InputType, Int } from 'type-graphql';
 import { DisplayName } from '../../common/text-constraints';
 import { MAX_EMAIL_LENGTH, MAX_PERSON_NAME_LENGTH } from '../user/user.input';
 
 export const MAX_TENANT_NAME_LENGTH = 100;
+
+@InputType({ description: 'Omitted fields keep their value.' })
+export class PlatformKeyLimitInput {
+  @Field(() => Boolean, { nullable: true })
+  enabled?: boolean | null;
+
+  @Field(() => Float, { nullable: true, description: 'USD per UTC month; null: no cap.' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'must be a finite number' })
+  @Min(0, { message: 'must not be negative' })
+  @Max(1_000_000_000, { message: 'must be at most 1e9' })
+  monthlyCapUsd?: number | null;
+}
 
 @InputType()
 export class CreateTenantInput {
@@ -20,6 +33,14 @@ export class CreateTenantInput {
   @IsOptional()
   @DisplayName(MAX_PERSON_NAME_LENGTH)
   adminName?: string | null;
+
+  @Field(() => PlatformKeyLimitInput, {
+    nullable: true,
+    description: 'The platform-key limit from the first moment; default: enabled, no cap.',
+  })
+  @IsOptional()
+  @ValidateNested()
+  platformKey?: PlatformKeyLimitInput | null;
 }
 
 @InputType()

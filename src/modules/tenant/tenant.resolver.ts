@@ -1,11 +1,10 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { TENANT_MANAGERS } from '../../auth/roles';
+import type { Action } from '../../auth/policy';
 import { callerOf, type GatewayContext } from '../../server/context';
 import type { DataKeyService } from '../../vault/data-key.service';
-import { Role } from '../user/role';
 import { User } from '../user/user.type';
 import { CreateTenantPayload } from './create-tenant.payload';
-import { CreateTenantInput, UpdateTenantPolicyInput } from './tenant.input';
+import { CreateTenantInput, PlatformKeyLimitInput, UpdateTenantPolicyInput } from './tenant.input';
 import type { TenantService } from './tenant.service';
 import { Tenant } from './tenant.type';
 
@@ -16,20 +15,20 @@ export class TenantResolver {
     private readonly dataKeys: DataKeyService,
   ) {}
 
-  @Authorized()
+  @Authorized<Action>('tenant.read')
   @Query(() => Tenant)
   async tenant(@Ctx() ctx: GatewayContext): Promise<Tenant> {
     return Tenant.from(await this.tenants.current(callerOf(ctx)));
   }
 
-  @Authorized(Role.PLATFORM_ADMIN)
+  @Authorized<Action>('tenant.create')
   @Mutation(() => CreateTenantPayload)
   async createTenant(@Arg('input') input: CreateTenantInput, @Ctx() ctx: GatewayContext): Promise<CreateTenantPayload> {
     const created = await this.tenants.create(callerOf(ctx), input);
     return { tenant: Tenant.from(created.tenant), admin: User.from(created.admin), token: created.token };
   }
 
-  @Authorized(Role.PLATFORM_ADMIN)
+  @Authorized<Action>('tenant.delete')
   @Mutation(() => Boolean, {
     description: 'Crypto-shreds the tenant: its data keys are destroyed, so its credentials can never be decrypted again.',
   })
@@ -37,10 +36,22 @@ export class TenantResolver {
     return this.tenants.delete(callerOf(ctx), id);
   }
 
-  @Authorized(...TENANT_MANAGERS)
+  @Authorized<Action>('tenant.updatePolicy')
   @Mutation(() => Tenant)
   async updateTenantPolicy(@Arg('input') input: UpdateTenantPolicyInput, @Ctx() ctx: GatewayContext): Promise<Tenant> {
     return Tenant.from(await this.tenants.updatePolicy(callerOf(ctx), input));
+  }
+
+  @Authorized<Action>('tenant.setPlatformKeyLimit')
+  @Mutation(() => Tenant, {
+    description: "Sets the operator's limit on a tenant's platform-key use (on/off, monthly USD cap); tenant admins cannot change it.",
+  })
+  async setPlatformKeyLimit(
+    @Arg('tenantId', () => ID) tenantId: string,
+    @Arg('input') input: PlatformKeyLimitInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Tenant> {
+    return Tenant.from(await this.tenants.setPlatformKeyLimit(callerOf(ctx), tenantId, input));
   }
 
   @FieldResolver(() => String, { description: 'Which keyring wraps this tenant\'s data keys: "aws-kms" or "local".' })

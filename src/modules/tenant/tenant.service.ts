@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { assertCan } from '../../auth/policy';
 import { badInput, forbidden, notFound } from '../../common/errors';
 import { isUuid } from '../../common/ids';
 import { audited, callerFacts } from '../../audit/audited';
@@ -7,13 +8,13 @@ import type { AuditLog } from '../../audit/audit-log';
 import type { Caller } from '../../server/context';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
 import type { DataKeyService } from '../../vault/data-key.service';
-import type { ApiTokenService } from '../token/api-token.service';
+import type { ApiTokenService, TokenOrigin } from '../token/api-token.service';
 import { Role } from '../user/role';
 import { UserEntity } from '../user/user.entity';
 import { flushUnique, normalizeEmail } from '../user/user.service';
 import type { ModelSelectionRules } from './model-selection-rules';
 import { TenantEntity } from './tenant.entity';
-import type { CreateTenantInput, UpdateTenantPolicyInput } from './tenant.input';
+import type { CreateTenantInput, PlatformKeyLimitInput, UpdateTenantPolicyInput } from './tenant.input';
 
 export interface CreatedTenant {
   tenant: TenantEntity;
@@ -24,7 +25,8 @@ export interface CreatedTenant {
 export class TenantService {
   constructor(
     private readonly dataKeys: DataKeyService,
-    private readonly tokens: ApiTokenService,
+    /** Also used by the bootstrap, which registers the configured token of the platform admin. */
+    readonly tokens: ApiTokenService,
     private readonly models: ModelSelectionRules,
     private readonly audit: AuditLog,
     private readonly caches: CacheInvalidation,
@@ -39,7 +41,11 @@ export class TenantService {
     const created = await audited(
       this.audit,
       caller,
-      { action: 'tenant.create', targetType: 'tenant', detail: { name: input.name.trim() } },
+      {
+        action: 'tenant.create',
+        targetType: 'tenant',
+        detail: { name: input.name.trim(), ...(input.platformKey ? { platformKey: limitDetail(input.platformKey) } : {}) },
+      },
       () => this.createUnaudited(caller, input),
       (result) => ({ targetId: result.tenant.id, detail: { adminId: result.admin.id } }),
     );
@@ -67,16 +73,21 @@ export class TenantService {
         adminName: input.adminName ?? null,
         adminRole: Role.TENANT_ADMIN,
         isPlatform: false,
+        tokenOrigin: { reason: 'tenant.create', ...callerFacts(caller) },
       });
+      if (input.platformKey) applyPlatformKeyLimit(created.tenant, input.platformKey);
       await flushUnique(em, 'A tenant with this name already exists', 'name');
       return created;
     });
   }
 
-  /** Creates the rows of a tenant in `em` (flushed by the caller's transaction). */
+  /**
+   * Creates the rows of a tenant in `em` (flushed by the caller's transaction), and the
+   * token.issue event of its admin's first token, as `tokenOrigin` says.
+   */
   async provision(
     em: EntityManager,
-    spec: { name: string; adminEmail: string; adminName: string | null; adminRole: Role; isPlatform: boolean },
+    spec: { name: string; adminEmail: string; adminName: string | null; adminRole: Role; isPlatform: boolean; tokenOrigin: TokenOrigin },
   ): Promise<CreatedTenant> {
     const tenant = em.create(TenantEntity, { name: spec.name, nameKey: spec.name.toLowerCase(), isPlatform: spec.isPlatform });
     await this.dataKeys.createFirst(em, tenant);
@@ -86,7 +97,7 @@ export class TenantService {
       name: spec.adminName?.trim() ?? null,
       role: spec.adminRole,
     });
-    const { token } = this.tokens.mint(em, admin, 'initial admin token');
+    const { token } = await this.tokens.mintRegistered(em, admin, 'initial admin token', spec.tokenOrigin);
     return { tenant, admin, token };
   }
 
@@ -123,6 +134,26 @@ export class TenantService {
     return tenant;
   }
 
+  /** The operator's limit on a tenant's platform-key use; the tenant's own admins cannot change it. */
+  async setPlatformKeyLimit(caller: Caller, tenantId: string, input: PlatformKeyLimitInput): Promise<TenantEntity> {
+    return audited(
+      this.audit,
+      caller,
+      { action: 'platformkey.limit', targetType: 'tenant', targetId: tenantId, detail: limitDetail(input) },
+      () => this.setPlatformKeyLimitUnaudited(caller, tenantId, input),
+    );
+  }
+
+  private async setPlatformKeyLimitUnaudited(caller: Caller, tenantId: string, input: PlatformKeyLimitInput): Promise<TenantEntity> {
+    const tenant = isUuid(tenantId) ? await caller.em.findOne(TenantEntity, { id: tenantId }) : null;
+    if (!tenant) throw notFound('Tenant');
+    assertCan(caller.principal, 'tenant.setPlatformKeyLimit', { tenantId: tenant.id, hiddenAs: 'Tenant' });
+    applyPlatformKeyLimit(tenant, input);
+    await caller.em.flush();
+    await this.caches.tenantChanged({ tenantId: tenant.id });
+    return tenant;
+  }
+
   /** Crypto-shreds a tenant: its data keys go first, then every row that belonged to it. */
   async delete(caller: Caller, id: string): Promise<boolean> {
     return audited(this.audit, caller, { action: 'tenant.delete', targetType: 'tenant', targetId: id }, () =>
@@ -143,3 +174,13 @@ export class TenantService {
     return true;
   }
 }
+
+/** Omitted fields keep their value; `enabled` cannot be null, `monthlyCapUsd` null removes the cap. */
+function applyPlatformKeyLimit(tenant: TenantEntity, input: PlatformKeyLimitInput): void {
+  if (input.enabled === null) throw badInput('platformKey.enabled cannot be null', 'enabled');
+  if (input.enabled !== undefined) tenant.platformKeyEnabled = input.enabled;
+  if (input.monthlyCapUsd !== undefined) tenant.platformKeyMonthlyCapUsd = input.monthlyCapUsd;
+}
+
+const limitDetail = (input: PlatformKeyLimitInput): Record<string, unknown> =>
+  Object.fromEntries(Object.entries({ enabled: input.enabled, monthlyCapUsd: input.monthlyCapUsd }).filter(([, value]) => value !== undefined));

@@ -19,6 +19,18 @@ export class TenantPolicy {
   requestsPerMinute!: number | null;
 }
 
+@ObjectType({
+  description:
+    "The operator's limits on this tenant's use of the platform key. Set by a platform admin (setPlatformKeyLimit); read-only to the tenant.",
+})
+export class PlatformKeyLimit {
+  @Field({ description: 'false: the platform key serves no request of this tenant, whatever its own allowPlatformKey says.' })
+  enabled!: boolean;
+
+  @Field(() => Float, { nullable: true, description: 'USD of platform-key spend per UTC month; null: no cap.' })
+  monthlyCapUsd!: number | null;
+}
+
 @ObjectType()
 export class Tenant {
   @Field(() => ID)
@@ -36,6 +48,9 @@ export class Tenant {
   @Field(() => TenantPolicy)
   policy!: TenantPolicy;
 
+  @Field(() => PlatformKeyLimit)
+  platformKey!: PlatformKeyLimit;
+
   static from(entity: TenantEntity): Tenant {
     return Object.assign(new Tenant(), {
       id: entity.id,
@@ -48,6 +63,10 @@ export class Tenant {
         defaultModel: entity.defaultModel,
         monthlyBudgetUsd: entity.monthlyBudgetUsd,
         requestsPerMinute: entity.requestsPerMinute,
+      }),
+      platformKey: Object.assign(new PlatformKeyLimit(), {
+        enabled: entity.platformKeyEnabled,
+        monthlyCapUsd: entity.platformKeyMonthlyCapUsd,
       }),
     });
   }

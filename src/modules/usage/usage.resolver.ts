@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import type { Action } from '../../auth/policy';
 import { callerOf, type GatewayContext } from '../../server/context';
 import type { UsageService } from './usage.service';
 import { UsageBucket, UsageDimension, UsageFilter } from './usage.types';
@@ -7,7 +8,7 @@ import { UsageBucket, UsageDimension, UsageFilter } from './usage.types';
 export class UsageResolver {
   constructor(private readonly usageService: UsageService) {}
 
-  @Authorized()
+  @Authorized<Action>('usage.read')
   @Query(() => [UsageBucket])
   async usage(
     @Arg('filter', () => UsageFilter, { nullable: true }) filter: UsageFilter | null,

@@ -1,4 +1,4 @@
-import { TENANT_READERS } from '../../auth/roles';
+import { can, tenantWide } from '../../auth/policy';
 import { isUuid } from '../../common/ids';
 import type { Caller } from '../../server/context';
 import { UsageDimension, type UsageBucket, type UsageFilter } from './usage.types';
@@ -25,11 +25,11 @@ interface Row {
 export class UsageService {
   /** Sums of the usage rows the caller may see (members: their own; readers: the tenant's), grouped as asked. */
   async aggregate(caller: Caller, filter: UsageFilter | null | undefined, groupBy: UsageDimension[]): Promise<UsageBucket[]> {
-    const { tenantId, userId, role } = caller.principal;
+    const { tenantId, userId } = caller.principal;
     const knex = caller.em.getKnex();
     const dims = [...new Set(groupBy)];
     const query = knex('usage_records').where('tenant_id', tenantId);
-    if (!TENANT_READERS.includes(role)) query.andWhere('user_id', userId);
+    if (!can(caller.principal, 'usage.read', tenantWide(tenantId))) query.andWhere('user_id', userId);
     if (filter?.userId) query.andWhere('user_id', isUuid(filter.userId) ? filter.userId : null);
     if (filter?.model) query.andWhere('model', filter.model);
     if (filter?.keySource) query.andWhere('key_source', filter.keySource);

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { TENANT_MANAGERS } from '../../auth/roles';
+import type { Action } from '../../auth/policy';
 import { callerOf, type GatewayContext } from '../../server/context';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { Tenant } from '../tenant/tenant.type';
@@ -11,25 +11,25 @@ import { User } from './user.type';
 export class UserResolver {
   constructor(private readonly userService: UserService) {}
 
-  @Authorized()
+  @Authorized<Action>('user.self')
   @Query(() => User)
   async me(@Ctx() ctx: GatewayContext): Promise<User> {
     return User.from(await this.userService.me(callerOf(ctx)));
   }
 
-  @Authorized(...TENANT_MANAGERS)
+  @Authorized<Action>('user.list')
   @Query(() => [User])
   async users(@Ctx() ctx: GatewayContext): Promise<User[]> {
     return (await this.userService.list(callerOf(ctx))).map(User.from);
   }
 
-  @Authorized(...TENANT_MANAGERS)
+  @Authorized<Action>('user.create')
   @Mutation(() => User)
   async createUser(@Arg('input') input: CreateUserInput, @Ctx() ctx: GatewayContext): Promise<User> {
     return User.from(await this.userService.create(callerOf(ctx), input));
   }
 
-  @Authorized()
+  @Authorized<Action>('user.self')
   @Mutation(() => User)
   async setPreferredModel(
     @Arg('model', () => String, { nullable: true }) model: string | null,

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { badInput, forbidden, notFound } from '../../common/errors';
+import { assertCan, userTarget, type Target } from '../../auth/policy';
+import { badInput, notFound } from '../../common/errors';
 import { isUuid } from '../../common/ids';
 import { audited } from '../../audit/audited';
 import type { AuditLog } from '../../audit/audit-log';
@@ -8,14 +9,14 @@ import type { Caller } from '../../server/context';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
 import type { ModelSelectionRules } from '../tenant/model-selection-rules';
 import { TenantEntity } from '../tenant/tenant.entity';
-import { Role } from './role';
 import { UserEntity } from './user.entity';
 import type { CreateUserInput } from './user.input';
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
-const ADMIN_ROLES: ReadonlySet<Role> = new Set([Role.TENANT_ADMIN, Role.PLATFORM_ADMIN]);
-export const isAdmin = (role: Role): boolean => ADMIN_ROLES.has(role);
+/** The policy target for acting on `user` or on what it owns (its tokens, its personal keys). */
+export const targetOf = (user: UserEntity, hiddenAs = 'User'): Target =>
+  userTarget({ id: user.id, role: user.role, tenantId: user.tenant.id }, hiddenAs);
 
 export class UserService {
   constructor(
@@ -32,11 +33,9 @@ export class UserService {
     return caller.em.find(UserEntity, { tenant: caller.principal.tenantId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
 
-  /** A user of the caller's tenant; anyone else's is NOT_FOUND, never FORBIDDEN. */
-  async findInTenant(caller: Caller, userId: string): Promise<UserEntity> {
-    const user = isUuid(userId)
-      ? await caller.em.findOne(UserEntity, { id: userId, tenant: caller.principal.tenantId })
-      : null;
+  /** A user of any tenant, or NOT_FOUND; whether the caller may touch it is the policy's to say. */
+  async find(caller: Caller, userId: string): Promise<UserEntity> {
+    const user = isUuid(userId) ? await caller.em.findOne(UserEntity, { id: userId }) : null;
     if (!user) throw notFound('User');
     return user;
   }
@@ -52,9 +51,7 @@ export class UserService {
   }
 
   private async createUnaudited(caller: Caller, input: CreateUserInput): Promise<UserEntity> {
-    if (input.role === Role.PLATFORM_ADMIN && caller.principal.role !== Role.PLATFORM_ADMIN) {
-      throw forbidden('Only a platform admin can create platform admins');
-    }
+    assertCan(caller.principal, 'user.create', { tenantId: caller.principal.tenantId, ownerId: null, ownerRole: input.role });
     const tenant = caller.em.getReference(TenantEntity, caller.principal.tenantId);
     const user = caller.em.create(UserEntity, {
       tenant,
