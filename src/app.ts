@@ -29,6 +29,7 @@ import { createHttpApp } from './server/http';
 import { buildQueryLimits } from './server/query-limits';
 import { buildGatewaySchema } from './server/schema';
 import { attachWebSocket } from './server/websocket';
+import { AuditKeyService } from './vault/audit-key.service';
 import { DataKeyCache } from './vault/data-key-cache';
 import { DataKeyService } from './vault/data-key.service';
 import { DataKeyResolver } from './vault/data-key.resolver';
@@ -107,16 +108,14 @@ export function createServices(
   log: Logger,
   metrics: Metrics = new Metrics(),
 ): Services {
-  const audit = new AuditLog(em, log);
+  const meteredKeyrings = keyrings.decorate((keyring) => new MeteredKeyring(keyring, metrics));
+  const auditKeys = new AuditKeyService(meteredKeyrings, new DataKeyCache(config.dataKeyCache), log);
+  const audit = new AuditLog(em, log, auditKeys);
   const caches = new CacheInvalidation(log);
   const cacheOptions = { maxEntries: 10_000, ttlMs: config.cacheTtlMs };
   const catalog = ModelCatalog.load(config.modelsFile);
   const modelRules = new ModelSelectionRules(catalog);
-  const dataKeys = new DataKeyService(
-    keyrings.decorate((keyring) => new MeteredKeyring(keyring, metrics)),
-    new DataKeyCache(config.dataKeyCache),
-    log,
-  );
+  const dataKeys = new DataKeyService(meteredKeyrings, new DataKeyCache(config.dataKeyCache), log, auditKeys);
   caches.onInvalidate((change) => {
     if (!change) dataKeys.forgetAllCached();
     else if (change.dataKeys) dataKeys.forgetCached(change.tenantId);
@@ -160,7 +159,7 @@ export function createServices(
     chat,
     metrics,
     audit,
-    auditQueries: new AuditService(),
+    auditQueries: new AuditService(auditKeys),
     usage: new UsageService(),
   };
 }
@@ -235,6 +234,8 @@ export class Gateway {
         await channel.start();
         closers.push(() => channel.close());
       }
+      const keyed = await services.audit.keyUnkeyedChains();
+      if (keyed.length) log.info({ chains: keyed.length }, 'audit chains keyed: their earlier events stay plain SHA-256');
       const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
 
       const schema = buildGatewaySchema(resolverContainer(services));

@@ -11,6 +11,7 @@ import { AuditEventEntity } from '../audit/audit-event.entity';
 import { AuditChainHeadEntity } from '../audit/audit-chain-head.entity';
 import { RateLimitRecordEntity } from '../limits/rate-limit-record.entity';
 import { BudgetReservationEntity } from '../limits/budget-reservation.entity';
+import { AuditKeyEntity } from '../vault/audit-key.entity';
 
 /** Every entity MikroORM manages; migrations/ must build exactly their schema. */
 export const entities = [
@@ -27,4 +28,5 @@ export const entities = [
   AuditChainHeadEntity,
   RateLimitRecordEntity,
   BudgetReservationEntity,
+  AuditKeyEntity,
 ];
