@@ -43,6 +43,7 @@ import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
 import { AnthropicClients } from './providers/anthropic/anthropic-clients';
 import { ChatPlanner } from './chat/chat-planner';
 import { ChatRunner } from './chat/chat-runner';
+import { deletedTenantUsage } from './chat/deleted-tenant-usage';
 import { ChatRecorder } from './chat/chat-recorder';
 import { ChatService } from './chat/chat.service';
 import { ChatResolver } from './chat/chat.resolver';
@@ -138,8 +139,14 @@ export function createServices(
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
   const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard(), profiles);
   const recorder = new ChatRecorder(em, audit);
-  const runner = new ChatRunner(anthropicClients, recorder, catalog, log, DEFAULT_RETRY_POLICY, [chatMetricsObserver(metrics)]);
+  const runner = new ChatRunner(anthropicClients, recorder, catalog, log, DEFAULT_RETRY_POLICY, [
+    chatMetricsObserver(metrics),
+    deletedTenantUsage(audit),
+  ]);
   const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits));
+  caches.onInvalidate((change) => {
+    if (change?.stop) chat.streams.stop(change.tenantId, change.stop);
+  });
   observeComponents(metrics, dataKeys, chat, em);
   return {
     caches,

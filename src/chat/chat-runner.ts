@@ -80,7 +80,10 @@ export class ChatRunner {
     }
 
     if (channel.wasInterrupted && !failure && stopReason === null) {
-      failure = new UpstreamFailure('SHUTTING_DOWN', 'The gateway is restarting; retry the request', true);
+      const reason = channel.interruption;
+      failure = reason
+        ? new UpstreamFailure(reason.code, reason.message, reason.retryable)
+        : new UpstreamFailure('SHUTTING_DOWN', 'The gateway is restarting; retry the request', true);
     }
     const cancelled = channel.signal.aborted && !failure && stopReason === null;
     // A cancelled stream never gets its final usage; count the deltas received as output tokens.

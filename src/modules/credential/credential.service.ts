@@ -106,7 +106,7 @@ export class CredentialService {
     const own = row.scope === CredentialScope.PERSONAL && row.owner?.id === caller.principal.userId;
     if (!own && !isAdmin(caller.principal.role)) throw forbidden("Only admins can delete tenant keys or other users' keys");
     await caller.em.nativeDelete(CredentialEntity, { id: row.id });
-    await this.caches.tenantChanged({ tenantId: caller.principal.tenantId });
+    await this.caches.tenantChanged({ tenantId: caller.principal.tenantId, stop: { reason: 'CREDENTIAL_DELETED', credentialId: row.id } });
     return true;
   }
 

@@ -70,7 +70,7 @@ export class ApiTokenService {
     if (!token.revokedAt) {
       token.revokedAt = this.now();
       await caller.em.flush();
-      await this.caches.tenantChanged({ tenantId: caller.principal.tenantId });
+      await this.caches.tenantChanged({ tenantId: caller.principal.tenantId, stop: { reason: 'TOKEN_REVOKED', tokenId: token.id } });
     }
     return token;
   }
