@@ -137,12 +137,13 @@ export function createServices(
   const models = new ModelService(modelRules, keys);
   const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
-  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard(), profiles);
+  const budget = new BudgetGuard();
+  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), budget, profiles);
   const recorder = new ChatRecorder(em, audit);
   const runner = new ChatRunner(anthropicClients, recorder, catalog, log, DEFAULT_RETRY_POLICY, [
     chatMetricsObserver(metrics),
     deletedTenantUsage(audit),
-  ]);
+  ], (started, worstCaseUsd) => budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd));
   const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits));
   caches.onInvalidate((change) => {
     if (change?.stop) chat.streams.stop(change.tenantId, change.stop);
