@@ -68,6 +68,7 @@ import { operationLogPlugin } from './observability/operation-log.plugin';
 import { recordOperation } from './observability/operation-log';
 import { metricsRoute } from './observability/metrics-route';
 import { StreamRegistry } from './chat/stream-registry';
+import { StreamStopWatch } from './chat/stream-stop-watch';
 import { DEFAULT_RETRY_POLICY } from './chat/upstream-retry';
 import { createKeyrings } from './vault/keyring/create-keyrings';
 import type { Keyrings } from './vault/keyring/keyrings';
@@ -241,6 +242,9 @@ export class Gateway {
         const channel = new PgInvalidationChannel(orm.em.getConnection().getKnex(), services.caches, log);
         await channel.start();
         closers.push(() => channel.close());
+        const stopWatch = new StreamStopWatch(orm.em, services.caches, services.chat.streams, log);
+        stopWatch.start();
+        closers.push(async () => stopWatch.stop());
       }
       const keyed = await services.audit.keyUnkeyedChains();
       if (keyed.length) log.info({ chains: keyed.length }, 'audit chains keyed: their earlier events stay plain SHA-256');

@@ -38,6 +38,11 @@ export class StreamRegistry {
     return this.open.size;
   }
 
+  /** A snapshot of the open streams' tickets. */
+  openTickets(): StreamTicket[] {
+    return [...this.open];
+  }
+
   /**
    * Ends at once, with a ChatFailed whose code is the stop's reason, every open stream of the
    * tenant that the stop concerns: all of them when the tenant was deleted, those using a deleted
