@@ -30,6 +30,7 @@ import { createHttpApp } from './server/http';
 import { buildQueryLimits } from './server/query-limits';
 import { buildGatewaySchema } from './server/schema';
 import { attachWebSocket } from './server/websocket';
+import { AuditKeyService } from './vault/audit-key.service';
 import { DataKeyCache } from './vault/data-key-cache';
 import { DataKeyService } from './vault/data-key.service';
 import { DataKeyResolver } from './vault/data-key.resolver';
@@ -43,6 +44,7 @@ import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
 import { AnthropicClients } from './providers/anthropic/anthropic-clients';
 import { ChatPlanner } from './chat/chat-planner';
 import { ChatRunner } from './chat/chat-runner';
+import { deletedTenantUsage } from './chat/deleted-tenant-usage';
 import { ChatRecorder } from './chat/chat-recorder';
 import { ChatService } from './chat/chat.service';
 import { ChatResolver } from './chat/chat.resolver';
@@ -68,6 +70,7 @@ import { operationLogPlugin } from './observability/operation-log.plugin';
 import { recordOperation } from './observability/operation-log';
 import { metricsRoute } from './observability/metrics-route';
 import { StreamRegistry } from './chat/stream-registry';
+import { StreamStopWatch } from './chat/stream-stop-watch';
 import { DEFAULT_RETRY_POLICY } from './chat/upstream-retry';
 import { createKeyrings } from './vault/keyring/create-keyrings';
 import type { Keyrings } from './vault/keyring/keyrings';
@@ -109,16 +112,14 @@ export function createServices(
   log: Logger,
   metrics: Metrics = new Metrics(),
 ): Services {
-  const audit = new AuditLog(em, log);
+  const meteredKeyrings = keyrings.decorate((keyring) => new MeteredKeyring(keyring, metrics));
+  const auditKeys = new AuditKeyService(meteredKeyrings, new DataKeyCache(config.dataKeyCache), log);
+  const audit = new AuditLog(em, log, auditKeys);
   const caches = new CacheInvalidation(log);
   const cacheOptions = { maxEntries: 10_000, ttlMs: config.cacheTtlMs };
   const catalog = ModelCatalog.load(config.modelsFile);
   const modelRules = new ModelSelectionRules(catalog);
-  const dataKeys = new DataKeyService(
-    keyrings.decorate((keyring) => new MeteredKeyring(keyring, metrics)),
-    new DataKeyCache(config.dataKeyCache),
-    log,
-  );
+  const dataKeys = new DataKeyService(meteredKeyrings, new DataKeyCache(config.dataKeyCache), log, auditKeys);
   caches.onInvalidate((change) => {
     if (!change) dataKeys.forgetAllCached();
     else if (change.dataKeys) dataKeys.forgetCached(change.tenantId);
@@ -139,10 +140,17 @@ export function createServices(
   const models = new ModelService(modelRules, keys);
   const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
-  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard(), profiles, new PlatformSpendGuard());
+  const budget = new BudgetGuard();
+  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), budget, profiles, new PlatformSpendGuard());
   const recorder = new ChatRecorder(em, audit);
-  const runner = new ChatRunner(anthropicClients, recorder, catalog, log, DEFAULT_RETRY_POLICY, [chatMetricsObserver(metrics)]);
+  const runner = new ChatRunner(anthropicClients, recorder, catalog, log, DEFAULT_RETRY_POLICY, [
+    chatMetricsObserver(metrics),
+    deletedTenantUsage(audit),
+  ], (started, worstCaseUsd) => budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd));
   const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits));
+  caches.onInvalidate((change) => {
+    if (change?.stop) chat.streams.stop(change.tenantId, change.stop);
+  });
   observeComponents(metrics, dataKeys, chat, em);
   return {
     caches,
@@ -162,7 +170,7 @@ export function createServices(
     chat,
     metrics,
     audit,
-    auditQueries: new AuditService(),
+    auditQueries: new AuditService(auditKeys),
     usage: new UsageService(),
   };
 }
@@ -236,7 +244,12 @@ export class Gateway {
         const channel = new PgInvalidationChannel(orm.em.getConnection().getKnex(), services.caches, log);
         await channel.start();
         closers.push(() => channel.close());
+        const stopWatch = new StreamStopWatch(orm.em, services.caches, services.chat.streams, log);
+        stopWatch.start();
+        closers.push(async () => stopWatch.stop());
       }
+      const keyed = await services.audit.keyUnkeyedChains();
+      if (keyed.length) log.info({ chains: keyed.length }, 'audit chains keyed: their earlier events stay plain SHA-256');
       const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
 
       const schema = buildGatewaySchema(resolverContainer(services));

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import { callerOf, type GatewayContext } from '../server/context';
 import { encodeCursor, type AuditService } from './audit.service';
-import { AuditEvent, AuditEventConnection, AuditFilter, AuditVerification } from './audit.types';
+import { AuditEvent, AuditEventConnection, AuditFilter, AuditHead, AuditVerification, ExpectedAuditHead } from './audit.types';
 
 @Resolver()
 export class AuditResolver {
@@ -25,8 +25,23 @@ export class AuditResolver {
   async verifyAuditLog(
     @Arg('tenantId', () => ID, { nullable: true, description: 'PLATFORM_ADMIN only: another tenant\'s chain.' })
     tenantId: string | null,
+    @Arg('expectHead', () => ExpectedAuditHead, {
+      nullable: true,
+      description: 'A head kept from auditHead: the chain must still hold that event (catches events removed from its end).',
+    })
+    expectHead: ExpectedAuditHead | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<AuditVerification> {
-    return this.auditService.verify(callerOf(ctx), tenantId);
+    return this.auditService.verify(callerOf(ctx), tenantId, expectHead);
+  }
+
+  @Authorized()
+  @Query(() => AuditHead, { description: "The chain's newest event (seq and hash), to keep outside the database." })
+  async auditHead(
+    @Arg('tenantId', () => ID, { nullable: true, description: 'PLATFORM_ADMIN only: another tenant\'s chain.' })
+    tenantId: string | null,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<AuditHead> {
+    return this.auditService.head(callerOf(ctx), tenantId);
   }
 }

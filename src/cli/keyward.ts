@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config';
-import { runAuditExport, runAuditVerify } from './audit-commands';
+import { runAuditExport, runAuditHead, runAuditVerify } from './audit-commands';
 import { runMigrate } from './migrate-command';
 import { runRewrap } from './rewrap-command';
 
@@ -29,9 +29,20 @@ program
 const audit = program.command('audit').description('audit log tools');
 audit
   .command('verify')
-  .description('verify the hash chain of every tenant (or one); exits 1 if any is broken')
+  .description('verify the keyed hash chain of every tenant (or one); exits 1 if any is broken')
   .option('--tenant <id>', 'only this tenant')
-  .action((options: { tenant?: string }) => run((config) => runAuditVerify(config, options.tenant)));
+  .option(
+    '--expect-head <anchor>',
+    'an anchor printed by `audit head` (<chain>:<seq>:<hash>): that chain must still hold that event (repeatable)',
+    (value: string, previous: string[]) => [...previous, value],
+    [] as string[],
+  )
+  .action((options: { tenant?: string; expectHead: string[] }) => run((config) => runAuditVerify(config, options.tenant, options.expectHead)));
+audit
+  .command('head')
+  .description("print each chain's newest seq and hash, and an anchor to keep outside the database")
+  .option('--tenant <id>', 'only this tenant')
+  .action((options: { tenant?: string }) => run((config) => runAuditHead(config, options.tenant)));
 audit
   .command('export')
   .description('write audit events as JSON lines to stdout, oldest first')

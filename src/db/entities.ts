@@ -12,6 +12,7 @@ import { AuditChainHeadEntity } from '../audit/audit-chain-head.entity';
 import { RateLimitRecordEntity } from '../limits/rate-limit-record.entity';
 import { BudgetReservationEntity } from '../limits/budget-reservation.entity';
 import { PlatformSpendReservationEntity } from '../limits/platform-spend-reservation.entity';
+import { AuditKeyEntity } from '../vault/audit-key.entity';
 
 /** Every entity MikroORM manages; migrations/ must build exactly their schema. */
 export const entities = [
@@ -29,4 +30,5 @@ export const entities = [
   RateLimitRecordEntity,
   BudgetReservationEntity,
   PlatformSpendReservationEntity,
+  AuditKeyEntity,
 ];
