@@ -11,7 +11,6 @@ import Anthropic, {
   PermissionDeniedError,
   RateLimitError,
 } from '@anthropic-ai/sdk';
-import { performance } from 'node:perf_hooks';
 import {
   estimateInputTokens,
   startAnthropicServer,
