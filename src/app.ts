@@ -192,8 +192,11 @@ function resolverContainer(services: Services): ContainerType {
 /** The database the gateway uses: the configured server, or PGlite in the data dir. */
 export async function openDatabase(config: Config, log: Logger): Promise<{ orm: MikroORM; embedded?: EmbeddedPostgres }> {
   if (config.databaseUrl) return { orm: await openOrm({ url: config.databaseUrl }) };
-  const embedded = await startEmbeddedPostgres(config.dataDir);
-  log.info({ dataDir: config.dataDir }, 'using embedded PostgreSQL (PGlite); set DATABASE_URL for a server');
+  const embedded = await startEmbeddedPostgres(config.dataDir, 16, log);
+  log.info(
+    { dataDir: config.dataDir, socketDirectory: embedded.socketDirectory },
+    'using embedded PostgreSQL (PGlite); set DATABASE_URL for a server',
+  );
   try {
     return { orm: await openOrm({ url: embedded.url, poolMax: 8 }), embedded };
   } catch (error) {
