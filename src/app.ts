@@ -75,6 +75,11 @@ export interface GatewayOptions {
   log: Logger;
   /** Supplied by tests and tools that build keyrings themselves; default: from config. */
   keyrings?: Keyrings;
+  /**
+   * Called once the platform admin is ensured and before the port is bound, so that a generated
+   * token can be shown even when binding fails.
+   */
+  onBootstrap?: (result: BootstrapResult) => void;
 }
 
 /** Services shared by every request, built once per process. */
@@ -219,7 +224,7 @@ export class Gateway {
     private readonly closers: Array<() => Promise<void>>,
   ) {}
 
-  static async start({ config, log, keyrings }: GatewayOptions): Promise<Gateway> {
+  static async start({ config, log, keyrings, onBootstrap }: GatewayOptions): Promise<Gateway> {
     const closers: Array<() => Promise<void>> = [];
     const closeAll = async () => {
       for (const close of closers.splice(0).reverse()) await close().catch((error) => log.error({ err: error }, 'close failed'));
@@ -239,6 +244,7 @@ export class Gateway {
         closers.push(() => channel.close());
       }
       const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
+      onBootstrap?.(bootstrap);
 
       const schema = buildGatewaySchema(resolverContainer(services));
       const contexts = new ContextFactory(orm, services.authenticator, services.chat);

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Gateway } from './app';
+import type { BootstrapResult } from './auth/bootstrap';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './common/logger';
 
@@ -15,13 +16,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const gateway = await Gateway.start({ config, log });
+  const gateway = await Gateway.start({ config, log, onBootstrap: printBootstrapToken });
   log.info({ url: gateway.url }, `Keyward listening on ${gateway.url}`);
   if (gateway.bootstrap.kind === 'generated') {
-    // Deliberately outside the logger: shown once, and the logger would redact it.
     process.stdout.write(
-      `\nBootstrap PLATFORM_ADMIN token (shown once, store it now):\n\n  ${gateway.bootstrap.token}\n\n` +
-        `Try: curl -s ${gateway.url} -H 'content-type: application/json' ` +
+      `Try: curl -s ${gateway.url} -H 'content-type: application/json' ` +
         `-H 'authorization: Bearer ${gateway.bootstrap.token}' -d '{"query":"{ me { email role } }"}'\n\n`,
     );
   }
@@ -46,6 +45,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/**
+ * Printed before the port is bound, so a first start that fails there still shows the token.
+ * Deliberately outside the logger: shown once, and the logger would redact it.
+ */
+function printBootstrapToken(bootstrap: BootstrapResult): void {
+  if (bootstrap.kind !== 'generated') return;
+  process.stdout.write(
+    `\nBootstrap PLATFORM_ADMIN token (shown once, store it now):\n\n  ${bootstrap.token}\n\n` +
+      `Lost it? \`node dist/src/cli/keyward.js admin-token\` issues another (see README).\n\n`,
+  );
 }
 
 main().catch((error: unknown) => {
