@@ -212,6 +212,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ orm: 
 
 export class Gateway {
   private draining = false;
+  private hurried = false;
+  private closing = false;
   private stopped?: Promise<void>;
 
   private constructor(
@@ -311,10 +313,21 @@ export class Gateway {
     return this.stopped;
   }
 
+  /**
+   * Cuts a stop short (a second signal): open chat streams are ended now rather than after the
+   * drain, still recording their usage and partial replies, and HTTP requests get no more grace.
+   */
+  hurry(): void {
+    this.hurried = true;
+    this.services.chat.streams.hurry();
+    if (this.closing) this.httpServer.closeAllConnections();
+  }
+
   private async shutdown(): Promise<void> {
     this.draining = true;
     await this.services.chat.streams.drain(this.config.drainMs);
-    const grace = setTimeout(() => this.httpServer.closeAllConnections(), this.config.shutdownGraceMs);
+    this.closing = true;
+    const grace = setTimeout(() => this.httpServer.closeAllConnections(), this.hurried ? 0 : this.config.shutdownGraceMs);
     try {
       for (const close of this.closers.splice(0).reverse()) {
         await close().catch((error) => this.log.error({ err: error }, 'close failed during shutdown'));

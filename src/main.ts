@@ -4,6 +4,9 @@ import type { BootstrapResult } from './auth/bootstrap';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './common/logger';
 
+/** After a second signal, the longest the process waits for open streams to be recorded and the database closed. */
+const HURRIED_STOP_LIMIT_MS = 10_000;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -27,21 +30,30 @@ async function main(): Promise<void> {
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals > 1) {
-      log.warn({ signal }, 'second signal: exiting now');
+    signals += 1;
+    if (signals === 1) {
+      log.info({ signal }, 'shutting down: draining requests');
+      gateway.stop().then(
+        () => {
+          log.info('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    } else if (signals === 2) {
+      log.warn({ signal }, 'second signal: ending open chat streams now (their usage and replies are recorded), then exiting');
+      gateway.hurry();
+      setTimeout(() => {
+        log.error('shutdown did not finish in time: exiting');
+        process.exit(1);
+      }, HURRIED_STOP_LIMIT_MS).unref();
+    } else {
+      log.warn({ signal }, 'third signal: exiting now');
       process.exit(1);
     }
-    log.info({ signal }, 'shutting down: draining requests');
-    gateway.stop().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
