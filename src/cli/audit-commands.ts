@@ -4,11 +4,13 @@ import { chainOf } from '../audit/audit-log';
 import { verifyChain } from '../audit/audit-verifier';
 import type { Config } from '../config';
 import { cliLogger, withDatabase } from './cli-database';
+import { requireKnownTenant } from './tenant-option';
 
 /** `keyward audit verify`: one JSON line per chain; exit code 1 if any chain is broken. */
 export async function runAuditVerify(config: Config, tenantId?: string): Promise<number> {
   return withDatabase(config, cliLogger(config), async (orm) => {
     const em = orm.em.fork();
+    if (tenantId) await requireKnownTenant(em, tenantId);
     const chains = tenantId
       ? [chainOf(tenantId)]
       : (await em.getConnection().execute<Array<{ chain: string }>>('select chain from audit_chain_heads order by chain')).map(
@@ -31,6 +33,7 @@ export async function runAuditExport(config: Config, since: string, tenantId?: s
   const from = new Date(since);
   if (Number.isNaN(from.getTime())) throw new Error(`--since must be an ISO date, e.g. 2026-11-01T00:00:00Z`);
   return withDatabase(config, cliLogger(config), async (orm) => {
+    if (tenantId) await requireKnownTenant(orm.em.fork(), tenantId);
     let lastId: string | null = null;
     let lastAt = from;
     for (;;) {
