@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger';
@@ -63,10 +63,12 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections = 16
       throw new EmbeddedDatabaseError(dataDir, pgdata, error);
     }
     undo.push(() => db.close());
-    const server = new PGLiteSocketServer({ db, path: join(socket.directory, SOCKET_FILE), maxConnections });
+    const socketPath = join(socket.directory, SOCKET_FILE);
+    const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections });
     keepProtocolBatchesTogether(server);
     undo.push(() => server.stop());
     await server.start();
+    chmodSync(socketPath, 0o600);
     return {
       url: `postgres://postgres@${encodeURIComponent(socket.directory)}:${SOCKET_PORT}/postgres`,
       socketDirectory: socket.directory,
