@@ -102,7 +102,6 @@ function socketDirectory(dataDir: string): { directory: string; remove: () => vo
   const inDataDir = join(dataDir, 'run');
   if (Buffer.byteLength(join(inDataDir, SOCKET_FILE)) <= MAX_SOCKET_PATH_BYTES) {
     createPrivateDirectory(inDataDir);
-    makeOwnerOnly(inDataDir);
     const remove = () => rmSync(join(inDataDir, SOCKET_FILE), { force: true });
     remove();
     return { directory: inDataDir, remove };
