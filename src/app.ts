@@ -80,6 +80,11 @@ export interface GatewayOptions {
   log: Logger;
   /** Supplied by tests and tools that build keyrings themselves; default: from config. */
   keyrings?: Keyrings;
+  /**
+   * Called once the platform admin is ensured and before the port is bound, so that a generated
+   * token can be shown even when binding fails.
+   */
+  onBootstrap?: (result: BootstrapResult) => void;
 }
 
 /** Services shared by every request, built once per process. */
@@ -202,8 +207,11 @@ function resolverContainer(services: Services): ContainerType {
 /** The database the gateway uses: the configured server, or PGlite in the data dir. */
 export async function openDatabase(config: Config, log: Logger): Promise<{ orm: MikroORM; embedded?: EmbeddedPostgres }> {
   if (config.databaseUrl) return { orm: await openOrm({ url: config.databaseUrl }) };
-  const embedded = await startEmbeddedPostgres(config.dataDir);
-  log.info({ dataDir: config.dataDir }, 'using embedded PostgreSQL (PGlite); set DATABASE_URL for a server');
+  const embedded = await startEmbeddedPostgres(config.dataDir, 16, log);
+  log.info(
+    { dataDir: config.dataDir, socketDirectory: embedded.socketDirectory },
+    'using embedded PostgreSQL (PGlite); set DATABASE_URL for a server',
+  );
   try {
     return { orm: await openOrm({ url: embedded.url, poolMax: 8 }), embedded };
   } catch (error) {
@@ -214,6 +222,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ orm: 
 
 export class Gateway {
   private draining = false;
+  private hurried = false;
+  private closing = false;
   private stopped?: Promise<void>;
 
   private constructor(
@@ -226,7 +236,7 @@ export class Gateway {
     private readonly closers: Array<() => Promise<void>>,
   ) {}
 
-  static async start({ config, log, keyrings }: GatewayOptions): Promise<Gateway> {
+  static async start({ config, log, keyrings, onBootstrap }: GatewayOptions): Promise<Gateway> {
     const closers: Array<() => Promise<void>> = [];
     const closeAll = async () => {
       for (const close of closers.splice(0).reverse()) await close().catch((error) => log.error({ err: error }, 'close failed'));
@@ -251,6 +261,7 @@ export class Gateway {
       const keyed = await services.audit.keyUnkeyedChains();
       if (keyed.length) log.info({ chains: keyed.length }, 'audit chains keyed: their earlier events stay plain SHA-256');
       const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
+      onBootstrap?.(bootstrap);
 
       const schema = buildGatewaySchema(resolverContainer(services));
       const contexts = new ContextFactory(orm, services.authenticator, services.chat);
@@ -322,10 +333,21 @@ export class Gateway {
     return this.stopped;
   }
 
+  /**
+   * Cuts a stop short (a second signal): open chat streams are ended now rather than after the
+   * drain, still recording their usage and partial replies, and HTTP requests get no more grace.
+   */
+  hurry(): void {
+    this.hurried = true;
+    this.services.chat.streams.hurry();
+    if (this.closing) this.httpServer.closeAllConnections();
+  }
+
   private async shutdown(): Promise<void> {
     this.draining = true;
     await this.services.chat.streams.drain(this.config.drainMs);
-    const grace = setTimeout(() => this.httpServer.closeAllConnections(), this.config.shutdownGraceMs);
+    this.closing = true;
+    const grace = setTimeout(() => this.httpServer.closeAllConnections(), this.hurried ? 0 : this.config.shutdownGraceMs);
     try {
       for (const close of this.closers.splice(0).reverse()) {
         await close().catch((error) => this.log.error({ err: error }, 'close failed during shutdown'));

@@ -31,6 +31,7 @@ export class StreamRegistry {
   private readonly perUser = new Map<string, number>();
   private readonly perTenant = new Map<string, number>();
   private draining = false;
+  private hurried = false;
 
   constructor(private readonly limits: StreamLimits) {}
 
@@ -103,10 +104,15 @@ export class StreamRegistry {
   async drain(graceMs: number, settleMs = 5_000): Promise<void> {
     this.draining = true;
     const deadline = Date.now() + graceMs;
-    while (this.open.size > 0 && Date.now() < deadline) await sleep(25);
+    while (this.open.size > 0 && Date.now() < deadline && !this.hurried) await sleep(25);
     for (const ticket of this.open) ticket.channel?.interrupt();
     const settleBy = Date.now() + settleMs;
     while (this.open.size > 0 && Date.now() < settleBy) await sleep(10);
+  }
+
+  /** Ends a drain's grace period now: open streams are interrupted at once, and still recorded. */
+  hurry(): void {
+    this.hurried = true;
   }
 }
 

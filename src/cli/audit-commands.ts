@@ -4,16 +4,10 @@ import { AuditEventEntity } from '../audit/audit-event.entity';
 import { chainOf } from '../audit/audit-log';
 import { parseExpectedHead, readChainHead, verifyChain, type ExpectedHead } from '../audit/audit-verifier';
 import type { Config } from '../config';
-import type { Logger } from '../common/logger';
-import { AuditKeyService } from '../vault/audit-key.service';
-import { DataKeyCache } from '../vault/data-key-cache';
-import { createKeyrings } from '../vault/keyring/create-keyrings';
-import { cliLogger, withDatabase } from './cli-database';
+import { auditKeysFor, cliLogger, withDatabase } from './cli-database';
+import { requireKnownTenant } from './tenant-option';
 
 /** The audit chains' keys, through the configured keyring (the same as the server's). */
-async function auditKeysFor(config: Config, log: Logger): Promise<AuditKeyService> {
-  return new AuditKeyService(await createKeyrings(config, log), new DataKeyCache(config.dataKeyCache), log);
-}
 
 const allChains = async (em: EntityManager): Promise<string[]> =>
   (await em.getConnection().execute<Array<{ chain: string }>>('select chain from audit_chain_heads order by chain')).map((row) => row.chain);
@@ -42,6 +36,7 @@ export async function runAuditVerify(config: Config, tenantId?: string, anchors:
   const keys = await auditKeysFor(config, log);
   return withDatabase(config, log, async (orm) => {
     const em = orm.em.fork();
+    if (tenantId) await requireKnownTenant(em, tenantId);
     const chains = tenantId ? [chainOf(tenantId)] : [...new Set([...(await allChains(em)), ...expectations.keys()])].sort();
     let broken = 0;
     for (const chain of chains) {
@@ -76,6 +71,7 @@ export async function runAuditExport(config: Config, since: string, tenantId?: s
   const from = new Date(since);
   if (Number.isNaN(from.getTime())) throw new Error(`--since must be an ISO date, e.g. 2026-11-01T00:00:00Z`);
   return withDatabase(config, cliLogger(config), async (orm) => {
+    if (tenantId) await requireKnownTenant(orm.em.fork(), tenantId);
     let lastId: string | null = null;
     let lastAt = from;
     for (;;) {

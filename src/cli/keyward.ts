@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `keyward` command line for operators: serve, migrate, rewrap, audit verify/export.
+ * The `keyward` command line for operators: serve, admin-token, migrate, rewrap, audit verify/export.
  * Every command reads the same environment as the server (see README, "Configuration").
  */
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config';
+import { runAdminToken } from './admin-token-command';
 import { runAuditExport, runAuditHead, runAuditVerify } from './audit-commands';
 import { runMigrate } from './migrate-command';
 import { runRewrap } from './rewrap-command';
@@ -18,6 +19,11 @@ program
   .action(() => {
     require('../main');
   });
+
+program
+  .command('admin-token')
+  .description('issue a new PLATFORM_ADMIN token (audited) and print it once, e.g. when the bootstrap token is lost')
+  .action(() => run(runAdminToken));
 
 program.command('migrate').description('apply pending database migrations').action(() => run(runMigrate));
 
