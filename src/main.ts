@@ -16,11 +16,13 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const gateway = await Gateway.start({ config, log });
-  log.info({ url: gateway.url }, `Keyward listening on ${gateway.url}`);
+  log.info({ url: gateway.url, console: gateway.consoleUrl }, `Keyward listening on ${gateway.url}`);
+  // Plain text, so the address to open stands out of the JSON log lines.
+  process.stdout.write(`\nWeb console: ${gateway.consoleUrl}\n`);
   if (gateway.bootstrap.kind === 'generated') {
     // Deliberately outside the logger: shown once, and the logger would redact it.
     process.stdout.write(
-      `\nBootstrap PLATFORM_ADMIN token (shown once, store it now):\n\n  ${gateway.bootstrap.token}\n\n` +
+      `\nBootstrap PLATFORM_ADMIN token (shown once, store it now; sign in to ${gateway.consoleUrl} with it):\n\n  ${gateway.bootstrap.token}\n\n` +
         `Try: curl -s ${gateway.url} -H 'content-type: application/json' ` +
         `-H 'authorization: Bearer ${gateway.bootstrap.token}' -d '{"query":"{ me { email role } }"}'\n\n`,
     );

@@ -30,9 +30,11 @@ export interface HttpAppOptions {
   bodyLimit: number;
   /** Routes mounted before /graphql (health, metrics). */
   routes: express.Router[];
+  /** Mounted after /graphql: answers what nothing before it did (the web console). */
+  fallback?: express.Router;
 }
 
-export function createHttpApp({ apollo, contexts, bodyLimit, routes }: HttpAppOptions): Express {
+export function createHttpApp({ apollo, contexts, bodyLimit, routes, fallback }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
@@ -51,6 +53,7 @@ export function createHttpApp({ apollo, contexts, bodyLimit, routes }: HttpAppOp
         }),
     }),
   );
+  if (fallback) app.use(fallback);
   app.use(bodyErrors);
   return app;
 }

@@ -11,6 +11,15 @@ export class ConversationService {
     return caller.em.findOne(ConversationEntity, { id, owner: caller.principal.userId, tenant: caller.principal.tenantId });
   }
 
+  /** The caller's own conversations, newest first. */
+  async listOwn(caller: Caller, first: number): Promise<ConversationEntity[]> {
+    return caller.em.find(
+      ConversationEntity,
+      { owner: caller.principal.userId, tenant: caller.principal.tenantId },
+      { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first },
+    );
+  }
+
   async messages(caller: Caller, conversationId: string): Promise<MessageEntity[]> {
     return caller.em.find(MessageEntity, { conversation: conversationId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
