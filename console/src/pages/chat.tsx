@@ -176,7 +176,7 @@ export function ChatPage({ path }: { path: string }) {
       <section class="thread" aria-labelledby="chat-heading">
         <h1 id="chat-heading">{conversations.find((c) => c.id === conversationId)?.title || 'New conversation'}</h1>
         <Problem problem={problem} />
-        <ol class="messages" aria-label="Messages" aria-live="polite">
+        <ol class="messages" aria-labelledby="chat-heading" aria-live="polite">
           {turns.map((turn) => (
             <TurnView turn={turn} />
           ))}
