@@ -183,7 +183,7 @@ export function Tokens() {
         </button>
       </form>
       {issued && (
-        <div class="issued" role="region" aria-label="New token">
+        <div class="issued" role="region" aria-label="Token issued">
           <p>
             <strong>Copy the token "{issued.name}" now: it is shown only once.</strong>
           </p>
