@@ -20,7 +20,7 @@ export function BarChart({ title, bars, unit }: { title: string; bars: Bar[]; un
   const labelEvery = Math.ceil(bars.length / 8);
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={summary} preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={summary}>
         <line x1="0" y1={height - bottom} x2={width} y2={height - bottom} class="axis" />
         {bars.map((bar, index) => {
           const barHeight = max > 0 ? ((height - top - bottom) * bar.value) / max : 0;
@@ -31,7 +31,7 @@ export function BarChart({ title, bars, unit }: { title: string; bars: Bar[]; un
                 <title>{bar.detail}</title>
               </rect>
               {index % labelEvery === 0 && (
-                <text x={x + barWidth / 2} y={height - 8} text-anchor="middle" class="tick">
+                <text x={index === 0 ? x : x + barWidth / 2} y={height - 8} text-anchor={index === 0 ? 'start' : 'middle'} class="tick">
                   {bar.label}
                 </text>
               )}

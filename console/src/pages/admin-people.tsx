@@ -198,7 +198,6 @@ export function Tokens() {
       <p role="status" class="status">
         {status}
       </p>
-      <h3>Tokens issued here</h3>
       <div class="table-wrap">
         <table>
           <caption>Tokens issued in this session</caption>

@@ -84,7 +84,7 @@ export function UsagePage() {
       ) : (
         <>
           <p>
-            Last {DAYS} days (UTC): {integer(total.requests)} requests, {integer(total.input)} input and {integer(total.output)} output tokens,{' '}
+            Last {DAYS} days (UTC): {integer(total.requests)} {total.requests === 1 ? 'request' : 'requests'}, {integer(total.input)} input and {integer(total.output)} output tokens,{' '}
             {usd(total.cost)}.
           </p>
           <BarChart
