@@ -26,6 +26,7 @@ import { UserService } from './modules/user/user.service';
 import { createApollo } from './server/apollo';
 import { ContextFactory } from './server/context-factory';
 import { healthRoutes } from './server/health';
+import { consoleRoutes, defaultConsoleDir } from './server/console-route';
 import { createHttpApp } from './server/http';
 import { buildQueryLimits } from './server/query-limits';
 import { buildGatewaySchema } from './server/schema';
@@ -136,7 +137,9 @@ export function createServices(
   const platformKeys = new PlatformKeys({ [Provider.ANTHROPIC]: config.platformAnthropicKey });
   const keys = new KeyResolver(vault, platformKeys, new TenantScopedCache<CallerKeys>(caches, cacheOptions));
   const liveCheck: ProviderKeyCheck = async (provider, apiKey) => {
-    if (provider === Provider.ANTHROPIC) await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
+    if (provider !== Provider.ANTHROPIC) return false;
+    await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
+    return true;
   };
   const credentials = new CredentialService(vault, keys, liveCheck, audit, caches);
   const keyManagement = new KeyManagementService(vault, dataKeys, audit, caches);
@@ -285,6 +288,7 @@ export class Gateway {
         bodyLimit: config.maxBodyBytes,
         trustProxy,
         routes: [healthRoutes(orm, () => gateway?.draining ?? false), metricsRoute(services.metrics, config.metricsToken)],
+        fallback: consoleRoutes(defaultConsoleDir()),
       });
       httpServer.on('request', app);
       const ws = attachWebSocket({
@@ -321,6 +325,12 @@ export class Gateway {
 
   get url(): string {
     return `http://${this.config.host}:${this.port}/graphql`;
+  }
+
+  /** The web console, served at / of the same server. */
+  get consoleUrl(): string {
+    const host = { '0.0.0.0': '127.0.0.1', '::': '[::1]' }[this.config.host] ?? this.config.host;
+    return `http://${host}:${this.port}/`;
   }
 
   get isDraining(): boolean {

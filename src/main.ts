@@ -20,10 +20,13 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const gateway = await Gateway.start({ config, log, onBootstrap: printBootstrapToken });
-  log.info({ url: gateway.url }, `Keyward listening on ${gateway.url}`);
+  log.info({ url: gateway.url, console: gateway.consoleUrl }, `Keyward listening on ${gateway.url}`);
+  // Plain text, so the address to open stands out of the JSON log lines.
+  process.stdout.write(`\nWeb console: ${gateway.consoleUrl}\n`);
   if (gateway.bootstrap.kind === 'generated') {
     process.stdout.write(
-      `Try: curl -s ${gateway.url} -H 'content-type: application/json' ` +
+      `Sign in there with the bootstrap token printed above. From a shell:\n` +
+        `curl -s ${gateway.url} -H 'content-type: application/json' ` +
         `-H 'authorization: Bearer ${gateway.bootstrap.token}' -d '{"query":"{ me { email role } }"}'\n\n`,
     );
   }
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
 function printBootstrapToken(bootstrap: BootstrapResult): void {
   if (bootstrap.kind !== 'generated') return;
   process.stdout.write(
-    `\nBootstrap PLATFORM_ADMIN token (shown once, store it now):\n\n  ${bootstrap.token}\n\n` +
+    `\nBootstrap PLATFORM_ADMIN token (shown once, store it now; sign in to the web console with it):\n\n  ${bootstrap.token}\n\n` +
       `Lost it? \`node dist/src/cli/keyward.js admin-token\` issues another (see README).\n\n`,
   );
 }

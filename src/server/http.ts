@@ -53,9 +53,11 @@ export interface HttpAppOptions {
   routes: express.Router[];
   /** Which proxies' X-Forwarded-For sets `req.ip` (the audit IP); the WebSocket path uses the same. */
   trustProxy: TrustProxy;
+  /** Mounted after /graphql: answers what nothing before it did (the web console). */
+  fallback?: express.Router;
 }
 
-export function createHttpApp({ apollo, contexts, bodyLimit, routes, trustProxy }: HttpAppOptions): Express {
+export function createHttpApp({ apollo, contexts, bodyLimit, routes, trustProxy, fallback }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy);
@@ -75,6 +77,7 @@ export function createHttpApp({ apollo, contexts, bodyLimit, routes, trustProxy 
         }),
     }),
   );
+  if (fallback) app.use(fallback);
   app.use(bodyErrors);
   return app;
 }

@@ -77,6 +77,14 @@ export class CredentialVault {
   }
 
   /**
+   * Lends the plaintext key of `row` to `use` (a provider check) and returns what `use` returns;
+   * the key is not kept. Decryption failures are KEY_UNAVAILABLE, as in `open`.
+   */
+  async lend<T>(em: EntityManager, row: CredentialEntity, use: (apiKey: string) => Promise<T>): Promise<T> {
+    return use(await this.open(em, row));
+  }
+
+  /**
    * New data-key version for the tenant; every credential re-encrypted under it; older versions
    * retired. One transaction: on any failure nothing changes. Older versions stay unwrappable
    * so reads that loaded a row before the commit still succeed.

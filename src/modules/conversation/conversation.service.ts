@@ -14,6 +14,15 @@ export class ConversationService {
     return can(caller.principal, 'conversation.read', target) ? conversation : null;
   }
 
+  /** The caller's own conversations, newest first. */
+  async listOwn(caller: Caller, first: number): Promise<ConversationEntity[]> {
+    return caller.em.find(
+      ConversationEntity,
+      { owner: caller.principal.userId, tenant: caller.principal.tenantId },
+      { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first },
+    );
+  }
+
   async messages(caller: Caller, conversationId: string): Promise<MessageEntity[]> {
     return caller.em.find(MessageEntity, { conversation: conversationId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }

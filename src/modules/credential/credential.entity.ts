@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique, type Ref } from '@mikro-orm/core';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { UserEntity } from '../user/user.entity';
+import { CredentialCheckResult } from './credential-check-result';
 import { CredentialScope } from './credential-scope';
 import { Provider } from './provider';
 
@@ -22,7 +23,7 @@ import { Provider } from './provider';
     `create unique index "credentials_personal_key_unique" on "credentials" ("tenant_id", "owner_id", "provider") where "scope" = 'PERSONAL'`,
 })
 export class CredentialEntity {
-  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'label' | 'owner';
+  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'lastCheckedAt' | 'lastCheckResult' | 'label' | 'owner';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -60,4 +61,11 @@ export class CredentialEntity {
 
   @Property({ type: 'datetime', nullable: true })
   lastUsedAt: Date | null = null;
+
+  /** When testCredential last asked the provider about this key. */
+  @Property({ type: 'datetime', nullable: true })
+  lastCheckedAt: Date | null = null;
+
+  @Enum({ items: () => CredentialCheckResult, type: 'text', nullable: true })
+  lastCheckResult: CredentialCheckResult | null = null;
 }

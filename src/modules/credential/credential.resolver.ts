@@ -5,6 +5,7 @@ import { UserEntity } from '../user/user.entity';
 import { User } from '../user/user.type';
 import { SetCredentialInput } from './credential.input';
 import type { CredentialService } from './credential.service';
+import { CredentialTest } from './credential-test.type';
 import { Credential, KeyStatus } from './credential.type';
 import { Provider } from './provider';
 
@@ -36,6 +37,19 @@ export class CredentialResolver {
   @Mutation(() => Boolean)
   async deleteCredential(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
     return this.credentialService.delete(callerOf(ctx), id);
+  }
+
+  @Authorized()
+  @Mutation(() => CredentialTest, {
+    description: 'Asks the provider again whether a stored key is accepted and records the answer on the credential.',
+  })
+  async testCredential(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<CredentialTest> {
+    const outcome = await this.credentialService.test(callerOf(ctx), id);
+    return Object.assign(new CredentialTest(), {
+      credential: Credential.from(outcome.row),
+      result: outcome.result,
+      message: outcome.message,
+    });
   }
 
   @FieldResolver(() => User, { nullable: true, description: 'The owning user, for PERSONAL credentials.' })

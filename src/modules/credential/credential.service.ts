@@ -14,14 +14,24 @@ import { TenantEntity } from '../tenant/tenant.entity';
 import { UserEntity } from '../user/user.entity';
 import { CredentialEntity } from './credential.entity';
 import type { SetCredentialInput } from './credential.input';
+import { CredentialCheckResult } from './credential-check-result';
 import { CredentialScope } from './credential-scope';
 import { KeySource } from './key-source';
 import { assertProviderKeyFormat, last4Of } from './provider-key-format';
 import { Provider } from './provider';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
 
-/** Live checks per provider; a provider without one is stored after the format check alone. */
-export type ProviderKeyCheck = (provider: Provider, apiKey: string) => Promise<void>;
+/**
+ * Live checks per provider: throws INVALID_PROVIDER_KEY or UPSTREAM_ERROR, and resolves false
+ * for a provider without a live check (its keys are stored after the format check alone).
+ */
+export type ProviderKeyCheck = (provider: Provider, apiKey: string) => Promise<boolean>;
+
+export interface CredentialTestOutcome {
+  row: CredentialEntity;
+  result: CredentialCheckResult;
+  message: string;
+}
 
 export interface KeyStatusResult {
   provider: Provider;
@@ -29,6 +39,12 @@ export interface KeyStatusResult {
   hasTenantKey: boolean;
   platformKeyAvailable: boolean;
 }
+
+const CHECK_MESSAGES: Record<Exclude<CredentialCheckResult, CredentialCheckResult.NO_LIVE_CHECK>, string> = {
+  [CredentialCheckResult.VALID]: 'The provider accepted this key',
+  [CredentialCheckResult.REJECTED]: 'The provider rejected this key: replace it with a valid one',
+  [CredentialCheckResult.UNREACHABLE]: 'Could not reach the provider to check this key; try again later',
+};
 
 export class CredentialService {
   constructor(
@@ -97,6 +113,51 @@ export class CredentialService {
   }
 
   private async deleteUnaudited(caller: Caller, id: string): Promise<boolean> {
+    const row = await this.manageable(caller, id);
+    await caller.em.nativeDelete(CredentialEntity, { id: row.id });
+    await this.caches.tenantChanged({ tenantId: row.tenant.id, stop: { reason: 'CREDENTIAL_DELETED', credentialId: row.id } });
+    return true;
+  }
+
+  /**
+   * Asks the provider again whether a stored key is accepted (the vault lends the plaintext to
+   * the check) and records when and what it answered. Same permissions as delete; audited as
+   * credential.test.
+   */
+  async test(caller: Caller, id: string): Promise<CredentialTestOutcome> {
+    return audited(
+      this.audit,
+      caller,
+      { action: 'credential.test', targetType: 'credential', targetId: id },
+      () => this.testUnaudited(caller, id),
+      (outcome) => ({ detail: { provider: outcome.row.provider, scope: outcome.row.scope, result: outcome.result } }),
+    );
+  }
+
+  private async testUnaudited(caller: Caller, id: string): Promise<CredentialTestOutcome> {
+    const row = await this.manageable(caller, id);
+    const result = await this.vault.lend(caller.em, row, (apiKey) => this.checkResult(row.provider, apiKey));
+    if (result === CredentialCheckResult.NO_LIVE_CHECK) {
+      return { row, result, message: `Keyward has no live check for ${row.provider} keys yet; the key is stored but was not tested` };
+    }
+    row.lastCheckedAt = new Date();
+    row.lastCheckResult = result;
+    await caller.em.flush();
+    return { row, result, message: CHECK_MESSAGES[result] };
+  }
+
+  private async checkResult(provider: Provider, apiKey: string): Promise<CredentialCheckResult> {
+    try {
+      return (await this.liveCheck(provider, apiKey)) ? CredentialCheckResult.VALID : CredentialCheckResult.NO_LIVE_CHECK;
+    } catch (error) {
+      if (isKeywardError(error) && error.code === ErrorCode.INVALID_PROVIDER_KEY) return CredentialCheckResult.REJECTED;
+      if (isKeywardError(error) && error.code === ErrorCode.UPSTREAM_ERROR) return CredentialCheckResult.UNREACHABLE;
+      throw error;
+    }
+  }
+
+  /** A credential the caller may delete or test (both follow the credential.delete rule). */
+  private async manageable(caller: Caller, id: string): Promise<CredentialEntity> {
     const row = isUuid(id) ? await caller.em.findOne(CredentialEntity, { id }, { populate: ['owner'] }) : null;
     if (!row) throw notFound('Credential');
     const owner = row.scope === CredentialScope.PERSONAL ? (row.owner?.getEntity() ?? null) : null;
@@ -106,9 +167,7 @@ export class CredentialService {
       ownerRole: owner?.role,
       hiddenAs: 'Credential',
     });
-    await caller.em.nativeDelete(CredentialEntity, { id: row.id });
-    await this.caches.tenantChanged({ tenantId: row.tenant.id, stop: { reason: 'CREDENTIAL_DELETED', credentialId: row.id } });
-    return true;
+    return row;
   }
 
   /** Own personal keys; admins also see every credential of the tenant (metadata only). */

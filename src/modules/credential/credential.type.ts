@@ -1,5 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { CredentialEntity } from './credential.entity';
+import { CredentialCheckResult } from './credential-check-result';
 import { CredentialScope } from './credential-scope';
 import { KeySource } from './key-source';
 import { Provider } from './provider';
@@ -17,6 +18,15 @@ registerEnumType(KeySource, {
   valuesConfig: {
     AUTO: { description: 'Personal key, else tenant key, else platform key (if the tenant allows it).' },
     PLATFORM: { description: "The operator's key from the environment." },
+  },
+});
+registerEnumType(CredentialCheckResult, {
+  name: 'CredentialCheckResult',
+  valuesConfig: {
+    VALID: { description: 'The provider accepted the key.' },
+    REJECTED: { description: 'The provider rejected the key (401/403).' },
+    UNREACHABLE: { description: 'The provider could not be asked (network failure or an error status); try again.' },
+    NO_LIVE_CHECK: { description: 'Keyward has no live check for this provider yet; nothing was sent.' },
   },
 });
 
@@ -49,6 +59,12 @@ export class Credential {
   @Field(() => Date, { nullable: true })
   lastUsedAt!: Date | null;
 
+  @Field(() => Date, { nullable: true, description: 'When testCredential last asked the provider about this key.' })
+  lastCheckedAt!: Date | null;
+
+  @Field(() => CredentialCheckResult, { nullable: true, description: 'What testCredential last found.' })
+  lastCheckResult!: CredentialCheckResult | null;
+
   /** For the `owner` field resolver. */
   ownerId!: string | null;
 
@@ -64,6 +80,8 @@ export class Credential {
       createdAt: entity.createdAt,
       updatedAt: entity.updatedAt,
       lastUsedAt: entity.lastUsedAt,
+      lastCheckedAt: entity.lastCheckedAt,
+      lastCheckResult: entity.lastCheckResult,
       ownerId: entity.owner?.id ?? null,
     });
   }

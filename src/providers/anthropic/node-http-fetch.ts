@@ -133,7 +133,7 @@ function responseOf(url: URL, response: IncomingMessage): Response {
     redirected: false,
     headers,
     // An async iterable of byte chunks, which is all the SDK asks of a body.
-    body: response as unknown as ReadableStream<Uint8Array>,
+    body: response as unknown as Response['body'],
     text,
     json: async () => JSON.parse(await text()) as unknown,
   };
