@@ -20,6 +20,9 @@ const ISSUE_TOKEN = graphql(`
 const REVOKE_TOKEN = graphql(`
   mutation RevokeToken($id: ID!) { revokeApiToken(id: $id) { id name createdAt expiresAt revokedAt lastUsedAt user { id email } } }
 `);
+const API_TOKENS = graphql(`
+  query ApiTokens { apiTokens { id name createdAt expiresAt revokedAt lastUsedAt user { id email } } }
+`);
 
 type UserRow = ResultOf<typeof USERS>['users'][number];
 type TokenRow = ResultOf<typeof REVOKE_TOKEN>['revokeApiToken'];
@@ -111,19 +114,28 @@ export function Users() {
   );
 }
 
-/**
- * Issue a token (shown once) and revoke tokens. The gateway has no token list query yet, so the
- * list holds the tokens issued here, and any token can be revoked by its id.
- */
+/** The tenant's tokens the caller may see (`apiTokens`: never those of a higher role), newest first. */
+function useTokens() {
+  const [tokens, setTokens] = useState<TokenRow[]>([]);
+  const [problem, setProblem] = useState<Explained | null>(null);
+  const load = () =>
+    request(API_TOKENS).then(
+      (data) => setTokens(data.apiTokens),
+      (error) => setProblem(explainError(error)),
+    );
+  useEffect(() => void load(), []);
+  return { tokens, problem, reload: load };
+}
+
+/** Every token of the tenant the caller may manage: issue one (shown once), revoke any. */
 export function Tokens() {
   const { me } = useSession();
   const { users, problem } = useUsers();
+  const { tokens, problem: listProblem, reload } = useTokens();
   const [name, setName] = useState('');
   const [userId, setUserId] = useState(me.id);
   const [expires, setExpires] = useState('');
   const [issued, setIssued] = useState<{ token: string; name: string } | null>(null);
-  const [tokens, setTokens] = useState<TokenRow[]>([]);
-  const [revokeId, setRevokeId] = useState('');
   const [actionProblem, setActionProblem] = useState<Explained | null>(null);
   const [status, setStatus] = useState<string | null>(null);
 
@@ -143,19 +155,15 @@ export function Tokens() {
         input: { name: name.trim(), userId, ...(expires ? { expiresAt: new Date(`${expires}T23:59:59Z`).toISOString() } : {}) },
       });
       setIssued({ token: data.issueApiToken.token, name: data.issueApiToken.apiToken.name });
-      setTokens((current) => [data.issueApiToken.apiToken, ...current]);
       setName('');
+      await reload();
       return `Issued "${data.issueApiToken.apiToken.name}" for ${data.issueApiToken.apiToken.user.email}.`;
     });
   };
   const revoke = (id: string) =>
     act(async () => {
       const data = await request(REVOKE_TOKEN, { id });
-      setTokens((current) => {
-        const others = current.filter((token) => token.id !== id);
-        return [data.revokeApiToken, ...others];
-      });
-      setRevokeId('');
+      await reload();
       return `Revoked "${data.revokeApiToken.name}" of ${data.revokeApiToken.user.email}.`;
     });
 
@@ -163,6 +171,7 @@ export function Tokens() {
     <div>
       <h2>Tokens</h2>
       <Problem problem={problem} />
+      <Problem problem={listProblem} />
       <form class="stacked" onSubmit={issue}>
         <h3>Issue a token</h3>
         <label for="token-name">Token name</label>
@@ -200,12 +209,13 @@ export function Tokens() {
       </p>
       <div class="table-wrap">
         <table>
-          <caption>Tokens issued in this session</caption>
+          <caption>Tokens you can manage</caption>
           <thead>
             <tr>
               <th scope="col">Name</th>
               <th scope="col">User</th>
               <th scope="col">Created</th>
+              <th scope="col">Last used</th>
               <th scope="col">Expires</th>
               <th scope="col">State</th>
               <th scope="col">Action</th>
@@ -217,6 +227,7 @@ export function Tokens() {
                 <td>{token.name}</td>
                 <td>{token.user.email}</td>
                 <td>{dateTime(token.createdAt)}</td>
+                <td>{token.lastUsedAt ? dateTime(token.lastUsedAt) : 'never'}</td>
                 <td>{token.expiresAt ? dateTime(token.expiresAt) : 'never'}</td>
                 <td>{token.revokedAt ? `revoked ${dateTime(token.revokedAt)}` : 'active'}</td>
                 <td>
@@ -230,27 +241,12 @@ export function Tokens() {
             ))}
             {tokens.length === 0 && (
               <tr>
-                <td colSpan={6}>None yet.</td>
+                <td colSpan={7}>None.</td>
               </tr>
             )}
           </tbody>
         </table>
       </div>
-      <form
-        class="stacked"
-        onSubmit={(event) => {
-          event.preventDefault();
-          if (revokeId.trim()) void revoke(revokeId.trim());
-        }}
-      >
-        <h3>Revoke another token</h3>
-        <label for="revoke-id">Token id</label>
-        <input id="revoke-id" value={revokeId} onInput={(event) => setRevokeId(event.currentTarget.value)} />
-        <p class="hint">The id is in the audit log (token.issue events).</p>
-        <button type="submit" class="danger" disabled={!revokeId.trim()}>
-          Revoke token
-        </button>
-      </form>
     </div>
   );
 }
