@@ -64,7 +64,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Metrics } from './observability/metrics';
 import { MeteredKeyring } from './observability/metered-keyring';
 import { chatMetricsObserver, observeComponents } from './observability/component-metrics';
-import { operationLogPlugin } from './observability/operation-log.plugin';
+import { operationLogPlugin } from './server/operation-log.plugin';
 import { recordOperation } from './observability/operation-log';
 import { metricsRoute } from './observability/metrics-route';
 import { StreamRegistry } from './chat/stream-registry';

@@ -14,7 +14,7 @@ import { CloseCode, handleProtocols, makeServer, type Server as GraphQLWsServer 
 import { WebSocketServer, type WebSocket } from 'ws';
 import { clientAddress, type TrustProxy } from '../common/client-address';
 import type { Logger } from '../common/logger';
-import type { GatewayContext } from './context';
+import type { RequestContext } from '../auth/request-context';
 import type { ContextFactory } from './context-factory';
 import { maskError } from './error-masking';
 import { GRAPHQL_PATH } from './http';
@@ -198,7 +198,7 @@ export function attachWebSocket(options: WebSocketOptions) {
       const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
       if (variables.errors) return variables.errors.map((error) => requestError(error.message, 'BAD_USER_INPUT', error));
 
-      let contextValue: GatewayContext;
+      let contextValue: RequestContext;
       try {
         contextValue = await contexts.create({
           authorization: ctx.connectionParams?.authorization,

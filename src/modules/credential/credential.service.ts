@@ -7,7 +7,7 @@ import { AuditOutcome } from '../../audit/audit-event.entity';
 import { audited, callerFacts } from '../../audit/audited';
 import type { AuditLog } from '../../audit/audit-log';
 import { ErrorCode, isKeywardError } from '../../common/errors';
-import type { Caller } from '../../server/context';
+import type { Caller } from '../../auth/caller';
 import type { CredentialVault } from '../../vault/credential-vault';
 import type { KeyResolver } from '../../vault/key-resolver';
 import { TenantEntity } from '../tenant/tenant.entity';
