@@ -3,6 +3,7 @@ import { Migration20261124123244_initial } from './Migration20261124123244_initi
 import { Migration20261124123751_vault } from './Migration20261124123751_vault';
 import { Migration20261124124621_chat } from './Migration20261124124621_chat';
 import { Migration20261124124854_audit_usage_limits } from './Migration20261124124854_audit_usage_limits';
+import { Migration20261203124202_audit_keys } from './Migration20261203124202_audit_keys';
 import { Migration20261203124450_platform_key_limit } from './Migration20261203124450_platform_key_limit';
 
 /** Every migration, in order. A new migration file must be added here (a test checks it). */
@@ -11,5 +12,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261124123751_vault', class: Migration20261124123751_vault },
   { name: 'Migration20261124124621_chat', class: Migration20261124124621_chat },
   { name: 'Migration20261124124854_audit_usage_limits', class: Migration20261124124854_audit_usage_limits },
+  { name: 'Migration20261203124202_audit_keys', class: Migration20261203124202_audit_keys },
   { name: 'Migration20261203124450_platform_key_limit', class: Migration20261203124450_platform_key_limit },
 ];

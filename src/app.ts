@@ -29,6 +29,7 @@ import { createHttpApp } from './server/http';
 import { buildQueryLimits } from './server/query-limits';
 import { buildGatewaySchema } from './server/schema';
 import { attachWebSocket } from './server/websocket';
+import { AuditKeyService } from './vault/audit-key.service';
 import { DataKeyCache } from './vault/data-key-cache';
 import { DataKeyService } from './vault/data-key.service';
 import { KeyManagementService } from './vault/key-management.service';
@@ -40,6 +41,7 @@ import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
 import { AnthropicClients } from './providers/anthropic/anthropic-clients';
 import { ChatPlanner } from './chat/chat-planner';
 import { ChatRunner } from './chat/chat-runner';
+import { deletedTenantUsage } from './chat/deleted-tenant-usage';
 import { ChatRecorder } from './chat/chat-recorder';
 import { ChatService } from './chat/chat.service';
 import { AgentService } from './modules/agent/agent.service';
@@ -59,6 +61,7 @@ import { operationLogPlugin } from './server/operation-log.plugin';
 import { recordOperation } from './observability/operation-log';
 import { metricsRoute } from './observability/metrics-route';
 import { StreamRegistry } from './chat/stream-registry';
+import { StreamStopWatch } from './chat/stream-stop-watch';
 import { DEFAULT_RETRY_POLICY } from './chat/upstream-retry';
 import { createKeyrings } from './vault/keyring/create-keyrings';
 import type { Keyrings } from './vault/keyring/keyrings';
@@ -68,6 +71,11 @@ export interface GatewayOptions {
   log: Logger;
   /** Supplied by tests and tools that build keyrings themselves; default: from config. */
   keyrings?: Keyrings;
+  /**
+   * Called once the platform admin is ensured and before the port is bound, so that a generated
+   * token can be shown even when binding fails.
+   */
+  onBootstrap?: (result: BootstrapResult) => void;
 }
 
 /** Services shared by every request, built once per process. */
@@ -100,16 +108,14 @@ export function createServices(
   log: Logger,
   metrics: Metrics = new Metrics(),
 ): Services {
-  const audit = new AuditLog(em, log);
+  const meteredKeyrings = keyrings.decorate((keyring) => new MeteredKeyring(keyring, metrics));
+  const auditKeys = new AuditKeyService(meteredKeyrings, new DataKeyCache(config.dataKeyCache), log);
+  const audit = new AuditLog(em, log, auditKeys);
   const caches = new CacheInvalidation(log);
   const cacheOptions = { maxEntries: 10_000, ttlMs: config.cacheTtlMs };
   const catalog = ModelCatalog.load(config.modelsFile);
   const modelRules = new ModelSelectionRules(catalog);
-  const dataKeys = new DataKeyService(
-    keyrings.decorate((keyring) => new MeteredKeyring(keyring, metrics)),
-    new DataKeyCache(config.dataKeyCache),
-    log,
-  );
+  const dataKeys = new DataKeyService(meteredKeyrings, new DataKeyCache(config.dataKeyCache), log, auditKeys);
   caches.onInvalidate((change) => {
     if (!change) dataKeys.forgetAllCached();
     else if (change.dataKeys) dataKeys.forgetCached(change.tenantId);
@@ -130,10 +136,17 @@ export function createServices(
   const models = new ModelService(modelRules, keys);
   const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
-  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), new BudgetGuard(), profiles, new PlatformSpendGuard());
+  const budget = new BudgetGuard();
+  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), budget, profiles, new PlatformSpendGuard());
   const recorder = new ChatRecorder(em, audit);
-  const runner = new ChatRunner(anthropicClients, recorder, catalog, log, DEFAULT_RETRY_POLICY, [chatMetricsObserver(metrics)]);
+  const runner = new ChatRunner(anthropicClients, recorder, catalog, log, DEFAULT_RETRY_POLICY, [
+    chatMetricsObserver(metrics),
+    deletedTenantUsage(audit),
+  ], (started, worstCaseUsd) => budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd));
   const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits));
+  caches.onInvalidate((change) => {
+    if (change?.stop) chat.streams.stop(change.tenantId, change.stop);
+  });
   observeComponents(metrics, dataKeys, chat, em);
   return {
     caches,
@@ -153,7 +166,7 @@ export function createServices(
     chat,
     metrics,
     audit,
-    auditQueries: new AuditService(),
+    auditQueries: new AuditService(auditKeys),
     usage: new UsageService(),
   };
 }
@@ -182,8 +195,11 @@ function resolverContainer(services: Services): ContainerType {
 /** The database the gateway uses: the configured server, or PGlite in the data dir. */
 export async function openDatabase(config: Config, log: Logger): Promise<{ orm: MikroORM; embedded?: EmbeddedPostgres }> {
   if (config.databaseUrl) return { orm: await openOrm({ url: config.databaseUrl, entities: ENTITIES }) };
-  const embedded = await startEmbeddedPostgres(config.dataDir);
-  log.info({ dataDir: config.dataDir }, 'using embedded PostgreSQL (PGlite); set DATABASE_URL for a server');
+  const embedded = await startEmbeddedPostgres(config.dataDir, 16, log);
+  log.info(
+    { dataDir: config.dataDir, socketDirectory: embedded.socketDirectory },
+    'using embedded PostgreSQL (PGlite); set DATABASE_URL for a server',
+  );
   try {
     return { orm: await openOrm({ url: embedded.url, entities: ENTITIES, poolMax: 8 }), embedded };
   } catch (error) {
@@ -194,6 +210,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ orm: 
 
 export class Gateway {
   private draining = false;
+  private hurried = false;
+  private closing = false;
   private stopped?: Promise<void>;
 
   private constructor(
@@ -206,7 +224,7 @@ export class Gateway {
     private readonly closers: Array<() => Promise<void>>,
   ) {}
 
-  static async start({ config, log, keyrings }: GatewayOptions): Promise<Gateway> {
+  static async start({ config, log, keyrings, onBootstrap }: GatewayOptions): Promise<Gateway> {
     const closers: Array<() => Promise<void>> = [];
     const closeAll = async () => {
       for (const close of closers.splice(0).reverse()) await close().catch((error) => log.error({ err: error }, 'close failed'));
@@ -224,8 +242,14 @@ export class Gateway {
         const channel = new PgInvalidationChannel(orm.em.getConnection().getKnex(), services.caches, log);
         await channel.start();
         closers.push(() => channel.close());
+        const stopWatch = new StreamStopWatch(orm.em, services.caches, services.chat.streams, log);
+        stopWatch.start();
+        closers.push(async () => stopWatch.stop());
       }
+      const keyed = await services.audit.keyUnkeyedChains();
+      if (keyed.length) log.info({ chains: keyed.length }, 'audit chains keyed: their earlier events stay plain SHA-256');
       const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
+      onBootstrap?.(bootstrap);
 
       const schema = buildGatewaySchema(RESOLVERS, resolverContainer(services));
       const contexts = new ContextFactory(orm, services.authenticator, services.chat);
@@ -297,10 +321,21 @@ export class Gateway {
     return this.stopped;
   }
 
+  /**
+   * Cuts a stop short (a second signal): open chat streams are ended now rather than after the
+   * drain, still recording their usage and partial replies, and HTTP requests get no more grace.
+   */
+  hurry(): void {
+    this.hurried = true;
+    this.services.chat.streams.hurry();
+    if (this.closing) this.httpServer.closeAllConnections();
+  }
+
   private async shutdown(): Promise<void> {
     this.draining = true;
     await this.services.chat.streams.drain(this.config.drainMs);
-    const grace = setTimeout(() => this.httpServer.closeAllConnections(), this.config.shutdownGraceMs);
+    this.closing = true;
+    const grace = setTimeout(() => this.httpServer.closeAllConnections(), this.hurried ? 0 : this.config.shutdownGraceMs);
     try {
       for (const close of this.closers.splice(0).reverse()) {
         await close().catch((error) => this.log.error({ err: error }, 'close failed during shutdown'));

@@ -1,7 +1,11 @@
 import 'reflect-metadata';
 import { Gateway } from './app';
+import type { BootstrapResult } from './auth/bootstrap';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './common/logger';
+
+/** After a second signal, the longest the process waits for open streams to be recorded and the database closed. */
+const HURRIED_STOP_LIMIT_MS = 10_000;
 
 async function main(): Promise<void> {
   let config;
@@ -15,37 +19,56 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const gateway = await Gateway.start({ config, log });
+  const gateway = await Gateway.start({ config, log, onBootstrap: printBootstrapToken });
   log.info({ url: gateway.url }, `Keyward listening on ${gateway.url}`);
   if (gateway.bootstrap.kind === 'generated') {
-    // Deliberately outside the logger: shown once, and the logger would redact it.
     process.stdout.write(
-      `\nBootstrap PLATFORM_ADMIN token (shown once, store it now):\n\n  ${gateway.bootstrap.token}\n\n` +
-        `Try: curl -s ${gateway.url} -H 'content-type: application/json' ` +
+      `Try: curl -s ${gateway.url} -H 'content-type: application/json' ` +
         `-H 'authorization: Bearer ${gateway.bootstrap.token}' -d '{"query":"{ me { email role } }"}'\n\n`,
     );
   }
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals > 1) {
-      log.warn({ signal }, 'second signal: exiting now');
+    signals += 1;
+    if (signals === 1) {
+      log.info({ signal }, 'shutting down: draining requests');
+      gateway.stop().then(
+        () => {
+          log.info('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    } else if (signals === 2) {
+      log.warn({ signal }, 'second signal: ending open chat streams now (their usage and replies are recorded), then exiting');
+      gateway.hurry();
+      setTimeout(() => {
+        log.error('shutdown did not finish in time: exiting');
+        process.exit(1);
+      }, HURRIED_STOP_LIMIT_MS).unref();
+    } else {
+      log.warn({ signal }, 'third signal: exiting now');
       process.exit(1);
     }
-    log.info({ signal }, 'shutting down: draining requests');
-    gateway.stop().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/**
+ * Printed before the port is bound, so a first start that fails there still shows the token.
+ * Deliberately outside the logger: shown once, and the logger would redact it.
+ */
+function printBootstrapToken(bootstrap: BootstrapResult): void {
+  if (bootstrap.kind !== 'generated') return;
+  process.stdout.write(
+    `\nBootstrap PLATFORM_ADMIN token (shown once, store it now):\n\n  ${bootstrap.token}\n\n` +
+      `Lost it? \`node dist/src/cli/keyward.js admin-token\` issues another (see README).\n\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -18,11 +18,11 @@ export interface HashedContent {
 }
 
 /**
- * hash = hex SHA-256( prevHash || "\n" || canonical JSON of the content ). The JSON is an array
- * in a fixed field order, so the encoding is unambiguous and independent of key order.
+ * The JSON array of the content in a fixed field order, so the encoding is unambiguous and
+ * independent of key order. It includes the chain and the seq.
  */
-export function auditHash(prevHash: string, content: HashedContent): string {
-  const canonical = JSON.stringify([
+function canonical(content: HashedContent): string {
+  return JSON.stringify([
     content.chain,
     content.seq,
     content.at.toISOString(),
@@ -36,5 +36,20 @@ export function auditHash(prevHash: string, content: HashedContent): string {
     content.ip,
     content.detail,
   ]);
-  return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
+}
+
+/**
+ * Version 1, events written before their chain was keyed:
+ * hash = hex SHA-256( prevHash || "\n" || canonical JSON ). Anyone can recompute it.
+ */
+export function auditHash(prevHash: string, content: HashedContent): string {
+  return createHash('sha256').update(prevHash).update('\n').update(canonical(content)).digest('hex');
+}
+
+/**
+ * Version 2, every event from its chain's keyedFromSeq on: hash = hex HMAC-SHA-256 under the
+ * chain's audit key of this message. The prefix separates it from any other MAC under that key.
+ */
+export function auditMacMessage(prevHash: string, content: HashedContent): string {
+  return `keyward-audit-event-v2\n${prevHash}\n${canonical(content)}`;
 }

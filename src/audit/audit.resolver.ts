@@ -2,7 +2,7 @@ import { Arg, Authorized, ID, Int, Query, Resolver } from 'type-graphql';
 import type { Caller } from '../auth/caller';
 import { CurrentCaller } from '../auth/current-caller';
 import { encodeCursor, type AuditService } from './audit.service';
-import { AuditEvent, AuditEventConnection, AuditFilter, AuditVerification } from './audit.types';
+import { AuditEvent, AuditEventConnection, AuditFilter, AuditHead, AuditVerification, ExpectedAuditHead } from './audit.types';
 
 @Resolver()
 export class AuditResolver {
@@ -26,8 +26,23 @@ export class AuditResolver {
   async verifyAuditLog(
     @Arg('tenantId', () => ID, { nullable: true, description: 'PLATFORM_ADMIN only: another tenant\'s chain.' })
     tenantId: string | null,
+    @Arg('expectHead', () => ExpectedAuditHead, {
+      nullable: true,
+      description: 'A head kept from auditHead: the chain must still hold that event (catches events removed from its end).',
+    })
+    expectHead: ExpectedAuditHead | null,
     @CurrentCaller() caller: Caller,
   ): Promise<AuditVerification> {
-    return this.auditService.verify(caller, tenantId);
+    return this.auditService.verify(caller, tenantId, expectHead);
+  }
+
+  @Authorized()
+  @Query(() => AuditHead, { description: "The chain's newest event (seq and hash), to keep outside the database." })
+  async auditHead(
+    @Arg('tenantId', () => ID, { nullable: true, description: 'PLATFORM_ADMIN only: another tenant\'s chain.' })
+    tenantId: string | null,
+    @CurrentCaller() caller: Caller,
+  ): Promise<AuditHead> {
+    return this.auditService.head(caller, tenantId);
   }
 }

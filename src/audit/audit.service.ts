@@ -5,8 +5,9 @@ import { isUuid } from '../common/ids';
 import type { Caller } from '../auth/caller';
 import { AuditEventEntity } from './audit-event.entity';
 import { chainOf } from './audit-log';
-import { verifyChain, type VerificationResult } from './audit-verifier';
-import type { AuditFilter } from './audit.types';
+import type { AuditKeyService } from '../vault/audit-key.service';
+import { parseExpectedHead, readChainHead, verifyChain, type ChainHead, type VerificationResult } from './audit-verifier';
+import type { AuditFilter, ExpectedAuditHead } from './audit.types';
 
 export const MAX_PAGE_SIZE = 500;
 
@@ -24,6 +25,8 @@ function decodeCursor(cursor: string): number {
 }
 
 export class AuditService {
+  constructor(private readonly keys: AuditKeyService) {}
+
   /**
    * The tenant whose chain the caller may read: its own, or for a PLATFORM_ADMIN any tenant
    * named in the filter. Members never read the audit log.
@@ -59,7 +62,14 @@ export class AuditService {
     return { events: rows.slice(0, first), hasNextPage: rows.length > first };
   }
 
-  async verify(caller: Caller, tenantId?: string | null): Promise<VerificationResult> {
-    return verifyChain(caller.em.fork(), this.chainFor(caller, tenantId));
+  async verify(caller: Caller, tenantId?: string | null, expectHead?: ExpectedAuditHead | null): Promise<VerificationResult> {
+    const chain = this.chainFor(caller, tenantId);
+    const expected = expectHead ? parseExpectedHead(expectHead.seq, expectHead.hash) : null;
+    if (typeof expected === 'string') throw badInput(expected, 'expectHead');
+    return verifyChain(caller.em.fork(), this.keys, chain, expected);
+  }
+
+  async head(caller: Caller, tenantId?: string | null): Promise<ChainHead> {
+    return readChainHead(caller.em.fork(), this.chainFor(caller, tenantId));
   }
 }

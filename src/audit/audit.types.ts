@@ -41,7 +41,11 @@ export class AuditEvent {
   @Field(() => String, { nullable: true, description: 'JSON text with non-secret details.' })
   detail!: string | null;
 
-  @Field({ description: "Hex SHA-256 over the previous event's hash and this event's content." })
+  @Field({
+    description:
+      "Hex HMAC-SHA-256 under the chain's audit key over the previous event's hash and this event's content " +
+      '(plain SHA-256 for events written before the chain was keyed; see AuditVerification.keyedFromSeq).',
+  })
   hash!: string;
 
   static from(entity: AuditEventEntity): AuditEvent {
@@ -108,4 +112,47 @@ export class AuditVerification {
 
   @Field(() => Int, { nullable: true, description: 'seq of the first event whose hash does not match, if any.' })
   firstBrokenSeq!: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: "First seq MACed under the chain's audit key; null when the chain has no audit key.",
+  })
+  keyedFromSeq!: number | null;
+
+  @Field(() => Int, {
+    description:
+      'Events before keyedFromSeq: checked only as a plain SHA-256 chain, which anyone with write access to the database could recompute.',
+  })
+  unkeyedEvents!: number;
+
+  @Field(() => String, { nullable: true, description: 'Why the chain is not ok, in words.' })
+  problem!: string | null;
+}
+
+@ObjectType({
+  description:
+    "A chain's newest event, to keep outside the database and pass back to verifyAuditLog(expectHead:), which then also " +
+    'catches events removed from the end of the chain. Its hash is an HMAC under the audit key, so it cannot be forged.',
+})
+export class AuditHead {
+  @Field({ description: 'The tenant id, or "global".' })
+  chain!: string;
+
+  @Field(() => Int, { description: '0 for a chain without events.' })
+  seq!: number;
+
+  @Field()
+  hash!: string;
+
+  @Field(() => Int, { nullable: true })
+  keyedFromSeq!: number | null;
+}
+
+@InputType()
+export class ExpectedAuditHead {
+  @Field(() => Int)
+  seq!: number;
+
+  @Field()
+  hash!: string;
 }

@@ -1,10 +1,13 @@
 import type { Logger } from '../common/logger';
+import type { StreamStop } from '../chat/stream-stop';
 
 /** What changed for a tenant: its rows (identities, policy, credentials), or also its data keys. */
 export interface TenantChange {
   tenantId: string;
   /** The tenant's data keys were rotated or destroyed: unwrapped copies must go too. */
   dataKeys?: boolean;
+  /** Open chat streams this change concerns must end at once (the tenant, a credential or a token is gone). */
+  stop?: StreamStop;
 }
 
 /** `null`: anything may have changed (a missed notification): drop everything. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
+import { parseStreamStop } from '../chat/stream-stop';
 import type { CacheInvalidation, InvalidationBroadcast, TenantChange } from './cache-invalidation';
 
 export const INVALIDATION_CHANNEL = 'keyward_cache_invalidation';
@@ -140,7 +141,9 @@ const probePayload = (id: string): string => JSON.stringify({ probe: id });
 function parseChange(payload: string | undefined): TenantChange | null {
   try {
     const change = JSON.parse(payload ?? '') as Partial<TenantChange>;
-    return typeof change.tenantId === 'string' ? { tenantId: change.tenantId, dataKeys: change.dataKeys === true } : null;
+    if (typeof change.tenantId !== 'string') return null;
+    const stop = parseStreamStop(change.stop);
+    return { tenantId: change.tenantId, dataKeys: change.dataKeys === true, ...(stop ? { stop } : {}) };
   } catch {
     return null;
   }

@@ -15,6 +15,7 @@ import type { KeyResolver } from '../vault/key-resolver';
 import type { BudgetGuard } from '../limits/budget-guard';
 import type { PlatformSpendGuard } from '../limits/platform-spend-guard';
 import type { UserRateLimiter } from '../limits/user-rate-limiter';
+import { worstCaseInputTokens } from '../limits/worst-case-input';
 import type { CatalogModel } from './model-catalog';
 import type { ProviderRequest } from '../providers/provider-stream';
 import { DEFAULT_OUTPUT_TOKENS, type ChatInput } from './chat.input';
@@ -77,14 +78,9 @@ export class ChatPlanner {
     return { requestId, tenantId: tenant.id, userId: principal.userId, conversationId, model, key, request, reservationId, platformReservationId, turn };
   }
 
-  /**
-   * The most this request can cost: every output token it may generate, and an input count
-   * over-estimated from characters (real tokenisers give about 4 per token; 3 leaves headroom).
-   */
+  /** The most this request can cost: an upper bound of its input tokens, and every output token it may generate. */
   private worstCaseUsd(model: CatalogModel, request: ProviderRequest): number {
-    const characters = (request.system?.length ?? 0) + request.messages.reduce((sum, turn) => sum + turn.content.length, 0);
-    const inputTokens = Math.ceil(characters / 3) + 16 * (request.messages.length + 1);
-    return this.models.catalog.costUsd(model, inputTokens, request.maxTokens);
+    return this.models.catalog.costUsd(model, worstCaseInputTokens(request), request.maxTokens);
   }
 
   private async ownConversation(caller: Caller, id: string): Promise<ConversationEntity> {

@@ -152,18 +152,30 @@ const INSERT_TURNS = `with conversations as (
   select id, conversation_id, '${MessageRole.USER}', content, null, null, 'complete', created_at
   from unnest(?::uuid[], ?::uuid[], ?::text[], ?::timestamptz[]) as turn(id, conversation_id, content, created_at)`;
 
-/** Replies, usage rows, credentials' lastUsedAt and released reservations (budget and platform spend), in one statement (so atomically). */
+/**
+ * Replies, usage rows, credentials' lastUsedAt and released reservations (budget and platform
+ * spend), in one statement (so atomically). What was deleted while the chat ran is left out rather than failing the batch: no
+ * reply without its conversation, no usage row without its user (a deleted tenant's rows are all
+ * gone), and a deleted credential is recorded as null, as its foreign key would set it.
+ */
 const RECORD_OUTCOMES = `with replies as (
     insert into messages (id, conversation_id, role, content, model, key_source, status, created_at)
-    select id, conversation_id, '${MessageRole.ASSISTANT}', content, model, key_source, status, created_at
+    select reply.id, reply.conversation_id, '${MessageRole.ASSISTANT}', reply.content, reply.model, reply.key_source, reply.status, reply.created_at
     from unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
       as reply(id, conversation_id, content, model, key_source, status, created_at)
+    where exists (select 1 from conversations where conversations.id = reply.conversation_id)
   ), usage as (
     insert into usage_records
       (id, tenant_id, user_id, credential_id, key_source, model, request_id, input_tokens, output_tokens,
        cost_usd, ttft_ms, total_ms, status, error_code, created_at)
-    select * from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[],
+    select u.id, u.tenant_id, u.user_id, (select credentials.id from credentials where credentials.id = u.credential_id),
+      u.key_source, u.model, u.request_id, u.input_tokens, u.output_tokens, u.cost_usd, u.ttft_ms, u.total_ms, u.status,
+      u.error_code, u.created_at
+    from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[],
       ?::float8[], ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[])
+      as u(id, tenant_id, user_id, credential_id, key_source, model, request_id, input_tokens, output_tokens,
+        cost_usd, ttft_ms, total_ms, status, error_code, created_at)
+    where exists (select 1 from users where users.id = u.user_id and users.tenant_id = u.tenant_id)
   ), used as (
     update credentials set last_used_at = ?::timestamptz where id = any(?::uuid[])
   ), budget_released as (

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { ErrorCode, isKeywardError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { AnthropicClients } from '../providers/anthropic/anthropic-clients';
 import { streamAnthropic } from '../providers/anthropic/anthropic-stream';
@@ -14,6 +15,12 @@ import { backoff, DEFAULT_RETRY_POLICY, isRetriable, retryDelayMs, type RetryPol
 export type ChatObserver = (plan: StartedChat, outcome: ChatOutcome) => void;
 
 /**
+ * Sets a chat's budget reservation to a new worst case (see BudgetGuard.resize); rejects with
+ * BUDGET_EXCEEDED when the budget cannot cover it.
+ */
+export type ReservationResize = (chat: StartedChat, worstCaseUsd: number) => Promise<void>;
+
+/**
  * Runs a planned chat against the provider and feeds the channel: deltas as they come, then
  * ChatCompleted or ChatFailed. Whatever happens (completion, failure, cancellation), the reply
  * so far and its usage are recorded before the channel ends.
@@ -26,6 +33,7 @@ export class ChatRunner {
     private readonly log: Logger,
     private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
     private readonly observers: ChatObserver[] = [],
+    private readonly resizeReservation?: ReservationResize,
   ) {}
 
   async run(plan: StartedChat, channel: EventChannel<ChatEventPayload>): Promise<void> {
@@ -49,6 +57,7 @@ export class ChatRunner {
           await streamAnthropic(client, plan.request, channel.signal, (event) => {
             if (event.type === 'start') {
               inputTokens = event.inputTokens;
+              this.correctReservation(plan, inputTokens, channel);
             } else if (event.type === 'delta') {
               firstTokenAt ??= performance.now();
               text += event.text;
@@ -80,7 +89,10 @@ export class ChatRunner {
     }
 
     if (channel.wasInterrupted && !failure && stopReason === null) {
-      failure = new UpstreamFailure('SHUTTING_DOWN', 'The gateway is restarting; retry the request', true);
+      const reason = channel.interruption;
+      failure = reason
+        ? new UpstreamFailure(reason.code, reason.message, reason.retryable)
+        : new UpstreamFailure('SHUTTING_DOWN', 'The gateway is restarting; retry the request', true);
     }
     const cancelled = channel.signal.aborted && !failure && stopReason === null;
     // A cancelled stream never gets its final usage; count the deltas received as output tokens.
@@ -108,5 +120,22 @@ export class ChatRunner {
       channel.push(chatCompleted(stopReason, { inputTokens, outputTokens, costUsd: outcome.costUsd }));
     }
     channel.end();
+  }
+
+  /**
+   * Once the provider has counted the input, the reservation becomes what the request can still
+   * cost at most: the real input plus every output token allowed. Runs beside the stream (the
+   * first token never waits for it); a budget that cannot cover it stops the request.
+   */
+  private correctReservation(plan: StartedChat, inputTokens: number, channel: EventChannel<ChatEventPayload>): void {
+    if (!plan.reservationId || !this.resizeReservation) return;
+    const worstCaseUsd = this.catalog.costUsd(plan.model, inputTokens, plan.request.maxTokens);
+    this.resizeReservation(plan, worstCaseUsd).catch((error: unknown) => {
+      if (isKeywardError(error) && error.code === ErrorCode.BUDGET_EXCEEDED) {
+        channel.interrupt({ code: ErrorCode.BUDGET_EXCEEDED, message: error.message, retryable: false });
+      } else {
+        this.log.error({ requestId: plan.requestId, err: error }, 'could not correct the budget reservation');
+      }
+    });
   }
 }

@@ -31,6 +31,7 @@ export class ChatService implements ChatStarter {
     validateInput(input);
     const requestId = caller.requestId ?? randomUUID();
     const ticket = this.streams.admit(caller.principal.tenantId, caller.principal.userId);
+    ticket.tokenId = caller.principal.tokenId;
     let plan;
     try {
       plan = await this.planner.plan(caller, input, requestId);
@@ -55,7 +56,8 @@ export class ChatService implements ChatStarter {
     channel.push(
       chatStarted({ requestId, conversationId: plan.conversationId, model: plan.model.id, keySource: plan.key.source }),
     );
-    ticket.channel = channel;
+    ticket.credentialId = plan.key.credentialId;
+    this.streams.attach(ticket, channel);
     void this.runner.run({ ...plan, turnSaved: turn.saved, beginTurnWrite: turn.begin }, channel).finally(() => this.streams.release(ticket));
     return channel;
   }

@@ -1,3 +1,10 @@
+/** What a stream stopped by the server ends with (a ChatFailed). */
+export interface InterruptReason {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
 /**
  * A push-based async iterator for one subscription. Unlike an async generator, `return()`
  * takes effect at once even while the producer is awaiting upstream I/O: it aborts `signal`,
@@ -10,6 +17,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
   private readonly controller = new AbortController();
   private ended = false;
   private interrupted = false;
+  private reason: InterruptReason | null = null;
 
   /** Aborted when the consumer goes away (unsubscribe, socket closed, server drain). */
   get signal(): AbortSignal {
@@ -25,11 +33,17 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
     return this.interrupted;
   }
 
+  /** Why the server stopped the stream, when it said; null for a drain. */
+  get interruption(): InterruptReason | null {
+    return this.reason;
+  }
+
   /**
    * Stops the producer's upstream work like `return()` would, but keeps the channel open so the
-   * producer can still push a final event (ChatFailed) before ending it.
+   * producer can still push a final event (ChatFailed) before ending it. The first reason given wins.
    */
-  interrupt(): void {
+  interrupt(reason?: InterruptReason): void {
+    if (!this.interrupted) this.reason = reason ?? null;
     this.interrupted = true;
     this.controller.abort();
   }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, KeywardError } from '../common/errors';
 import type { EventChannel } from './event-channel';
+import { STREAM_STOP_MESSAGES, type StreamStop } from './stream-stop';
 
 export interface StreamLimits {
   perUser: number;
@@ -10,7 +11,13 @@ export interface StreamLimits {
 export interface StreamTicket {
   tenantId: string;
   userId: string;
+  /** The token the stream was opened with. */
+  tokenId?: string;
+  /** The stored key it uses (null: the platform key; unset: not chosen yet). */
+  credentialId?: string | null;
   channel?: Pick<EventChannel<unknown>, 'interrupt'>;
+  /** A stop that came while the stream was still being planned (no channel yet). */
+  pendingStop?: StreamStop;
 }
 
 const tooMany = (message: string) => new KeywardError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: 1 });
@@ -24,11 +31,49 @@ export class StreamRegistry {
   private readonly perUser = new Map<string, number>();
   private readonly perTenant = new Map<string, number>();
   private draining = false;
+  private hurried = false;
 
   constructor(private readonly limits: StreamLimits) {}
 
   get size(): number {
     return this.open.size;
+  }
+
+  /** A snapshot of the open streams' tickets. */
+  openTickets(): StreamTicket[] {
+    return [...this.open];
+  }
+
+  /**
+   * Ends at once, with a ChatFailed whose code is the stop's reason, every open stream of the
+   * tenant that the stop concerns: all of them when the tenant was deleted, those using a deleted
+   * credential, those opened with a revoked token. Returns how many were stopped.
+   */
+  stop(tenantId: string, stop: StreamStop): number {
+    const matches = (ticket: StreamTicket): boolean => {
+      switch (stop.reason) {
+        case 'TENANT_DELETED':
+          return ticket.tenantId === tenantId;
+        case 'CREDENTIAL_DELETED':
+          return ticket.credentialId === stop.credentialId;
+        case 'TOKEN_REVOKED':
+          return ticket.tokenId === stop.tokenId;
+      }
+    };
+    let stopped = 0;
+    for (const ticket of this.open) {
+      if (!matches(ticket)) continue;
+      if (ticket.channel) ticket.channel.interrupt(interruptionFor(stop));
+      else ticket.pendingStop ??= stop;
+      stopped++;
+    }
+    return stopped;
+  }
+
+  /** Attaches the stream's channel; a stop that came while it was planned takes effect now. */
+  attach(ticket: StreamTicket, channel: Pick<EventChannel<unknown>, 'interrupt'>): void {
+    ticket.channel = channel;
+    if (ticket.pendingStop) channel.interrupt(interruptionFor(ticket.pendingStop));
   }
 
   admit(tenantId: string, userId: string): StreamTicket {
@@ -59,12 +104,19 @@ export class StreamRegistry {
   async drain(graceMs: number, settleMs = 5_000): Promise<void> {
     this.draining = true;
     const deadline = Date.now() + graceMs;
-    while (this.open.size > 0 && Date.now() < deadline) await sleep(25);
+    while (this.open.size > 0 && Date.now() < deadline && !this.hurried) await sleep(25);
     for (const ticket of this.open) ticket.channel?.interrupt();
     const settleBy = Date.now() + settleMs;
     while (this.open.size > 0 && Date.now() < settleBy) await sleep(10);
   }
+
+  /** Ends a drain's grace period now: open streams are interrupted at once, and still recorded. */
+  hurry(): void {
+    this.hurried = true;
+  }
 }
+
+const interruptionFor = (stop: StreamStop) => ({ code: stop.reason, message: STREAM_STOP_MESSAGES[stop.reason], retryable: false });
 
 function bump(counts: Map<string, number>, key: string, delta: number): void {
   const next = (counts.get(key) ?? 0) + delta;

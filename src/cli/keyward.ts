@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `keyward` command line for operators: serve, migrate, rewrap, audit verify/export.
+ * The `keyward` command line for operators: serve, admin-token, migrate, rewrap, audit verify/export.
  * Every command reads the same environment as the server (see README, "Configuration").
  */
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config';
-import { runAuditExport, runAuditVerify } from './audit-commands';
+import { runAdminToken } from './admin-token-command';
+import { runAuditExport, runAuditHead, runAuditVerify } from './audit-commands';
 import { runMigrate } from './migrate-command';
 import { runRewrap } from './rewrap-command';
 
@@ -19,6 +20,11 @@ program
     require('../main');
   });
 
+program
+  .command('admin-token')
+  .description('issue a new PLATFORM_ADMIN token (audited) and print it once, e.g. when the bootstrap token is lost')
+  .action(() => run(runAdminToken));
+
 program.command('migrate').description('apply pending database migrations').action(() => run(runMigrate));
 
 program
@@ -29,9 +35,20 @@ program
 const audit = program.command('audit').description('audit log tools');
 audit
   .command('verify')
-  .description('verify the hash chain of every tenant (or one); exits 1 if any is broken')
+  .description('verify the keyed hash chain of every tenant (or one); exits 1 if any is broken')
   .option('--tenant <id>', 'only this tenant')
-  .action((options: { tenant?: string }) => run((config) => runAuditVerify(config, options.tenant)));
+  .option(
+    '--expect-head <anchor>',
+    'an anchor printed by `audit head` (<chain>:<seq>:<hash>): that chain must still hold that event (repeatable)',
+    (value: string, previous: string[]) => [...previous, value],
+    [] as string[],
+  )
+  .action((options: { tenant?: string; expectHead: string[] }) => run((config) => runAuditVerify(config, options.tenant, options.expectHead)));
+audit
+  .command('head')
+  .description("print each chain's newest seq and hash, and an anchor to keep outside the database")
+  .option('--tenant <id>', 'only this tenant')
+  .action((options: { tenant?: string }) => run((config) => runAuditHead(config, options.tenant)));
 audit
   .command('export')
   .description('write audit events as JSON lines to stdout, oldest first')

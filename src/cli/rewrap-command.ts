@@ -2,6 +2,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { AuditLog } from '../audit/audit-log';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { Config } from '../config';
+import { AuditKeyService } from '../vault/audit-key.service';
 import { DataKeyCache } from '../vault/data-key-cache';
 import { DataKeyService } from '../vault/data-key.service';
 import { createKeyrings } from '../vault/keyring/create-keyrings';
@@ -12,7 +13,8 @@ export async function runRewrap(config: Config): Promise<number> {
   const log = cliLogger(config);
   const keyrings = await createKeyrings(config, log);
   return withDatabase(config, log, async (orm) => {
-    const dataKeys = new DataKeyService(keyrings, new DataKeyCache(config.dataKeyCache), log);
+    const auditKeys = new AuditKeyService(keyrings, new DataKeyCache(config.dataKeyCache), log);
+    const dataKeys = new DataKeyService(keyrings, new DataKeyCache(config.dataKeyCache), log, auditKeys);
     const em = orm.em.fork();
     const total = await dataKeys.countStale(em);
     process.stderr.write(`${total} data key(s) to re-wrap under ${keyrings.current.kind} (${keyrings.current.masterKeyId})\n`);
@@ -30,7 +32,7 @@ export async function runRewrap(config: Config): Promise<number> {
       throw error;
     } finally {
       bar.stop();
-      await new AuditLog(orm.em, log).append({
+      await new AuditLog(orm.em, log, auditKeys).append({
         tenantId: null,
         action: 'datakey.rewrap',
         targetType: 'keyring',

@@ -45,6 +45,40 @@ export class BudgetGuard {
     });
   }
 
+  /**
+   * Corrects a reservation once the provider has counted the request's input: it becomes
+   * `worstCaseUsd` (the real input's cost plus every output token still possible). Shrinking
+   * needs no lock (it only makes room); growing is checked like a new reservation, and throws
+   * BUDGET_EXCEEDED when the budget cannot cover it (the reservation is then left as it was).
+   * A reservation already released (the chat ended) stays released.
+   */
+  async resize(em: EntityManager, tenantId: string, reservationId: string, worstCaseUsd: number): Promise<void> {
+    const shrunk = await em.getConnection().execute<Array<{ id: string }>>(
+      'update budget_reservations set amount_usd = ? where id = ? and amount_usd >= ? returning id',
+      [worstCaseUsd, reservationId, worstCaseUsd],
+    );
+    if (shrunk.length > 0) return;
+    await em.fork().transactional(async (tx) => {
+      const tenant = await tx.findOne(TenantEntity, { id: tenantId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const reservation = await tx.findOne(BudgetReservationEntity, { id: reservationId });
+      if (!tenant || !reservation) return;
+      if (tenant.monthlyBudgetUsd !== null) {
+        const now = this.now();
+        const [{ spent, held }] = await tx.execute<Array<{ spent: string; held: string }>>(
+          `select
+             (select coalesce(sum(cost_usd), 0) from usage_records where tenant_id = ? and created_at >= ?) as spent,
+             (select coalesce(sum(amount_usd), 0) from budget_reservations where tenant_id = ? and expires_at > ? and id <> ?) as held`,
+          [tenantId, monthStartUtc(now), tenantId, now, reservationId],
+        );
+        if (Number(spent) + Number(held) + worstCaseUsd > tenant.monthlyBudgetUsd) {
+          throw new KeywardError(ErrorCode.BUDGET_EXCEEDED, "This request's input leaves no room in the tenant's monthly budget for its output");
+        }
+      }
+      reservation.amountUsd = worstCaseUsd;
+      await tx.flush();
+    });
+  }
+
   /** Releases a reservation inside the transaction that records the actual usage. */
   async settle(tx: EntityManager, reservationId: string | null): Promise<void> {
     if (reservationId) await tx.nativeDelete(BudgetReservationEntity, { id: reservationId });

@@ -1,4 +1,4 @@
-import type { GeneratedDataKey, Keyring, WrappedDataKey } from '../vault/keyring/keyring';
+import type { GeneratedDataKey, Keyring, KeyPurpose, WrappedDataKey } from '../vault/keyring/keyring';
 import type { Metrics } from './metrics';
 
 /** Counts every call a keyring makes, by outcome, for /metrics (the KMS bill and its failures). */
@@ -16,20 +16,20 @@ export class MeteredKeyring implements Keyring {
     return this.inner.masterKeyId;
   }
 
-  generateDataKey(tenantId: string): Promise<GeneratedDataKey> {
-    return this.count('generate', () => this.inner.generateDataKey(tenantId));
+  generateDataKey(tenantId: string, purpose?: KeyPurpose): Promise<GeneratedDataKey> {
+    return this.count('generate', () => this.inner.generateDataKey(tenantId, purpose));
   }
 
-  wrapDataKey(tenantId: string, plaintext: Buffer): Promise<WrappedDataKey> {
-    return this.count('wrap', () => this.inner.wrapDataKey(tenantId, plaintext));
+  wrapDataKey(tenantId: string, plaintext: Buffer, purpose?: KeyPurpose): Promise<WrappedDataKey> {
+    return this.count('wrap', () => this.inner.wrapDataKey(tenantId, plaintext, purpose));
   }
 
-  unwrapDataKey(tenantId: string, wrapped: WrappedDataKey): Promise<Buffer> {
-    return this.count('unwrap', () => this.inner.unwrapDataKey(tenantId, wrapped));
+  unwrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose?: KeyPurpose): Promise<Buffer> {
+    return this.count('unwrap', () => this.inner.unwrapDataKey(tenantId, wrapped, purpose));
   }
 
-  rewrapDataKey(tenantId: string, wrapped: WrappedDataKey): Promise<WrappedDataKey> {
-    return this.count('rewrap', () => this.inner.rewrapDataKey(tenantId, wrapped));
+  rewrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose?: KeyPurpose): Promise<WrappedDataKey> {
+    return this.count('rewrap', () => this.inner.rewrapDataKey(tenantId, wrapped, purpose));
   }
 
   private async count<T>(operation: string, call: () => Promise<T>): Promise<T> {

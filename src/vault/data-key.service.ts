@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
 import { keyUnavailable } from '../common/errors';
 import { TenantEntity } from '../modules/tenant/tenant.entity';
+import type { AuditKeyService } from './audit-key.service';
 import { DataKeyCache } from './data-key-cache';
 import { DataKeyEntity } from './data-key.entity';
 import { KeyringError } from './keyring/keyring';
@@ -24,6 +25,8 @@ export class DataKeyService {
     private readonly keyrings: Keyrings,
     readonly cache: DataKeyCache,
     private readonly log: Logger,
+    /** When given, `rewrapAll` also moves the audit chains' keys (counted with the data keys). */
+    private readonly auditKeys?: AuditKeyService,
   ) {}
 
   get currentKeyring(): string {
@@ -82,17 +85,21 @@ export class DataKeyService {
     this.cache.forget(tenantId, version);
   }
 
-  /** Keys not yet under the current keyring and master key, in a stable order. */
+  /** Keys (data keys, and audit chain keys) not yet under the current keyring and master key. */
   async countStale(em: EntityManager): Promise<number> {
-    return (await this.staleIds(em)).length;
+    const auditChains = this.auditKeys ? await this.auditKeys.staleChains(em) : [];
+    return (await this.staleIds(em)).length + auditChains.length;
   }
 
   /**
-   * Re-wraps every stale data key under the current keyring, one row per statement so an
+   * Re-wraps every stale data key (then every stale audit chain key) under the current keyring,
+   * one row per statement so an
    * interrupted run keeps what it finished and a second run picks up the rest.
    */
   async rewrapAll(em: EntityManager, onProgress?: (progress: RewrapProgress) => void): Promise<number> {
     const ids = await this.staleIds(em);
+    const auditChains = this.auditKeys ? await this.auditKeys.staleChains(em) : [];
+    const total = ids.length + auditChains.length;
     let done = 0;
     for (const id of ids) {
       const row = await em.findOneOrFail(DataKeyEntity, { id }, { populate: ['tenant'] });
@@ -122,7 +129,12 @@ export class DataKeyService {
       // Counted outside the optional call: `onProgress?.({ done: ++done })` skips the increment
       // when there is no callback (the GraphQL mutation passes none) and returned 0.
       done++;
-      onProgress?.({ done, total: ids.length });
+      onProgress?.({ done, total });
+    }
+    for (const chain of auditChains) {
+      await this.auditKeys!.rewrap(em, chain);
+      done++;
+      onProgress?.({ done, total });
     }
     return done;
   }

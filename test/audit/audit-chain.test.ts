@@ -13,7 +13,7 @@ import { createTenantWithAdmin, ISSUE_TOKEN, uniqueName, type TenantFixture } fr
 import { startTestGateway, type TestGateway } from '../support/gateway';
 
 /**
- * The hash chain: concurrent writers get seqs 1..n without gaps or duplicates; any change to a
+ * The keyed hash chain: concurrent writers get seqs 1..n without gaps or duplicates; any change to a
  * stored event, a deleted event (middle or end), a removed head or a forged extra event is found
  * by verifyAuditLog and by `keyward audit verify`; `keyward audit export` writes one line per event.
  */
@@ -178,7 +178,7 @@ describe('tampering is found at the right seq', () => {
     expect(await verify(tenant)).toEqual({ ok: false, checked: 3, firstBrokenSeq: 4 });
   });
 
-  test('changing an event and recomputing its hash breaks the link to the next one', async () => {
+  test('changing an event and recomputing its hash as plain SHA-256 (no audit key) is caught at that event', async () => {
     const tenant = await tenantWithEvents(6);
     const [row] = (await storedEvents(tenant.tenantId)).filter((event) => event.seq === 3);
     const forged = { ...row, detail: '{"index":-1}' };
@@ -188,10 +188,10 @@ describe('tampering is found at the right seq', () => {
       forged.detail,
       rehash(row.prev_hash, forged),
     ]);
-    expect(await verify(tenant)).toEqual({ ok: false, checked: 3, firstBrokenSeq: 4 });
+    expect(await verify(tenant)).toEqual({ ok: false, checked: 2, firstBrokenSeq: 3 });
   });
 
-  test('rewriting the rest of the chain consistently is still caught by the head', async () => {
+  test('rewriting the rest of the chain consistently with plain SHA-256 is caught at the first rewritten event', async () => {
     const tenant = await tenantWithEvents(6);
     const rows = await storedEvents(tenant.tenantId);
     let prevHash = rows[1].hash;
@@ -207,7 +207,7 @@ describe('tampering is found at the right seq', () => {
       ]);
       prevHash = forged.hash;
     }
-    expect(await verify(tenant)).toEqual({ ok: false, checked: 5, firstBrokenSeq: 6 });
+    expect(await verify(tenant)).toEqual({ ok: false, checked: 2, firstBrokenSeq: 3 });
   });
 
   test('deleting a middle event is reported at its seq', async () => {
@@ -258,18 +258,23 @@ describe('keyward audit verify / export', () => {
     const tenant = await tenantWithEvents(5);
     const good = await runKeyward(['audit', 'verify', '--tenant', tenant.tenantId]);
     expect({ code: good.code, stderr: good.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(jsonLines(good.stdout)).toEqual([{ chain: tenant.tenantId, ok: true, checked: 5, firstBrokenSeq: null }]);
+    const keyed = { keyedFromSeq: 1, unkeyedEvents: 0 };
+    expect(jsonLines(good.stdout)).toEqual([{ chain: tenant.tenantId, ok: true, checked: 5, firstBrokenSeq: null, ...keyed, problem: null }]);
 
     await tamper(`update audit_events set detail = '{"index":0}' where chain = $1 and seq = $2`, [tenant.tenantId, 3]);
     const bad = await runKeyward(['audit', 'verify', '--tenant', tenant.tenantId]);
     expect(bad.code).toBe(1);
-    expect(jsonLines(bad.stdout)).toEqual([{ chain: tenant.tenantId, ok: false, checked: 2, firstBrokenSeq: 3 }]);
+    expect(jsonLines(bad.stdout)).toEqual([
+      { chain: tenant.tenantId, ok: false, checked: 2, firstBrokenSeq: 3, ...keyed, problem: expect.stringMatching(/event 3/) },
+    ]);
 
     const truncated = await tenantWithEvents(4);
     await tamper('delete from audit_events where chain = $1 and seq = $2', [truncated.tenantId, 4]);
     const end = await runKeyward(['audit', 'verify', '--tenant', truncated.tenantId]);
     expect(end.code).toBe(1);
-    expect(jsonLines(end.stdout)).toEqual([{ chain: truncated.tenantId, ok: false, checked: 3, firstBrokenSeq: 4 }]);
+    expect(jsonLines(end.stdout)).toEqual([
+      { chain: truncated.tenantId, ok: false, checked: 3, firstBrokenSeq: 4, ...keyed, problem: expect.stringMatching(/head/) },
+    ]);
   }, 120_000);
 
   test('export --since --tenant prints one JSON line per event at or after --since, oldest first', async () => {

@@ -1,4 +1,4 @@
-import { KeyringError, type GeneratedDataKey, type Keyring, type KeyringKind, type WrappedDataKey } from '../../src/vault/keyring/keyring';
+import { KeyringError, type GeneratedDataKey, type Keyring, type KeyringKind, type KeyPurpose, type WrappedDataKey } from '../../src/vault/keyring/keyring';
 
 export type KeyringOperation = 'generate' | 'wrap' | 'unwrap' | 'rewrap';
 
@@ -32,20 +32,20 @@ export class InstrumentedKeyring implements Keyring {
     }
   }
 
-  generateDataKey(tenantId: string): Promise<GeneratedDataKey> {
-    return this.run('generate', () => this.inner.generateDataKey(tenantId));
+  generateDataKey(tenantId: string, purpose?: KeyPurpose): Promise<GeneratedDataKey> {
+    return this.run('generate', () => this.inner.generateDataKey(tenantId, purpose));
   }
 
-  wrapDataKey(tenantId: string, plaintext: Buffer): Promise<WrappedDataKey> {
-    return this.run('wrap', () => this.inner.wrapDataKey(tenantId, plaintext));
+  wrapDataKey(tenantId: string, plaintext: Buffer, purpose?: KeyPurpose): Promise<WrappedDataKey> {
+    return this.run('wrap', () => this.inner.wrapDataKey(tenantId, plaintext, purpose));
   }
 
-  unwrapDataKey(tenantId: string, wrapped: WrappedDataKey): Promise<Buffer> {
-    return this.run('unwrap', () => this.inner.unwrapDataKey(tenantId, wrapped));
+  unwrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose?: KeyPurpose): Promise<Buffer> {
+    return this.run('unwrap', () => this.inner.unwrapDataKey(tenantId, wrapped, purpose));
   }
 
-  rewrapDataKey(tenantId: string, wrapped: WrappedDataKey): Promise<WrappedDataKey> {
-    return this.run('rewrap', () => this.inner.rewrapDataKey(tenantId, wrapped));
+  rewrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose?: KeyPurpose): Promise<WrappedDataKey> {
+    return this.run('rewrap', () => this.inner.rewrapDataKey(tenantId, wrapped, purpose));
   }
 
   private async run<T>(operation: KeyringOperation, call: () => Promise<T>): Promise<T> {

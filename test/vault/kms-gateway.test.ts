@@ -78,9 +78,15 @@ test('createTenant generates the data key with one KMS GenerateDataKey bound to 
   kms.resetCalls();
   const tenant = await createTenantWithAdmin(gw, 'kms-create');
 
+  // One data key; the other calls are audit chain keys (the new tenant's chain, and the caller's
+  // on its first event), each with purpose audit-key, never a second data key.
   const { counts, log } = kms.calls;
-  expect(counts).toEqual({ GenerateDataKey: 1 });
-  expect(log[0]).toMatchObject({ keyId: keyArn, encryptionContext: dataKeyContext(tenant.tenantId) });
+  const dataKeyCalls = log.filter((call) => call.encryptionContext?.['keyward:purpose'] === 'data-key');
+  expect(dataKeyCalls).toEqual([expect.objectContaining({ keyId: keyArn, encryptionContext: dataKeyContext(tenant.tenantId) })]);
+  expect(Object.keys(counts)).toEqual(['GenerateDataKey']);
+  const auditKeyCalls = log.filter((call) => call !== dataKeyCalls[0]);
+  expect(auditKeyCalls.every((call) => call.encryptionContext?.['keyward:purpose'] === 'audit-key')).toBe(true);
+  expect(auditKeyCalls.map((call) => call.encryptionContext?.['keyward:tenant'])).toContain(tenant.tenantId);
 
   const shown = (await client.ok(tenant.adminToken, TENANT)).tenant;
   expect(shown).toMatchObject({ id: tenant.tenantId, keyring: 'aws-kms', dataKeyVersion: 1 });

@@ -102,6 +102,12 @@ const allDataKeys = () => dataKeyRows(db.url);
 const credentialsSnapshot = () =>
   sqlOn(db.url, 'select id, ciphertext, data_key_version, updated_at from credentials order by id');
 const rewrap = (token: string) => client.send<{ rewrapDataKeys: number }>(token, REWRAP_DATA_KEYS);
+/** Audit chain keys not yet under the KMS key (rewrapDataKeys moves them too, after the data keys). */
+const staleAuditKeys = async (): Promise<string[]> =>
+  (await sqlOn<{ chain: string }>(db.url, 'select chain from audit_keys where keyring <> $1 or master_key_id <> $2 order by chain', ['aws-kms', keyArn])).map(
+    (row) => row.chain,
+  );
+const purposeOf = (call: { encryptionContext?: Record<string, string> }) => call.encryptionContext?.['keyward:purpose'];
 
 /** Each stored key resolves to its plaintext on `gw` with its data-key cache emptied first. */
 async function expectAllResolve(gw: TestGateway, keys: StoredKey[]): Promise<void> {
@@ -134,12 +140,14 @@ test('rewrapDataKeys moves every local data key under the KMS key, returns the c
   // 3 tenants (one of them with two versions) and the platform tenant.
   expect(stale.length).toBe(5);
   const credentialsBefore = await credentialsSnapshot();
+  const staleAudit = await staleAuditKeys();
+  expect(staleAudit.length).toBeGreaterThan(0);
   kms.resetCalls();
 
   const res = await rewrap(kmsGw.platformToken);
 
   expect(res.errors).toBeUndefined();
-  expect(res.data!.rewrapDataKeys).toBe(stale.length);
+  expect(res.data!.rewrapDataKeys).toBe(stale.length + staleAudit.length);
   const after = await allDataKeys();
   expect(after.map((row) => row.id)).toEqual(before.map((row) => row.id));
   after.forEach((row, i) => {
@@ -147,11 +155,18 @@ test('rewrapDataKeys moves every local data key under the KMS key, returns the c
     expect(row.rewrapped_at).toBeInstanceOf(Date);
     expect(row.wrapped_key.equals(before[i].wrapped_key)).toBe(false);
   });
-  // One KMS Encrypt per key, each bound to its own tenant.
-  const { counts, log } = kms.calls;
-  expect(counts).toEqual({ Encrypt: stale.length });
-  expect(log.map((call) => call.encryptionContext!['keyward:tenant']).sort()).toEqual(stale.map((row) => row.tenant_id).sort());
-  expect(log.every((call) => call.keyId === keyArn && call.encryptionContext!['keyward:purpose'] === 'data-key')).toBe(true);
+  // One KMS Encrypt per key, each bound to its own tenant (data keys) or chain (audit keys), with its purpose.
+  // (The datakey.rewrap event itself may then unwrap its chain's key, now under KMS: one audit-key Decrypt.)
+  const { counts } = kms.calls;
+  const log = kms.calls.log.filter((call) => call.operation === 'Encrypt');
+  expect(counts.Encrypt).toBe(stale.length + staleAudit.length);
+  expect(kms.calls.log.filter((call) => call.operation !== 'Encrypt').every((call) => purposeOf(call) === 'audit-key')).toBe(true);
+  const dataKeyCalls = log.filter((call) => purposeOf(call) === 'data-key');
+  expect(dataKeyCalls.map((call) => call.encryptionContext!['keyward:tenant']).sort()).toEqual(stale.map((row) => row.tenant_id).sort());
+  const auditKeyCalls = log.filter((call) => purposeOf(call) === 'audit-key');
+  expect(auditKeyCalls.map((call) => call.encryptionContext!['keyward:tenant']).sort()).toEqual(staleAudit);
+  expect(log.every((call) => call.keyId === keyArn)).toBe(true);
+  expect(await staleAuditKeys()).toEqual([]);
   // Credentials are not touched by a rewrap.
   expect(await credentialsSnapshot()).toEqual(credentialsBefore);
 
@@ -207,10 +222,11 @@ test('an interrupted rewrap keeps the keys it finished; the next run re-wraps th
   await expectAllResolve(kmsGw, second.keys);
 
   kms.resetCalls();
+  const staleAudit = await staleAuditKeys();
   const resumed = await rewrap(kmsGw.platformToken);
   expect(resumed.errors).toBeUndefined();
-  expect(resumed.data!.rewrapDataKeys).toBe(2);
-  expect(kms.calls.counts).toEqual({ Encrypt: 2 });
+  expect(resumed.data!.rewrapDataKeys).toBe(2 + staleAudit.length);
+  expect(kms.calls.counts).toEqual({ Encrypt: 2 + staleAudit.length });
   expect((await allDataKeys()).filter((row) => row.keyring !== 'aws-kms' || row.master_key_id !== keyArn)).toEqual([]);
   await expectAllResolve(kmsGw, [...first.keys, ...second.keys]);
   expect((await rewrap(kmsGw.platformToken)).data!.rewrapDataKeys).toBe(0);

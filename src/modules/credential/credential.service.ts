@@ -107,7 +107,7 @@ export class CredentialService {
       hiddenAs: 'Credential',
     });
     await caller.em.nativeDelete(CredentialEntity, { id: row.id });
-    await this.caches.tenantChanged({ tenantId: row.tenant.id });
+    await this.caches.tenantChanged({ tenantId: row.tenant.id, stop: { reason: 'CREDENTIAL_DELETED', credentialId: row.id } });
     return true;
   }
 

@@ -170,7 +170,7 @@ export class TenantService {
       await em.nativeDelete(TenantEntity, { id: tenant.id });
     });
     this.dataKeys.forgetCached(tenant.id);
-    await this.caches.tenantChanged({ tenantId: tenant.id, dataKeys: true });
+    await this.caches.tenantChanged({ tenantId: tenant.id, dataKeys: true, stop: { reason: 'TENANT_DELETED' } });
     return true;
   }
 }

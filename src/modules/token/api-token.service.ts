@@ -139,7 +139,7 @@ export class ApiTokenService {
     if (!token.revokedAt) {
       token.revokedAt = this.now();
       await caller.em.flush();
-      await this.caches.tenantChanged({ tenantId: owner.tenant.id });
+      await this.caches.tenantChanged({ tenantId: owner.tenant.id, stop: { reason: 'TOKEN_REVOKED', tokenId: token.id } });
     }
     return token;
   }

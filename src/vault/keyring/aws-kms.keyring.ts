@@ -7,7 +7,7 @@ import {
   type KMSClientConfig,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
-import { type GeneratedDataKey, type Keyring, KeyringError, type WrappedDataKey } from './keyring';
+import { type GeneratedDataKey, type Keyring, KeyringError, type KeyPurpose, type WrappedDataKey } from './keyring';
 
 export interface AwsKmsKeyringOptions {
   /** Key id, key ARN, alias name (`alias/...`) or alias ARN of the KMS key new wraps go under. */
@@ -42,9 +42,9 @@ const REJECTING_ERRORS = new Set([
 ]);
 
 /**
- * Wraps tenant data keys with AWS KMS. Every call carries the encryption context
- * `{ "keyward:tenant": <tenantId>, "keyward:purpose": "data-key" }`, so KMS itself
- * refuses a wrapped key presented for another tenant.
+ * Wraps tenant data keys (and audit chain keys) with AWS KMS. Every call carries the encryption
+ * context `{ "keyward:tenant": <tenantId or chain>, "keyward:purpose": "data-key" | "audit-key" }`,
+ * so KMS itself refuses a wrapped key presented for another tenant or another purpose.
  *
  * Create it with `AwsKmsKeyring.create()`: it asks KMS (DescribeKey, once) for the
  * key's ARN, so `masterKeyId` is the ARN KMS reports even when configured with an
@@ -79,13 +79,13 @@ export class AwsKmsKeyring implements Keyring {
     if (this.ownsClient) this.client.destroy();
   }
 
-  async generateDataKey(tenantId: string): Promise<GeneratedDataKey> {
+  async generateDataKey(tenantId: string, purpose: KeyPurpose = 'data-key'): Promise<GeneratedDataKey> {
     const response = await callKms('GenerateDataKey', () =>
       this.client.send(
         new GenerateDataKeyCommand({
           KeyId: this.masterKeyId,
           KeySpec: 'AES_256',
-          EncryptionContext: dataKeyContext(tenantId),
+          EncryptionContext: dataKeyContext(tenantId, purpose),
         }),
       ),
     );
@@ -93,26 +93,26 @@ export class AwsKmsKeyring implements Keyring {
     return { plaintext, ...wrappedFrom(response, 'GenerateDataKey') };
   }
 
-  async wrapDataKey(tenantId: string, plaintext: Buffer): Promise<WrappedDataKey> {
+  async wrapDataKey(tenantId: string, plaintext: Buffer, purpose: KeyPurpose = 'data-key'): Promise<WrappedDataKey> {
     if (plaintext.length !== DATA_KEY_BYTES) {
       throw new RangeError(`A data key is ${DATA_KEY_BYTES} bytes, got ${plaintext.length}`);
     }
     const response = await callKms('Encrypt', () =>
       this.client.send(
-        new EncryptCommand({ KeyId: this.masterKeyId, Plaintext: plaintext, EncryptionContext: dataKeyContext(tenantId) }),
+        new EncryptCommand({ KeyId: this.masterKeyId, Plaintext: plaintext, EncryptionContext: dataKeyContext(tenantId, purpose) }),
       ),
     );
     return wrappedFrom(response, 'Encrypt');
   }
 
-  async unwrapDataKey(tenantId: string, wrapped: WrappedDataKey): Promise<Buffer> {
+  async unwrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose: KeyPurpose = 'data-key'): Promise<Buffer> {
     const response = await callKms('Decrypt', () =>
       this.client.send(
         new DecryptCommand({
           // Naming the key makes KMS refuse a blob produced under any other key.
           KeyId: wrapped.masterKeyId,
           CiphertextBlob: wrapped.wrapped,
-          EncryptionContext: dataKeyContext(tenantId),
+          EncryptionContext: dataKeyContext(tenantId, purpose),
         }),
       ),
     );
@@ -120,11 +120,11 @@ export class AwsKmsKeyring implements Keyring {
   }
 
   /** Re-wraps under the current key inside KMS (ReEncrypt); a key already under it is returned as is. */
-  async rewrapDataKey(tenantId: string, wrapped: WrappedDataKey): Promise<WrappedDataKey> {
+  async rewrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose: KeyPurpose = 'data-key'): Promise<WrappedDataKey> {
     if (wrapped.masterKeyId === this.masterKeyId) {
       return wrapped;
     }
-    const context = dataKeyContext(tenantId);
+    const context = dataKeyContext(tenantId, purpose);
     const response = await callKms('ReEncrypt', () =>
       this.client.send(
         new ReEncryptCommand({
@@ -157,8 +157,8 @@ export function createKmsClient(options: Omit<AwsKmsKeyringOptions, 'keyId' | 'c
   return new KMSClient(config);
 }
 
-function dataKeyContext(tenantId: string): Record<string, string> {
-  return { 'keyward:tenant': tenantId, 'keyward:purpose': 'data-key' };
+function dataKeyContext(tenantId: string, purpose: KeyPurpose): Record<string, string> {
+  return { 'keyward:tenant': tenantId, 'keyward:purpose': purpose };
 }
 
 function wrappedFrom(

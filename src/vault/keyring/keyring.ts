@@ -4,6 +4,13 @@
  */
 export type KeyringKind = 'aws-kms' | 'local';
 
+/**
+ * What a wrapped key is for; bound into every wrap (KMS EncryptionContext, local AAD), so a key
+ * wrapped for one purpose never unwraps as the other. `data-key`: a tenant data key (the subject
+ * is the tenant id). `audit-key`: the MAC key of an audit chain (the subject is the chain name).
+ */
+export type KeyPurpose = 'data-key' | 'audit-key';
+
 export interface WrappedDataKey {
   wrapped: Buffer;
   /** Identifies the master key that wrapped it (KMS key ARN, or a local key fingerprint). */
@@ -19,11 +26,12 @@ export interface Keyring {
   readonly kind: KeyringKind;
   /** The master key new wraps go under. */
   readonly masterKeyId: string;
-  generateDataKey(tenantId: string): Promise<GeneratedDataKey>;
-  wrapDataKey(tenantId: string, plaintext: Buffer): Promise<WrappedDataKey>;
-  unwrapDataKey(tenantId: string, wrapped: WrappedDataKey): Promise<Buffer>;
+  // `purpose` defaults to 'data-key'; a decorator must pass it on unchanged.
+  generateDataKey(tenantId: string, purpose?: KeyPurpose): Promise<GeneratedDataKey>;
+  wrapDataKey(tenantId: string, plaintext: Buffer, purpose?: KeyPurpose): Promise<WrappedDataKey>;
+  unwrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose?: KeyPurpose): Promise<Buffer>;
   /** Moves a key wrapped by this keyring kind under the current master key without exposing it where possible. */
-  rewrapDataKey(tenantId: string, wrapped: WrappedDataKey): Promise<WrappedDataKey>;
+  rewrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose?: KeyPurpose): Promise<WrappedDataKey>;
 }
 
 /**

@@ -1,16 +1,17 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { aesGcmOpen, aesGcmSeal, DecryptionFailedError } from '../aes-gcm';
-import { KeyringError, type GeneratedDataKey, type Keyring, type WrappedDataKey } from './keyring';
+import { KeyringError, type GeneratedDataKey, type Keyring, type KeyPurpose, type WrappedDataKey } from './keyring';
 
 /**
  * Wraps tenant data keys with AES-256-GCM under a local 256-bit master key.
  *
  * Wrapped format 1: [0x01][IV 12][tag 16][encrypted data key 32] (61 bytes).
  *
- * AAD = 0x01 || str("keyward:purpose=data-key") || str("keyward:tenant=" + tenantId)
+ * AAD = 0x01 || str("keyward:purpose=" + purpose) || str("keyward:tenant=" + tenantId)
  *            || str("keyward:master-key-id=" + masterKeyId)
  * where str(s) = uint32 BE byte length of UTF-8(s) || UTF-8(s). This mirrors the AWS KMS
- * keyring's EncryptionContext, so a wrapped key presented for another tenant fails.
+ * keyring's EncryptionContext, so a wrapped key presented for another tenant (or, for an audit
+ * chain key, purpose `audit-key` and the chain name as tenant, another chain or purpose) fails.
  */
 
 const WRAP_FORMAT_V1 = 0x01;
@@ -47,29 +48,29 @@ export class LocalKeyring implements Keyring {
     for (const previous of options.previous ?? []) this.#addMasterKey(previous);
   }
 
-  async generateDataKey(tenantId: string): Promise<GeneratedDataKey> {
+  async generateDataKey(tenantId: string, purpose: KeyPurpose = 'data-key'): Promise<GeneratedDataKey> {
     const plaintext = randomBytes(DATA_KEY_BYTES);
     try {
-      return { ...this.#wrap(tenantId, plaintext), plaintext };
+      return { ...this.#wrap(tenantId, plaintext, purpose), plaintext };
     } catch (error) {
       plaintext.fill(0);
       throw error;
     }
   }
 
-  async wrapDataKey(tenantId: string, plaintext: Buffer): Promise<WrappedDataKey> {
-    return this.#wrap(tenantId, plaintext);
+  async wrapDataKey(tenantId: string, plaintext: Buffer, purpose: KeyPurpose = 'data-key'): Promise<WrappedDataKey> {
+    return this.#wrap(tenantId, plaintext, purpose);
   }
 
-  async unwrapDataKey(tenantId: string, wrapped: WrappedDataKey): Promise<Buffer> {
-    return this.#unwrap(tenantId, wrapped);
+  async unwrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose: KeyPurpose = 'data-key'): Promise<Buffer> {
+    return this.#unwrap(tenantId, wrapped, purpose);
   }
 
   /** Local keys have no server-side re-encrypt: unwrap under whichever master wrapped it, wrap under the current one. */
-  async rewrapDataKey(tenantId: string, wrapped: WrappedDataKey): Promise<WrappedDataKey> {
-    const plaintext = this.#unwrap(tenantId, wrapped);
+  async rewrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose: KeyPurpose = 'data-key'): Promise<WrappedDataKey> {
+    const plaintext = this.#unwrap(tenantId, wrapped, purpose);
     try {
-      return this.#wrap(tenantId, plaintext);
+      return this.#wrap(tenantId, plaintext, purpose);
     } finally {
       plaintext.fill(0);
     }
@@ -89,12 +90,12 @@ export class LocalKeyring implements Keyring {
     return privateCopy;
   }
 
-  #wrap(tenantId: string, plaintext: Buffer): WrappedDataKey {
+  #wrap(tenantId: string, plaintext: Buffer, purpose: KeyPurpose): WrappedDataKey {
     if (!Buffer.isBuffer(plaintext) || plaintext.length !== DATA_KEY_BYTES) {
       throw new RangeError(`data key must be exactly ${DATA_KEY_BYTES} bytes`);
     }
     const iv = randomBytes(IV_BYTES);
-    const aad = wrapAssociatedData(tenantId, this.masterKeyId);
+    const aad = wrapAssociatedData(tenantId, this.masterKeyId, purpose);
     const { ciphertext, tag } = aesGcmSeal(this.#currentMasterKey, iv, plaintext, aad, TAG_BYTES);
     return {
       wrapped: Buffer.concat([Buffer.from([WRAP_FORMAT_V1]), iv, tag, ciphertext]),
@@ -102,7 +103,7 @@ export class LocalKeyring implements Keyring {
     };
   }
 
-  #unwrap(tenantId: string, { wrapped, masterKeyId }: WrappedDataKey): Buffer {
+  #unwrap(tenantId: string, { wrapped, masterKeyId }: WrappedDataKey, purpose: KeyPurpose): Buffer {
     const masterKey = this.#masterKeysById.get(masterKeyId);
     if (masterKey === undefined) {
       throw new KeyringError('rejected', `data key is wrapped by master key ${masterKeyId}, which this local keyring does not hold`);
@@ -110,7 +111,7 @@ export class LocalKeyring implements Keyring {
     if (!Buffer.isBuffer(wrapped) || wrapped.length !== WRAPPED_BYTES || wrapped[0] !== WRAP_FORMAT_V1) {
       throw new KeyringError('rejected', 'wrapped data key is malformed');
     }
-    const aad = wrapAssociatedData(tenantId, masterKeyId);
+    const aad = wrapAssociatedData(tenantId, masterKeyId, purpose);
     try {
       return aesGcmOpen(
         masterKey,
@@ -135,11 +136,11 @@ function assertMasterKey(masterKey: Buffer): void {
   }
 }
 
-function wrapAssociatedData(tenantId: string, masterKeyId: string): Buffer {
+function wrapAssociatedData(tenantId: string, masterKeyId: string, purpose: KeyPurpose): Buffer {
   if (typeof tenantId !== 'string' || tenantId.length === 0) throw new TypeError('tenant id must be a non-empty string');
   return Buffer.concat([
     Buffer.from([WRAP_FORMAT_V1]),
-    lengthPrefixed('keyward:purpose=data-key'),
+    lengthPrefixed(`keyward:purpose=${purpose}`),
     lengthPrefixed(`keyward:tenant=${tenantId}`),
     lengthPrefixed(`keyward:master-key-id=${masterKeyId}`),
   ]);

@@ -76,9 +76,19 @@ export function defaultReplyTokens(body: JsonObject): string[] {
   return `Echo: ${lastUserText(body)}`.trim().match(/\s*\S+/g) ?? [];
 }
 
-/** Deterministic stand-in for input_tokens: one per 4 characters of system + message text, at least 1. */
+/**
+ * Deterministic stand-in for input_tokens, close to what the real tokenizer counts: one per 4
+ * ASCII characters of system + message text, and one per other character (CJK text is about one
+ * token per character), at least 1.
+ */
 export function estimateInputTokens(body: JsonObject): number {
   const messages = Array.isArray(body.messages) ? (body.messages as JsonObject[]) : [];
-  const chars = [contentText(body.system), ...messages.map((message) => contentText(message?.content))].join('').length;
-  return Math.max(1, Math.ceil(chars / 4));
+  const text = [contentText(body.system), ...messages.map((message) => contentText(message?.content))].join('');
+  let ascii = 0;
+  let other = 0;
+  for (const character of text) {
+    if (character.codePointAt(0)! < 0x80) ascii++;
+    else other++;
+  }
+  return Math.max(1, Math.ceil(ascii / 4) + other);
 }

@@ -71,6 +71,9 @@ export async function respond(ex: MessagesExchange, behaviour: Behaviour): Promi
   }
 }
 
+/** How long a stalled stream waits for its client to go away: far beyond any test's patience. */
+const STALL_MS = 10 * 60_000;
+
 /** Waits `ms`; false when the response closed meanwhile. */
 async function pause(ex: Exchange, ms: number | undefined): Promise<boolean> {
   if (ms && ms > 0) {
@@ -130,7 +133,11 @@ async function writeDeltas(ex: Exchange, tokens: string[], count: number, delayM
 async function streamReply(ex: MessagesExchange, b: StreamBehaviour): Promise<void> {
   const tokens = b.tokens ?? defaultReplyTokens(ex.body);
   if (!(await startStream(ex, b.inputTokens))) return;
-  if (!(await writeDeltas(ex, tokens, tokens.length, b.delayMs))) return;
+  if (!(await writeDeltas(ex, tokens, b.stallAfter ?? tokens.length, b.delayMs))) return;
+  if (b.stallAfter !== undefined) {
+    await pause(ex, STALL_MS);
+    return;
+  }
   ex.res.write(streamEvents.contentBlockStop());
   ex.res.write(streamEvents.messageDelta(b.stopReason ?? 'end_turn', b.outputTokens ?? tokens.length));
   ex.res.end(streamEvents.messageStop());

@@ -35,6 +35,11 @@ export interface StreamBehaviour {
   outputTokens?: number;
   /** Default: `end_turn`. */
   stopReason?: StopReason;
+  /**
+   * After this many tokens the stream sends nothing more and waits for the client to close it, so
+   * a closed upstream request proves the client aborted it (the stream would never end by itself).
+   */
+  stallAfter?: number;
 }
 
 /** Answers with an HTTP error status and the API's JSON error body, whatever the request asked for. */
