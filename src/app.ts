@@ -12,16 +12,15 @@ import { CallerProfiles, type CallerProfile } from './chat/caller-profiles';
 import { bootstrapPlatformAdmin, type BootstrapResult } from './auth/bootstrap';
 import { ModelCatalog } from './chat/model-catalog';
 import type { Config } from './config';
+import type { GatewayModule } from './common/gateway-module';
 import { compileTrustProxy } from './common/client-address';
 import type { Logger } from './common/logger';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres';
 import { migrate, openOrm } from './db/orm';
+import { ENTITIES, MODULES, RESOLVERS } from './modules';
 import { ModelSelectionRules } from './modules/tenant/model-selection-rules';
-import { TenantResolver } from './modules/tenant/tenant.resolver';
 import { TenantService } from './modules/tenant/tenant.service';
-import { ApiTokenResolver } from './modules/token/api-token.resolver';
 import { ApiTokenService } from './modules/token/api-token.service';
-import { UserResolver } from './modules/user/user.resolver';
 import { UserService } from './modules/user/user.service';
 import { createApollo } from './server/apollo';
 import { ContextFactory } from './server/context-factory';
@@ -34,11 +33,9 @@ import { attachWebSocket } from './server/websocket';
 import { AuditKeyService } from './vault/audit-key.service';
 import { DataKeyCache } from './vault/data-key-cache';
 import { DataKeyService } from './vault/data-key.service';
-import { DataKeyResolver } from './vault/data-key.resolver';
 import { KeyManagementService } from './vault/key-management.service';
 import { CredentialVault } from './vault/credential-vault';
 import { KeyResolver, PlatformKeys, type CallerKeys } from './vault/key-resolver';
-import { CredentialResolver } from './modules/credential/credential.resolver';
 import { CredentialService, type ProviderKeyCheck } from './modules/credential/credential.service';
 import { Provider } from './modules/credential/provider';
 import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
@@ -48,18 +45,12 @@ import { ChatRunner } from './chat/chat-runner';
 import { deletedTenantUsage } from './chat/deleted-tenant-usage';
 import { ChatRecorder } from './chat/chat-recorder';
 import { ChatService } from './chat/chat.service';
-import { ChatResolver } from './chat/chat.resolver';
 import { AgentService } from './modules/agent/agent.service';
-import { AgentResolver } from './modules/agent/agent.resolver';
 import { ConversationService } from './modules/conversation/conversation.service';
-import { ConversationResolver } from './modules/conversation/conversation.resolver';
 import { ModelService } from './modules/model/model.service';
-import { ModelResolver } from './modules/model/model.resolver';
 import { AuditLog } from './audit/audit-log';
 import { AuditService } from './audit/audit.service';
-import { AuditResolver } from './audit/audit.resolver';
 import { UsageService } from './modules/usage/usage.service';
-import { UsageResolver } from './modules/usage/usage.resolver';
 import { UserRateLimiter } from './limits/user-rate-limiter';
 import { BudgetGuard } from './limits/budget-guard';
 import { PlatformSpendGuard } from './limits/platform-spend-guard';
@@ -67,7 +58,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Metrics } from './observability/metrics';
 import { MeteredKeyring } from './observability/metered-keyring';
 import { chatMetricsObserver, observeComponents } from './observability/component-metrics';
-import { operationLogPlugin } from './observability/operation-log.plugin';
+import { operationLogPlugin } from './server/operation-log.plugin';
 import { recordOperation } from './observability/operation-log';
 import { metricsRoute } from './observability/metrics-route';
 import { StreamRegistry } from './chat/stream-registry';
@@ -183,21 +174,18 @@ export function createServices(
   };
 }
 
+/** The modules, checked against the services: each module's resolvers get what they ask for. */
+const modules: readonly GatewayModule<Services>[] = MODULES;
+
+/** One instance of every resolver class the schema names, and the auth checker's. */
 function resolverContainer(services: Services): ContainerType {
-  const instances = new Map<unknown, object>([
-    [RoleAuthChecker, new RoleAuthChecker(services.audit)],
-    [TenantResolver, new TenantResolver(services.tenants, services.dataKeys)],
-    [UserResolver, new UserResolver(services.users)],
-    [ApiTokenResolver, new ApiTokenResolver(services.tokens)],
-    [CredentialResolver, new CredentialResolver(services.credentials)],
-    [DataKeyResolver, new DataKeyResolver(services.keyManagement)],
-    [AgentResolver, new AgentResolver(services.agents)],
-    [ConversationResolver, new ConversationResolver(services.conversations)],
-    [ModelResolver, new ModelResolver(services.models)],
-    [ChatResolver, new ChatResolver()],
-    [AuditResolver, new AuditResolver(services.auditQueries)],
-    [UsageResolver, new UsageResolver(services.usage)],
-  ]);
+  const instances = new Map<unknown, object>([[RoleAuthChecker, new RoleAuthChecker(services.audit)]]);
+  for (const module of modules) {
+    for (const resolver of module.createResolvers(services)) instances.set(resolver.constructor, resolver);
+    for (const resolverClass of module.resolvers) {
+      if (!instances.has(resolverClass)) throw new Error(`Module ${module.name} built no instance of ${resolverClass.name}`);
+    }
+  }
   return {
     get: (resolverClass) => {
       const instance = instances.get(resolverClass);
@@ -209,14 +197,14 @@ function resolverContainer(services: Services): ContainerType {
 
 /** The database the gateway uses: the configured server, or PGlite in the data dir. */
 export async function openDatabase(config: Config, log: Logger): Promise<{ orm: MikroORM; embedded?: EmbeddedPostgres }> {
-  if (config.databaseUrl) return { orm: await openOrm({ url: config.databaseUrl }) };
+  if (config.databaseUrl) return { orm: await openOrm({ url: config.databaseUrl, entities: ENTITIES }) };
   const embedded = await startEmbeddedPostgres(config.dataDir, 16, log);
   log.info(
     { dataDir: config.dataDir, socketDirectory: embedded.socketDirectory },
     'using embedded PostgreSQL (PGlite); set DATABASE_URL for a server',
   );
   try {
-    return { orm: await openOrm({ url: embedded.url, poolMax: 8 }), embedded };
+    return { orm: await openOrm({ url: embedded.url, entities: ENTITIES, poolMax: 8 }), embedded };
   } catch (error) {
     await embedded.stop();
     throw error;
@@ -266,7 +254,7 @@ export class Gateway {
       const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
       onBootstrap?.(bootstrap);
 
-      const schema = buildGatewaySchema(resolverContainer(services));
+      const schema = buildGatewaySchema(RESOLVERS, resolverContainer(services));
       const contexts = new ContextFactory(orm, services.authenticator, services.chat);
       const httpServer = createServer();
       let gateway: Gateway | undefined;

@@ -1,5 +1,6 @@
-import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
-import { callerOf, type GatewayContext } from '../server/context';
+import { Arg, Authorized, ID, Int, Query, Resolver } from 'type-graphql';
+import type { Caller } from '../auth/caller';
+import { CurrentCaller } from '../auth/current-caller';
 import { encodeCursor, type AuditService } from './audit.service';
 import { AuditEvent, AuditEventConnection, AuditFilter, AuditHead, AuditVerification, ExpectedAuditHead } from './audit.types';
 
@@ -13,9 +14,9 @@ export class AuditResolver {
     @Arg('filter', () => AuditFilter, { nullable: true }) filter: AuditFilter | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Ctx() ctx: GatewayContext,
+    @CurrentCaller() caller: Caller,
   ): Promise<AuditEventConnection> {
-    const page = await this.auditService.list(callerOf(ctx), filter, first ?? 50, after);
+    const page = await this.auditService.list(caller, filter, first ?? 50, after);
     const edges = page.events.map((event) => ({ cursor: encodeCursor(event.seq), node: AuditEvent.from(event) }));
     return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
   }
@@ -30,9 +31,9 @@ export class AuditResolver {
       description: 'A head kept from auditHead: the chain must still hold that event (catches events removed from its end).',
     })
     expectHead: ExpectedAuditHead | null,
-    @Ctx() ctx: GatewayContext,
+    @CurrentCaller() caller: Caller,
   ): Promise<AuditVerification> {
-    return this.auditService.verify(callerOf(ctx), tenantId, expectHead);
+    return this.auditService.verify(caller, tenantId, expectHead);
   }
 
   @Authorized()
@@ -40,8 +41,8 @@ export class AuditResolver {
   async auditHead(
     @Arg('tenantId', () => ID, { nullable: true, description: 'PLATFORM_ADMIN only: another tenant\'s chain.' })
     tenantId: string | null,
-    @Ctx() ctx: GatewayContext,
+    @CurrentCaller() caller: Caller,
   ): Promise<AuditHead> {
-    return this.auditService.head(callerOf(ctx), tenantId);
+    return this.auditService.head(caller, tenantId);
   }
 }

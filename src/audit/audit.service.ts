@@ -2,7 +2,7 @@ import type { FilterQuery } from '@mikro-orm/core';
 import { assertCan } from '../auth/policy';
 import { badInput } from '../common/errors';
 import { isUuid } from '../common/ids';
-import type { Caller } from '../server/context';
+import type { Caller } from '../auth/caller';
 import { AuditEventEntity } from './audit-event.entity';
 import { chainOf } from './audit-log';
 import type { AuditKeyService } from '../vault/audit-key.service';

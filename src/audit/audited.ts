@@ -1,5 +1,5 @@
 import { ErrorCode, isKeywardError } from '../common/errors';
-import type { Caller } from '../server/context';
+import type { Caller } from '../auth/caller';
 import { AuditOutcome } from './audit-event.entity';
 import type { AuditLog, AuditRecord } from './audit-log';
 

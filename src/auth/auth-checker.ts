@@ -2,7 +2,7 @@ import type { AuthCheckerInterface, ResolverData } from 'type-graphql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditLog } from '../audit/audit-log';
 import { forbidden, unauthenticated } from '../common/errors';
-import type { GatewayContext } from '../server/context';
+import type { RequestContext } from './request-context';
 import { can, type Action } from './policy';
 
 /**
@@ -11,10 +11,10 @@ import { can, type Action } from './policy';
  * only requires a principal. Rules that depend on the object touched (own vs. other user,
  * other tenant, role order) are asked of the same table by the services.
  */
-export class RoleAuthChecker implements AuthCheckerInterface<GatewayContext, Action> {
+export class RoleAuthChecker implements AuthCheckerInterface<RequestContext, Action> {
   constructor(private readonly audit: AuditLog) {}
 
-  async check({ context, info }: ResolverData<GatewayContext>, actions: Action[]): Promise<boolean> {
+  async check({ context, info }: ResolverData<RequestContext>, actions: Action[]): Promise<boolean> {
     if (context.authError) throw context.authError;
     const { principal } = context;
     if (!principal) throw unauthenticated();

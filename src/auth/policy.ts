@@ -58,6 +58,8 @@ export const PERMISSIONS = {
   /** PERSONAL keys are the caller's own; TENANT keys belong to the tenant (someone else's). */
   'credential.set': { roles: ACTORS, onOthers: MANAGERS },
   'credential.delete': { roles: EVERYONE, onOthers: MANAGERS },
+  /** Asking the provider again about a stored key: whoever may delete it. */
+  'credential.test': { roles: EVERYONE, onOthers: MANAGERS },
   /** Own personal keys; the tenant's keys and other users' (metadata) for managers. */
   'credential.list': { roles: EVERYONE, onOthers: MANAGERS },
   'credential.status': { roles: EVERYONE },

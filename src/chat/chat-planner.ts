@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Caller } from '../server/context';
+import type { Caller } from '../auth/caller';
 import { badInput, notFound } from '../common/errors';
 import { isUuid } from '../common/ids';
 import { AgentEntity } from '../modules/agent/agent.entity';

@@ -1,5 +1,5 @@
 import { Arg, Resolver, Root, Subscription } from 'type-graphql';
-import { callerOf, type GatewayContext } from '../server/context';
+import { callerOf, type RequestContext } from '../auth/request-context';
 import { ChatEvent, type ChatEventPayload } from './chat-event.type';
 import { ChatInput } from './chat.input';
 
@@ -10,7 +10,7 @@ export class ChatResolver {
     // Authentication, roles and input validation happen in ChatService.start: type-graphql's
     // auth and validation run on the resolve step, which comes too late for a stream.
     subscribe: ({ args, context }) => {
-      const ctx = context as GatewayContext;
+      const ctx = context as RequestContext;
       return ctx.chat.start(callerOf(ctx), args.input) as Promise<AsyncIterableIterator<ChatEventPayload>>;
     },
   })

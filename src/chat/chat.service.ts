@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Caller, ChatStarter } from '../server/context';
+import type { Caller } from '../auth/caller';
+import type { ChatStarter } from '../auth/request-context';
 import { chatStarted, type ChatEventPayload } from './chat-event.type';
 import { ChatInput } from './chat.input';
 import { ErrorCode, isKeywardError } from '../common/errors';

@@ -6,11 +6,12 @@
 import 'reflect-metadata';
 import { resolve } from 'node:path';
 import { migrate, openOrm } from '../db/orm';
+import { ENTITIES } from '../modules';
 
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('Set DATABASE_URL to a scratch PostgreSQL database');
-  const orm = await openOrm({ url });
+  const orm = await openOrm({ url, entities: ENTITIES });
   try {
     await migrate(orm);
     const directory = resolve(__dirname, '../../../migrations');

@@ -1,19 +1,21 @@
+import type { EntityClass } from '@mikro-orm/core';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../migrations';
-import { entities } from './entities';
 
 export interface OrmOptions {
   url: string;
+  /** Every entity to manage (the gateway's list is in src/modules.ts). */
+  entities: readonly EntityClass<object>[];
   poolMax?: number;
   debug?: boolean;
 }
 
-export function ormOptions({ url, poolMax = 10, debug = false }: OrmOptions): Options {
+export function ormOptions({ url, entities, poolMax = 10, debug = false }: OrmOptions): Options {
   return {
     clientUrl: url,
-    entities,
+    entities: [...entities],
     extensions: [Migrator],
     discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
     pool: { min: 0, max: poolMax },

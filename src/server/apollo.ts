@@ -4,7 +4,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
 import type { Logger } from '../common/logger';
-import type { GatewayContext } from './context';
+import type { RequestContext } from '../auth/request-context';
 import { maskError } from './error-masking';
 import type { QueryLimits } from './query-limits';
 import { currentRequestId } from './request-scope';
@@ -16,14 +16,14 @@ export interface ApolloOptions {
   /** Query limits and introspection policy, shared with the WebSocket transport. */
   limits: QueryLimits;
   production: boolean;
-  plugins?: ApolloServerPlugin<GatewayContext>[];
+  plugins?: ApolloServerPlugin<RequestContext>[];
 }
 
 /**
  * graphql-js cannot stream a subscription into one HTTP response (it used to fail inside Apollo as
  * an internal error): refused as a client error before any resolver runs.
  */
-const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {
+const subscriptionsOverWebSocketOnly: ApolloServerPlugin<RequestContext> = {
   async requestDidStart() {
     return {
       async didResolveOperation({ operation }) {
@@ -37,9 +37,9 @@ const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {
   },
 };
 
-export function createApollo(options: ApolloOptions): ApolloServer<GatewayContext> {
+export function createApollo(options: ApolloOptions): ApolloServer<RequestContext> {
   const { schema, httpServer, log, limits, production } = options;
-  return new ApolloServer<GatewayContext>({
+  return new ApolloServer<RequestContext>({
     schema,
     introspection: limits.introspection,
     validationRules: [...limits.validationRules],

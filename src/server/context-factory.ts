@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Authenticator } from '../auth/authenticator';
 import { isKeywardError } from '../common/errors';
-import type { ChatStarter, GatewayContext } from './context';
+import type { ChatStarter, RequestContext } from '../auth/request-context';
 
 export interface ConnectionFacts {
   authorization: unknown;
@@ -31,7 +31,7 @@ export class ContextFactory {
     }
   }
 
-  async create({ authorization, ip, requestId }: ConnectionFacts): Promise<GatewayContext> {
+  async create({ authorization, ip, requestId }: ConnectionFacts): Promise<RequestContext> {
     const em = this.orm.em.fork();
     try {
       const principal = await this.authenticator.authenticate(em, authorization, { requestId, ip });

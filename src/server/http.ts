@@ -3,7 +3,7 @@ import type { ApolloServer } from '@apollo/server';
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { TrustProxy } from '../common/client-address';
-import type { GatewayContext } from './context';
+import type { RequestContext } from '../auth/request-context';
 import type { ContextFactory } from './context-factory';
 import { requestScope } from './request-scope';
 
@@ -45,7 +45,7 @@ const bodyErrors: ErrorRequestHandler = (error: { type?: string; status?: number
 };
 
 export interface HttpAppOptions {
-  apollo: ApolloServer<GatewayContext>;
+  apollo: ApolloServer<RequestContext>;
   contexts: ContextFactory;
   /** Largest JSON body accepted, in bytes; a bigger one is answered 413 (BAD_REQUEST). */
   bodyLimit: number;

@@ -4,41 +4,16 @@ import type { GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchemaSync, type ContainerType, type NonEmptyArray } from 'type-graphql';
 import { RoleAuthChecker } from '../auth/auth-checker';
+import type { ResolverClass } from '../common/gateway-module';
 import { validateInput } from '../common/validation';
-import { ApiTokenResolver } from '../modules/token/api-token.resolver';
-import { TenantResolver } from '../modules/tenant/tenant.resolver';
-import { UserResolver } from '../modules/user/user.resolver';
-import { CredentialResolver } from '../modules/credential/credential.resolver';
-import { DataKeyResolver } from '../vault/data-key.resolver';
-import { AgentResolver } from '../modules/agent/agent.resolver';
-import { ConversationResolver } from '../modules/conversation/conversation.resolver';
-import { ModelResolver } from '../modules/model/model.resolver';
-import { ChatResolver } from '../chat/chat.resolver';
-import { AuditResolver } from '../audit/audit.resolver';
-import { UsageResolver } from '../modules/usage/usage.resolver';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const RESOLVERS: NonEmptyArray<new (...args: any[]) => object> = [
-  TenantResolver,
-  UserResolver,
-  ApiTokenResolver,
-  CredentialResolver,
-  DataKeyResolver,
-  AgentResolver,
-  ConversationResolver,
-  ModelResolver,
-  ChatResolver,
-  AuditResolver,
-  UsageResolver,
-];
 
 /**
- * The code-first schema. `container` supplies resolver instances at run time; the schema file
- * emitter passes none, since it only prints types.
+ * The code-first schema of the given resolvers (src/modules.ts lists them). `container` supplies
+ * resolver instances at run time; the schema file emitter passes none, since it only prints types.
  */
-export function buildGatewaySchema(container?: ContainerType): GraphQLSchema {
+export function buildGatewaySchema(resolvers: readonly ResolverClass[], container?: ContainerType): GraphQLSchema {
   const schema = buildSchemaSync({
-    resolvers: RESOLVERS,
+    resolvers: nonEmpty(resolvers),
     container,
     authChecker: RoleAuthChecker,
     authMode: 'error',
@@ -49,6 +24,11 @@ export function buildGatewaySchema(container?: ContainerType): GraphQLSchema {
   });
   passEventsThrough(schema, 'chat');
   return schema;
+}
+
+function nonEmpty(resolvers: readonly ResolverClass[]): NonEmptyArray<ResolverClass> {
+  if (resolvers.length === 0) throw new Error('The schema needs at least one resolver');
+  return [...resolvers] as NonEmptyArray<ResolverClass>;
 }
 
 /**

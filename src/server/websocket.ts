@@ -1,31 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
-import {
-  getOperationAST,
-  GraphQLError,
-  validate,
-  type DocumentNode,
-  type ExecutionArgs,
-  type GraphQLSchema,
-  specifiedRules,
-} from 'graphql';
-import { getVariableValues } from 'graphql/execution/values';
-import { CloseCode, handleProtocols, makeServer, type Server as GraphQLWsServer } from 'graphql-ws';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { clientAddress, type TrustProxy } from '../common/client-address';
+import type { Server } from 'node:http';
+import type { ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
+import { makeServer, type Server as GraphQLWsServer, type SubscribePayload } from 'graphql-ws';
+import { WebSocketServer } from 'ws';
+import type { TrustProxy } from '../common/client-address';
 import type { Logger } from '../common/logger';
-import type { GatewayContext } from './context';
+import type { OperationFacts } from '../observability/operation-log';
 import type { ContextFactory } from './context-factory';
 import { maskError } from './error-masking';
 import { GRAPHQL_PATH } from './http';
 import type { QueryLimits } from './query-limits';
 import { createSubscriber } from './subscription-events';
 import { UnauthenticatedSockets, type UnauthenticatedSocketLimits } from './unauthenticated-sockets';
-import type { Principal } from '../auth/principal';
-import type { OperationFacts } from '../observability/operation-log';
-import { performance } from 'node:perf_hooks';
-import type { Duplex } from 'node:stream';
-import { LRUCache } from 'lru-cache';
+import { DocumentChecker } from './ws/document-checker';
+import { operationContext } from './ws/operation-context';
+import { coerceVariables, findOperation } from './ws/operation-request';
+import { operationKey, OperationTracker, type TrackedOperation } from './ws/operation-tracker';
+import { verifyOrigin } from './ws/origin-policy';
+import { serveOverWs, type Extra } from './ws/socket-server';
 
 export interface WebSocketOptions {
   httpServer: Server;
@@ -61,35 +53,7 @@ export interface WebSocketOptions {
   unauthenticatedTimeoutMs: number;
 }
 
-/** What is known of one operation while it runs. */
-interface Operation {
-  requestId: string;
-  startedAt: number;
-  name: string | null;
-  type: string | null;
-  /** The document parsed and validated and the operation to run was found. */
-  resolved: boolean;
-  principal: Principal | null;
-  errorCodes: string[];
-}
-
-/** What every operation's context carries about its socket (graphql-ws's `ctx.extra`). */
-interface Extra {
-  readonly socket: WebSocket;
-  readonly request: IncomingMessage;
-  /** The client's address, through trusted proxies only. */
-  readonly ip: string | null;
-  /** Called when connection_init carried a valid token: the socket no longer counts as unauthenticated. */
-  readonly authenticated: () => void;
-}
-
-const MAX_CACHED_QUERY_LENGTH = 16_384;
-
-/** RFC 6455's "Try Again Later": the server refuses the socket for now. */
-const TRY_AGAIN_LATER = 1013;
-
-const requestError = (message: string, code: string, original?: GraphQLError) =>
-  new GraphQLError(message, { nodes: original?.nodes, extensions: { code } });
+type ConnectionContext = { readonly connectionParams?: Readonly<Record<string, unknown>>; readonly extra: Extra };
 
 /**
  * graphql-ws on the same port and path as HTTP. Apollo's request pipeline does not run here,
@@ -97,144 +61,14 @@ const requestError = (message: string, code: string, original?: GraphQLError) =>
  * masking are done explicitly for every operation.
  */
 export function attachWebSocket(options: WebSocketOptions) {
-  const { schema, contexts, log, limits } = options;
-  const originAllowed = originPolicy(options.allowedOrigins);
+  const { log } = options;
   const wss = new WebSocketServer({
     server: options.httpServer,
     path: GRAPHQL_PATH,
     maxPayload: options.maxPayloadBytes,
-    verifyClient: ({ req }: { req: IncomingMessage }, done: (allowed: boolean, code?: number, message?: string) => void) => {
-      if (originAllowed(req.headers.origin)) return done(true);
-      log.warn({ origin: String(req.headers.origin).slice(0, 200) }, 'WebSocket upgrade refused: origin not allowed');
-      done(false, 403, 'Forbidden');
-    },
+    verifyClient: verifyOrigin(options.allowedOrigins, log),
   });
-  const rules = [...specifiedRules, ...limits.webSocketValidationRules];
-  const operations = new Map<string, Operation>();
-  /**
-   * Parsing and validating depend only on the query text (schema and rules are fixed), so a
-   * chat front end sending the same subscription over and over pays for it once.
-   */
-  const validDocuments = new LRUCache<string, DocumentNode>({ max: 500 });
-  const checkDocument = (query: string): { document: DocumentNode } | { errors: GraphQLError[] } => {
-    const cached = validDocuments.get(query);
-    if (cached) return { document: cached };
-    const checked = parseAndValidate(query);
-    // Only valid, ordinary-sized documents are kept: hostile input must not fill the cache.
-    if ('document' in checked && query.length <= MAX_CACHED_QUERY_LENGTH) validDocuments.set(query, checked.document);
-    return checked;
-  };
-  const parseAndValidate = (query: string): { document: DocumentNode } | { errors: GraphQLError[] } => {
-    let document: DocumentNode;
-    try {
-      document = limits.parse(query);
-    } catch (error) {
-      // limits.parse throws only GraphQLErrors, with a client-safe message; keep their location.
-      const { message, source, positions } = error as GraphQLError;
-      return { errors: [new GraphQLError(message, { source, positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
-    }
-    const validationErrors = validate(schema, document, rules);
-    if (validationErrors.length > 0) {
-      return { errors: validationErrors.map((error) => requestError(error.message, 'GRAPHQL_VALIDATION_FAILED', error)) };
-    }
-    return { document };
-  };
-  const clientErrors = (errors: readonly GraphQLError[], operation: Operation | undefined) => {
-    const formatted = errors.map((error) => limits.formatError(maskError(error.toJSON(), error, operation?.requestId, log)));
-    operation?.errorCodes.push(...formatted.map((error) => String(error.extensions?.code ?? 'UNKNOWN')));
-    return formatted;
-  };
-  const finish = (key: string) => {
-    const operation = operations.get(key);
-    if (!operation) return;
-    operations.delete(key);
-    options.onOperationEnd?.({
-      transport: 'ws',
-      operationName: operation.name,
-      operationType: operation.type,
-      resolved: operation.resolved,
-      requestId: operation.requestId,
-      principal: operation.principal,
-      durationMs: performance.now() - operation.startedAt,
-      errorCodes: operation.errorCodes,
-    });
-  };
-
-  const server = makeServer<Record<string, unknown> | undefined, Extra>({
-    schema,
-    subscribe: createSubscriber(schema),
-    connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
-    onConnect: async (ctx) => {
-      const credentials = await contexts.checkConnection({
-        authorization: ctx.connectionParams?.authorization,
-        ip: ctx.extra.ip,
-        requestId: randomUUID(),
-      });
-      // A refused token closes the socket with 4403; without one it may stay until its deadline.
-      if (credentials === 'invalid') return false;
-      if (credentials === 'valid') ctx.extra.authenticated();
-      return true;
-    },
-    onSubscribe: async (ctx, id, payload) => {
-      const requestId = randomUUID();
-      const tracked: Operation = {
-        requestId,
-        startedAt: performance.now(),
-        name: payload.operationName ?? null,
-        type: null,
-        resolved: false,
-        principal: null,
-        errorCodes: [],
-      };
-      operations.set(`${connectionKey(ctx)}:${id}`, tracked);
-      const checked = checkDocument(payload.query);
-      if (!('document' in checked)) return checked.errors;
-      const { document } = checked;
-      const operation = getOperationAST(document, payload.operationName);
-      if (!operation) return [requestError('Could not determine the operation to run', 'OPERATION_RESOLUTION_FAILURE')];
-      tracked.name ??= operation.name?.value ?? null;
-      tracked.type = operation.operation;
-      tracked.resolved = true;
-      const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
-      if (variables.errors) return variables.errors.map((error) => requestError(error.message, 'BAD_USER_INPUT', error));
-
-      let contextValue: GatewayContext;
-      try {
-        contextValue = await contexts.create({
-          authorization: ctx.connectionParams?.authorization,
-          ip: ctx.extra.ip,
-          requestId,
-        });
-      } catch (error) {
-        // Masked (and logged under the request id) in onError, instead of closing the socket.
-        return [new GraphQLError('Internal server error', { originalError: error instanceof Error ? error : undefined })];
-      }
-      tracked.principal = contextValue.principal;
-      const args: ExecutionArgs = {
-        schema,
-        document,
-        operationName: payload.operationName,
-        variableValues: variables.coerced,
-        contextValue,
-      };
-      return args;
-    },
-    onNext: (ctx, id, _payload, _args, result) => {
-      if (!result.errors?.length) return;
-      return { ...result, errors: clientErrors(result.errors, operations.get(`${connectionKey(ctx)}:${id}`)) };
-    },
-    onError: (ctx, id, _payload, errors) => {
-      const key = `${connectionKey(ctx)}:${id}`;
-      const formatted = clientErrors(errors, operations.get(key));
-      // Errors returned by onSubscribe end the operation without onComplete.
-      finish(key);
-      return formatted;
-    },
-    onComplete: (ctx, id) => {
-      finish(`${connectionKey(ctx)}:${id}`);
-    },
-  });
-  serveOverWs(wss, server, log, {
+  serveOverWs(wss, graphqlWsServer(options), log, {
     keepAliveMs: options.keepAliveMs,
     trustProxy: options.trustProxy,
     unauthenticated: new UnauthenticatedSockets(options.unauthenticatedLimits),
@@ -250,152 +84,79 @@ export function attachWebSocket(options: WebSocketOptions) {
   };
 }
 
-interface SocketPolicy {
-  keepAliveMs: number;
-  trustProxy: TrustProxy;
-  unauthenticated: UnauthenticatedSockets;
-  unauthenticatedTimeoutMs: number;
-}
+/** The protocol side: each hook hands its job to the part that does it, and tracks the operation. */
+function graphqlWsServer(options: WebSocketOptions): GraphQLWsServer<Extra> {
+  const { schema, contexts, log, limits } = options;
+  const documents = new DocumentChecker(schema, limits);
+  const operations = new OperationTracker(options.onOperationEnd);
+  const clientErrors = (errors: readonly GraphQLError[], operation: TrackedOperation | undefined) => {
+    const formatted = errors.map((error) => limits.formatError(maskError(error.toJSON(), error, operation?.requestId, log)));
+    operation?.errorCodes.push(...formatted.map((error) => String(error.extensions?.code ?? 'UNKNOWN')));
+    return formatted;
+  };
+  const keyOf = (ctx: ConnectionContext, id: string) => operationKey(ctx.extra.socket, id);
 
-/**
- * graphql-ws's own `useServer` from 'graphql-ws/use/ws' (which its docs invite copying), with
- * four changes: sockets without a valid token are bounded in number and lifetime (see
- * SocketPolicy), a client-sent message of a type only servers send (next, error, connection_ack)
- * closes the socket with 4400 like any other invalid message instead of 4500, socket errors and
- * internal errors go to the logger instead of console.error with their stack (a client could
- * otherwise flood stderr: ws emits an 'error' for every protocol violation, e.g. a message over
- * maxPayload, after closing the socket with the matching code 1009, 1007 or 1002), and close
- * reasons never carry an error's message.
- */
-function serveOverWs(wss: WebSocketServer, server: GraphQLWsServer<Extra>, log: Logger, policy: SocketPolicy): void {
-  const { keepAliveMs } = policy;
-  wss.options.handleProtocols = handleProtocols;
-  wss.on('error', (error) => log.error({ err: error }, 'WebSocket server error'));
-  wss.on('connection', (socket, request) => {
-    socket.on('error', (error: Error & { code?: string }) => {
-      log.warn({ code: error.code, reason: error.message.slice(0, 200) }, 'WebSocket client broke the protocol; socket closed');
+  /**
+   * Everything between a subscribe message and execution: the document, the operation in it, its
+   * variables and its authenticated context. Errors returned end the operation before it runs.
+   */
+  const prepare = async (ctx: ConnectionContext, id: string, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+    const requestId = randomUUID();
+    const tracked = operations.start(keyOf(ctx, id), requestId, payload.operationName ?? null);
+    const checked = documents.check(payload.query);
+    if ('errors' in checked) return checked.errors;
+    const found = findOperation(checked.document, payload.operationName);
+    if ('errors' in found) return found.errors;
+    tracked.name ??= found.operation.name?.value ?? null;
+    tracked.type = found.operation.operation;
+    tracked.resolved = true;
+    const variables = coerceVariables(schema, found.operation, payload.variables);
+    if ('errors' in variables) return variables.errors;
+    const contextValue = await operationContext(contexts, {
+      authorization: ctx.connectionParams?.authorization,
+      ip: ctx.extra.ip,
+      requestId,
     });
-
-    const ip = clientAddress(request, policy.trustProxy);
-    const release = policy.unauthenticated.admit(ip ?? 'unknown');
-    if (!release) {
-      socket.close(TRY_AGAIN_LATER, 'Too many unauthenticated connections');
-      return;
-    }
-    const deadline = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Unauthorized'), policy.unauthenticatedTimeoutMs);
-    const authenticated = () => {
-      clearTimeout(deadline);
-      release();
+    if (Array.isArray(contextValue)) return contextValue;
+    tracked.principal = contextValue.principal;
+    return {
+      schema,
+      document: checked.document,
+      operationName: payload.operationName,
+      variableValues: variables.variableValues,
+      contextValue,
     };
+  };
 
-    // Keep-alive: a ping every keepAliveMs; no pong within the next keepAliveMs ends the socket.
-    let pongWait: NodeJS.Timeout | undefined;
-    const pingInterval = setInterval(() => {
-      if (socket.readyState !== socket.OPEN) return;
-      pongWait ??= setTimeout(() => socket.terminate(), keepAliveMs);
-      socket.once('pong', () => {
-        clearTimeout(pongWait);
-        pongWait = undefined;
+  return makeServer<Record<string, unknown> | undefined, Extra>({
+    schema,
+    subscribe: createSubscriber(schema),
+    connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
+    onConnect: async (ctx) => {
+      const credentials = await contexts.checkConnection({
+        authorization: ctx.connectionParams?.authorization,
+        ip: ctx.extra.ip,
+        requestId: randomUUID(),
       });
-      socket.ping();
-    }, keepAliveMs);
-
-    const send = batchedSender(socket, request.socket);
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send,
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (onMessage) =>
-          socket.on('message', async (data) => {
-            try {
-              await onMessage(String(data));
-            } catch (error) {
-              if (error instanceof Error && UNEXPECTED_MESSAGE.test(error.message)) {
-                socket.close(CloseCode.BadRequest, 'Invalid message received');
-                return;
-              }
-              log.error({ err: error }, 'WebSocket message handling failed');
-              socket.close(CloseCode.InternalServerError, 'Internal server error');
-            }
-          }),
-      },
-      { socket, request, ip, authenticated },
-    );
-
-    socket.once('close', (code, reason) => {
-      authenticated();
-      clearTimeout(pongWait);
-      clearInterval(pingInterval);
-      closed(code, String(reason)).catch((error: unknown) => log.error({ err: error }, 'WebSocket close handling failed'));
-    });
+      // A refused token closes the socket with 4403; without one it may stay until its deadline.
+      if (credentials === 'invalid') return false;
+      if (credentials === 'valid') ctx.extra.authenticated();
+      return true;
+    },
+    onSubscribe: (ctx, id, payload) => prepare(ctx, id, payload),
+    onNext: (ctx, id, _payload, _args, result) => {
+      if (!result.errors?.length) return;
+      return { ...result, errors: clientErrors(result.errors, operations.get(keyOf(ctx, id))) };
+    },
+    onError: (ctx, id, _payload, errors) => {
+      const key = keyOf(ctx, id);
+      const formatted = clientErrors(errors, operations.get(key));
+      // Errors returned by onSubscribe end the operation without onComplete.
+      operations.finish(key);
+      return formatted;
+    },
+    onComplete: (ctx, id) => {
+      operations.finish(keyOf(ctx, id));
+    },
   });
 }
-
-/** Above this many bytes queued for a client, its operations wait for the socket to drain. */
-const SEND_HIGH_WATER_BYTES = 256 * 1024;
-
-/**
- * Sends messages without a system call each: the TCP socket is corked on the first message of
- * an event-loop turn and uncorked after it, so the deltas of one upstream chunk (and of every
- * stream on the socket) leave in one write. graphql-ws awaits each send, so waiting for each
- * write's callback would also serialise them one per turn; instead a send only waits when the
- * client is not keeping up, which bounds what is queued for it.
- */
-function batchedSender(socket: WebSocket, transport: Duplex): (data: string) => Promise<void> | void {
-  let corked = false;
-  const flush = () => {
-    corked = false;
-    transport.uncork();
-  };
-  return (data) => {
-    if (socket.readyState !== socket.OPEN) return;
-    if (!corked) {
-      corked = true;
-      transport.cork();
-      setImmediate(flush);
-    }
-    // A failed write also closes the socket, which ends its operations; nothing to report here.
-    socket.send(data, () => undefined);
-    if (socket.bufferedAmount + transport.writableLength > SEND_HIGH_WATER_BYTES) {
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          transport.off('drain', done);
-          transport.off('close', done);
-          resolve();
-        };
-        transport.on('drain', done);
-        transport.on('close', done);
-      });
-    }
-  };
-}
-
-/** makeServer's error for a well-formed message a client may not send (graphql-ws 6). */
-const UNEXPECTED_MESSAGE = /^Unexpected message of type \S+ received$/;
-
-/** Undefined list: any origin. Otherwise a missing Origin passes and a present one must be listed. */
-function originPolicy(allowedOrigins: readonly string[] | undefined): (origin: string | undefined) => boolean {
-  if (!allowedOrigins) return () => true;
-  const allowed = new Set(allowedOrigins);
-  return (origin) => {
-    if (origin === undefined) return true;
-    try {
-      return allowed.has(new URL(origin).origin);
-    } catch {
-      return false; // "null" (sandboxed frames, file://) or garbage
-    }
-  };
-}
-
-const connectionIds = new WeakMap<object, string>();
-/** Subscription ids are only unique per socket, so request ids are keyed by socket too. */
-const connectionKey = (ctx: { extra: { socket: unknown } }): string => {
-  const socket = ctx.extra.socket as object;
-  let key = connectionIds.get(socket);
-  if (!key) {
-    key = randomUUID();
-    connectionIds.set(socket, key);
-  }
-  return key;
-};

@@ -1,7 +1,8 @@
-import { Authorized, Ctx, Int, Mutation, Resolver } from 'type-graphql';
+import { Authorized, Int, Mutation, Resolver } from 'type-graphql';
+import type { Caller } from '../auth/caller';
+import { CurrentCaller } from '../auth/current-caller';
 import type { Action } from '../auth/policy';
 import { Tenant } from '../modules/tenant/tenant.type';
-import { callerOf, type GatewayContext } from '../server/context';
 import type { KeyManagementService } from './key-management.service';
 
 @Resolver()
@@ -10,15 +11,15 @@ export class DataKeyResolver {
 
   @Authorized<Action>('datakey.rotate')
   @Mutation(() => Tenant, { description: 'New tenant data key version; every credential of the tenant is re-encrypted under it.' })
-  async rotateDataKey(@Ctx() ctx: GatewayContext): Promise<Tenant> {
-    return Tenant.from(await this.keyManagement.rotate(callerOf(ctx)));
+  async rotateDataKey(@CurrentCaller() caller: Caller): Promise<Tenant> {
+    return Tenant.from(await this.keyManagement.rotate(caller));
   }
 
   @Authorized<Action>('datakey.rewrap')
   @Mutation(() => Int, {
     description: "Re-wraps every tenant's data keys under the current master key or KMS key; returns how many.",
   })
-  async rewrapDataKeys(@Ctx() ctx: GatewayContext): Promise<number> {
-    return this.keyManagement.rewrapAll(callerOf(ctx));
+  async rewrapDataKeys(@CurrentCaller() caller: Caller): Promise<number> {
+    return this.keyManagement.rewrapAll(caller);
   }
 }

@@ -1,7 +1,7 @@
 import { audited } from '../audit/audited';
 import type { AuditLog } from '../audit/audit-log';
 import type { TenantEntity } from '../modules/tenant/tenant.entity';
-import type { Caller } from '../server/context';
+import type { Caller } from '../auth/caller';
 import type { CredentialVault } from './credential-vault';
 import type { DataKeyService } from './data-key.service';
 import type { CacheInvalidation } from '../cache/cache-invalidation';

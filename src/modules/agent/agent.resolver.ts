@@ -1,6 +1,7 @@
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import type { Caller } from '../../auth/caller';
+import { CurrentCaller } from '../../auth/current-caller';
 import type { Action } from '../../auth/policy';
-import { callerOf, type GatewayContext } from '../../server/context';
 import { CreateAgentInput } from './agent.input';
 import type { AgentService } from './agent.service';
 import { Agent } from './agent.type';
@@ -11,13 +12,13 @@ export class AgentResolver {
 
   @Authorized<Action>('agent.list')
   @Query(() => [Agent])
-  async agents(@Ctx() ctx: GatewayContext): Promise<Agent[]> {
-    return (await this.agentService.list(callerOf(ctx))).map(Agent.from);
+  async agents(@CurrentCaller() caller: Caller): Promise<Agent[]> {
+    return (await this.agentService.list(caller)).map(Agent.from);
   }
 
   @Authorized()
   @Mutation(() => Agent)
-  async createAgent(@Arg('input') input: CreateAgentInput, @Ctx() ctx: GatewayContext): Promise<Agent> {
-    return Agent.from(await this.agentService.create(callerOf(ctx), input));
+  async createAgent(@Arg('input') input: CreateAgentInput, @CurrentCaller() caller: Caller): Promise<Agent> {
+    return Agent.from(await this.agentService.create(caller, input));
   }
 }

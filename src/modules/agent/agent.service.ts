@@ -1,5 +1,5 @@
 import { assertCan } from '../../auth/policy';
-import type { Caller } from '../../server/context';
+import type { Caller } from '../../auth/caller';
 import type { ModelSelectionRules } from '../tenant/model-selection-rules';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { AgentEntity } from './agent.entity';

@@ -1,6 +1,6 @@
 import { can } from '../../auth/policy';
 import { isUuid } from '../../common/ids';
-import type { Caller } from '../../server/context';
+import type { Caller } from '../../auth/caller';
 import { AgentEntity } from '../agent/agent.entity';
 import { ConversationEntity } from './conversation.entity';
 import { MessageEntity } from './message.entity';

@@ -7,7 +7,7 @@ import { AuditOutcome } from '../../audit/audit-event.entity';
 import { audited, callerFacts } from '../../audit/audited';
 import type { AuditLog } from '../../audit/audit-log';
 import { ErrorCode, isKeywardError } from '../../common/errors';
-import type { Caller } from '../../server/context';
+import type { Caller } from '../../auth/caller';
 import type { CredentialVault } from '../../vault/credential-vault';
 import type { KeyResolver } from '../../vault/key-resolver';
 import { TenantEntity } from '../tenant/tenant.entity';
@@ -113,7 +113,7 @@ export class CredentialService {
   }
 
   private async deleteUnaudited(caller: Caller, id: string): Promise<boolean> {
-    const row = await this.manageable(caller, id);
+    const row = await this.manageable(caller, id, 'credential.delete');
     await caller.em.nativeDelete(CredentialEntity, { id: row.id });
     await this.caches.tenantChanged({ tenantId: row.tenant.id, stop: { reason: 'CREDENTIAL_DELETED', credentialId: row.id } });
     return true;
@@ -135,7 +135,7 @@ export class CredentialService {
   }
 
   private async testUnaudited(caller: Caller, id: string): Promise<CredentialTestOutcome> {
-    const row = await this.manageable(caller, id);
+    const row = await this.manageable(caller, id, 'credential.test');
     const result = await this.vault.lend(caller.em, row, (apiKey) => this.checkResult(row.provider, apiKey));
     if (result === CredentialCheckResult.NO_LIVE_CHECK) {
       return { row, result, message: `Keyward has no live check for ${row.provider} keys yet; the key is stored but was not tested` };
@@ -156,12 +156,12 @@ export class CredentialService {
     }
   }
 
-  /** A credential the caller may delete or test (both follow the credential.delete rule). */
-  private async manageable(caller: Caller, id: string): Promise<CredentialEntity> {
+  /** A credential the caller may delete or test. */
+  private async manageable(caller: Caller, id: string, action: 'credential.delete' | 'credential.test'): Promise<CredentialEntity> {
     const row = isUuid(id) ? await caller.em.findOne(CredentialEntity, { id }, { populate: ['owner'] }) : null;
     if (!row) throw notFound('Credential');
     const owner = row.scope === CredentialScope.PERSONAL ? (row.owner?.getEntity() ?? null) : null;
-    assertCan(caller.principal, 'credential.delete', {
+    assertCan(caller.principal, action, {
       tenantId: row.tenant.id,
       ownerId: owner?.id ?? null,
       ownerRole: owner?.role,

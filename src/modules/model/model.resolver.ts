@@ -1,6 +1,7 @@
-import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { Authorized, Query, Resolver } from 'type-graphql';
+import type { Caller } from '../../auth/caller';
+import { CurrentCaller } from '../../auth/current-caller';
 import type { Action } from '../../auth/policy';
-import { callerOf, type GatewayContext } from '../../server/context';
 import type { Provider } from '../credential/provider';
 import type { ModelService } from './model.service';
 import { Model } from './model.type';
@@ -11,8 +12,8 @@ export class ModelResolver {
 
   @Authorized<Action>('model.list')
   @Query(() => [Model])
-  async models(@Ctx() ctx: GatewayContext): Promise<Model[]> {
-    const available = await this.modelService.list(callerOf(ctx));
+  async models(@CurrentCaller() caller: Caller): Promise<Model[]> {
+    const available = await this.modelService.list(caller);
     return available.map(({ model, keySources }) =>
       Object.assign(new Model(), { ...model, provider: model.provider as Provider, keySources }),
     );

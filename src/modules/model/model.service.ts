@@ -1,5 +1,5 @@
 import type { CatalogModel } from '../../chat/model-catalog';
-import type { Caller } from '../../server/context';
+import type { Caller } from '../../auth/caller';
 import type { KeyResolver } from '../../vault/key-resolver';
 import type { ConcreteKeySource } from '../credential/key-source';
 import type { Provider } from '../credential/provider';

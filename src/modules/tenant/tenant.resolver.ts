@@ -1,6 +1,8 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Caller } from '../../auth/caller';
+import { CurrentCaller, RequestEm } from '../../auth/current-caller';
 import type { Action } from '../../auth/policy';
-import { callerOf, type GatewayContext } from '../../server/context';
 import type { DataKeyService } from '../../vault/data-key.service';
 import { User } from '../user/user.type';
 import { CreateTenantPayload } from './create-tenant.payload';
@@ -17,14 +19,14 @@ export class TenantResolver {
 
   @Authorized<Action>('tenant.read')
   @Query(() => Tenant)
-  async tenant(@Ctx() ctx: GatewayContext): Promise<Tenant> {
-    return Tenant.from(await this.tenants.current(callerOf(ctx)));
+  async tenant(@CurrentCaller() caller: Caller): Promise<Tenant> {
+    return Tenant.from(await this.tenants.current(caller));
   }
 
   @Authorized<Action>('tenant.create')
   @Mutation(() => CreateTenantPayload)
-  async createTenant(@Arg('input') input: CreateTenantInput, @Ctx() ctx: GatewayContext): Promise<CreateTenantPayload> {
-    const created = await this.tenants.create(callerOf(ctx), input);
+  async createTenant(@Arg('input') input: CreateTenantInput, @CurrentCaller() caller: Caller): Promise<CreateTenantPayload> {
+    const created = await this.tenants.create(caller, input);
     return { tenant: Tenant.from(created.tenant), admin: User.from(created.admin), token: created.token };
   }
 
@@ -32,14 +34,14 @@ export class TenantResolver {
   @Mutation(() => Boolean, {
     description: 'Crypto-shreds the tenant: its data keys are destroyed, so its credentials can never be decrypted again.',
   })
-  async deleteTenant(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
-    return this.tenants.delete(callerOf(ctx), id);
+  async deleteTenant(@Arg('id', () => ID) id: string, @CurrentCaller() caller: Caller): Promise<boolean> {
+    return this.tenants.delete(caller, id);
   }
 
   @Authorized<Action>('tenant.updatePolicy')
   @Mutation(() => Tenant)
-  async updateTenantPolicy(@Arg('input') input: UpdateTenantPolicyInput, @Ctx() ctx: GatewayContext): Promise<Tenant> {
-    return Tenant.from(await this.tenants.updatePolicy(callerOf(ctx), input));
+  async updateTenantPolicy(@Arg('input') input: UpdateTenantPolicyInput, @CurrentCaller() caller: Caller): Promise<Tenant> {
+    return Tenant.from(await this.tenants.updatePolicy(caller, input));
   }
 
   @Authorized<Action>('tenant.setPlatformKeyLimit')
@@ -49,13 +51,13 @@ export class TenantResolver {
   async setPlatformKeyLimit(
     @Arg('tenantId', () => ID) tenantId: string,
     @Arg('input') input: PlatformKeyLimitInput,
-    @Ctx() ctx: GatewayContext,
+    @CurrentCaller() caller: Caller,
   ): Promise<Tenant> {
-    return Tenant.from(await this.tenants.setPlatformKeyLimit(callerOf(ctx), tenantId, input));
+    return Tenant.from(await this.tenants.setPlatformKeyLimit(caller, tenantId, input));
   }
 
   @FieldResolver(() => String, { description: 'Which keyring wraps this tenant\'s data keys: "aws-kms" or "local".' })
-  async keyring(@Root() tenant: Tenant, @Ctx() ctx: GatewayContext): Promise<string> {
-    return this.dataKeys.keyringOf(ctx.em, tenant.id, tenant.dataKeyVersion);
+  async keyring(@Root() tenant: Tenant, @RequestEm() em: EntityManager): Promise<string> {
+    return this.dataKeys.keyringOf(em, tenant.id, tenant.dataKeyVersion);
   }
 }

@@ -5,7 +5,7 @@ import { isUuid } from '../../common/ids';
 import { audited, callerFacts } from '../../audit/audited';
 import { AuditOutcome } from '../../audit/audit-event.entity';
 import type { AuditLog } from '../../audit/audit-log';
-import type { Caller } from '../../server/context';
+import type { Caller } from '../../auth/caller';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
 import type { DataKeyService } from '../../vault/data-key.service';
 import type { ApiTokenService, TokenOrigin } from '../token/api-token.service';

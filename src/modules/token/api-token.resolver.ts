@@ -1,5 +1,7 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { callerOf, type GatewayContext } from '../../server/context';
+import { Arg, Authorized, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Caller } from '../../auth/caller';
+import { CurrentCaller, RequestEm } from '../../auth/current-caller';
 import { UserEntity } from '../user/user.entity';
 import { User } from '../user/user.type';
 import { IssueApiTokenInput } from './api-token.input';
@@ -19,26 +21,26 @@ export class ApiTokenResolver {
     @Arg('userId', () => ID, { nullable: true, description: "Only this user's tokens." }) userId: string | null,
     @Arg('tenantId', () => ID, { nullable: true, description: "PLATFORM_ADMIN only: another tenant's tokens." })
     tenantId: string | null,
-    @Ctx() ctx: GatewayContext,
+    @CurrentCaller() caller: Caller,
   ): Promise<ApiToken[]> {
-    return (await this.tokens.list(callerOf(ctx), { userId, tenantId })).map(ApiToken.from);
+    return (await this.tokens.list(caller, { userId, tenantId })).map(ApiToken.from);
   }
 
   @Authorized()
   @Mutation(() => IssuedApiToken)
-  async issueApiToken(@Arg('input') input: IssueApiTokenInput, @Ctx() ctx: GatewayContext): Promise<IssuedApiToken> {
-    const issued = await this.tokens.issue(callerOf(ctx), input);
+  async issueApiToken(@Arg('input') input: IssueApiTokenInput, @CurrentCaller() caller: Caller): Promise<IssuedApiToken> {
+    const issued = await this.tokens.issue(caller, input);
     return { token: issued.token, apiToken: ApiToken.from(issued.entity) };
   }
 
   @Authorized()
   @Mutation(() => ApiToken)
-  async revokeApiToken(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<ApiToken> {
-    return ApiToken.from(await this.tokens.revoke(callerOf(ctx), id));
+  async revokeApiToken(@Arg('id', () => ID) id: string, @CurrentCaller() caller: Caller): Promise<ApiToken> {
+    return ApiToken.from(await this.tokens.revoke(caller, id));
   }
 
   @FieldResolver(() => User, { description: "The token's owner: it acts as this user." })
-  async user(@Root() token: ApiToken, @Ctx() ctx: GatewayContext): Promise<User> {
-    return User.from(await ctx.em.findOneOrFail(UserEntity, { id: token.userId }));
+  async user(@Root() token: ApiToken, @RequestEm() em: EntityManager): Promise<User> {
+    return User.from(await em.findOneOrFail(UserEntity, { id: token.userId }));
   }
 }

@@ -6,7 +6,7 @@ import { isUuid } from '../../common/ids';
 import { audited } from '../../audit/audited';
 import { AuditOutcome } from '../../audit/audit-event.entity';
 import type { AuditLog } from '../../audit/audit-log';
-import type { Caller } from '../../server/context';
+import type { Caller } from '../../auth/caller';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
 import { UserEntity } from '../user/user.entity';
 import { targetOf, type UserService } from '../user/user.service';

@@ -1,6 +1,7 @@
-import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Query, Resolver } from 'type-graphql';
+import type { Caller } from '../../auth/caller';
+import { CurrentCaller } from '../../auth/current-caller';
 import type { Action } from '../../auth/policy';
-import { callerOf, type GatewayContext } from '../../server/context';
 import type { UsageService } from './usage.service';
 import { UsageBucket, UsageDimension, UsageFilter } from './usage.types';
 
@@ -13,8 +14,8 @@ export class UsageResolver {
   async usage(
     @Arg('filter', () => UsageFilter, { nullable: true }) filter: UsageFilter | null,
     @Arg('groupBy', () => [UsageDimension], { nullable: true }) groupBy: UsageDimension[] | null,
-    @Ctx() ctx: GatewayContext,
+    @CurrentCaller() caller: Caller,
   ): Promise<UsageBucket[]> {
-    return this.usageService.aggregate(callerOf(ctx), filter, groupBy ?? []);
+    return this.usageService.aggregate(caller, filter, groupBy ?? []);
   }
 }

@@ -1,6 +1,6 @@
 import { can, tenantWide } from '../../auth/policy';
 import { isUuid } from '../../common/ids';
-import type { Caller } from '../../server/context';
+import type { Caller } from '../../auth/caller';
 import { UsageDimension, type UsageBucket, type UsageFilter } from './usage.types';
 
 /** Trusted SQL per dimension (never built from input) and the alias it is selected as. */

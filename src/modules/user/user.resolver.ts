@@ -1,6 +1,8 @@
-import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Caller } from '../../auth/caller';
+import { CurrentCaller, RequestEm } from '../../auth/current-caller';
 import type { Action } from '../../auth/policy';
-import { callerOf, type GatewayContext } from '../../server/context';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { Tenant } from '../tenant/tenant.type';
 import { CreateUserInput } from './user.input';
@@ -13,33 +15,33 @@ export class UserResolver {
 
   @Authorized<Action>('user.self')
   @Query(() => User)
-  async me(@Ctx() ctx: GatewayContext): Promise<User> {
-    return User.from(await this.userService.me(callerOf(ctx)));
+  async me(@CurrentCaller() caller: Caller): Promise<User> {
+    return User.from(await this.userService.me(caller));
   }
 
   @Authorized<Action>('user.list')
   @Query(() => [User])
-  async users(@Ctx() ctx: GatewayContext): Promise<User[]> {
-    return (await this.userService.list(callerOf(ctx))).map(User.from);
+  async users(@CurrentCaller() caller: Caller): Promise<User[]> {
+    return (await this.userService.list(caller)).map(User.from);
   }
 
   @Authorized<Action>('user.create')
   @Mutation(() => User)
-  async createUser(@Arg('input') input: CreateUserInput, @Ctx() ctx: GatewayContext): Promise<User> {
-    return User.from(await this.userService.create(callerOf(ctx), input));
+  async createUser(@Arg('input') input: CreateUserInput, @CurrentCaller() caller: Caller): Promise<User> {
+    return User.from(await this.userService.create(caller, input));
   }
 
   @Authorized<Action>('user.self')
   @Mutation(() => User)
   async setPreferredModel(
     @Arg('model', () => String, { nullable: true }) model: string | null,
-    @Ctx() ctx: GatewayContext,
+    @CurrentCaller() caller: Caller,
   ): Promise<User> {
-    return User.from(await this.userService.setPreferredModel(callerOf(ctx), model ?? null));
+    return User.from(await this.userService.setPreferredModel(caller, model ?? null));
   }
 
   @FieldResolver(() => Tenant)
-  async tenant(@Root() user: User, @Ctx() ctx: GatewayContext): Promise<Tenant> {
-    return Tenant.from(await ctx.em.findOneOrFail(TenantEntity, { id: user.tenantId }));
+  async tenant(@Root() user: User, @RequestEm() em: EntityManager): Promise<Tenant> {
+    return Tenant.from(await em.findOneOrFail(TenantEntity, { id: user.tenantId }));
   }
 }

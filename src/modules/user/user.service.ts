@@ -5,7 +5,7 @@ import { badInput, notFound } from '../../common/errors';
 import { isUuid } from '../../common/ids';
 import { audited } from '../../audit/audited';
 import type { AuditLog } from '../../audit/audit-log';
-import type { Caller } from '../../server/context';
+import type { Caller } from '../../auth/caller';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
 import type { ModelSelectionRules } from '../tenant/model-selection-rules';
 import { TenantEntity } from '../tenant/tenant.entity';

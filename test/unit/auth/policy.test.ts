@@ -49,6 +49,7 @@ const EXPECTED: Record<Action, Expected> = {
   'token.revoke': { any: ALL, others: [P, T], across: [P] },
   'credential.set': { any: [P, T, M], others: [P, T], across: [] },
   'credential.delete': { any: ALL, others: [P, T], across: [] },
+  'credential.test': { any: ALL, others: [P, T], across: [] },
   'credential.list': { any: ALL, others: [P, T], across: [] },
   'credential.status': { any: ALL, others: [], across: [] },
   'model.list': { any: ALL, others: [], across: [] },
@@ -130,7 +131,7 @@ describe.each(ACTIONS)('%s', (action) => {
 });
 
 describe('role order: nobody acts on a role above its own', () => {
-  const onUsers: Action[] = ['user.create', 'token.issue', 'token.list', 'token.revoke', 'credential.delete'];
+  const onUsers: Action[] = ['user.create', 'token.issue', 'token.list', 'token.revoke', 'credential.delete', 'credential.test'];
 
   test.each(onUsers)('%s on a PLATFORM_ADMIN: only a PLATFORM_ADMIN', (action) => {
     expect(ROLES.filter((role) => can(principal(role), action, otherUser(P)))).toEqual([P]);

@@ -1,9 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Principal } from '../auth/principal';
 import { unauthenticated, type KeywardError } from '../common/errors';
+import type { Caller } from './caller';
+import type { Principal } from './principal';
 
-/** Per-operation context, the same shape on HTTP and on WebSocket. */
-export interface GatewayContext {
+/** The GraphQL context of one operation, the same shape on HTTP and on WebSocket. */
+export interface RequestContext {
   requestId: string;
   ip: string | null;
   principal: Principal | null;
@@ -22,13 +23,10 @@ export interface ChatStarter {
   start(caller: Caller, input: unknown): Promise<AsyncIterableIterator<unknown>>;
 }
 
-/** An authenticated operation: what services receive. */
-export interface Caller extends GatewayContext {
-  principal: Principal;
-}
-
-export function callerOf(context: GatewayContext): Caller {
+/** The operation's caller; refused credentials raise their error, none at all UNAUTHENTICATED. */
+export function callerOf(context: RequestContext): Caller {
   if (context.authError) throw context.authError;
-  if (!context.principal) throw unauthenticated();
-  return context as Caller;
+  const { em, principal, requestId, ip } = context;
+  if (!principal) throw unauthenticated();
+  return { em, principal, requestId, ip };
 }

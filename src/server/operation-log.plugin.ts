@@ -1,13 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from '../common/logger';
-import type { GatewayContext } from '../server/context';
-import { clientRequestIdFrom } from '../server/request-scope';
-import type { Metrics } from './metrics';
-import { recordOperation } from './operation-log';
+import type { RequestContext } from '../auth/request-context';
+import { clientRequestIdFrom } from './request-scope';
+import type { Metrics } from '../observability/metrics';
+import { recordOperation } from '../observability/operation-log';
 
 /** Logs and counts every HTTP GraphQL request once it has its response. */
-export function operationLogPlugin(log: Logger, metrics: Metrics): ApolloServerPlugin<GatewayContext> {
+export function operationLogPlugin(log: Logger, metrics: Metrics): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart() {
       const startedAt = performance.now();

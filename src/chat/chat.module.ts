@@ -1,0 +1,10 @@
+import type { GatewayModule } from '../common/gateway-module';
+import { ChatResolver } from './chat.resolver';
+
+/** The chat subscription; its resolver holds nothing, the stream starts from the context (see ChatResolver). */
+export const chatModule: GatewayModule = {
+  name: 'chat',
+  entities: [],
+  resolvers: [ChatResolver],
+  createResolvers: () => [new ChatResolver()],
+};
