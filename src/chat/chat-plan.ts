@@ -1,4 +1,4 @@
-import type { CatalogModel } from './model-catalog';
+import type { CatalogModel } from '../catalog/model-catalog';
 import type { ProviderRequest } from '../providers/provider-stream';
 import type { ResolvedKey } from '../vault/key-resolver';
 

@@ -4,7 +4,7 @@ import type { Logger } from '../common/logger';
 import type { AnthropicClients } from '../providers/anthropic/anthropic-clients';
 import { streamAnthropic } from '../providers/anthropic/anthropic-stream';
 import { UpstreamFailure } from '../providers/provider-stream';
-import type { ModelCatalog } from './model-catalog';
+import type { ModelCatalog } from '../catalog/model-catalog';
 import { chatCompleted, chatDelta, chatFailed, type ChatEventPayload } from './chat-event.type';
 import type { StartedChat } from './chat-plan';
 import type { ChatOutcome, ChatRecorder } from './chat-recorder';

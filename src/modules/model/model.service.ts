@@ -1,9 +1,9 @@
-import type { CatalogModel } from '../../chat/model-catalog';
+import type { CatalogModel } from '../../catalog/model-catalog';
 import type { Caller } from '../../server/context';
 import type { KeyResolver } from '../../vault/key-resolver';
 import type { ConcreteKeySource } from '../credential/key-source';
 import type { Provider } from '../credential/provider';
-import type { ModelSelectionRules } from '../tenant/model-selection-rules';
+import type { ModelSelectionRules } from '../../catalog/model-selection-rules';
 import { TenantEntity } from '../tenant/tenant.entity';
 
 export interface ModelAvailability {
