@@ -9,7 +9,7 @@ import { ApiTokenResolver } from '../modules/token/api-token.resolver';
 import { TenantResolver } from '../modules/tenant/tenant.resolver';
 import { UserResolver } from '../modules/user/user.resolver';
 import { CredentialResolver } from '../modules/credential/credential.resolver';
-import { DataKeyResolver } from '../vault/data-key.resolver';
+import { DataKeyResolver } from '../modules/data-key/data-key.resolver';
 import { AgentResolver } from '../modules/agent/agent.resolver';
 import { ConversationResolver } from '../modules/conversation/conversation.resolver';
 import { ModelResolver } from '../modules/model/model.resolver';

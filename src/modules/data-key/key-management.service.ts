@@ -1,10 +1,10 @@
-import { audited } from '../audit/audited';
-import type { AuditLog } from '../audit/audit-log';
-import type { TenantEntity } from '../modules/tenant/tenant.entity';
-import type { Caller } from '../server/context';
-import type { CredentialVault } from './credential-vault';
-import type { DataKeyService } from './data-key.service';
-import type { CacheInvalidation } from '../cache/cache-invalidation';
+import { audited } from '../../audit/audited';
+import type { AuditLog } from '../../audit/audit-log';
+import type { CacheInvalidation } from '../../cache/cache-invalidation';
+import type { Caller } from '../../server/context';
+import type { CredentialVault } from '../../vault/credential-vault';
+import type { DataKeyService } from '../../vault/data-key.service';
+import type { TenantEntity } from '../tenant/tenant.entity';
 
 /** Operator actions on data keys, each audited. */
 export class KeyManagementService {

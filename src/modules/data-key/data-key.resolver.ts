@@ -1,7 +1,7 @@
 import { Authorized, Ctx, Int, Mutation, Resolver } from 'type-graphql';
-import type { Action } from '../auth/policy';
-import { Tenant } from '../modules/tenant/tenant.type';
-import { callerOf, type GatewayContext } from '../server/context';
+import type { Action } from '../../auth/policy';
+import { Tenant } from '../tenant/tenant.type';
+import { callerOf, type GatewayContext } from '../../server/context';
 import type { KeyManagementService } from './key-management.service';
 
 @Resolver()
