@@ -9,7 +9,7 @@
  *
  * - vault only: `CredentialVault.open` on rows already loaded, data key cached
  *   (AES-256-GCM open + cache lookup: the cryptographic cost of a resolve);
- * - full resolve: `KeyResolver.resolve` as a chat request calls it (load the caller's
+ * - full resolve: `KeySelector.resolve` as a chat request calls it (load the caller's
  *   credential rows, open, record lastUsedAt), sequential and concurrent;
  * - keyring unwrap calls per 1,000 resolves across several tenants, starting from an empty
  *   data-key cache, counted by a decorator around the real local keyring.

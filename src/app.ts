@@ -34,11 +34,12 @@ import { AuditKeyService } from './vault/audit-key.service';
 import { DataKeyCache } from './vault/data-key-cache';
 import { DataKeyService } from './vault/data-key.service';
 import { CredentialVault } from './vault/credential-vault';
-import { KeyResolver, PlatformKeys, type CallerKeys } from './vault/key-resolver';
 import { DataKeyResolver } from './modules/data-key/data-key.resolver';
 import { KeyManagementService } from './modules/data-key/key-management.service';
 import { CredentialResolver } from './modules/credential/credential.resolver';
 import { CredentialService, type ProviderKeyCheck } from './modules/credential/credential.service';
+import { KeySelector, type CallerKeys } from './modules/credential/key-selector';
+import { PlatformKeys } from './modules/credential/platform-keys';
 import { Provider } from './modules/credential/provider';
 import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
 import { AnthropicClients } from './providers/anthropic/anthropic-clients';
@@ -92,7 +93,7 @@ export interface Services {
   users: UserService;
   tokens: ApiTokenService;
   vault: CredentialVault;
-  keys: KeyResolver;
+  keys: KeySelector;
   credentials: CredentialService;
   keyManagement: KeyManagementService;
   agents: AgentService;
@@ -129,7 +130,7 @@ export function createServices(
   const tenants = new TenantService(dataKeys, tokens, modelRules, audit, caches);
   const vault = new CredentialVault(dataKeys, log);
   const platformKeys = new PlatformKeys({ [Provider.ANTHROPIC]: config.platformAnthropicKey });
-  const keys = new KeyResolver(vault, platformKeys, new TenantScopedCache<CallerKeys>(caches, cacheOptions));
+  const keys = new KeySelector(vault, platformKeys, new TenantScopedCache<CallerKeys>(caches, cacheOptions));
   const liveCheck: ProviderKeyCheck = async (provider, apiKey) => {
     if (provider === Provider.ANTHROPIC) await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
   };

@@ -7,7 +7,7 @@ import { KeySource } from '../../src/modules/credential/key-source';
 import { Provider } from '../../src/modules/credential/provider';
 import { TenantEntity } from '../../src/modules/tenant/tenant.entity';
 import { Role } from '../../src/modules/user/role';
-import type { ResolvedKey } from '../../src/vault/key-resolver';
+import type { ResolvedKey } from '../../src/modules/credential/key-selector';
 import type { TenantFixture, UserFixture } from './fixtures';
 import type { TestGateway } from './gateway';
 import { gql, type GraphQLResponse } from './graphql-client';

@@ -9,13 +9,13 @@ import type { AuditLog } from '../../audit/audit-log';
 import { ErrorCode, isKeywardError } from '../../common/errors';
 import type { Caller } from '../../server/context';
 import type { CredentialVault } from '../../vault/credential-vault';
-import type { KeyResolver } from '../../vault/key-resolver';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { UserEntity } from '../user/user.entity';
 import { CredentialEntity } from './credential.entity';
 import type { SetCredentialInput } from './credential.input';
 import { CredentialScope } from './credential-scope';
 import { KeySource } from './key-source';
+import type { KeySelector } from './key-selector';
 import { assertProviderKeyFormat, last4Of } from './provider-key-format';
 import { Provider } from './provider';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
@@ -33,7 +33,7 @@ export interface KeyStatusResult {
 export class CredentialService {
   constructor(
     private readonly vault: CredentialVault,
-    private readonly keys: KeyResolver,
+    private readonly keys: KeySelector,
     private readonly liveCheck: ProviderKeyCheck,
     private readonly audit: AuditLog,
     private readonly caches: CacheInvalidation,

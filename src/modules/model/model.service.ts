@@ -1,6 +1,6 @@
 import type { CatalogModel } from '../../catalog/model-catalog';
 import type { Caller } from '../../server/context';
-import type { KeyResolver } from '../../vault/key-resolver';
+import type { KeySelector } from '../credential/key-selector';
 import type { ConcreteKeySource } from '../credential/key-source';
 import type { Provider } from '../credential/provider';
 import type { ModelSelectionRules } from '../../catalog/model-selection-rules';
@@ -14,7 +14,7 @@ export interface ModelAvailability {
 export class ModelService {
   constructor(
     private readonly rules: ModelSelectionRules,
-    private readonly keys: KeyResolver,
+    private readonly keys: KeySelector,
   ) {}
 
   /** Every catalog model with the sources that would serve it for the caller now (none if the policy forbids it). */
