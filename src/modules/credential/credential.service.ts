@@ -17,6 +17,7 @@ import { CredentialScope } from './credential-scope';
 import { KeySource } from './key-source';
 import type { KeySelector } from './key-selector';
 import { assertProviderKeyFormat, last4Of } from './provider-key-format';
+import { credentialBinding } from './sealed-credential';
 import { Provider } from './provider';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
 
@@ -147,7 +148,8 @@ export class CredentialService {
         tx.create(CredentialEntity, { tenant, provider: input.provider, scope: input.scope, owner, ciphertext: Buffer.alloc(0), last4: '', dataKeyVersion: 0 });
       if (input.label !== undefined) row.label = input.label?.trim() ?? null;
       row.last4 = last4Of(input.apiKey);
-      await this.vault.seal(tx, row, input.apiKey, tenant.dataKeyVersion);
+      row.ciphertext = await this.vault.seal(tx, credentialBinding(row, tenant.dataKeyVersion), input.apiKey);
+      row.dataKeyVersion = tenant.dataKeyVersion;
       await tx.flush();
       return { row, replaced: existing !== null };
     });

@@ -2,11 +2,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../../auth/principal';
 import { ErrorCode, KeywardError } from '../../common/errors';
 import type { TenantScopedCache } from '../../cache/tenant-scoped-cache';
-import { sealedCredential, type CredentialVault, type SealedCredential } from '../../vault/credential-vault';
+import type { CredentialVault, SealedCredential } from '../../vault/credential-vault';
 import { CredentialEntity } from './credential.entity';
 import { CredentialScope } from './credential-scope';
 import { availableKeySources, chooseKeySource, platformKeyAvailable, type KeyFacts, type PlatformKeyPolicy } from './key-selection-rules';
 import { KeySource, type ConcreteKeySource } from './key-source';
+import { sealedCredential } from './sealed-credential';
 import type { PlatformKeys } from './platform-keys';
 import type { Provider } from './provider';
 

@@ -1,10 +1,14 @@
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { audited } from '../../audit/audited';
 import type { AuditLog } from '../../audit/audit-log';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
 import type { Caller } from '../../server/context';
 import type { CredentialVault } from '../../vault/credential-vault';
 import type { DataKeyService } from '../../vault/data-key.service';
-import type { TenantEntity } from '../tenant/tenant.entity';
+import { CredentialEntity } from '../credential/credential.entity';
+import { credentialBinding } from '../credential/sealed-credential';
+import { TenantEntity } from '../tenant/tenant.entity';
 
 /** Operator actions on data keys, each audited. */
 export class KeyManagementService {
@@ -22,7 +26,7 @@ export class KeyManagementService {
       caller,
       { action: 'datakey.rotate', targetType: 'tenant', targetId: tenantId },
       async () => {
-        const tenant = await this.vault.rotateTenant(caller.em, tenantId);
+        const tenant = await this.rotateTenant(caller.em, tenantId);
         await this.caches.tenantChanged({ tenantId, dataKeys: true });
         return tenant;
       },
@@ -38,5 +42,34 @@ export class KeyManagementService {
       () => this.dataKeys.rewrapAll(caller.em),
       (count) => ({ detail: { rewrapped: count } }),
     );
+  }
+
+  /**
+   * New data-key version for the tenant; every credential re-encrypted under it; older versions
+   * retired. One transaction: on any failure nothing changes. Older versions stay unwrappable
+   * so reads that loaded a row before the commit still succeed.
+   */
+  private async rotateTenant(em: EntityManager, tenantId: string): Promise<TenantEntity> {
+    let created: number | undefined;
+    try {
+      return await em.transactional(async (tx) => {
+        const tenant = await tx.findOneOrFail(TenantEntity, { id: tenantId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        const next = await this.dataKeys.createNextVersion(tx, tenant);
+        created = next.version;
+        const rows = await tx.find(CredentialEntity, { tenant: tenantId });
+        for (const row of rows) {
+          row.ciphertext = await this.vault.reseal(tx, { binding: credentialBinding(row), ciphertext: row.ciphertext }, next.version);
+          row.dataKeyVersion = next.version;
+        }
+        tenant.dataKeyVersion = next.version;
+        await tx.flush();
+        await this.dataKeys.retireOlder(tx, tenantId, next.version);
+        return tenant;
+      });
+    } catch (error) {
+      // The new version never committed: its cached key must not outlive it.
+      if (created !== undefined) this.dataKeys.forgetVersion(tenantId, created);
+      throw error;
+    }
   }
 }
