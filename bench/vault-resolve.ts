@@ -9,7 +9,7 @@
  *
  * - vault only: `CredentialVault.open` on rows already loaded, data key cached
  *   (AES-256-GCM open + cache lookup: the cryptographic cost of a resolve);
- * - full resolve: `KeyResolver.resolve` as a chat request calls it (load the caller's
+ * - full resolve: `KeySelector.resolve` as a chat request calls it (load the caller's
  *   credential rows, open, record lastUsedAt), sequential and concurrent;
  * - keyring unwrap calls per 1,000 resolves across several tenants, starting from an empty
  *   data-key cache, counted by a decorator around the real local keyring.
@@ -30,6 +30,7 @@ import { CredentialScope } from '../src/modules/credential/credential-scope';
 import { CredentialEntity } from '../src/modules/credential/credential.entity';
 import { KeySource } from '../src/modules/credential/key-source';
 import { Provider } from '../src/modules/credential/provider';
+import { sealedCredential } from '../src/modules/credential/sealed-credential';
 import { TenantEntity } from '../src/modules/tenant/tenant.entity';
 import { Role } from '../src/modules/user/role';
 import type { GeneratedDataKey, Keyring, WrappedDataKey } from '../src/vault/keyring/keyring';
@@ -158,12 +159,12 @@ async function main(): Promise<void> {
     // 1. Vault only: rows loaded once, data keys cached.
     const em = gateway.orm.em.fork();
     const rows = await em.find(CredentialEntity, { tenant: { $in: principals.map((p) => p.principal.tenantId) } });
-    for (let i = 0; i < 2_000; i++) await vault.open(em, rows[i % rows.length]);
+    for (let i = 0; i < 2_000; i++) await vault.open(em, sealedCredential(rows[i % rows.length]));
     const vaultSamples: bigint[] = [];
     const vaultStart = process.hrtime.bigint();
     for (let i = 0; i < VAULT_OPENS; i++) {
       const start = process.hrtime.bigint();
-      await vault.open(em, rows[i % rows.length]);
+      await vault.open(em, sealedCredential(rows[i % rows.length]));
       vaultSamples.push(process.hrtime.bigint() - start);
     }
     const vaultSeconds = Number(process.hrtime.bigint() - vaultStart) / 1e9;

@@ -4,7 +4,7 @@ import { limitsModule } from './limits/limits.module';
 import { agentModule } from './modules/agent/agent.module';
 import { conversationModule } from './modules/conversation/conversation.module';
 import { credentialModule } from './modules/credential/credential.module';
-import { keyManagementModule } from './modules/key-management/key-management.module';
+import { dataKeyModule } from './modules/data-key/data-key.module';
 import { modelModule } from './modules/model/model.module';
 import { tenantModule } from './modules/tenant/tenant.module';
 import { apiTokenModule } from './modules/token/api-token.module';
@@ -21,7 +21,7 @@ export const MODULES = [
   userModule,
   apiTokenModule,
   credentialModule,
-  keyManagementModule,
+  dataKeyModule,
   agentModule,
   conversationModule,
   modelModule,

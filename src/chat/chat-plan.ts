@@ -1,6 +1,6 @@
-import type { CatalogModel } from './model-catalog';
+import type { CatalogModel } from '../catalog/model-catalog';
 import type { ProviderRequest } from '../providers/provider-stream';
-import type { ResolvedKey } from '../vault/key-resolver';
+import type { ResolvedKey } from '../modules/credential/key-selector';
 
 /** The user's side of the exchange, written when the chat starts. */
 export interface UserTurn {

@@ -6,30 +6,30 @@ import { AgentEntity } from '../modules/agent/agent.entity';
 import { ConversationEntity } from '../modules/conversation/conversation.entity';
 import { MessageEntity } from '../modules/conversation/message.entity';
 import { MessageRole } from '../modules/conversation/message-role';
+import type { KeySelector } from '../modules/credential/key-selector';
 import { KeySource } from '../modules/credential/key-source';
 import { Provider } from '../modules/credential/provider';
-import type { ModelSelectionRules } from '../modules/tenant/model-selection-rules';
+import type { ModelSelectionRules } from '../catalog/model-selection-rules';
 import type { CallerProfiles } from './caller-profiles';
 import type { ProviderTurn } from '../providers/provider-stream';
-import type { KeyResolver } from '../vault/key-resolver';
 import type { BudgetGuard } from '../limits/budget-guard';
 import type { PlatformSpendGuard } from '../limits/platform-spend-guard';
 import type { UserRateLimiter } from '../limits/user-rate-limiter';
 import { worstCaseInputTokens } from '../limits/worst-case-input';
-import type { CatalogModel } from './model-catalog';
+import type { CatalogModel } from '../catalog/model-catalog';
 import type { ProviderRequest } from '../providers/provider-stream';
 import { DEFAULT_OUTPUT_TOKENS, type ChatInput } from './chat.input';
 import type { ChatPlan } from './chat-plan';
 
 /**
- * Decides model and key for one chat request (DESIGN.md "Picking the model and the key"),
+ * Decides model and key for one chat request (ModelSelectionRules, KeySelector),
  * loads the conversation history and drafts the user's turn. Everything that can be
  * refused is refused here, before ChatStarted.
  */
 export class ChatPlanner {
   constructor(
     private readonly models: ModelSelectionRules,
-    private readonly keys: KeyResolver,
+    private readonly keys: KeySelector,
     private readonly rateLimiter: UserRateLimiter,
     private readonly budget: BudgetGuard,
     private readonly profiles: CallerProfiles,

@@ -3,13 +3,16 @@ import { ErrorCode, isKeywardError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { AnthropicClients } from '../providers/anthropic/anthropic-clients';
 import { streamAnthropic } from '../providers/anthropic/anthropic-stream';
-import { UpstreamFailure } from '../providers/provider-stream';
-import type { ModelCatalog } from './model-catalog';
-import { chatCompleted, chatDelta, chatFailed, type ChatEventPayload } from './chat-event.type';
+import { UpstreamFailure, type ProviderEvent } from '../providers/provider-stream';
+import type { ModelCatalog } from '../catalog/model-catalog';
+import { chatDelta, type ChatEventPayload } from './chat-event.type';
+import { asChatFailure, billedOutputTokens, classifyRun, finalEvent, type RunVerdict } from './chat-outcome';
 import type { StartedChat } from './chat-plan';
 import type { ChatOutcome, ChatRecorder } from './chat-recorder';
 import type { EventChannel } from './event-channel';
-import { backoff, DEFAULT_RETRY_POLICY, isRetriable, retryDelayMs, type RetryPolicy } from './upstream-retry';
+import { backoff, DEFAULT_RETRY_POLICY, retryDelayMs, shouldRetry, type RetryPolicy } from './upstream-retry';
+
+type AnthropicClient = ReturnType<AnthropicClients['get']>;
 
 /** Observes each finished chat (metrics, audit); must not throw. */
 export type ChatObserver = (plan: StartedChat, outcome: ChatOutcome) => void;
@@ -41,72 +44,103 @@ export class ChatRunner {
     plan.turnSaved.catch((error: unknown) =>
       this.log.error({ requestId: plan.requestId, err: error }, 'AUDIT APPEND FAILED: could not save the conversation turn and its credential.use event'),
     );
+    const reply = new ReplySoFar();
+    const failure = await this.stream(plan, channel, reply);
+    const verdict = classifyRun({
+      failure,
+      stopReason: reply.stopReason,
+      interrupted: channel.wasInterrupted,
+      interruption: channel.interruption,
+      aborted: channel.signal.aborted,
+    });
+    const outcome = this.outcome(plan, reply, verdict, startedAt);
+    await this.record(plan, outcome);
+    const last = finalEvent(verdict, reply.stopReason, {
+      inputTokens: outcome.inputTokens,
+      outputTokens: outcome.outputTokens,
+      costUsd: outcome.costUsd,
+    });
+    if (last) channel.push(last);
+    channel.end();
+  }
+
+  /** Streams the reply into `reply` and the channel; the failure it ended with, or null. */
+  private async stream(plan: StartedChat, channel: EventChannel<ChatEventPayload>, reply: ReplySoFar): Promise<UpstreamFailure | null> {
     const identity = plan.key.credentialId ? `${plan.key.credentialId}:${plan.key.dataKeyVersion}` : 'platform';
     const client = this.clients.get(identity, plan.key.apiKey);
-    let text = '';
-    let deltas = 0;
-    let firstTokenAt: number | null = null;
-    let inputTokens = 0;
-    let outputTokens = 0;
-    let stopReason: string | null = null;
-    let failure: UpstreamFailure | null = null;
-
     try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await streamAnthropic(client, plan.request, channel.signal, (event) => {
-            if (event.type === 'start') {
-              inputTokens = event.inputTokens;
-              this.correctReservation(plan, inputTokens, channel);
-            } else if (event.type === 'delta') {
-              firstTokenAt ??= performance.now();
-              text += event.text;
-              deltas++;
-              channel.push(chatDelta(event.text));
-              // On the next turn of the event loop, after this delta has been flushed to the client.
-              if (deltas === 1) setTimeout(plan.beginTurnWrite, 0);
-            } else {
-              ({ inputTokens, outputTokens, stopReason } = event);
-            }
-          });
-          break;
-        } catch (error) {
-          const canRetry = firstTokenAt === null && attempt < this.retry.maxAttempts && isRetriable(error);
-          if (!canRetry) throw error;
-          this.log.warn({ requestId: plan.requestId, code: error.code, attempt }, 'upstream busy: retrying');
-          if (!(await backoff(retryDelayMs(this.retry, attempt, error), channel.signal))) break;
-        }
-      }
+      await this.streamWithRetries(client, plan, channel, reply);
+      return null;
     } catch (error) {
-      failure = error instanceof UpstreamFailure ? error : new UpstreamFailure('UPSTREAM_ERROR', 'The chat failed', true);
       if (error instanceof UpstreamFailure) {
         const { code, status, networkCode } = error;
-        const afterFirstToken = firstTokenAt !== null;
+        const afterFirstToken = reply.firstTokenAt !== null;
         this.log.warn({ requestId: plan.requestId, code, status, networkCode, afterFirstToken }, 'upstream failed');
       } else {
         this.log.error({ requestId: plan.requestId, err: error }, 'chat failed');
       }
+      return asChatFailure(error);
     }
+  }
 
-    if (channel.wasInterrupted && !failure && stopReason === null) {
-      const reason = channel.interruption;
-      failure = reason
-        ? new UpstreamFailure(reason.code, reason.message, reason.retryable)
-        : new UpstreamFailure('SHUTTING_DOWN', 'The gateway is restarting; retry the request', true);
+  /** Calls the provider until it streams to the end, retrying busy answers before the first token; throws the last failure. */
+  private async streamWithRetries(
+    client: AnthropicClient,
+    plan: StartedChat,
+    channel: EventChannel<ChatEventPayload>,
+    reply: ReplySoFar,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await streamAnthropic(client, plan.request, channel.signal, (event) => this.receive(plan, channel, reply, event));
+        return;
+      } catch (error) {
+        if (!shouldRetry(this.retry, attempt, error, reply.firstTokenAt !== null)) throw error;
+        this.log.warn({ requestId: plan.requestId, code: error.code, attempt }, 'upstream busy: retrying');
+        // Aborted while waiting: the channel's state says why (cancelled or stopped).
+        if (!(await backoff(retryDelayMs(this.retry, attempt, error), channel.signal))) return;
+      }
     }
-    const cancelled = channel.signal.aborted && !failure && stopReason === null;
-    // A cancelled stream never gets its final usage; count the deltas received as output tokens.
-    if (cancelled || failure) outputTokens = Math.max(outputTokens, deltas);
-    const outcome: ChatOutcome = {
-      status: failure ? 'failed' : cancelled ? 'cancelled' : 'completed',
-      text,
-      inputTokens,
+  }
+
+  private receive(plan: StartedChat, channel: EventChannel<ChatEventPayload>, reply: ReplySoFar, event: ProviderEvent): void {
+    switch (event.type) {
+      case 'start':
+        reply.inputTokens = event.inputTokens;
+        this.correctReservation(plan, event.inputTokens, channel);
+        return;
+      case 'delta':
+        reply.firstTokenAt ??= performance.now();
+        reply.text += event.text;
+        reply.deltas++;
+        channel.push(chatDelta(event.text));
+        // On the next turn of the event loop, after this delta has been flushed to the client.
+        if (reply.deltas === 1) setTimeout(plan.beginTurnWrite, 0);
+        return;
+      case 'done':
+        reply.inputTokens = event.inputTokens;
+        reply.outputTokens = event.outputTokens;
+        reply.stopReason = event.stopReason;
+        return;
+    }
+  }
+
+  private outcome(plan: StartedChat, reply: ReplySoFar, verdict: RunVerdict, startedAt: number): ChatOutcome {
+    const outputTokens = billedOutputTokens(verdict.status, reply.outputTokens, reply.deltas);
+    return {
+      status: verdict.status,
+      text: reply.text,
+      inputTokens: reply.inputTokens,
       outputTokens,
-      costUsd: this.catalog.costUsd(plan.model, inputTokens, outputTokens),
-      ttftMs: firstTokenAt === null ? null : Math.round(firstTokenAt - startedAt),
+      costUsd: this.catalog.costUsd(plan.model, reply.inputTokens, outputTokens),
+      ttftMs: reply.firstTokenAt === null ? null : Math.round(reply.firstTokenAt - startedAt),
       totalMs: Math.round(performance.now() - startedAt),
-      errorCode: failure?.code ?? null,
+      errorCode: verdict.failure?.code ?? null,
     };
+  }
+
+  /** Writes the turn (if not yet), the reply and its usage, then tells the observers. */
+  private async record(plan: StartedChat, outcome: ChatOutcome): Promise<void> {
     plan.beginTurnWrite();
     try {
       await this.recorder.recordOutcome(plan, outcome);
@@ -114,12 +148,6 @@ export class ChatRunner {
       this.log.error({ requestId: plan.requestId, err: error }, 'could not record chat usage');
     }
     for (const observe of this.observers) observe(plan, outcome);
-
-    if (failure) channel.push(chatFailed(failure.code, failure.message, failure.retryable));
-    else if (!cancelled) {
-      channel.push(chatCompleted(stopReason, { inputTokens, outputTokens, costUsd: outcome.costUsd }));
-    }
-    channel.end();
   }
 
   /**
@@ -138,4 +166,15 @@ export class ChatRunner {
       }
     });
   }
+}
+
+/** What the provider has sent so far. */
+class ReplySoFar {
+  text = '';
+  deltas = 0;
+  /** performance.now() of the first delta. */
+  firstTokenAt: number | null = null;
+  inputTokens = 0;
+  outputTokens = 0;
+  stopReason: string | null = null;
 }

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, ManyToOne, PrimaryKey, Property, Unique, type Ref } from '@mikro-orm/core';
-import { TenantEntity } from '../modules/tenant/tenant.entity';
 import type { KeyringKind } from './keyring/keyring';
+
+/** What the vault knows of the tenant a data key belongs to. */
+export interface DataKeyTenant {
+  readonly id: string;
+}
 
 /** A tenant data key, only ever stored wrapped by a keyring. */
 @Entity({ tableName: 'tenant_data_keys' })
@@ -12,8 +16,9 @@ export class DataKeyEntity {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  @ManyToOne(() => TenantEntity, { ref: true, deleteRule: 'cascade' })
-  tenant!: Ref<TenantEntity>;
+  /** The relation names the tenant entity rather than importing it: the vault sits below the modules. */
+  @ManyToOne({ entity: 'TenantEntity', ref: true, deleteRule: 'cascade' })
+  tenant!: Ref<DataKeyTenant>;
 
   @Property({ type: 'integer' })
   version!: number;

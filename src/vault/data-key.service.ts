@@ -1,10 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
 import { keyUnavailable } from '../common/errors';
-import { TenantEntity } from '../modules/tenant/tenant.entity';
 import type { AuditKeyService } from './audit-key.service';
 import { DataKeyCache } from './data-key-cache';
-import { DataKeyEntity } from './data-key.entity';
+import { DataKeyEntity, type DataKeyTenant } from './data-key.entity';
 import { KeyringError } from './keyring/keyring';
 import type { Keyrings } from './keyring/keyrings';
 
@@ -34,12 +33,12 @@ export class DataKeyService {
   }
 
   /** Version 1 of a new tenant's data key; call inside the transaction that creates the tenant. */
-  async createFirst(em: EntityManager, tenant: TenantEntity): Promise<DataKeyEntity> {
+  async createFirst(em: EntityManager, tenant: DataKeyTenant): Promise<DataKeyEntity> {
     return this.createVersion(em, tenant, 1);
   }
 
   /** A new data key version for the tenant (the caller re-encrypts credentials and commits). */
-  async createNextVersion(em: EntityManager, tenant: TenantEntity): Promise<DataKeyEntity> {
+  async createNextVersion(em: EntityManager, tenant: DataKeyTenant & { readonly dataKeyVersion: number }): Promise<DataKeyEntity> {
     return this.createVersion(em, tenant, tenant.dataKeyVersion + 1);
   }
 
@@ -149,7 +148,7 @@ export class DataKeyService {
     return rows.map((row) => row.id);
   }
 
-  private async createVersion(em: EntityManager, tenant: TenantEntity, version: number): Promise<DataKeyEntity> {
+  private async createVersion(em: EntityManager, tenant: DataKeyTenant, version: number): Promise<DataKeyEntity> {
     const keyring = this.keyrings.current;
     const generated = await this.guard(tenant.id, 'generate', () => keyring.generateDataKey(tenant.id));
     const row = em.create(DataKeyEntity, {

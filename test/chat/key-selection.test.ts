@@ -224,7 +224,7 @@ describe('models', () => {
     expect((await listFor(other.token))['claude-haiku-4-5']).toEqual(['TENANT']);
   });
 
-  test('carries the catalog prices of src/chat/models.json', async () => {
+  test('carries the catalog prices of src/catalog/models.json', async () => {
     const tenant = await chatTenant(env.gw);
     const models = (await ok(env.gw, tenant.member.token, MODELS)).models as Array<Record<string, unknown>>;
     expect(models).toEqual(

@@ -17,7 +17,7 @@ import {
  * docs/api.md: "Every request, whatever its end, leaves a usage row (tenant, user, credential or
  * platform, key source, model, tokens, cost, time to first token, total time, status) and sets
  * the credential's lastUsedAt." Tokens are what the upstream reported; cost is tokens × the
- * catalog price of src/chat/models.json.
+ * catalog price of src/catalog/models.json.
  */
 
 let env: ChatEnvironment;

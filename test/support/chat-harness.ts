@@ -4,7 +4,7 @@ import type WebSocket from 'ws';
 import { startAnthropicServer, type AnthropicServer, type RecordedRequest } from './anthropic-server';
 import { createMember, createTenantWithAdmin, ok, type RoleName, type TenantFixture, type UserFixture } from './fixtures';
 import { startSharedGateway, type TestGateway } from './gateway';
-import shippedCatalog from '../../src/chat/models.json';
+import shippedCatalog from '../../src/catalog/models.json';
 import { sqlSimple } from './sql';
 import { bearer, wsClient } from './ws-client';
 
@@ -403,10 +403,10 @@ export const messageRows = (conversationId: string): Promise<MessageRow[]> =>
     [conversationId],
   );
 
-/** Catalog prices of src/chat/models.json, for cost checks. */
+/** Catalog prices of src/catalog/models.json, for cost checks. */
 export function catalogPrice(model: string): { input: number; output: number } {
   const entry = shippedCatalog.models.find((candidate) => candidate.id === model);
-  if (!entry) throw new Error(`${model} is not in src/chat/models.json`);
+  if (!entry) throw new Error(`${model} is not in src/catalog/models.json`);
   return { input: entry.inputUsdPerMTok, output: entry.outputUsdPerMTok };
 }
 

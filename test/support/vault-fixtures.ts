@@ -4,10 +4,11 @@ import type { Principal } from '../../src/auth/principal';
 import { KeywardError } from '../../src/common/errors';
 import { CredentialEntity } from '../../src/modules/credential/credential.entity';
 import { KeySource } from '../../src/modules/credential/key-source';
+import { sealedCredential } from '../../src/modules/credential/sealed-credential';
 import { Provider } from '../../src/modules/credential/provider';
 import { TenantEntity } from '../../src/modules/tenant/tenant.entity';
 import { Role } from '../../src/modules/user/role';
-import type { ResolvedKey } from '../../src/vault/key-resolver';
+import type { ResolvedKey } from '../../src/modules/credential/key-selector';
 import type { TenantFixture, UserFixture } from './fixtures';
 import type { TestGateway } from './gateway';
 import { gql, type GraphQLResponse } from './graphql-client';
@@ -145,7 +146,7 @@ export async function resolveKey(
 export async function openCredentialRow(gw: Pick<TestGateway, 'gateway'>, credentialId: string): Promise<string> {
   const em = gw.gateway.orm.em.fork();
   const row = await em.findOneOrFail(CredentialEntity, { id: credentialId });
-  return gw.gateway.services.vault.open(em, row);
+  return gw.gateway.services.vault.open(em, sealedCredential(row));
 }
 
 /** Awaits a promise that must reject with a KeywardError and returns that error. */

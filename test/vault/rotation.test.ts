@@ -1,5 +1,6 @@
 import { CredentialEntity } from '../../src/modules/credential/credential.entity';
 import { KeySource } from '../../src/modules/credential/key-source';
+import { sealedCredential } from '../../src/modules/credential/sealed-credential';
 import { Provider } from '../../src/modules/credential/provider';
 import { Keyrings } from '../../src/vault/keyring/keyrings';
 import { LocalKeyring } from '../../src/vault/keyring/local.keyring';
@@ -197,7 +198,7 @@ test('a row read before a rotation committed still opens afterwards (older versi
   await rotate(tenant.adminToken);
   gw.gateway.services.dataKeys.forgetCached(tenant.tenantId);
 
-  const opened = await Promise.all(loaded.map((row) => gw.gateway.services.vault.open(em, row)));
+  const opened = await Promise.all(loaded.map((row) => gw.gateway.services.vault.open(em, sealedCredential(row))));
   expect(opened.sort()).toEqual(keys.map((stored) => stored.key).sort());
 });
 

@@ -1,6 +1,6 @@
 import { assertCan } from '../../auth/policy';
 import type { Caller } from '../../auth/caller';
-import type { ModelSelectionRules } from '../tenant/model-selection-rules';
+import type { ModelSelectionRules } from '../../catalog/model-selection-rules';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { AgentEntity } from './agent.entity';
 import type { CreateAgentInput } from './agent.input';

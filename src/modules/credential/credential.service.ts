@@ -1,15 +1,13 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { assertCan, can, tenantWide, type Target } from '../../auth/policy';
-import { notFound } from '../../common/errors';
+import { ErrorCode, isKeywardError, notFound } from '../../common/errors';
 import { isUuid } from '../../common/ids';
 import { AuditOutcome } from '../../audit/audit-event.entity';
 import { audited, callerFacts } from '../../audit/audited';
 import type { AuditLog } from '../../audit/audit-log';
-import { ErrorCode, isKeywardError } from '../../common/errors';
 import type { Caller } from '../../auth/caller';
 import type { CredentialVault } from '../../vault/credential-vault';
-import type { KeyResolver } from '../../vault/key-resolver';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { UserEntity } from '../user/user.entity';
 import { CredentialEntity } from './credential.entity';
@@ -17,7 +15,9 @@ import type { SetCredentialInput } from './credential.input';
 import { CredentialCheckResult } from './credential-check-result';
 import { CredentialScope } from './credential-scope';
 import { KeySource } from './key-source';
+import type { KeySelector } from './key-selector';
 import { assertProviderKeyFormat, last4Of } from './provider-key-format';
+import { credentialBinding, sealedCredential } from './sealed-credential';
 import { Provider } from './provider';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
 
@@ -49,7 +49,7 @@ const CHECK_MESSAGES: Record<Exclude<CredentialCheckResult, CredentialCheckResul
 export class CredentialService {
   constructor(
     private readonly vault: CredentialVault,
-    private readonly keys: KeyResolver,
+    private readonly keys: KeySelector,
     private readonly liveCheck: ProviderKeyCheck,
     private readonly audit: AuditLog,
     private readonly caches: CacheInvalidation,
@@ -136,7 +136,7 @@ export class CredentialService {
 
   private async testUnaudited(caller: Caller, id: string): Promise<CredentialTestOutcome> {
     const row = await this.manageable(caller, id, 'credential.test');
-    const result = await this.vault.lend(caller.em, row, (apiKey) => this.checkResult(row.provider, apiKey));
+    const result = await this.vault.lend(caller.em, sealedCredential(row), (apiKey) => this.checkResult(row.provider, apiKey));
     if (result === CredentialCheckResult.NO_LIVE_CHECK) {
       return { row, result, message: `Keyward has no live check for ${row.provider} keys yet; the key is stored but was not tested` };
     }
@@ -206,7 +206,8 @@ export class CredentialService {
         tx.create(CredentialEntity, { tenant, provider: input.provider, scope: input.scope, owner, ciphertext: Buffer.alloc(0), last4: '', dataKeyVersion: 0 });
       if (input.label !== undefined) row.label = input.label?.trim() ?? null;
       row.last4 = last4Of(input.apiKey);
-      await this.vault.seal(tx, row, input.apiKey, tenant.dataKeyVersion);
+      row.ciphertext = await this.vault.seal(tx, credentialBinding(row, tenant.dataKeyVersion), input.apiKey);
+      row.dataKeyVersion = tenant.dataKeyVersion;
       await tx.flush();
       return { row, replaced: existing !== null };
     });

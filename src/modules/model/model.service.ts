@@ -1,9 +1,9 @@
-import type { CatalogModel } from '../../chat/model-catalog';
+import type { CatalogModel } from '../../catalog/model-catalog';
 import type { Caller } from '../../auth/caller';
-import type { KeyResolver } from '../../vault/key-resolver';
+import type { KeySelector } from '../credential/key-selector';
 import type { ConcreteKeySource } from '../credential/key-source';
 import type { Provider } from '../credential/provider';
-import type { ModelSelectionRules } from '../tenant/model-selection-rules';
+import type { ModelSelectionRules } from '../../catalog/model-selection-rules';
 import { TenantEntity } from '../tenant/tenant.entity';
 
 export interface ModelAvailability {
@@ -14,7 +14,7 @@ export interface ModelAvailability {
 export class ModelService {
   constructor(
     private readonly rules: ModelSelectionRules,
-    private readonly keys: KeyResolver,
+    private readonly keys: KeySelector,
   ) {}
 
   /** Every catalog model with the sources that would serve it for the caller now (none if the policy forbids it). */

@@ -12,7 +12,7 @@ import type { ApiTokenService, TokenOrigin } from '../token/api-token.service';
 import { Role } from '../user/role';
 import { UserEntity } from '../user/user.entity';
 import { flushUnique, normalizeEmail } from '../user/user.service';
-import type { ModelSelectionRules } from './model-selection-rules';
+import type { ModelSelectionRules } from '../../catalog/model-selection-rules';
 import { TenantEntity } from './tenant.entity';
 import type { CreateTenantInput, PlatformKeyLimitInput, UpdateTenantPolicyInput } from './tenant.input';
 

@@ -7,7 +7,7 @@ import { audited } from '../../audit/audited';
 import type { AuditLog } from '../../audit/audit-log';
 import type { Caller } from '../../auth/caller';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
-import type { ModelSelectionRules } from '../tenant/model-selection-rules';
+import type { ModelSelectionRules } from '../../catalog/model-selection-rules';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { UserEntity } from './user.entity';
 import type { CreateUserInput } from './user.input';

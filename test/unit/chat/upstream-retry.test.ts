@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_POLICY, isRetriable, retryDelayMs, type RetryPolicy } from '../../../src/chat/upstream-retry';
+import { DEFAULT_RETRY_POLICY, isRetriable, retryDelayMs, shouldRetry, type RetryPolicy } from '../../../src/chat/upstream-retry';
 import { UpstreamFailure } from '../../../src/providers/provider-stream';
 
 const policy: RetryPolicy = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000 };
@@ -47,5 +47,28 @@ describe('retryDelayMs', () => {
 
   test('the default policy makes three attempts', () => {
     expect(DEFAULT_RETRY_POLICY.maxAttempts).toBe(3);
+  });
+});
+
+describe('shouldRetry', () => {
+  const busy = failure('UPSTREAM_OVERLOADED');
+
+  test('a retriable failure before the first token, with attempts left, is retried', () => {
+    expect(shouldRetry(policy, 1, busy, false)).toBe(true);
+    expect(shouldRetry(policy, 2, failure('UPSTREAM_RATE_LIMITED'), false)).toBe(true);
+  });
+
+  test('never after the first token: the client already has part of the reply', () => {
+    expect(shouldRetry(policy, 1, busy, true)).toBe(false);
+  });
+
+  test('never once the attempts are used up', () => {
+    expect(shouldRetry(policy, policy.maxAttempts, busy, false)).toBe(false);
+    expect(shouldRetry({ ...policy, maxAttempts: 1 }, 1, busy, false)).toBe(false);
+  });
+
+  test('never for a failure that is not retriable', () => {
+    expect(shouldRetry(policy, 1, failure('INVALID_PROVIDER_KEY'), false)).toBe(false);
+    expect(shouldRetry(policy, 1, new Error('boom'), false)).toBe(false);
   });
 });

@@ -1,13 +1,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Principal } from '../auth/principal';
-import { ErrorCode, KeywardError } from '../common/errors';
-import { CredentialEntity } from '../modules/credential/credential.entity';
-import { CredentialScope } from '../modules/credential/credential-scope';
-import { KeySource, type ConcreteKeySource } from '../modules/credential/key-source';
-import { Provider } from '../modules/credential/provider';
-import type { TenantEntity } from '../modules/tenant/tenant.entity';
-import type { TenantScopedCache } from '../cache/tenant-scoped-cache';
-import { sealedCredential, type CredentialVault, type SealedCredential } from './credential-vault';
+import type { Principal } from '../../auth/principal';
+import { ErrorCode, KeywardError } from '../../common/errors';
+import type { TenantScopedCache } from '../../cache/tenant-scoped-cache';
+import type { CredentialVault, SealedCredential } from '../../vault/credential-vault';
+import { CredentialEntity } from './credential.entity';
+import { CredentialScope } from './credential-scope';
+import { availableKeySources, chooseKeySource, platformKeyAvailable, type KeyFacts, type PlatformKeyPolicy } from './key-selection-rules';
+import { KeySource, type ConcreteKeySource } from './key-source';
+import { sealedCredential } from './sealed-credential';
+import type { PlatformKeys } from './platform-keys';
+import type { Provider } from './provider';
 
 /** A key for one request: use `apiKey` for the upstream call and drop it when the request ends. */
 export interface ResolvedKey {
@@ -22,21 +24,6 @@ export interface ResolvedKey {
    */
   lastUsedDue: boolean;
 }
-
-/** The operator's keys from the environment, per provider. */
-export class PlatformKeys {
-  constructor(private readonly keys: Partial<Record<Provider, string>>) {}
-
-  has(provider: Provider): boolean {
-    return Boolean(this.keys[provider]);
-  }
-
-  get(provider: Provider): string | undefined {
-    return this.keys[provider];
-  }
-}
-
-const missing = (code: ErrorCode, message: string) => new KeywardError(code, message);
 
 /** lastUsedAt is for people; a write per request would double the database work of a chat. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -55,15 +42,12 @@ export interface CallerKeys {
 /** Cached per (tenant, user, provider); dropped when the tenant's credentials change. */
 export type CallerKeyCache = TenantScopedCache<CallerKeys>;
 
-/** What the resolver reads of a tenant's policy: the tenant's own switch and the operator's. */
-export type PlatformKeyPolicy = Pick<TenantEntity, 'allowPlatformKey' | 'platformKeyEnabled'>;
-
 /**
- * Picks the key for a request by key source (DESIGN.md "Picking the model and the key") and
- * opens it through the vault. Fails closed: a stored key that cannot be decrypted is
- * KEY_UNAVAILABLE, never a silent fall-back to another source.
+ * Picks the key for a request (the rules are in key-selection-rules.ts) from the caller's stored
+ * credentials, cached per caller, and opens it through the vault. Fails closed: a stored key
+ * that cannot be decrypted is KEY_UNAVAILABLE, never a silent fall-back to another source.
  */
-export class KeyResolver {
+export class KeySelector {
   /** When this process last wrote each credential's lastUsedAt (ms since the epoch). */
   private readonly lastUsedWritten = new Map<string, number>();
 
@@ -80,27 +64,16 @@ export class KeyResolver {
     provider: Provider,
     requested: KeySource,
   ): Promise<ResolvedKey> {
-    const { personal, shared } = await this.storedFor(em, principal, provider);
-    switch (requested) {
+    const stored = await this.storedFor(em, principal, provider);
+    const choice = chooseKeySource(requested, this.facts(stored, tenant, provider));
+    if ('refused' in choice) throw new KeywardError(choice.refused, choice.message);
+    switch (choice.source) {
       case KeySource.PERSONAL:
-        if (!personal) throw missing(ErrorCode.PERSONAL_KEY_MISSING, `You have no personal ${provider} key`);
-        return this.open(em, personal, KeySource.PERSONAL);
+        return this.open(em, stored.personal!, KeySource.PERSONAL);
       case KeySource.TENANT:
-        if (!shared) throw missing(ErrorCode.TENANT_KEY_MISSING, `Your tenant has no shared ${provider} key`);
-        return this.open(em, shared, KeySource.TENANT);
+        return this.open(em, stored.shared!, KeySource.TENANT);
       case KeySource.PLATFORM:
-        if (!tenant.platformKeyEnabled) {
-          throw missing(ErrorCode.PLATFORM_KEY_DISABLED, 'The operator has switched off the platform key for your tenant');
-        }
-        if (!tenant.allowPlatformKey) {
-          throw missing(ErrorCode.PLATFORM_KEY_DISABLED, "Your tenant's policy does not allow the platform key");
-        }
         return this.platformKey(provider);
-      case KeySource.AUTO:
-        if (personal) return this.open(em, personal, KeySource.PERSONAL);
-        if (shared) return this.open(em, shared, KeySource.TENANT);
-        if (this.platformAvailable(tenant, provider)) return this.platformKey(provider);
-        throw missing(ErrorCode.NO_CREDENTIAL, `No ${provider} key is available to you (personal, tenant or platform)`);
     }
   }
 
@@ -111,16 +84,15 @@ export class KeyResolver {
     tenant: PlatformKeyPolicy,
     provider: Provider,
   ): Promise<ConcreteKeySource[]> {
-    const { personal, shared } = await this.storedFor(em, principal, provider);
-    const sources: ConcreteKeySource[] = [];
-    if (personal) sources.push(KeySource.PERSONAL);
-    if (shared) sources.push(KeySource.TENANT);
-    if (this.platformAvailable(tenant, provider)) sources.push(KeySource.PLATFORM);
-    return sources;
+    return availableKeySources(this.facts(await this.storedFor(em, principal, provider), tenant, provider));
   }
 
   platformAvailable(tenant: PlatformKeyPolicy, provider: Provider): boolean {
-    return tenant.platformKeyEnabled && tenant.allowPlatformKey && this.platform.has(provider);
+    return platformKeyAvailable({ tenant, platformConfigured: this.platform.has(provider) });
+  }
+
+  private facts({ personal, shared }: CallerKeys, tenant: PlatformKeyPolicy, provider: Provider): KeyFacts {
+    return { provider, hasPersonal: personal !== null, hasTenant: shared !== null, tenant, platformConfigured: this.platform.has(provider) };
   }
 
   private async storedFor(em: EntityManager, principal: Principal, provider: Provider): Promise<CallerKeys> {
@@ -161,7 +133,7 @@ export class KeyResolver {
 
   private platformKey(provider: Provider): ResolvedKey {
     const apiKey = this.platform.get(provider);
-    if (!apiKey) throw missing(ErrorCode.NO_CREDENTIAL, `The operator has configured no platform ${provider} key`);
+    if (!apiKey) throw new KeywardError(ErrorCode.NO_CREDENTIAL, `The operator has configured no platform ${provider} key`);
     return { source: KeySource.PLATFORM, credentialId: null, dataKeyVersion: null, apiKey, lastUsedDue: false };
   }
 }

@@ -1,8 +1,8 @@
 import { Authorized, Int, Mutation, Resolver } from 'type-graphql';
-import type { Caller } from '../auth/caller';
-import { CurrentCaller } from '../auth/current-caller';
-import type { Action } from '../auth/policy';
-import { Tenant } from '../modules/tenant/tenant.type';
+import type { Caller } from '../../auth/caller';
+import { CurrentCaller } from '../../auth/current-caller';
+import type { Action } from '../../auth/policy';
+import { Tenant } from '../tenant/tenant.type';
 import type { KeyManagementService } from './key-management.service';
 
 @Resolver()

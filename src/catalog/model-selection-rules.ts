@@ -1,7 +1,11 @@
-import type { ModelCatalog } from '../../chat/model-catalog';
-import { ErrorCode, KeywardError } from '../../common/errors';
-import { redactSecrets } from '../../common/logger';
-import type { TenantEntity } from './tenant.entity';
+import { ErrorCode, KeywardError } from '../common/errors';
+import { redactSecrets } from '../common/logger';
+import type { ModelCatalog } from './model-catalog';
+
+/** What the rules read of a tenant: its allow-list of model ids (null: every catalog model). */
+export interface ModelPolicy {
+  readonly allowedModels: readonly string[] | null;
+}
 
 /** Model ids are short; a longer value, or one shaped like a key, may be a secret pasted in the wrong field. */
 const MAX_ECHOED_MODEL_LENGTH = 48;
@@ -20,11 +24,11 @@ export class ModelSelectionRules {
     }
   }
 
-  isAllowed(tenant: Pick<TenantEntity, 'allowedModels'>, model: string): boolean {
+  isAllowed(tenant: ModelPolicy, model: string): boolean {
     return tenant.allowedModels === null || tenant.allowedModels.includes(model);
   }
 
-  assertUsable(tenant: Pick<TenantEntity, 'allowedModels'>, model: string): void {
+  assertUsable(tenant: ModelPolicy, model: string): void {
     this.assertKnown(model);
     if (!this.isAllowed(tenant, model)) {
       throw new KeywardError(ErrorCode.MODEL_NOT_ALLOWED, `Model "${model}" is not allowed by this tenant's policy`, { model });
