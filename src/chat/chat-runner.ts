@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { ChatFailedCode } from '../common/codes';
 import type { Logger } from '../common/logger';
 import type { AnthropicClients } from '../providers/anthropic/anthropic-clients';
 import { streamAnthropic } from '../providers/anthropic/anthropic-stream';
@@ -69,7 +70,7 @@ export class ChatRunner {
         }
       }
     } catch (error) {
-      failure = error instanceof UpstreamFailure ? error : new UpstreamFailure('UPSTREAM_ERROR', 'The chat failed', true);
+      failure = error instanceof UpstreamFailure ? error : new UpstreamFailure(ChatFailedCode.UPSTREAM_ERROR, 'The chat failed');
       if (error instanceof UpstreamFailure) {
         const { code, status, networkCode } = error;
         const afterFirstToken = firstTokenAt !== null;
@@ -80,7 +81,7 @@ export class ChatRunner {
     }
 
     if (channel.wasInterrupted && !failure && stopReason === null) {
-      failure = new UpstreamFailure('SHUTTING_DOWN', 'The gateway is restarting; retry the request', true);
+      failure = new UpstreamFailure(ChatFailedCode.SHUTTING_DOWN, 'The gateway is restarting; retry the request');
     }
     const cancelled = channel.signal.aborted && !failure && stopReason === null;
     // A cancelled stream never gets its final usage; count the deltas received as output tokens.

@@ -13,6 +13,7 @@ import { getVariableValues } from 'graphql/execution/values';
 import { CloseCode, handleProtocols, makeServer, type Server as GraphQLWsServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { clientAddress, type TrustProxy } from '../common/client-address';
+import { ErrorCode } from '../common/codes';
 import type { Logger } from '../common/logger';
 import type { GatewayContext } from './context';
 import type { ContextFactory } from './context-factory';
@@ -22,7 +23,7 @@ import type { QueryLimits } from './query-limits';
 import { createSubscriber } from './subscription-events';
 import { UnauthenticatedSockets, type UnauthenticatedSocketLimits } from './unauthenticated-sockets';
 import type { Principal } from '../auth/principal';
-import type { OperationFacts } from '../observability/operation-log';
+import { errorCodeLabel, type OperationFacts } from '../observability/operation-log';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { LRUCache } from 'lru-cache';
@@ -131,17 +132,17 @@ export function attachWebSocket(options: WebSocketOptions) {
     } catch (error) {
       // limits.parse throws only GraphQLErrors, with a client-safe message; keep their location.
       const { message, source, positions } = error as GraphQLError;
-      return { errors: [new GraphQLError(message, { source, positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+      return { errors: [new GraphQLError(message, { source, positions, extensions: { code: ErrorCode.GRAPHQL_PARSE_FAILED } })] };
     }
     const validationErrors = validate(schema, document, rules);
     if (validationErrors.length > 0) {
-      return { errors: validationErrors.map((error) => requestError(error.message, 'GRAPHQL_VALIDATION_FAILED', error)) };
+      return { errors: validationErrors.map((error) => requestError(error.message, ErrorCode.GRAPHQL_VALIDATION_FAILED, error)) };
     }
     return { document };
   };
   const clientErrors = (errors: readonly GraphQLError[], operation: Operation | undefined) => {
     const formatted = errors.map((error) => limits.formatError(maskError(error.toJSON(), error, operation?.requestId, log)));
-    operation?.errorCodes.push(...formatted.map((error) => String(error.extensions?.code ?? 'UNKNOWN')));
+    operation?.errorCodes.push(...formatted.map(errorCodeLabel));
     return formatted;
   };
   const finish = (key: string) => {
@@ -191,12 +192,12 @@ export function attachWebSocket(options: WebSocketOptions) {
       if (!('document' in checked)) return checked.errors;
       const { document } = checked;
       const operation = getOperationAST(document, payload.operationName);
-      if (!operation) return [requestError('Could not determine the operation to run', 'OPERATION_RESOLUTION_FAILURE')];
+      if (!operation) return [requestError('Could not determine the operation to run', ErrorCode.OPERATION_RESOLUTION_FAILURE)];
       tracked.name ??= operation.name?.value ?? null;
       tracked.type = operation.operation;
       tracked.resolved = true;
       const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
-      if (variables.errors) return variables.errors.map((error) => requestError(error.message, 'BAD_USER_INPUT', error));
+      if (variables.errors) return variables.errors.map((error) => requestError(error.message, ErrorCode.BAD_USER_INPUT, error));
 
       let contextValue: GatewayContext;
       try {
