@@ -1,8 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { waitForClose, type RecordedRequest } from '../support/anthropic-server';
 import {
-  anthropicKey,
-  CHAT,
   chat,
   chatTenant,
   eventualUsageRow,
@@ -10,13 +8,14 @@ import {
   messageRows,
   openChat,
   startChatEnvironment,
-  storeAnthropicKey,
   uniqueText,
   upstreamFor,
   type ChatEnvironment,
   type ChatTenant,
   type OpenChat,
 } from '../support/chat-harness';
+import { CHAT } from '../support/documents';
+import { anthropicKey, storeAnthropicKey } from '../support/fixtures';
 import { bearer, wsClient } from '../support/ws-client';
 
 /**

@@ -1,39 +1,15 @@
 import { hashBearerToken } from '../../src/auth/bearer-token';
-import { allAuditEvents, parseDetail, post } from '../support/audit-helpers';
-import {
-  createMember,
-  createTenantWithAdmin,
-  failCode,
-  ISSUE_TOKEN,
-  ME,
-  ok,
-  REVOKE_TOKEN,
-  uniqueName,
-  type TenantFixture,
-  type UserFixture,
-} from '../support/fixtures';
+import { allAuditEvents, parseDetail } from '../support/audit-helpers';
+import { API_TOKENS, ISSUE_TOKEN, ME, REVOKE_TOKEN, type ApiTokenView } from '../support/documents';
+import { createMember, createTenantWithAdmin, uniqueName, type TenantFixture, type UserFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { failCode, ok, post } from '../support/graphql-client';
 import { sql } from '../support/sql';
 
 /**
  * Issue 11, item 6: every token can be found (`apiTokens`) and so revoked, including a tenant's
  * first admin token and the bootstrap token, and every issued token has a token.issue event.
  */
-
-const TOKEN_FIELDS = 'id name createdAt lastUsedAt revokedAt expiresAt user { id role }';
-const API_TOKENS = /* GraphQL */ `
-  query ($userId: ID, $tenantId: ID) { apiTokens(userId: $userId, tenantId: $tenantId) { ${TOKEN_FIELDS} } }
-`;
-
-interface TokenView {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-  expiresAt: string | null;
-  user: { id: string; role: string };
-}
 
 let gw: TestGateway;
 let platformAdminId: string;
@@ -43,7 +19,7 @@ let b: TenantFixture;
 let memberA: UserFixture;
 let auditorA: UserFixture;
 
-const tokens = async (caller: string, args: { userId?: string; tenantId?: string } = {}): Promise<TokenView[]> =>
+const tokens = async (caller: string, args: { userId?: string; tenantId?: string } = {}): Promise<ApiTokenView[]> =>
   (await ok(gw, caller, API_TOKENS, args)).apiTokens;
 const idOfToken = async (bearer: string): Promise<string> =>
   (await sql<{ id: string }>('select id from api_tokens where token_hash = $1', [hashBearerToken(bearer)]))[0].id;

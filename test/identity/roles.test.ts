@@ -1,32 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import {
-  createMember,
-  createTenantWithAdmin,
-  failCode,
+  CREATE_TENANT,
+  CREATE_USER,
+  DELETE_TENANT,
   ISSUE_TOKEN,
   ME,
-  ok,
   REVOKE_TOKEN,
+  SET_PREFERRED_MODEL,
+  TENANT,
+  UPDATE_POLICY,
+  USERS,
+  type RoleName,
+} from '../support/documents';
+import {
+  createMember,
+  createTenantWithAdmin,
   uniqueEmail,
   uniqueName,
-  type RoleName,
   type TenantFixture,
   type UserFixture,
 } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { failCode, ok } from '../support/graphql-client';
 import { rowsForTenantAttempt, tenantRowCounts } from '../support/sql';
 
-const TENANT = '{ tenant { id name policy { allowPlatformKey allowedModels defaultModel monthlyBudgetUsd requestsPerMinute } } }';
-const USERS = '{ users { id email role tenant { id } } }';
-const CREATE_TENANT = `mutation ($input: CreateTenantInput!) {
-  createTenant(input: $input) { tenant { id name dataKeyVersion } admin { id email role tenant { id } } token }
-}`;
-const CREATE_USER = 'mutation ($input: CreateUserInput!) { createUser(input: $input) { id email role tenant { id } } }';
-const UPDATE_POLICY = `mutation ($input: UpdateTenantPolicyInput!) {
-  updateTenantPolicy(input: $input) { id policy { allowPlatformKey allowedModels defaultModel monthlyBudgetUsd requestsPerMinute } }
-}`;
-const SET_PREFERRED = 'mutation ($model: String) { setPreferredModel(model: $model) { id preferredModel } }';
-const DELETE_TENANT = 'mutation ($id: ID!) { deleteTenant(id: $id) }';
 
 let gw: TestGateway;
 let platformTenantId: string;
@@ -185,7 +182,7 @@ describe('revokeApiToken', () => {
     const member = await createMember(gw, a.adminToken, 'MEMBER');
     const revoked = (await revoke(member.token, member.tokenId)).revokeApiToken;
     expect(revoked.id).toBe(member.tokenId);
-    expect(Number.isNaN(Date.parse(revoked.revokedAt))).toBe(false);
+    expect(Number.isNaN(Date.parse(revoked.revokedAt!))).toBe(false);
     expect(await failCode(gw, member.token, ME)).toBe('UNAUTHENTICATED');
   });
 
@@ -280,20 +277,20 @@ describe('setPreferredModel', () => {
   });
 
   test('sets a catalog model, and null clears it', async () => {
-    const set = (await ok(gw, member.token, SET_PREFERRED, { model: 'claude-sonnet-4-5' })).setPreferredModel;
+    const set = (await ok(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-sonnet-4-5' })).setPreferredModel;
     expect(set).toEqual({ id: member.userId, preferredModel: 'claude-sonnet-4-5' });
     expect(await preferred(member.token)).toBe('claude-sonnet-4-5');
     expect(await preferred(t.adminToken)).toBeNull();
 
-    expect((await ok(gw, member.token, SET_PREFERRED, { model: null })).setPreferredModel.preferredModel).toBeNull();
+    expect((await ok(gw, member.token, SET_PREFERRED_MODEL, { model: null })).setPreferredModel.preferredModel).toBeNull();
     expect(await preferred(member.token)).toBeNull();
   });
 
   test('an unknown model → UNKNOWN_MODEL; a model the tenant does not allow → MODEL_NOT_ALLOWED', async () => {
-    await ok(gw, member.token, SET_PREFERRED, { model: 'claude-haiku-4-5' });
-    expect(await failCode(gw, member.token, SET_PREFERRED, { model: 'claude-haiku-9' })).toBe('UNKNOWN_MODEL');
+    await ok(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-haiku-4-5' });
+    expect(await failCode(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-haiku-9' })).toBe('UNKNOWN_MODEL');
     await ok(gw, t.adminToken, UPDATE_POLICY, { input: { allowedModels: ['claude-haiku-4-5'], defaultModel: 'claude-haiku-4-5' } });
-    expect(await failCode(gw, member.token, SET_PREFERRED, { model: 'claude-opus-4-5' })).toBe('MODEL_NOT_ALLOWED');
+    expect(await failCode(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-opus-4-5' })).toBe('MODEL_NOT_ALLOWED');
     expect(await preferred(member.token)).toBe('claude-haiku-4-5');
   });
 });

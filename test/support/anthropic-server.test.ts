@@ -12,12 +12,7 @@ import Anthropic, {
   RateLimitError,
 } from '@anthropic-ai/sdk';
 import { performance } from 'node:perf_hooks';
-import {
-  estimateInputTokens,
-  startAnthropicServer,
-  waitForClose,
-  type AnthropicServer,
-} from './anthropic-server';
+import { estimateInputTokens, startAnthropicServer, waitForClose, type AnthropicServer } from './anthropic-server';
 
 const MODEL = 'claude-sonnet-5-5';
 const KEY = 'sk-ant-test-key';
