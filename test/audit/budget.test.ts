@@ -3,8 +3,8 @@ import { Provider } from '../../src/modules/credential/provider';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
 import { allAuditEvents, sleep } from '../support/audit-helpers';
 import { chatClient, completedChat, runChat, type ChatRun } from '../support/chat-harness';
-import { CHAT, SET_CREDENTIAL, UPDATE_POLICY } from '../support/documents';
-import { createMember, createTenantWithAdmin, type TenantFixture } from '../support/fixtures';
+import { CHAT, UPDATE_POLICY } from '../support/documents';
+import { modelPrices, seed, type TenantFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { errorCode, ok } from '../support/graphql-client';
 import { sql } from '../support/sql';
@@ -30,14 +30,7 @@ const sockets: WsClient[] = [];
 beforeAll(async () => {
   anthropic = await startAnthropicServer();
   gw = await startTestGateway({ env: { ANTHROPIC_BASE_URL: anthropic.baseURL } });
-  const tenant = await createTenantWithAdmin(gw, 'budget-prices');
-  const models = (await ok(gw, tenant.adminToken, '{ models { id inputUsdPerMTok outputUsdPerMTok } }')).models as Array<{
-    id: string;
-    inputUsdPerMTok: number;
-    outputUsdPerMTok: number;
-  }>;
-  const model = models.find((candidate) => candidate.id === MODEL)!;
-  haiku = { input: model.inputUsdPerMTok, output: model.outputUsdPerMTok };
+  haiku = await modelPrices(gw, (await seed(gw).tenant({ prefix: 'budget-prices' })).adminToken, MODEL);
 }, 60_000);
 
 afterAll(async () => {
@@ -54,13 +47,11 @@ const maxRequestCost = (): number => costOf(200, MAX_TOKENS);
 
 /** A tenant with a budget, a tenant key, and `users` chat users (the admin and members). */
 async function budgetTenant(monthlyBudgetUsd: number, users: number): Promise<{ tenant: TenantFixture; clients: WsClient[] }> {
-  const tenant = await createTenantWithAdmin(gw, 'budget');
-  await ok(gw, tenant.adminToken, SET_CREDENTIAL, {
-    input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: providerKey(Provider.ANTHROPIC), validate: false },
-  });
-  await ok(gw, tenant.adminToken, UPDATE_POLICY, { input: { monthlyBudgetUsd } });
+  const tenant = await seed(gw).tenant({ prefix: 'budget' });
+  await tenant.tenantKey(providerKey(Provider.ANTHROPIC));
+  await tenant.policy({ monthlyBudgetUsd });
   const tokens = [tenant.adminToken];
-  while (tokens.length < users) tokens.push((await createMember(gw, tenant.adminToken, 'MEMBER')).token);
+  while (tokens.length < users) tokens.push((await tenant.member()).token);
   const clients = tokens.map((token) => chatClient(gw, token));
   sockets.push(...clients);
   return { tenant, clients };

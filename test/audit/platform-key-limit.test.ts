@@ -3,8 +3,8 @@ import { Provider } from '../../src/modules/credential/provider';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
 import { allAuditEvents, parseDetail } from '../support/audit-helpers';
 import { chatClient, completedChat, runChat, type ChatRun } from '../support/chat-harness';
-import { CREATE_TENANT, SET_CREDENTIAL, SET_PLATFORM_KEY_LIMIT, TENANT, UPDATE_POLICY } from '../support/documents';
-import { createMember, createTenantWithAdmin, uniqueEmail, uniqueName, type TenantFixture } from '../support/fixtures';
+import { CREATE_TENANT, ME, SET_CREDENTIAL, SET_PLATFORM_KEY_LIMIT, TENANT, UPDATE_POLICY } from '../support/documents';
+import { modelPrices, seed, SeededTenant, uniqueEmail, uniqueName } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { errorCode, ok, post } from '../support/graphql-client';
 import { sql } from '../support/sql';
@@ -32,11 +32,8 @@ const sockets: WsClient[] = [];
 beforeAll(async () => {
   anthropic = await startAnthropicServer();
   gw = await startTestGateway({ env: { ANTHROPIC_BASE_URL: anthropic.baseURL, ANTHROPIC_API_KEY: providerKey(Provider.ANTHROPIC) } });
-  platformTenantId = (await ok(gw, gw.platformToken, '{ me { tenant { id } } }')).me.tenant.id;
-  const prices = await createTenantWithAdmin(gw, 'platform-cap-prices');
-  const models = (await ok(gw, prices.adminToken, '{ models { id inputUsdPerMTok outputUsdPerMTok } }')).models;
-  const model = models.find((candidate: { id: string }) => candidate.id === MODEL);
-  haiku = { input: model.inputUsdPerMTok, output: model.outputUsdPerMTok };
+  platformTenantId = (await ok(gw, gw.platformToken, ME)).me.tenant.id;
+  haiku = await modelPrices(gw, (await seed(gw).tenant({ prefix: 'platform-cap-prices' })).adminToken, MODEL);
 }, 60_000);
 
 afterAll(async () => {
@@ -72,12 +69,12 @@ const upstreamCalls = (text: string): number =>
   anthropic.requests.filter((request) => JSON.stringify(request.body ?? {}).includes(text)).length;
 
 describe('who sets the limit', () => {
-  let tenant: TenantFixture;
+  let tenant: SeededTenant;
   let memberToken: string;
 
   beforeAll(async () => {
-    tenant = await createTenantWithAdmin(gw, 'platform-limit-who');
-    memberToken = (await createMember(gw, tenant.adminToken, 'MEMBER')).token;
+    tenant = await seed(gw).tenant({ prefix: 'platform-limit-who' });
+    memberToken = (await tenant.member()).token;
   });
 
   test('a new tenant: enabled, no cap, visible to its admin and members', async () => {
@@ -137,7 +134,7 @@ describe('who sets the limit', () => {
 
 describe('the switch', () => {
   test('off: PLATFORM is PLATFORM_KEY_DISABLED, AUTO does not fall to it, the tenant admin cannot turn it back on', async () => {
-    const tenant = await createTenantWithAdmin(gw, 'platform-off');
+    const tenant = await seed(gw).tenant({ prefix: 'platform-off' });
     const chats = client(tenant.adminToken);
     await completedChat(chats, chatInput(1));
     await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { enabled: false } });
@@ -168,10 +165,10 @@ describe('the monthly cap', () => {
     const cap = 5.5 * actualCost();
     expect(5 * maxRequestCost()).toBeLessThanOrEqual(cap);
     expect(6 * actualCost()).toBeGreaterThan(cap);
-    const tenant = await createTenantWithAdmin(gw, 'platform-cap');
+    const tenant = await seed(gw).tenant({ prefix: 'platform-cap' });
     await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: cap } });
     const tokens = [tenant.adminToken];
-    while (tokens.length < 4) tokens.push((await createMember(gw, tenant.adminToken, 'MEMBER')).token);
+    while (tokens.length < 4) tokens.push((await tenant.member()).token);
     const clients = tokens.map(client);
     anthropic.setBehaviour({ kind: 'stream', tokens: ['a', 'b', 'c'], delayMs: 30, inputTokens: INPUT_TOKENS, outputTokens: OUTPUT_TOKENS });
     try {
@@ -206,7 +203,7 @@ describe('the monthly cap', () => {
   }, 60_000);
 
   test('a failed platform chat releases its reservation too', async () => {
-    const tenant = await createTenantWithAdmin(gw, 'platform-cap-fail');
+    const tenant = await seed(gw).tenant({ prefix: 'platform-cap-fail' });
     await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: 10 * maxRequestCost() } });
     anthropic.enqueue({ kind: 'http-error', status: 400, message: 'bad request' });
     const failed = await runChat(client(tenant.adminToken), chatInput(1));

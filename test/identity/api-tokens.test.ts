@@ -1,7 +1,7 @@
 import { hashBearerToken } from '../../src/auth/bearer-token';
 import { allAuditEvents, parseDetail } from '../support/audit-helpers';
 import { API_TOKENS, ISSUE_TOKEN, ME, REVOKE_TOKEN, type ApiTokenView } from '../support/documents';
-import { createMember, createTenantWithAdmin, uniqueName, type TenantFixture, type UserFixture } from '../support/fixtures';
+import { seed, SeededTenant, uniqueName, type UserFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { failCode, ok, post } from '../support/graphql-client';
 import { sql } from '../support/sql';
@@ -14,8 +14,8 @@ import { sql } from '../support/sql';
 let gw: TestGateway;
 let platformAdminId: string;
 let platformTenantId: string;
-let a: TenantFixture;
-let b: TenantFixture;
+let a: SeededTenant;
+let b: SeededTenant;
 let memberA: UserFixture;
 let auditorA: UserFixture;
 
@@ -29,10 +29,10 @@ beforeAll(async () => {
   const me = (await ok(gw, gw.platformToken, ME)).me;
   platformAdminId = me.id;
   platformTenantId = me.tenant.id;
-  a = await createTenantWithAdmin(gw, 'tokens-a');
-  b = await createTenantWithAdmin(gw, 'tokens-b');
-  memberA = await createMember(gw, a.adminToken, 'MEMBER');
-  auditorA = await createMember(gw, a.adminToken, 'AUDITOR');
+  a = await seed(gw).tenant({ prefix: 'tokens-a' });
+  b = await seed(gw).tenant({ prefix: 'tokens-b' });
+  memberA = await a.member();
+  auditorA = await a.auditor();
 }, 60_000);
 afterAll(() => gw?.stop());
 
@@ -59,7 +59,7 @@ describe("createTenant's first admin token", () => {
   });
 
   test('its admin revokes it, after which it stops working', async () => {
-    const t = await createTenantWithAdmin(gw, 'tokens-own-revoke');
+    const t = await seed(gw).tenant({ prefix: 'tokens-own-revoke' });
     const spare = (await ok(gw, t.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('spare') } })).issueApiToken.token;
     const initialId = await idOfToken(t.adminToken);
     expect((await ok(gw, t.adminToken, REVOKE_TOKEN, { id: initialId })).revokeApiToken.revokedAt).toEqual(expect.any(String));
@@ -68,7 +68,7 @@ describe("createTenant's first admin token", () => {
   });
 
   test('the platform admin revokes it from outside the tenant', async () => {
-    const t = await createTenantWithAdmin(gw, 'tokens-operator-revoke');
+    const t = await seed(gw).tenant({ prefix: 'tokens-operator-revoke' });
     const initialId = await idOfToken(t.adminToken);
     await ok(gw, gw.platformToken, REVOKE_TOKEN, { id: initialId });
     expect(await failCode(gw, t.adminToken, ME)).toBe('UNAUTHENTICATED');

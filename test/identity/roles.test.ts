@@ -12,14 +12,7 @@ import {
   USERS,
   type RoleName,
 } from '../support/documents';
-import {
-  createMember,
-  createTenantWithAdmin,
-  uniqueEmail,
-  uniqueName,
-  type TenantFixture,
-  type UserFixture,
-} from '../support/fixtures';
+import { seed, SeededTenant, uniqueEmail, uniqueName, type UserFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { failCode, ok } from '../support/graphql-client';
 import { rowsForTenantAttempt, tenantRowCounts } from '../support/sql';
@@ -27,8 +20,8 @@ import { rowsForTenantAttempt, tenantRowCounts } from '../support/sql';
 
 let gw: TestGateway;
 let platformTenantId: string;
-let a: TenantFixture;
-let b: TenantFixture;
+let a: SeededTenant;
+let b: SeededTenant;
 let memberA: UserFixture;
 let auditorA: UserFixture;
 let memberB: UserFixture;
@@ -36,11 +29,11 @@ let memberB: UserFixture;
 beforeAll(async () => {
   gw = await startTestGateway();
   platformTenantId = (await ok(gw, gw.platformToken, ME)).me.tenant.id;
-  a = await createTenantWithAdmin(gw, 'roles-a');
-  b = await createTenantWithAdmin(gw, 'roles-b');
-  memberA = await createMember(gw, a.adminToken, 'MEMBER');
-  auditorA = await createMember(gw, a.adminToken, 'AUDITOR');
-  memberB = await createMember(gw, b.adminToken, 'MEMBER');
+  a = await seed(gw).tenant({ prefix: 'roles-a' });
+  b = await seed(gw).tenant({ prefix: 'roles-b' });
+  memberA = await a.member();
+  auditorA = await a.auditor();
+  memberB = await b.member();
 });
 afterAll(() => gw?.stop());
 
@@ -179,7 +172,7 @@ describe('revokeApiToken', () => {
   const revoke = (token: string, id: string) => ok(gw, token, REVOKE_TOKEN, { id });
 
   test('anyone revokes its own token, which then stops working', async () => {
-    const member = await createMember(gw, a.adminToken, 'MEMBER');
+    const member = await a.member();
     const revoked = (await revoke(member.token, member.tokenId)).revokeApiToken;
     expect(revoked.id).toBe(member.tokenId);
     expect(Number.isNaN(Date.parse(revoked.revokedAt!))).toBe(false);
@@ -187,13 +180,13 @@ describe('revokeApiToken', () => {
   });
 
   test('an admin revokes a member’s token', async () => {
-    const member = await createMember(gw, a.adminToken, 'MEMBER');
+    const member = await a.member();
     expect((await revoke(a.adminToken, member.tokenId)).revokeApiToken.revokedAt).toEqual(expect.any(String));
     expect(await failCode(gw, member.token, ME)).toBe('UNAUTHENTICATED');
   });
 
   test.each(['MEMBER', 'AUDITOR'] as const)('%s revoking another user’s token → FORBIDDEN; the token keeps working', async (role) => {
-    const victim = await createMember(gw, a.adminToken, 'MEMBER');
+    const victim = await a.member();
     expect(await failCode(gw, tokenOf(role), REVOKE_TOKEN, { id: victim.tokenId })).toBe('FORBIDDEN');
     expect(await meId(victim.token)).toBe(victim.userId);
   });
@@ -211,15 +204,15 @@ describe('revokeApiToken', () => {
 });
 
 describe('updateTenantPolicy', () => {
-  let t: TenantFixture;
+  let t: SeededTenant;
   let member: UserFixture;
   let auditor: UserFixture;
   const policyOf = async (token: string) => (await ok(gw, token, TENANT)).tenant.policy;
 
   beforeAll(async () => {
-    t = await createTenantWithAdmin(gw, 'policy');
-    member = await createMember(gw, t.adminToken, 'MEMBER');
-    auditor = await createMember(gw, t.adminToken, 'AUDITOR');
+    t = await seed(gw).tenant({ prefix: 'policy' });
+    member = await t.member();
+    auditor = await t.auditor();
   });
 
   test('a TENANT_ADMIN sets every field, and only its own tenant changes', async () => {
@@ -267,13 +260,13 @@ describe('updateTenantPolicy', () => {
 });
 
 describe('setPreferredModel', () => {
-  let t: TenantFixture;
+  let t: SeededTenant;
   let member: UserFixture;
   const preferred = async (token: string) => (await ok(gw, token, ME)).me.preferredModel;
 
   beforeAll(async () => {
-    t = await createTenantWithAdmin(gw, 'preferred');
-    member = await createMember(gw, t.adminToken, 'MEMBER');
+    t = await seed(gw).tenant({ prefix: 'preferred' });
+    member = await t.member();
   });
 
   test('sets a catalog model, and null clears it', async () => {
@@ -316,8 +309,8 @@ describe('deleteTenant', () => {
   });
 
   test('PLATFORM_ADMIN deletes a tenant: its users and tokens are gone', async () => {
-    const doomed = await createTenantWithAdmin(gw, 'doomed');
-    const member = await createMember(gw, doomed.adminToken, 'MEMBER');
+    const doomed = await seed(gw).tenant({ prefix: 'doomed' });
+    const member = await doomed.member();
     expect((await ok(gw, gw.platformToken, DELETE_TENANT, { id: doomed.tenantId })).deleteTenant).toBe(true);
     expect(await failCode(gw, doomed.adminToken, ME)).toBe('UNAUTHENTICATED');
     expect(await failCode(gw, member.token, ME)).toBe('UNAUTHENTICATED');

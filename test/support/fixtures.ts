@@ -3,6 +3,7 @@ import {
   CREATE_TENANT,
   CREATE_USER,
   ISSUE_TOKEN,
+  MODELS,
   SET_CREDENTIAL,
   UPDATE_POLICY,
   type CredentialScope,
@@ -81,6 +82,13 @@ export async function storeAnthropicKey(
 
 export const updatePolicy = (gw: Pick<TestGateway, 'url'>, adminToken: string, input: TenantPolicyArgs) =>
   ok(gw, adminToken, UPDATE_POLICY, { input });
+
+/** A model's catalog prices (USD per million tokens) as the API reports them. */
+export async function modelPrices(gw: Pick<TestGateway, 'url'>, token: string, model: string): Promise<{ input: number; output: number }> {
+  const entry = (await ok(gw, token, MODELS)).models.find((candidate) => candidate.id === model);
+  if (!entry) throw new Error(`${model} is not in the catalog`);
+  return { input: entry.inputUsdPerMTok, output: entry.outputUsdPerMTok };
+}
 
 /** A seeded tenant: the TenantFixture fields, plus builders for what tests put in it. */
 export interface SeededTenant extends TenantFixture {

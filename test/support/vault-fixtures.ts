@@ -7,7 +7,7 @@ import { Provider } from '../../src/modules/credential/provider';
 import { TenantEntity } from '../../src/modules/tenant/tenant.entity';
 import { Role } from '../../src/modules/user/role';
 import type { ResolvedKey } from '../../src/vault/key-resolver';
-import type { TenantFixture, UserFixture } from './fixtures';
+import { anthropicKey, type TenantFixture, type UserFixture } from './fixtures';
 import type { TestGateway } from './gateway';
 import { CREDENTIALS, SET_CREDENTIAL, type CredentialView, type ResultOf, type SetCredentialArgs, type VariablesOf } from './documents';
 import { post, succeeded, type GraphQLResponse } from './graphql-client';
@@ -26,7 +26,7 @@ const base62 = (length: number): string => {
 export function providerKey(provider: Provider): string {
   switch (provider) {
     case Provider.ANTHROPIC:
-      return `sk-ant-api03-${randomBytes(69).toString('base64url')}`;
+      return anthropicKey();
     case Provider.OPENAI:
       return `sk-proj-${randomBytes(48).toString('base64url')}`;
     case Provider.OPENROUTER:
