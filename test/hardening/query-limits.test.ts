@@ -2,6 +2,7 @@ import { getIntrospectionQuery } from 'graphql';
 import { type TestGateway } from '../support/gateway';
 import { errorCode } from '../support/graphql-client';
 import { countTokens, run, startGateway, TRANSPORTS, type Outcome } from './helpers';
+import { CHAT } from '../support/documents';
 
 const VALIDATION = 'GRAPHQL_VALIDATION_FAILED';
 const PARSE = 'GRAPHQL_PARSE_FAILED';
@@ -110,15 +111,7 @@ describe('the default limits', () => {
       'ws',
       gw,
       gw.platformToken,
-      `subscription ($input: ChatInput!) {
-        chat(input: $input) {
-          __typename
-          ... on ChatStarted { requestId conversationId model keySource }
-          ... on ChatDelta { text }
-          ... on ChatCompleted { stopReason usage { inputTokens outputTokens costUsd } }
-          ... on ChatFailed { code message retryable }
-        }
-      }`,
+      CHAT,
       { input: { message: 'hello' } },
     );
     expect(errorCode(outcome)).toBeDefined();
