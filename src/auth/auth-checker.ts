@@ -1,6 +1,7 @@
 import type { AuthCheckerInterface, ResolverData } from 'type-graphql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditLog } from '../audit/audit-log';
+import { ErrorCode } from '../common/codes';
 import { forbidden, unauthenticated } from '../common/errors';
 import type { RequestContext } from './request-context';
 import { can, type Action } from './policy';
@@ -28,7 +29,7 @@ export class RoleAuthChecker implements AuthCheckerInterface<RequestContext, Act
         outcome: AuditOutcome.DENIED,
         requestId: context.requestId,
         ip: context.ip,
-        detail: { role: principal.role, code: 'FORBIDDEN' },
+        detail: { role: principal.role, code: ErrorCode.FORBIDDEN },
       });
       throw forbidden();
     }

@@ -1,5 +1,5 @@
 import type { Logger } from '../common/logger';
-import type { StreamStop } from '../chat/stream-stop';
+import type { StreamStop } from './stream-stop';
 
 /** What changed for a tenant: its rows (identities, policy, credentials), or also its data keys. */
 export interface TenantChange {

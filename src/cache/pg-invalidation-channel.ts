@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
-import { parseStreamStop } from '../chat/stream-stop';
+import { parseStreamStop } from './stream-stop';
 import type { CacheInvalidation, InvalidationBroadcast, TenantChange } from './cache-invalidation';
 
 export const INVALIDATION_CHANNEL = 'keyward_cache_invalidation';

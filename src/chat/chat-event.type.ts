@@ -1,4 +1,5 @@
 import { createUnionType, Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import type { ChatFailedCode } from '../common/codes';
 import { KeySource } from '../modules/credential/key-source';
 
 @ObjectType({ description: 'First event of every chat: what the gateway picked.' })
@@ -45,8 +46,8 @@ export class ChatCompleted {
 
 @ObjectType({ description: 'Last event of a chat that failed after it started.' })
 export class ChatFailed {
-  @Field()
-  code!: string;
+  @Field(() => String)
+  code!: ChatFailedCode;
 
   @Field()
   message!: string;
@@ -66,5 +67,5 @@ export const chatStarted = (value: ChatStarted): ChatStarted => Object.assign(ne
 export const chatDelta = (text: string): ChatDelta => Object.assign(new ChatDelta(), { text });
 export const chatCompleted = (stopReason: string | null, usage: ChatUsage): ChatCompleted =>
   Object.assign(new ChatCompleted(), { stopReason, usage: Object.assign(new ChatUsage(), usage) });
-export const chatFailed = (code: string, message: string, retryable: boolean): ChatFailed =>
+export const chatFailed = (code: ChatFailedCode, message: string, retryable: boolean): ChatFailed =>
   Object.assign(new ChatFailed(), { code, message, retryable });

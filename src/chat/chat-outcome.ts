@@ -1,3 +1,4 @@
+import { ChatFailedCode } from '../common/codes';
 import { UpstreamFailure } from '../providers/provider-stream';
 import { chatCompleted, chatFailed, type ChatEventPayload, type ChatUsage } from './chat-event.type';
 import type { ChatOutcome } from './chat-recorder';
@@ -25,13 +26,13 @@ export interface RunVerdict {
 
 /** Anything the upstream call throws becomes a failure the client may see: classified ones as they are. */
 export const asChatFailure = (error: unknown): UpstreamFailure =>
-  error instanceof UpstreamFailure ? error : new UpstreamFailure('UPSTREAM_ERROR', 'The chat failed', true);
+  error instanceof UpstreamFailure ? error : new UpstreamFailure(ChatFailedCode.UPSTREAM_ERROR, 'The chat failed');
 
 /** The ChatFailed of a stream the server stopped: the stop's reason, or a shutdown. */
 export const interruptionFailure = (reason: InterruptReason | null): UpstreamFailure =>
   reason
-    ? new UpstreamFailure(reason.code, reason.message, reason.retryable)
-    : new UpstreamFailure('SHUTTING_DOWN', 'The gateway is restarting; retry the request', true);
+    ? new UpstreamFailure(reason.code, reason.message)
+    : new UpstreamFailure(ChatFailedCode.SHUTTING_DOWN, 'The gateway is restarting; retry the request');
 
 /**
  * A finished stream is completed; an upstream failure, or a stop by the server before the end,

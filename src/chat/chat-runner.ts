@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { ChatFailedCode } from '../common/codes';
 import { ErrorCode, isKeywardError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { AnthropicClients } from '../providers/anthropic/anthropic-clients';
@@ -160,7 +161,7 @@ export class ChatRunner {
     const worstCaseUsd = this.catalog.costUsd(plan.model, inputTokens, plan.request.maxTokens);
     this.resizeReservation(plan, worstCaseUsd).catch((error: unknown) => {
       if (isKeywardError(error) && error.code === ErrorCode.BUDGET_EXCEEDED) {
-        channel.interrupt({ code: ErrorCode.BUDGET_EXCEEDED, message: error.message, retryable: false });
+        channel.interrupt({ code: ChatFailedCode.BUDGET_EXCEEDED, message: error.message });
       } else {
         this.log.error({ requestId: plan.requestId, err: error }, 'could not correct the budget reservation');
       }

@@ -1,8 +1,8 @@
+import type { ChatFailedCode } from '../common/codes';
 /** What a stream stopped by the server ends with (a ChatFailed). */
 export interface InterruptReason {
-  code: string;
+  code: ChatFailedCode;
   message: string;
-  retryable: boolean;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, KeywardError } from '../common/errors';
-import type { EventChannel } from './event-channel';
-import { STREAM_STOP_MESSAGES, type StreamStop } from './stream-stop';
+import type { EventChannel, InterruptReason } from './event-channel';
+import type { StreamStop, StreamStopReason } from '../cache/stream-stop';
 
 export interface StreamLimits {
   perUser: number;
@@ -116,7 +116,13 @@ export class StreamRegistry {
   }
 }
 
-const interruptionFor = (stop: StreamStop) => ({ code: stop.reason, message: STREAM_STOP_MESSAGES[stop.reason], retryable: false });
+const STREAM_STOP_MESSAGES: Record<StreamStopReason, string> = {
+  TENANT_DELETED: 'Your tenant was deleted; the request was stopped',
+  CREDENTIAL_DELETED: 'The key this request used was deleted; the request was stopped',
+  TOKEN_REVOKED: 'The token that started this request was revoked; the request was stopped',
+};
+
+const interruptionFor = (stop: StreamStop): InterruptReason => ({ code: stop.reason, message: STREAM_STOP_MESSAGES[stop.reason] });
 
 function bump(counts: Map<string, number>, key: string, delta: number): void {
   const next = (counts.get(key) ?? 0) + delta;

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AUTO_RETRIED_CODES } from '../common/codes';
 import { UpstreamFailure } from '../providers/provider-stream';
 
 export interface RetryPolicy {
@@ -9,11 +10,9 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000 };
 
-const RETRIED_CODES = new Set(['UPSTREAM_RATE_LIMITED', 'UPSTREAM_OVERLOADED']);
-
-/** Only rate-limited or overloaded answers are retried, and only before the first token. */
+/** Only the catalogue's auto-retried codes (rate-limited, overloaded) are retried, and only before the first token. */
 export const isRetriable = (error: unknown): error is UpstreamFailure =>
-  error instanceof UpstreamFailure && RETRIED_CODES.has(error.code);
+  error instanceof UpstreamFailure && AUTO_RETRIED_CODES.has(error.code);
 
 /** Exponential backoff with full jitter, or the upstream's retry-after when it gave one (capped). */
 export function retryDelayMs(policy: RetryPolicy, attempt: number, failure: UpstreamFailure): number {

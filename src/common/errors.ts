@@ -1,26 +1,7 @@
 import { GraphQLError } from 'graphql';
+import { ErrorCode } from './codes';
 
-/** The error codes of the public contract. Anything else reaching a client is masked. */
-export const ErrorCode = {
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  PERSONAL_KEY_MISSING: 'PERSONAL_KEY_MISSING',
-  TENANT_KEY_MISSING: 'TENANT_KEY_MISSING',
-  NO_CREDENTIAL: 'NO_CREDENTIAL',
-  PLATFORM_KEY_DISABLED: 'PLATFORM_KEY_DISABLED',
-  UNKNOWN_MODEL: 'UNKNOWN_MODEL',
-  MODEL_NOT_ALLOWED: 'MODEL_NOT_ALLOWED',
-  INVALID_PROVIDER_KEY: 'INVALID_PROVIDER_KEY',
-  RATE_LIMITED: 'RATE_LIMITED',
-  BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
-  PLATFORM_BUDGET_EXCEEDED: 'PLATFORM_BUDGET_EXCEEDED',
-  KEY_UNAVAILABLE: 'KEY_UNAVAILABLE',
-  UPSTREAM_ERROR: 'UPSTREAM_ERROR',
-  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export { ErrorCode } from './codes';
 
 /** A deliberate error: its message and code are safe to show to the client. */
 export class KeywardError extends GraphQLError {

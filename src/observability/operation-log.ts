@@ -22,6 +22,10 @@ export interface OperationFacts {
   errorCodes: string[];
 }
 
+/** An error's label in the log and the error counter: its code, or UNKNOWN when it has none. */
+export const errorCodeLabel = (error: { readonly extensions?: { readonly [key: string]: unknown } }): string =>
+  String(error.extensions?.code ?? 'UNKNOWN');
+
 /** One structured line and the request/error counters per GraphQL operation, on either transport. */
 export function recordOperation(log: Logger, metrics: Metrics, facts: OperationFacts): void {
   const label = metrics.operationLabels.labelFor({

@@ -1,3 +1,5 @@
+import { isRetryable, type ChatFailedCode } from '../common/codes';
+
 /** Receives a provider stream's events as they arrive; must not throw. */
 export type ProviderEventSink = (event: ProviderEvent) => void;
 
@@ -29,20 +31,21 @@ export interface UpstreamFailureDetails {
   networkCode?: string;
 }
 
-/** A classified upstream failure: a specific code, whether a retry may help, and when. */
+/** A classified upstream failure: a specific code, whether a retry may help (the code's), and when. */
 export class UpstreamFailure extends Error {
+  readonly retryable: boolean;
   readonly status?: number;
   readonly retryAfterMs?: number;
   readonly networkCode?: string;
 
   constructor(
-    readonly code: string,
+    readonly code: ChatFailedCode,
     message: string,
-    readonly retryable: boolean,
     { status, retryAfterMs, networkCode }: UpstreamFailureDetails = {},
   ) {
     super(message);
     this.name = 'UpstreamFailure';
+    this.retryable = isRetryable(code);
     this.status = status;
     this.retryAfterMs = retryAfterMs;
     this.networkCode = networkCode;

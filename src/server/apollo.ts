@@ -3,6 +3,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
+import { ErrorCode } from '../common/codes';
 import type { Logger } from '../common/logger';
 import type { RequestContext } from '../auth/request-context';
 import { maskError } from './error-masking';
@@ -30,7 +31,7 @@ const subscriptionsOverWebSocketOnly: ApolloServerPlugin<RequestContext> = {
         if (operation?.operation !== 'subscription') return;
         throw new GraphQLError(
           'Subscriptions are served over WebSocket only: connect to this path with the graphql-transport-ws protocol (graphql-ws)',
-          { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
+          { extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } },
         );
       },
     };

@@ -1,17 +1,9 @@
 import { GraphQLError, Kind, type ASTNode, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../common/logger';
-import { ErrorCode } from '../common/errors';
+import { ErrorCode } from '../common/codes';
 
-/** Codes a client may see: the contract's, plus the server's own for requests no resolver saw. */
-const PUBLIC_CODES: ReadonlySet<string> = new Set([
-  ...Object.values(ErrorCode),
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-]);
+/** Codes a client may see: the resolvers', plus the server's own for requests no resolver saw. */
+const PUBLIC_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
 const originalOf = (error: unknown): unknown =>
   error instanceof GraphQLError && error.originalError ? originalOf(error.originalError) : error;
@@ -100,8 +92,8 @@ export const withoutLiteralToken = (message: string): string => message.replace(
 
 const clientMessage = (code: string, formatted: GraphQLFormattedError, error: unknown, original: unknown): string => {
   if (code === ErrorCode.BAD_USER_INPUT) return withoutSubmittedValue(formatted.message);
-  if (code === 'GRAPHQL_PARSE_FAILED') return withoutLiteralToken(formatted.message);
-  if (code === 'GRAPHQL_VALIDATION_FAILED') {
+  if (code === ErrorCode.GRAPHQL_PARSE_FAILED) return withoutLiteralToken(formatted.message);
+  if (code === ErrorCode.GRAPHQL_VALIDATION_FAILED) {
     return withoutLiteralValue(formatted.message, [...nodesOf(error), ...nodesOf(original)]);
   }
   return formatted.message;

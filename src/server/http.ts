@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { TrustProxy } from '../common/client-address';
 import type { RequestContext } from '../auth/request-context';
+import { ErrorCode } from '../common/codes';
 import type { ContextFactory } from './context-factory';
 import { requestScope } from './request-scope';
 
@@ -41,7 +42,7 @@ const bodyErrors: ErrorRequestHandler = (error: { type?: string; status?: number
   const tooLarge = error.type === 'entity.too.large';
   const status = tooLarge ? 413 : error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
   const message = tooLarge ? 'Request body too large' : 'Malformed request body: expected a JSON GraphQL request';
-  res.status(status).json({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
+  res.status(status).json({ errors: [{ message, extensions: { code: ErrorCode.BAD_REQUEST } }] });
 };
 
 export interface HttpAppOptions {

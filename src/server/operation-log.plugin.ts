@@ -4,7 +4,7 @@ import type { Logger } from '../common/logger';
 import type { RequestContext } from '../auth/request-context';
 import { clientRequestIdFrom } from './request-scope';
 import type { Metrics } from '../observability/metrics';
-import { recordOperation } from '../observability/operation-log';
+import { errorCodeLabel, recordOperation } from '../observability/operation-log';
 
 /** Logs and counts every HTTP GraphQL request once it has its response. */
 export function operationLogPlugin(log: Logger, metrics: Metrics): ApolloServerPlugin<RequestContext> {
@@ -25,7 +25,7 @@ export function operationLogPlugin(log: Logger, metrics: Metrics): ApolloServerP
             clientRequestId: clientRequestIdFrom(request.http?.headers.get('x-request-id')),
             principal: contextValue.principal,
             durationMs: performance.now() - startedAt,
-            errorCodes: errors.map((error) => String(error.extensions?.code ?? 'UNKNOWN')),
+            errorCodes: errors.map(errorCodeLabel),
           });
         },
       };

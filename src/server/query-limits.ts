@@ -8,6 +8,7 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
+import { ErrorCode } from '../common/codes';
 import type { QueryLimitsConfig } from '../config';
 
 /**
@@ -48,8 +49,6 @@ export interface QueryLimitsOptions {
   production: boolean;
 }
 
-const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
-
 /** graphql-js's token limit message (with its typo "more that" in 16.x). */
 const TOKEN_LIMIT = /Document contains more tha[nt] \d+ tokens\. Parsing aborted\./;
 /** graphql-js appends suggestions at the end: ` Did you mean "a", "b", or "c"?` */
@@ -63,7 +62,7 @@ const SUGGESTION = / ?Did you mean[\s\S]*\?$/;
  */
 const reportValidationError = (context: ValidationContext | null, error: GraphQLError): void => {
   context?.reportError(
-    new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: VALIDATION_FAILED } }),
+    new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }),
   );
 };
 

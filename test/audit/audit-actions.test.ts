@@ -2,37 +2,38 @@ import type { Client as WsClient } from 'graphql-ws';
 import { generateBearerToken } from '../../src/auth/bearer-token';
 import { Provider } from '../../src/modules/credential/provider';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
+import { allAuditEvents, leaks, parseDetail } from '../support/audit-helpers';
+import { chatClient, completedChat, runChat } from '../support/chat-harness';
 import {
-  allAuditEvents,
-  chatClient,
-  codeOf,
-  completedChat,
-  leaks,
-  parseDetail,
-  post,
-  postOk,
-  query,
-  runChat,
+  CREATE_TENANT,
+  CREATE_USER,
+  DELETE_CREDENTIAL,
+  DELETE_TENANT,
+  ISSUE_TOKEN,
+  ME,
+  REVOKE_TOKEN,
+  REWRAP_DATA_KEYS,
+  ROTATE_DATA_KEY,
+  SET_CREDENTIAL,
   UPDATE_POLICY,
   VERIFY_AUDIT_LOG,
   VERIFY_AUDIT_LOG_OF,
   type AuditEventView,
   type AuditFilterArgs,
-  type HttpResponse,
-} from '../support/audit-helpers';
-import { createTenantWithAdmin, ISSUE_TOKEN, ME, REVOKE_TOKEN, uniqueEmail, uniqueName, type TenantFixture } from '../support/fixtures';
+  type ResultOf,
+  type VariablesOf,
+} from '../support/documents';
+import { createTenantWithAdmin, uniqueEmail, uniqueName, type TenantFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
-import { DELETE_CREDENTIAL, DELETE_TENANT, providerKey, REWRAP_DATA_KEYS, ROTATE_DATA_KEY, SET_CREDENTIAL } from '../support/vault-fixtures';
+import { errorCode, ok, post, type GraphQLResponse } from '../support/graphql-client';
+import { sql } from '../support/sql';
+import { providerKey } from '../support/vault-fixtures';
 
 /**
  * Every audited action, performed once over the real API, leaves exactly one event with the right
  * fields in the right chain: the one whose requestId is the x-request-id the client got back.
  */
 
-const CREATE_USER = /* GraphQL */ `mutation ($input: CreateUserInput!) { createUser(input: $input) { id role } }`;
-const CREATE_TENANT = /* GraphQL */ `
-  mutation ($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id } admin { id } token } }
-`;
 
 let anthropic: AnthropicServer;
 let gw: TestGateway;
@@ -64,7 +65,7 @@ beforeAll(async () => {
   platformKey = secret(providerKey(Provider.ANTHROPIC));
   gw = await startTestGateway({ env: { ANTHROPIC_BASE_URL: anthropic.baseURL, ANTHROPIC_API_KEY: platformKey } });
   secret(gw.platformToken);
-  const me = (await postOk(gw, gw.platformToken, ME)).data.me;
+  const me = (await ok(gw, gw.platformToken, ME)).me;
   platformAdminId = me.id;
   platformTenantId = me.tenant.id;
   tenant = await createTenantWithAdmin(gw, 'audit-actions');
@@ -80,10 +81,10 @@ afterAll(async () => {
 });
 
 /** Sends an operation; the gateway's x-request-id comes back and must be a real id. */
-async function act<T = Record<string, any>>(token: string | undefined, text: string, variables?: Record<string, unknown>) {
-  const res = await post<T>(gw, token, text, variables);
+async function act<D extends string>(token: string | undefined, text: D, variables?: VariablesOf<D>) {
+  const res = await post(gw, token, text, variables);
   expect(res.requestId).toMatch(/^[A-Za-z0-9._:-]{8,100}$/);
-  return res as HttpResponse<T> & { requestId: string };
+  return res as GraphQLResponse<ResultOf<D>> & { requestId: string };
 }
 
 /** The single event of a request among the events `filter` selects in the caller's readable chain. */
@@ -180,7 +181,7 @@ describe('tenant-scoped actions', () => {
 
   test("auth.failed with a revoked token: one DENIED event in the token's tenant chain", async () => {
     const res = await act(revokedToken, ME);
-    expect(codeOf(res)).toBe('UNAUTHENTICATED');
+    expect(errorCode(res)).toBe('UNAUTHENTICATED');
     note('auth.failed');
     expectEvent(await onlyEventOf(tenant.adminToken, res.requestId), {
       action: 'auth.failed',
@@ -255,7 +256,7 @@ describe('tenant-scoped actions', () => {
     const res = await act(memberToken, SET_CREDENTIAL, {
       input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: rejected, validate: true },
     });
-    expect(codeOf(res)).toBe('INVALID_PROVIDER_KEY');
+    expect(errorCode(res)).toBe('INVALID_PROVIDER_KEY');
     expect(anthropic.requests.filter((request) => request.apiKey === rejected).map((request) => request.status)).toEqual([401]);
     note('credential.validate');
     expectEvent(await onlyEventOf(tenant.adminToken, res.requestId), {
@@ -304,7 +305,7 @@ describe('tenant-scoped actions', () => {
     const platformChat = await completedChat(socket, { message: 'hello platform key', model: 'claude-sonnet-4-5', keySource: 'PLATFORM' });
     note('credential.use');
     const refused = await runChat(socket, { message: 'no personal key', keySource: 'PERSONAL' });
-    expect(codeOf(refused)).toBe('PERSONAL_KEY_MISSING');
+    expect(errorCode(refused)).toBe('PERSONAL_KEY_MISSING');
     expect(refused.events).toEqual([]);
 
     const uses = await allAuditEvents(gw, tenant.adminToken, { action: 'credential.use' });
@@ -351,7 +352,7 @@ describe('tenant-scoped actions', () => {
 
   test('access.denied: a MEMBER calling createUser gives one DENIED event and no user.create', async () => {
     const res = await act(memberToken, CREATE_USER, { input: { email: uniqueEmail('nope'), role: 'MEMBER' } });
-    expect(codeOf(res)).toBe('FORBIDDEN');
+    expect(errorCode(res)).toBe('FORBIDDEN');
     note('access.denied');
     expectEvent(await onlyEventOf(tenant.adminToken, res.requestId), {
       action: 'access.denied',
@@ -366,18 +367,18 @@ describe('tenant-scoped actions', () => {
   });
 
   test("another tenant's objects: NOT_FOUND to the client, a DENIED event in the caller's chain, nothing in theirs", async () => {
-    const theirToken = await postOk(gw, other.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('theirs') } });
-    secret(theirToken.data.issueApiToken.token);
-    const theirTokenId = theirToken.data.issueApiToken.apiToken.id;
+    const theirToken = await ok(gw, other.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('theirs') } });
+    secret(theirToken.issueApiToken.token);
+    const theirTokenId = theirToken.issueApiToken.apiToken.id;
     const theirKey = secret(providerKey(Provider.ANTHROPIC));
-    const theirCredential = await postOk(gw, other.adminToken, SET_CREDENTIAL, {
+    const theirCredential = await ok(gw, other.adminToken, SET_CREDENTIAL, {
       input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: theirKey, validate: false },
     });
-    const theirCredentialId = theirCredential.data.setCredential.id;
+    const theirCredentialId = theirCredential.setCredential.id;
     const theirChainBefore = await allAuditEvents(gw, other.adminToken);
 
     const revoke = await act(tenant.adminToken, REVOKE_TOKEN, { id: theirTokenId });
-    expect(codeOf(revoke)).toBe('NOT_FOUND');
+    expect(errorCode(revoke)).toBe('NOT_FOUND');
     note('token.revoke');
     expectEvent(await onlyEventOf(tenant.adminToken, revoke.requestId), {
       action: 'token.revoke',
@@ -391,7 +392,7 @@ describe('tenant-scoped actions', () => {
     });
 
     const del = await act(tenant.adminToken, DELETE_CREDENTIAL, { id: theirCredentialId });
-    expect(codeOf(del)).toBe('NOT_FOUND');
+    expect(errorCode(del)).toBe('NOT_FOUND');
     note('credential.delete');
     expectEvent(await onlyEventOf(tenant.adminToken, del.requestId), {
       action: 'credential.delete',
@@ -406,7 +407,7 @@ describe('tenant-scoped actions', () => {
 
     // Their chain did not move, and their token still works.
     expect(await allAuditEvents(gw, other.adminToken)).toEqual(theirChainBefore);
-    expect((await post(gw, theirToken.data.issueApiToken.token, ME)).errors).toBeUndefined();
+    expect((await post(gw, theirToken.issueApiToken.token, ME)).errors).toBeUndefined();
   });
 });
 
@@ -417,8 +418,8 @@ describe('global and platform actions', () => {
       ['Bearer not-a-keyward-token', 'malformed'],
     ] as const) {
       const res = await post(gw, undefined, ME, undefined, { authorization });
-      expect(codeOf(res)).toBe('UNAUTHENTICATED');
-      const rows = await query('select * from audit_events where request_id = $1', [res.requestId]);
+      expect(errorCode(res)).toBe('UNAUTHENTICATED');
+      const rows = await sql('select * from audit_events where request_id = $1', [res.requestId]);
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({
         chain: 'global',
@@ -491,12 +492,12 @@ describe('global and platform actions', () => {
     });
     const trail = await allAuditEvents(gw, gw.platformToken, { tenantId: created.tenant.id });
     expect(trail.map((event) => event.id)).toEqual([newChain[0].id]);
-    const verified = await postOk(gw, gw.platformToken, VERIFY_AUDIT_LOG_OF, { tenantId: created.tenant.id });
-    expect(verified.data.verifyAuditLog).toEqual({ ok: true, checked: 1, firstBrokenSeq: null });
+    const verified = await ok(gw, gw.platformToken, VERIFY_AUDIT_LOG_OF, { tenantId: created.tenant.id });
+    expect(verified.verifyAuditLog).toEqual({ ok: true, checked: 1, firstBrokenSeq: null });
 
     // Deleting it again: NOT_FOUND, recorded as a DENIED tenant.delete.
     const again = await act(gw.platformToken, DELETE_TENANT, { id: created.tenant.id });
-    expect(codeOf(again)).toBe('NOT_FOUND');
+    expect(errorCode(again)).toBe('NOT_FOUND');
     expectEvent(await onlyEventOf(gw.platformToken, again.requestId, { action: 'tenant.delete', targetId: created.tenant.id }), {
       action: 'tenant.delete',
       outcome: 'DENIED',
@@ -524,7 +525,7 @@ describe('global and platform actions', () => {
       detail: { rewrapped: count },
     });
     // Nothing was written to any tenant chain by that request, only to the platform's.
-    expect(await query('select chain from audit_events where request_id = $1', [res.requestId])).toEqual([{ chain: platformTenantId }]);
+    expect(await sql('select chain from audit_events where request_id = $1', [res.requestId])).toEqual([{ chain: platformTenantId }]);
   });
 });
 
@@ -540,7 +541,7 @@ describe('the whole chain', () => {
     }
     // seqs 1..n, newest first.
     expect(chain.map((event) => event.seq)).toEqual(Array.from({ length: chain.length }, (_, i) => chain.length - i));
-    expect((await postOk(gw, tenant.adminToken, VERIFY_AUDIT_LOG)).data.verifyAuditLog).toEqual({
+    expect((await ok(gw, tenant.adminToken, VERIFY_AUDIT_LOG)).verifyAuditLog).toEqual({
       ok: true,
       checked: chain.length,
       firstBrokenSeq: null,
@@ -548,7 +549,7 @@ describe('the whole chain', () => {
     expect(secrets.size).toBeGreaterThan(10);
     expect(leaks(JSON.stringify([...chain, ...checkedEvents]), secrets)).toEqual([]);
     // The chat key and the platform key never reached the table at all.
-    const raw = await query('select * from audit_events where chain = $1', [tenant.tenantId]);
+    const raw = await sql('select * from audit_events where chain = $1', [tenant.tenantId]);
     expect(leaks(JSON.stringify(raw), secrets)).toEqual([]);
   });
 });

@@ -1,16 +1,12 @@
 import { AuditOutcome } from '../../src/audit/audit-event.entity';
 import { auditHash } from '../../src/audit/audit-hash';
 import { ensureCliBuilt, jsonLines, runKeyward } from '../support/audit-cli';
-import {
-  allAuditEvents,
-  postOk,
-  sleep,
-  VERIFY_AUDIT_LOG,
-  withPg,
-  type AuditEventView,
-} from '../support/audit-helpers';
-import { createTenantWithAdmin, ISSUE_TOKEN, uniqueName, type TenantFixture } from '../support/fixtures';
+import { allAuditEvents, sleep } from '../support/audit-helpers';
+import { ISSUE_TOKEN, VERIFY_AUDIT_LOG, type AuditEventView } from '../support/documents';
+import { createTenantWithAdmin, uniqueName, type TenantFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { ok } from '../support/graphql-client';
+import { withPg } from '../support/sql';
 
 /**
  * The keyed hash chain: concurrent writers get seqs 1..n without gaps or duplicates; any change to a
@@ -34,7 +30,7 @@ interface Verification {
 }
 
 const verify = async (tenant: TenantFixture): Promise<Verification> =>
-  (await postOk<{ verifyAuditLog: Verification }>(gw, tenant.adminToken, VERIFY_AUDIT_LOG)).data.verifyAuditLog;
+  (await ok(gw, tenant.adminToken, VERIFY_AUDIT_LOG)).verifyAuditLog;
 
 const storedSeqs = (chain: string): Promise<number[]> =>
   withPg(async (pg) => (await pg.query<{ seq: number }>('select seq from audit_events where chain = $1 order by seq', [chain])).rows.map((row) => row.seq));
@@ -108,13 +104,13 @@ describe('concurrent writers', () => {
   test('20 parallel issueApiToken mutations: seqs 1..21, no gap, no duplicate, and the chain verifies', async () => {
     const tenant = await createTenantWithAdmin(gw, 'audit-chain-mutations');
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => postOk(gw, tenant.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('par') } })),
+      Array.from({ length: 20 }, () => ok(gw, tenant.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('par') } })),
     );
-    expect(new Set(results.map((res) => res.data.issueApiToken.apiToken.id)).size).toBe(20);
+    expect(new Set(results.map((res) => res.issueApiToken.apiToken.id)).size).toBe(20);
 
     expect(await storedSeqs(tenant.tenantId)).toEqual(oneToN(21));
     const events = await allAuditEvents(gw, tenant.adminToken, { action: 'token.issue' });
-    expect(events.map((event) => event.targetId).sort()).toEqual(results.map((res) => res.data.issueApiToken.apiToken.id).sort());
+    expect(events.map((event) => event.targetId).sort()).toEqual(results.map((res) => res.issueApiToken.apiToken.id).sort());
     expect(await verify(tenant)).toEqual({ ok: true, checked: 21, firstBrokenSeq: null });
     expect(await head(tenant.tenantId)).toEqual({ seq: 21, hash: (await allAuditEvents(gw, tenant.adminToken))[0].hash });
   });

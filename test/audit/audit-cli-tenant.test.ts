@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ensureCliBuilt, jsonLines, runKeyward } from '../support/audit-cli';
-import { createTenantWithAdmin, ok } from '../support/fixtures';
+import { createTenantWithAdmin } from '../support/fixtures';
+import { ok } from '../support/graphql-client';
 import { startSharedGateway, type TestGateway } from '../support/gateway';
 
 /**

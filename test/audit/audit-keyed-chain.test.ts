@@ -3,10 +3,13 @@ import { AuditOutcome } from '../../src/audit/audit-event.entity';
 import { auditHash, auditMacMessage, GENESIS_HASH, type HashedContent } from '../../src/audit/audit-hash';
 import { LocalKeyring } from '../../src/vault/keyring/local.keyring';
 import { ensureCliBuilt, jsonLines, runKeyward } from '../support/audit-cli';
-import { allAuditEvents, codeOf, post, postOk, withPg } from '../support/audit-helpers';
+import { allAuditEvents } from '../support/audit-helpers';
+import { DELETE_TENANT } from '../support/documents';
+import { errorCode, ok, post } from '../support/graphql-client';
+import { withPg } from '../support/sql';
 import { createTenantWithAdmin, type TenantFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
-import { DELETE_TENANT, testMasterKey } from '../support/vault-fixtures';
+import { testMasterKey } from '../support/vault-fixtures';
 
 /**
  * The audit chain is keyed: every event's hash is an HMAC-SHA-256 under its chain's audit key,
@@ -48,9 +51,9 @@ const VERIFY = /* GraphQL */ `
 const HEAD = /* GraphQL */ `query ($tenantId: ID) { auditHead(tenantId: $tenantId) { chain seq hash keyedFromSeq } }`;
 
 const verify = async (token: string, variables: Record<string, unknown> = {}): Promise<Verification> =>
-  (await postOk<{ verifyAuditLog: Verification }>(gw, token, VERIFY, variables)).data.verifyAuditLog;
+  ((await ok(gw, token, VERIFY, variables)) as { verifyAuditLog: Verification }).verifyAuditLog;
 const auditHead = async (token: string, tenantId?: string): Promise<Head> =>
-  (await postOk<{ auditHead: Head }>(gw, token, HEAD, { tenantId })).data.auditHead;
+  ((await ok(gw, token, HEAD, { tenantId })) as { auditHead: Head }).auditHead;
 
 const sql = <R extends Record<string, any> = Record<string, any>>(text: string, params: unknown[] = []): Promise<R[]> =>
   withPg(async (pg) => (await pg.query<R>(text, params)).rows);
@@ -219,7 +222,7 @@ describe('truncation and the anchored head', () => {
       problem: expect.stringMatching(/expected head/),
     });
     const bad = await post(gw, tenant.adminToken, VERIFY, { expectHead: { seq: 0, hash: anchored.hash } });
-    expect(codeOf(bad)).toBe('BAD_USER_INPUT');
+    expect(errorCode(bad)).toBe('BAD_USER_INPUT');
   });
 });
 
@@ -258,7 +261,7 @@ describe('audit keys at rest', () => {
 
   test("a deleted tenant's trail keeps its audit key and still verifies, while its data keys are shredded", async () => {
     const tenant = await tenantWithEvents(3);
-    await postOk(gw, gw.platformToken, DELETE_TENANT, { id: tenant.tenantId });
+    await ok(gw, gw.platformToken, DELETE_TENANT, { id: tenant.tenantId });
     expect(await sql('select 1 from tenant_data_keys where tenant_id = $1', [tenant.tenantId])).toEqual([]);
     expect(await sql('select 1 from audit_keys where chain = $1', [tenant.tenantId])).toHaveLength(1);
     expect(await verify(gw.platformToken, { tenantId: tenant.tenantId })).toMatchObject({ ok: true, checked: 3, keyedFromSeq: 1 });

@@ -1,18 +1,22 @@
+import { allAuditEvents, auditPage, sleep } from '../support/audit-helpers';
 import {
-  allAuditEvents,
-  auditPage,
-  codeOf,
-  post,
-  postOk,
-  query,
-  sleep,
+  REVOKE_TOKEN,
   VERIFY_AUDIT_LOG,
   VERIFY_AUDIT_LOG_OF,
   type AuditEventView,
   type AuditFilterArgs,
-} from '../support/audit-helpers';
-import { createMember, createTenantWithAdmin, issueToken, REVOKE_TOKEN, uniqueName, type TenantFixture, type UserFixture } from '../support/fixtures';
+} from '../support/documents';
+import {
+  createMember,
+  createTenantWithAdmin,
+  issueToken,
+  uniqueName,
+  type TenantFixture,
+  type UserFixture,
+} from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { errorCode, ok, post } from '../support/graphql-client';
+import { sql } from '../support/sql';
 
 /**
  * auditEvents and verifyAuditLog: who may read which chain, newest-first order, cursor
@@ -45,11 +49,11 @@ beforeAll(async () => {
     await sleep(15);
   }
   for (const id of memberTokenIds.slice(0, 4)) {
-    await postOk(gw, tenant.adminToken, REVOKE_TOKEN, { id });
+    await ok(gw, tenant.adminToken, REVOKE_TOKEN, { id });
     await sleep(15);
   }
   // A revoked token used once: auth.failed, the chain's only event without an actor.
-  expect(codeOf(await post(gw, memberTokens[0], '{ me { id } }'))).toBe('UNAUTHENTICATED');
+  expect(errorCode(await post(gw, memberTokens[0], '{ me { id } }'))).toBe('UNAUTHENTICATED');
   chain = await allAuditEvents(gw, tenant.adminToken);
 }, 60_000);
 
@@ -62,15 +66,15 @@ describe('who reads which chain', () => {
     // datakey.create + 2 × (user.create, token.issue) + 8 token.issue + 4 token.revoke + auth.failed
     expect(chain).toHaveLength(18);
     expect(chain.filter((event) => event.actorId === null).map((event) => event.action)).toEqual(['auth.failed']);
-    const stored = await query<{ id: string }>('select id from audit_events where chain = $1 order by seq desc', [tenant.tenantId]);
+    const stored = await sql<{ id: string }>('select id from audit_events where chain = $1 order by seq desc', [tenant.tenantId]);
     expect(ids(chain)).toEqual(stored.map((row) => row.id));
     expect(chain.every((event) => event.tenantId === tenant.tenantId)).toBe(true);
   });
 
   test('a MEMBER gets FORBIDDEN from auditEvents and verifyAuditLog', async () => {
-    expect(codeOf(await auditPage(gw, member.token))).toBe('FORBIDDEN');
-    expect(codeOf(await auditPage(gw, member.token, { filter: { tenantId: tenant.tenantId } }))).toBe('FORBIDDEN');
-    expect(codeOf(await post(gw, member.token, VERIFY_AUDIT_LOG))).toBe('FORBIDDEN');
+    expect(errorCode(await auditPage(gw, member.token))).toBe('FORBIDDEN');
+    expect(errorCode(await auditPage(gw, member.token, { filter: { tenantId: tenant.tenantId } }))).toBe('FORBIDDEN');
+    expect(errorCode(await post(gw, member.token, VERIFY_AUDIT_LOG))).toBe('FORBIDDEN');
   });
 
   test('an AUDITOR and a TENANT_ADMIN read exactly their own tenant', async () => {
@@ -83,25 +87,25 @@ describe('who reads which chain', () => {
     expect(ids(theirs).filter((id) => ids(chain).includes(id))).toEqual([]);
 
     for (const token of [auditor.token, tenant.adminToken]) {
-      expect((await postOk(gw, token, VERIFY_AUDIT_LOG)).data.verifyAuditLog).toMatchObject({ ok: true, firstBrokenSeq: null });
+      expect((await ok(gw, token, VERIFY_AUDIT_LOG)).verifyAuditLog).toMatchObject({ ok: true, firstBrokenSeq: null });
     }
   });
 
   test("a TENANT_ADMIN or AUDITOR naming another tenant gets FORBIDDEN, for events and verification", async () => {
     for (const token of [tenant.adminToken, auditor.token]) {
-      expect(codeOf(await auditPage(gw, token, { filter: { tenantId: otherTenant.tenantId } }))).toBe('FORBIDDEN');
-      expect(codeOf(await post(gw, token, VERIFY_AUDIT_LOG_OF, { tenantId: otherTenant.tenantId }))).toBe('FORBIDDEN');
+      expect(errorCode(await auditPage(gw, token, { filter: { tenantId: otherTenant.tenantId } }))).toBe('FORBIDDEN');
+      expect(errorCode(await post(gw, token, VERIFY_AUDIT_LOG_OF, { tenantId: otherTenant.tenantId }))).toBe('FORBIDDEN');
     }
   });
 
   test('a PLATFORM_ADMIN reads and verifies another tenant through tenantId', async () => {
     expect(ids(await allAuditEvents(gw, gw.platformToken, { tenantId: tenant.tenantId }))).toEqual(ids(chain));
-    expect((await postOk(gw, gw.platformToken, VERIFY_AUDIT_LOG_OF, { tenantId: tenant.tenantId })).data.verifyAuditLog).toEqual({
+    expect((await ok(gw, gw.platformToken, VERIFY_AUDIT_LOG_OF, { tenantId: tenant.tenantId })).verifyAuditLog).toEqual({
       ok: true,
       checked: chain.length,
       firstBrokenSeq: null,
     });
-    expect(codeOf(await auditPage(gw, gw.platformToken, { filter: { tenantId: 'not-a-tenant' } }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await auditPage(gw, gw.platformToken, { filter: { tenantId: 'not-a-tenant' } }))).toBe('BAD_USER_INPUT');
   });
 });
 
@@ -145,7 +149,7 @@ describe('order and pagination', () => {
   });
 
   test.each([0, -1, 501, 100000])('first: %i is BAD_USER_INPUT', async (first) => {
-    expect(codeOf(await auditPage(gw, tenant.adminToken, { first }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await auditPage(gw, tenant.adminToken, { first }))).toBe('BAD_USER_INPUT');
   });
 
   test('a well-formed cursor beyond every seq (even past int4) starts from the newest event', async () => {
@@ -171,7 +175,7 @@ describe('order and pagination', () => {
     ['empty base64', '===='],
   ])('a cursor that is %s is BAD_USER_INPUT', async (_what, after) => {
     const res = await auditPage(gw, tenant.adminToken, { after });
-    expect(codeOf(res)).toBe('BAD_USER_INPUT');
+    expect(errorCode(res)).toBe('BAD_USER_INPUT');
   });
 });
 

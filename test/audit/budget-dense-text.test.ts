@@ -1,11 +1,14 @@
 import type { Client as WsClient } from 'graphql-ws';
 import { Provider } from '../../src/modules/credential/provider';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
-import { chatClient, codeOf, postOk, query, runChat, sleep, UPDATE_POLICY, type ChatRun } from '../support/audit-helpers';
-import { catalogPrice } from '../support/chat-harness';
+import { sleep } from '../support/audit-helpers';
+import { catalogPrice, chatClient, runChat, type ChatRun } from '../support/chat-harness';
+import { SET_CREDENTIAL, UPDATE_POLICY } from '../support/documents';
+import { errorCode, ok } from '../support/graphql-client';
+import { sql } from '../support/sql';
 import { createMember, createTenantWithAdmin, type TenantFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
-import { providerKey, SET_CREDENTIAL } from '../support/vault-fixtures';
+import { providerKey } from '../support/vault-fixtures';
 
 /**
  * The budget reservation is a true upper bound whatever the script (issue 11: with CJK text,
@@ -38,10 +41,10 @@ afterAll(async () => {
 
 async function budgetTenant(monthlyBudgetUsd: number, users: number): Promise<{ tenant: TenantFixture; clients: WsClient[] }> {
   const tenant = await createTenantWithAdmin(gw, 'budget-dense');
-  await postOk(gw, tenant.adminToken, SET_CREDENTIAL, {
+  await ok(gw, tenant.adminToken, SET_CREDENTIAL, {
     input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: providerKey(Provider.ANTHROPIC), validate: false },
   });
-  await postOk(gw, tenant.adminToken, UPDATE_POLICY, { input: { monthlyBudgetUsd } });
+  await ok(gw, tenant.adminToken, UPDATE_POLICY, { input: { monthlyBudgetUsd } });
   const tokens = [tenant.adminToken];
   while (tokens.length < users) tokens.push((await createMember(gw, tenant.adminToken, 'MEMBER')).token);
   const clients = tokens.map((token) => chatClient(gw, token));
@@ -50,10 +53,10 @@ async function budgetTenant(monthlyBudgetUsd: number, users: number): Promise<{ 
 }
 
 const spent = async (tenantId: string): Promise<number> =>
-  Number((await query('select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1', [tenantId]))[0].spent);
+  Number((await sql('select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1', [tenantId]))[0].spent);
 
 const reservationAmounts = async (tenantId: string): Promise<number[]> =>
-  (await query<{ amount_usd: number }>('select amount_usd from budget_reservations where tenant_id = $1', [tenantId])).map((row) => row.amount_usd);
+  (await sql<{ amount_usd: number }>('select amount_usd from budget_reservations where tenant_id = $1', [tenantId])).map((row) => row.amount_usd);
 
 async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -80,7 +83,7 @@ test('8 concurrent chats of dense CJK text never spend more than the budget', as
   try {
     const runs: ChatRun[] = await Promise.all(clients.map((client, i) => runChat(client, { message: cjk(i), model: MODEL, keySource: 'TENANT', maxTokens })));
     const admitted = runs.filter((run) => !run.errors);
-    for (const run of runs.filter((candidate) => candidate.errors)) expect(codeOf(run)).toBe('BUDGET_EXCEEDED');
+    for (const run of runs.filter((candidate) => candidate.errors)) expect(errorCode(run)).toBe('BUDGET_EXCEEDED');
     expect(admitted.length).toBeGreaterThan(0);
     for (const run of admitted) expect(run.completed?.usage).toMatchObject({ inputTokens: realInput, outputTokens: maxTokens });
 
@@ -144,7 +147,7 @@ test('when the real input leaves no room for the output allowance, the chat is s
     const run = await runChat(clients[0], { message, model: MODEL, keySource: 'TENANT', maxTokens });
     expect(run.started).toBeDefined();
     expect(run.failed).toEqual({ __typename: 'ChatFailed', code: 'BUDGET_EXCEEDED', message: expect.any(String), retryable: false });
-    const [row] = await query<{ status: string; error_code: string; input_tokens: number }>(
+    const [row] = await sql<{ status: string; error_code: string; input_tokens: number }>(
       'select status, error_code, input_tokens from usage_records where tenant_id = $1',
       [tenant.tenantId],
     );

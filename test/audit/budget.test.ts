@@ -1,22 +1,14 @@
 import type { Client as WsClient } from 'graphql-ws';
 import { Provider } from '../../src/modules/credential/provider';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
-import {
-  allAuditEvents,
-  CHAT,
-  chatClient,
-  codeOf,
-  completedChat,
-  postOk,
-  query,
-  runChat,
-  sleep,
-  UPDATE_POLICY,
-  type ChatRun,
-} from '../support/audit-helpers';
-import { createMember, createTenantWithAdmin, type TenantFixture } from '../support/fixtures';
+import { allAuditEvents, sleep } from '../support/audit-helpers';
+import { chatClient, completedChat, runChat, type ChatRun } from '../support/chat-harness';
+import { CHAT, UPDATE_POLICY } from '../support/documents';
+import { modelPrices, seed, type TenantFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
-import { providerKey, SET_CREDENTIAL } from '../support/vault-fixtures';
+import { errorCode, ok } from '../support/graphql-client';
+import { sql } from '../support/sql';
+import { providerKey } from '../support/vault-fixtures';
 
 /**
  * Monthly budgets: concurrent chats never together spend more than the budget, because each
@@ -38,14 +30,7 @@ const sockets: WsClient[] = [];
 beforeAll(async () => {
   anthropic = await startAnthropicServer();
   gw = await startTestGateway({ env: { ANTHROPIC_BASE_URL: anthropic.baseURL } });
-  const tenant = await createTenantWithAdmin(gw, 'budget-prices');
-  const models = (await postOk(gw, tenant.adminToken, '{ models { id inputUsdPerMTok outputUsdPerMTok } }')).data.models as Array<{
-    id: string;
-    inputUsdPerMTok: number;
-    outputUsdPerMTok: number;
-  }>;
-  const model = models.find((candidate) => candidate.id === MODEL)!;
-  haiku = { input: model.inputUsdPerMTok, output: model.outputUsdPerMTok };
+  haiku = await modelPrices(gw, (await seed(gw).tenant({ prefix: 'budget-prices' })).adminToken, MODEL);
 }, 60_000);
 
 afterAll(async () => {
@@ -62,13 +47,11 @@ const maxRequestCost = (): number => costOf(200, MAX_TOKENS);
 
 /** A tenant with a budget, a tenant key, and `users` chat users (the admin and members). */
 async function budgetTenant(monthlyBudgetUsd: number, users: number): Promise<{ tenant: TenantFixture; clients: WsClient[] }> {
-  const tenant = await createTenantWithAdmin(gw, 'budget');
-  await postOk(gw, tenant.adminToken, SET_CREDENTIAL, {
-    input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: providerKey(Provider.ANTHROPIC), validate: false },
-  });
-  await postOk(gw, tenant.adminToken, UPDATE_POLICY, { input: { monthlyBudgetUsd } });
+  const tenant = await seed(gw).tenant({ prefix: 'budget' });
+  await tenant.tenantKey(providerKey(Provider.ANTHROPIC));
+  await tenant.policy({ monthlyBudgetUsd });
   const tokens = [tenant.adminToken];
-  while (tokens.length < users) tokens.push((await createMember(gw, tenant.adminToken, 'MEMBER')).token);
+  while (tokens.length < users) tokens.push((await tenant.member()).token);
   const clients = tokens.map((token) => chatClient(gw, token));
   sockets.push(...clients);
   return { tenant, clients };
@@ -77,7 +60,7 @@ async function budgetTenant(monthlyBudgetUsd: number, users: number): Promise<{ 
 const spentThisMonth = async (tenantId: string): Promise<number> =>
   Number(
     (
-      await query(`select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1 and created_at >= date_trunc('month', now() at time zone 'UTC') at time zone 'UTC'`, [
+      await sql(`select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1 and created_at >= date_trunc('month', now() at time zone 'UTC') at time zone 'UTC'`, [
         tenantId,
       ])
     )[0].spent,
@@ -92,7 +75,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  */
 const reservations = async (tenantId: string) => {
   if (!UUID.test(tenantId)) throw new Error(`not a uuid: ${tenantId}`);
-  return query<{ amount_usd: number }>(`select amount_usd from budget_reservations where tenant_id = '${tenantId}'`);
+  return sql<{ amount_usd: number }>(`select amount_usd from budget_reservations where tenant_id = '${tenantId}'`);
 };
 
 const chatInput = (i: number) => ({ message: `budget chat ${String(i).padStart(2, '0')}`, model: MODEL, keySource: 'TENANT' as const, maxTokens: MAX_TOKENS });
@@ -124,7 +107,7 @@ test('20 concurrent chats never spend more than the budget; the refused ones get
       expect(run.completed?.usage).toEqual({ inputTokens: INPUT_TOKENS, outputTokens: OUTPUT_TOKENS, costUsd: expect.closeTo(actualCost(), 12) });
     }
     for (const run of refused) {
-      expect(codeOf(run)).toBe('BUDGET_EXCEEDED');
+      expect(errorCode(run)).toBe('BUDGET_EXCEEDED');
       expect(run.events).toEqual([]);
     }
     expect(admitted).toHaveLength(5);
@@ -136,13 +119,13 @@ test('20 concurrent chats never spend more than the budget; the refused ones get
     expect(await reservations(tenant.tenantId)).toEqual([]);
 
     // Exactly the admitted chats reached the provider, left a usage row and a credential.use event.
-    const rows = await query('select status from usage_records where tenant_id = $1', [tenant.tenantId]);
+    const rows = await sql('select status from usage_records where tenant_id = $1', [tenant.tenantId]);
     expect(rows.map((row) => row.status)).toEqual(Array(5).fill('completed'));
     expect(await allAuditEvents(gw, tenant.adminToken, { action: 'credential.use' })).toHaveLength(5);
 
     // Still no room for one more; raising the budget makes room again.
-    expect(codeOf(await runChat(clients[0], chatInput(99)))).toBe('BUDGET_EXCEEDED');
-    await postOk(gw, tenant.adminToken, UPDATE_POLICY, { input: { monthlyBudgetUsd: budget + 2 * maxRequestCost() } });
+    expect(errorCode(await runChat(clients[0], chatInput(99)))).toBe('BUDGET_EXCEEDED');
+    await ok(gw, tenant.adminToken, UPDATE_POLICY, { input: { monthlyBudgetUsd: budget + 2 * maxRequestCost() } });
     await completedChat(clients[0], chatInput(98));
     expect(await reservations(tenant.tenantId)).toEqual([]);
   } finally {
@@ -164,7 +147,7 @@ test('chats in flight hold their worst case: a chat is refused while the others 
     expect(await spentThisMonth(tenant.tenantId)).toBe(0);
 
     const refused = await runChat(clients[0], chatInput(3));
-    expect(codeOf(refused)).toBe('BUDGET_EXCEEDED');
+    expect(errorCode(refused)).toBe('BUDGET_EXCEEDED');
     expect(refused.events).toEqual([]);
     expect(await spentThisMonth(tenant.tenantId)).toBe(0);
 
@@ -203,7 +186,7 @@ test('a failed or cancelled chat releases its reservation too, and its usage cou
     );
   });
   const statuses = await until(
-    () => query(`select status from usage_records where tenant_id = '${tenant.tenantId}' order by created_at`),
+    () => sql(`select status from usage_records where tenant_id = '${tenant.tenantId}' order by created_at`),
     (rows) => rows.length === 2,
   );
   expect(statuses.map((row) => row.status)).toEqual(['failed', 'cancelled']);

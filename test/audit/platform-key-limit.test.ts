@@ -1,22 +1,14 @@
 import type { Client as WsClient } from 'graphql-ws';
 import { Provider } from '../../src/modules/credential/provider';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
-import {
-  allAuditEvents,
-  chatClient,
-  codeOf,
-  completedChat,
-  parseDetail,
-  post,
-  postOk,
-  query,
-  runChat,
-  UPDATE_POLICY,
-  type ChatRun,
-} from '../support/audit-helpers';
-import { createMember, createTenantWithAdmin, uniqueEmail, uniqueName, type TenantFixture } from '../support/fixtures';
+import { allAuditEvents, parseDetail } from '../support/audit-helpers';
+import { chatClient, completedChat, runChat, type ChatRun } from '../support/chat-harness';
+import { CREATE_TENANT, ME, SET_CREDENTIAL, SET_PLATFORM_KEY_LIMIT, TENANT, UPDATE_POLICY } from '../support/documents';
+import { modelPrices, seed, SeededTenant, uniqueEmail, uniqueName } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
-import { providerKey, SET_CREDENTIAL } from '../support/vault-fixtures';
+import { errorCode, ok, post } from '../support/graphql-client';
+import { sql } from '../support/sql';
+import { providerKey } from '../support/vault-fixtures';
 
 /**
  * Issue 11, item 7: the operator limits each tenant's use of the platform key (an on/off switch
@@ -29,16 +21,7 @@ const MAX_TOKENS = 1000;
 const INPUT_TOKENS = 10;
 const OUTPUT_TOKENS = MAX_TOKENS;
 
-const SET_LIMIT = /* GraphQL */ `
-  mutation ($tenantId: ID!, $input: PlatformKeyLimitInput!) {
-    setPlatformKeyLimit(tenantId: $tenantId, input: $input) { id platformKey { enabled monthlyCapUsd } }
-  }
-`;
-const TENANT = /* GraphQL */ `{ tenant { id policy { allowPlatformKey } platformKey { enabled monthlyCapUsd } } }`;
-const KEY_STATUS = /* GraphQL */ `{ keyStatus(provider: ANTHROPIC) { platformKeyAvailable } models { id keySources } }`;
-const CREATE_TENANT = /* GraphQL */ `
-  mutation ($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id platformKey { enabled monthlyCapUsd } } token } }
-`;
+const PLATFORM_KEY_STATUS = /* GraphQL */ `{ keyStatus(provider: ANTHROPIC) { platformKeyAvailable } models { id keySources } }`;
 
 let anthropic: AnthropicServer;
 let gw: TestGateway;
@@ -49,11 +32,8 @@ const sockets: WsClient[] = [];
 beforeAll(async () => {
   anthropic = await startAnthropicServer();
   gw = await startTestGateway({ env: { ANTHROPIC_BASE_URL: anthropic.baseURL, ANTHROPIC_API_KEY: providerKey(Provider.ANTHROPIC) } });
-  platformTenantId = (await postOk(gw, gw.platformToken, '{ me { tenant { id } } }')).data.me.tenant.id;
-  const prices = await createTenantWithAdmin(gw, 'platform-cap-prices');
-  const models = (await postOk(gw, prices.adminToken, '{ models { id inputUsdPerMTok outputUsdPerMTok } }')).data.models;
-  const model = models.find((candidate: { id: string }) => candidate.id === MODEL);
-  haiku = { input: model.inputUsdPerMTok, output: model.outputUsdPerMTok };
+  platformTenantId = (await ok(gw, gw.platformToken, ME)).me.tenant.id;
+  haiku = await modelPrices(gw, (await seed(gw).tenant({ prefix: 'platform-cap-prices' })).adminToken, MODEL);
 }, 60_000);
 
 afterAll(async () => {
@@ -78,23 +58,23 @@ const chatInput = (i: number, keySource: 'PLATFORM' | 'AUTO' | 'TENANT' = 'PLATF
   keySource,
   maxTokens: MAX_TOKENS,
 });
-const setLimit = (token: string, tenantId: string, input: Record<string, unknown>) => post(gw, token, SET_LIMIT, { tenantId, input });
-const limitOf = async (token: string) => (await postOk(gw, token, TENANT)).data.tenant.platformKey;
+const setLimit = (token: string, tenantId: string, input: Record<string, unknown>) => post(gw, token, SET_PLATFORM_KEY_LIMIT, { tenantId, input });
+const limitOf = async (token: string) => (await ok(gw, token, TENANT)).tenant.platformKey;
 
 const platformSpent = async (tenantId: string): Promise<number> =>
-  Number((await query(`select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1 and key_source = 'PLATFORM'`, [tenantId]))[0].spent);
+  Number((await sql(`select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1 and key_source = 'PLATFORM'`, [tenantId]))[0].spent);
 const heldReservations = async (tenantId: string) =>
-  query<{ amount_usd: number }>(`select amount_usd from platform_spend_reservations where tenant_id = $1`, [tenantId]);
+  sql<{ amount_usd: number }>(`select amount_usd from platform_spend_reservations where tenant_id = $1`, [tenantId]);
 const upstreamCalls = (text: string): number =>
   anthropic.requests.filter((request) => JSON.stringify(request.body ?? {}).includes(text)).length;
 
 describe('who sets the limit', () => {
-  let tenant: TenantFixture;
+  let tenant: SeededTenant;
   let memberToken: string;
 
   beforeAll(async () => {
-    tenant = await createTenantWithAdmin(gw, 'platform-limit-who');
-    memberToken = (await createMember(gw, tenant.adminToken, 'MEMBER')).token;
+    tenant = await seed(gw).tenant({ prefix: 'platform-limit-who' });
+    memberToken = (await tenant.member()).token;
   });
 
   test('a new tenant: enabled, no cap, visible to its admin and members', async () => {
@@ -107,7 +87,7 @@ describe('who sets the limit', () => {
     ['MEMBER', () => memberToken],
   ])('%s → FORBIDDEN (access.denied), nothing changes', async (_role, token) => {
     for (const input of [{ enabled: false }, { monthlyCapUsd: 1000 }, { enabled: true, monthlyCapUsd: null }]) {
-      expect(codeOf(await setLimit(token(), tenant.tenantId, input))).toBe('FORBIDDEN');
+      expect(errorCode(await setLimit(token(), tenant.tenantId, input))).toBe('FORBIDDEN');
     }
     expect(await limitOf(tenant.adminToken)).toEqual({ enabled: true, monthlyCapUsd: null });
     const denied = await allAuditEvents(gw, tenant.adminToken, { action: 'access.denied', targetId: 'Mutation.setPlatformKeyLimit' });
@@ -133,49 +113,49 @@ describe('who sets the limit', () => {
     [{ enabled: null }, 'BAD_USER_INPUT'],
   ])('%j → %s, unchanged', async (input, code) => {
     const before = await limitOf(tenant.adminToken);
-    expect(codeOf(await setLimit(gw.platformToken, tenant.tenantId, input))).toBe(code);
+    expect(errorCode(await setLimit(gw.platformToken, tenant.tenantId, input))).toBe(code);
     expect(await limitOf(tenant.adminToken)).toEqual(before);
   });
 
   test('an unknown tenant → NOT_FOUND', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
-      expect(codeOf(await setLimit(gw.platformToken, id, { enabled: false }))).toBe('NOT_FOUND');
+      expect(errorCode(await setLimit(gw.platformToken, id, { enabled: false }))).toBe('NOT_FOUND');
     }
   });
 
   test('createTenant can set it from the first moment', async () => {
     const input = { name: uniqueName('born-capped'), adminEmail: uniqueEmail('admin'), platformKey: { enabled: false, monthlyCapUsd: 3 } };
-    const created = (await postOk(gw, gw.platformToken, CREATE_TENANT, { input })).data.createTenant;
+    const created = (await ok(gw, gw.platformToken, CREATE_TENANT, { input })).createTenant;
     expect(created.tenant.platformKey).toEqual({ enabled: false, monthlyCapUsd: 3 });
     expect(await limitOf(created.token)).toEqual({ enabled: false, monthlyCapUsd: 3 });
-    expect(codeOf(await runChat(client(created.token), chatInput(0)))).toBe('PLATFORM_KEY_DISABLED');
+    expect(errorCode(await runChat(client(created.token), chatInput(0)))).toBe('PLATFORM_KEY_DISABLED');
   });
 });
 
 describe('the switch', () => {
   test('off: PLATFORM is PLATFORM_KEY_DISABLED, AUTO does not fall to it, the tenant admin cannot turn it back on', async () => {
-    const tenant = await createTenantWithAdmin(gw, 'platform-off');
+    const tenant = await seed(gw).tenant({ prefix: 'platform-off' });
     const chats = client(tenant.adminToken);
     await completedChat(chats, chatInput(1));
-    await postOk(gw, gw.platformToken, SET_LIMIT, { tenantId: tenant.tenantId, input: { enabled: false } });
+    await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { enabled: false } });
 
-    await postOk(gw, tenant.adminToken, UPDATE_POLICY, { input: { allowPlatformKey: true } });
-    expect((await postOk(gw, tenant.adminToken, TENANT)).data.tenant.policy.allowPlatformKey).toBe(true);
+    await ok(gw, tenant.adminToken, UPDATE_POLICY, { input: { allowPlatformKey: true } });
+    expect((await ok(gw, tenant.adminToken, TENANT)).tenant.policy.allowPlatformKey).toBe(true);
     const text = `refused ${uniqueName('off')}`;
-    expect(codeOf(await runChat(chats, { ...chatInput(2), message: text }))).toBe('PLATFORM_KEY_DISABLED');
-    expect(codeOf(await runChat(chats, { ...chatInput(3, 'AUTO'), message: text }))).toBe('NO_CREDENTIAL');
+    expect(errorCode(await runChat(chats, { ...chatInput(2), message: text }))).toBe('PLATFORM_KEY_DISABLED');
+    expect(errorCode(await runChat(chats, { ...chatInput(3, 'AUTO'), message: text }))).toBe('NO_CREDENTIAL');
     expect(upstreamCalls(text)).toBe(0);
-    const status = (await postOk(gw, tenant.adminToken, KEY_STATUS)).data;
+    const status = (await ok(gw, tenant.adminToken, PLATFORM_KEY_STATUS));
     expect(status.keyStatus.platformKeyAvailable).toBe(false);
     expect(status.models.find((model: { id: string }) => model.id === MODEL).keySources).toEqual([]);
 
     // AUTO still serves the tenant's own key.
-    await postOk(gw, tenant.adminToken, SET_CREDENTIAL, {
+    await ok(gw, tenant.adminToken, SET_CREDENTIAL, {
       input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: providerKey(Provider.ANTHROPIC), validate: false },
     });
     expect((await completedChat(chats, chatInput(4, 'AUTO'))).started.keySource).toBe('TENANT');
 
-    await postOk(gw, gw.platformToken, SET_LIMIT, { tenantId: tenant.tenantId, input: { enabled: true } });
+    await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { enabled: true } });
     expect((await completedChat(chats, chatInput(5))).started.keySource).toBe('PLATFORM');
   });
 });
@@ -185,10 +165,10 @@ describe('the monthly cap', () => {
     const cap = 5.5 * actualCost();
     expect(5 * maxRequestCost()).toBeLessThanOrEqual(cap);
     expect(6 * actualCost()).toBeGreaterThan(cap);
-    const tenant = await createTenantWithAdmin(gw, 'platform-cap');
-    await postOk(gw, gw.platformToken, SET_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: cap } });
+    const tenant = await seed(gw).tenant({ prefix: 'platform-cap' });
+    await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: cap } });
     const tokens = [tenant.adminToken];
-    while (tokens.length < 4) tokens.push((await createMember(gw, tenant.adminToken, 'MEMBER')).token);
+    while (tokens.length < 4) tokens.push((await tenant.member()).token);
     const clients = tokens.map(client);
     anthropic.setBehaviour({ kind: 'stream', tokens: ['a', 'b', 'c'], delayMs: 30, inputTokens: INPUT_TOKENS, outputTokens: OUTPUT_TOKENS });
     try {
@@ -197,7 +177,7 @@ describe('the monthly cap', () => {
       const refused = runs.filter((run) => run.errors);
       for (const run of admitted) expect(run.completed?.usage?.costUsd).toBeCloseTo(actualCost(), 12);
       for (const run of refused) {
-        expect(codeOf(run)).toBe('PLATFORM_BUDGET_EXCEEDED');
+        expect(errorCode(run)).toBe('PLATFORM_BUDGET_EXCEEDED');
         expect(run.events).toEqual([]);
       }
       expect(admitted).toHaveLength(5);
@@ -206,15 +186,15 @@ describe('the monthly cap', () => {
       expect(await heldReservations(tenant.tenantId)).toEqual([]);
 
       // The tenant's own budget is not the limit here, and its own key is not capped.
-      expect(codeOf(await runChat(clients[0], chatInput(30, 'AUTO')))).toBe('PLATFORM_BUDGET_EXCEEDED');
-      await postOk(gw, tenant.adminToken, SET_CREDENTIAL, {
+      expect(errorCode(await runChat(clients[0], chatInput(30, 'AUTO')))).toBe('PLATFORM_BUDGET_EXCEEDED');
+      await ok(gw, tenant.adminToken, SET_CREDENTIAL, {
         input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: providerKey(Provider.ANTHROPIC), validate: false },
       });
       expect((await completedChat(clients[0], chatInput(31, 'AUTO'))).started.keySource).toBe('TENANT');
-      expect(codeOf(await runChat(clients[0], chatInput(32)))).toBe('PLATFORM_BUDGET_EXCEEDED');
+      expect(errorCode(await runChat(clients[0], chatInput(32)))).toBe('PLATFORM_BUDGET_EXCEEDED');
 
       // Raising the cap makes room again.
-      await postOk(gw, gw.platformToken, SET_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: cap + 2 * maxRequestCost() } });
+      await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: cap + 2 * maxRequestCost() } });
       await completedChat(clients[1], chatInput(33));
       expect(await heldReservations(tenant.tenantId)).toEqual([]);
     } finally {
@@ -223,8 +203,8 @@ describe('the monthly cap', () => {
   }, 60_000);
 
   test('a failed platform chat releases its reservation too', async () => {
-    const tenant = await createTenantWithAdmin(gw, 'platform-cap-fail');
-    await postOk(gw, gw.platformToken, SET_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: 10 * maxRequestCost() } });
+    const tenant = await seed(gw).tenant({ prefix: 'platform-cap-fail' });
+    await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: 10 * maxRequestCost() } });
     anthropic.enqueue({ kind: 'http-error', status: 400, message: 'bad request' });
     const failed = await runChat(client(tenant.adminToken), chatInput(1));
     expect(failed.failed?.code).toBe('UPSTREAM_BAD_REQUEST');

@@ -1,10 +1,14 @@
 import type { Client as WsClient } from 'graphql-ws';
 import { Provider } from '../../src/modules/credential/provider';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
-import { allAuditEvents, chatClient, codeOf, completedChat, postOk, query, runChat, UPDATE_POLICY } from '../support/audit-helpers';
+import { allAuditEvents } from '../support/audit-helpers';
+import { chatClient, completedChat, runChat } from '../support/chat-harness';
+import { SET_CREDENTIAL, UPDATE_POLICY } from '../support/documents';
 import { createMember, createTenantWithAdmin, type UserFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
-import { providerKey, SET_CREDENTIAL } from '../support/vault-fixtures';
+import { errorCode, ok } from '../support/graphql-client';
+import { sql } from '../support/sql';
+import { providerKey } from '../support/vault-fixtures';
 
 /**
  * requestsPerMinute is per user and shared by every gateway process: two gateways on one
@@ -41,11 +45,11 @@ function clientsOf(user: UserFixture): { A: WsClient; B: WsClient } {
 async function limitedTenant(requestsPerMinute: number) {
   // Created through A, configured through B: both instances see one database.
   const tenant = await createTenantWithAdmin(gwA, 'rate-limit');
-  await postOk(gwB, tenant.adminToken, SET_CREDENTIAL, {
+  await ok(gwB, tenant.adminToken, SET_CREDENTIAL, {
     input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: providerKey(Provider.ANTHROPIC), validate: false },
   });
-  const policy = await postOk(gwB, tenant.adminToken, UPDATE_POLICY, { input: { requestsPerMinute } });
-  expect(policy.data.updateTenantPolicy.policy.requestsPerMinute).toBe(requestsPerMinute);
+  const policy = await ok(gwB, tenant.adminToken, UPDATE_POLICY, { input: { requestsPerMinute } });
+  expect(policy.updateTenantPolicy.policy.requestsPerMinute).toBe(requestsPerMinute);
   const alice = await createMember(gwA, tenant.adminToken, 'MEMBER');
   const bob = await createMember(gwB, tenant.adminToken, 'MEMBER');
   return { tenant, alice, bob };
@@ -55,7 +59,7 @@ const chat = (i: number) => ({ message: `rate limited chat ${i}`, model: 'claude
 
 async function expectRateLimited(client: WsClient, i: number): Promise<number> {
   const run = await runChat(client, chat(i));
-  expect(codeOf(run)).toBe('RATE_LIMITED');
+  expect(errorCode(run)).toBe('RATE_LIMITED');
   expect(run.events).toEqual([]);
   const retryAfter = run.errors![0].extensions?.retryAfterSeconds as number;
   expect(Number.isInteger(retryAfter)).toBe(true);
@@ -82,7 +86,7 @@ test.each([
   await expectRateLimited(bobOn.A, 13);
 
   // One shared counter per user, in PostgreSQL.
-  const counters = await query<{ key: string; points: number }>('select key, points from rate_limits where key = any($1) order by key', [
+  const counters = await sql<{ key: string; points: number }>('select key, points from rate_limits where key = any($1) order by key', [
     [`rpm:${alice.userId}`, `rpm:${bob.userId}`],
   ]);
   expect(Object.fromEntries(counters.map((row) => [row.key, Number(row.points)]))).toEqual({
@@ -94,14 +98,14 @@ test.each([
   const uses = await allAuditEvents(gwB, tenant.adminToken, { action: 'credential.use' });
   expect(uses.filter((event) => event.actorId === alice.userId)).toHaveLength(3);
   expect(uses.filter((event) => event.actorId === bob.userId)).toHaveLength(3);
-  const rows = await query('select user_id from usage_records where tenant_id = $1', [tenant.tenantId]);
+  const rows = await sql('select user_id from usage_records where tenant_id = $1', [tenant.tenantId]);
   expect(rows.filter((row) => row.user_id === alice.userId)).toHaveLength(3);
   expect(rows.filter((row) => row.user_id === bob.userId)).toHaveLength(3);
 }, 60_000);
 
 test('without requestsPerMinute there is no limit', async () => {
   const tenant = await createTenantWithAdmin(gwA, 'rate-unlimited');
-  await postOk(gwA, tenant.adminToken, SET_CREDENTIAL, {
+  await ok(gwA, tenant.adminToken, SET_CREDENTIAL, {
     input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: providerKey(Provider.ANTHROPIC), validate: false },
   });
   const on = { A: chatClient(gwA, tenant.adminToken), B: chatClient(gwB, tenant.adminToken) };

@@ -1,20 +1,13 @@
 import type { Client as WsClient } from 'graphql-ws';
 import { Provider } from '../../src/modules/credential/provider';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
-import {
-  chatClient,
-  codeOf,
-  completedChat,
-  MODELS,
-  post,
-  postOk,
-  query,
-  USAGE,
-  type UsageBucketView,
-} from '../support/audit-helpers';
+import { chatClient, completedChat } from '../support/chat-harness';
+import { MODELS, SET_CREDENTIAL, USAGE, type UsageBucketView } from '../support/documents';
 import { createMember, createTenantWithAdmin, type TenantFixture, type UserFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
-import { providerKey, SET_CREDENTIAL } from '../support/vault-fixtures';
+import { errorCode, ok, post } from '../support/graphql-client';
+import { sql } from '../support/sql';
+import { providerKey } from '../support/vault-fixtures';
 
 /**
  * usage(filter, groupBy): after chats by several users with different models and key sources,
@@ -63,9 +56,9 @@ beforeAll(async () => {
   auditor = await createMember(gw, tenant.adminToken, 'AUDITOR');
   aliceKey = providerKey(Provider.ANTHROPIC);
   tenantKey = providerKey(Provider.ANTHROPIC);
-  await postOk(gw, alice.token, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: aliceKey, validate: false } });
-  await postOk(gw, tenant.adminToken, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: tenantKey, validate: false } });
-  const models = (await postOk(gw, alice.token, MODELS)).data.models as Array<{ id: string; inputUsdPerMTok: number; outputUsdPerMTok: number }>;
+  await ok(gw, alice.token, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: aliceKey, validate: false } });
+  await ok(gw, tenant.adminToken, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: tenantKey, validate: false } });
+  const models = (await ok(gw, alice.token, MODELS)).models as Array<{ id: string; inputUsdPerMTok: number; outputUsdPerMTok: number }>;
   prices = new Map(models.map((model) => [model.id, { input: model.inputUsdPerMTok, output: model.outputUsdPerMTok }]));
 
   startedAt = new Date(Date.now() - 1000);
@@ -106,7 +99,7 @@ afterAll(async () => {
 
 const storedRows = async (): Promise<UsageRecord[]> =>
   (
-    await query(
+    await sql(
       `select request_id, user_id, model, key_source, input_tokens, output_tokens, cost_usd,
               to_char(created_at at time zone 'UTC', 'YYYY-MM-DD') as day
        from usage_records where tenant_id = $1`,
@@ -163,9 +156,7 @@ function expectBuckets(actual: UsageBucketView[], expected: UsageBucketView[]): 
 }
 
 async function usage(token: string, groupBy: Dimension[] | null, filter: Record<string, unknown> | null = null): Promise<UsageBucketView[]> {
-  const res = await post<{ usage: UsageBucketView[] }>(gw, token, USAGE, { groupBy, filter });
-  if (res.errors?.length || !res.data) throw new Error(`usage failed: ${res.raw}`);
-  return res.data.usage;
+  return (await ok(gw, token, USAGE, { groupBy, filter })).usage;
 }
 
 describe('what was recorded', () => {
@@ -231,7 +222,7 @@ describe('who sees what', () => {
   });
 
   test('usage needs authentication', async () => {
-    expect(codeOf(await post(gw, undefined, USAGE, {}))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await post(gw, undefined, USAGE, {}))).toBe('UNAUTHENTICATED');
   });
 });
 
@@ -274,7 +265,7 @@ describe('filters', () => {
     expectBuckets(await usage(tenant.adminToken, ['USER'], { until: startedAt.toISOString() }), []);
 
     // A cut between two chats splits them.
-    const times = (await query<{ request_id: string; created_at: Date }>(
+    const times = (await sql<{ request_id: string; created_at: Date }>(
       'select request_id, created_at from usage_records where tenant_id = $1 order by created_at',
       [tenant.tenantId],
     ));
@@ -289,7 +280,7 @@ describe('filters', () => {
 describe('days', () => {
   test('DAY buckets split at UTC midnight, and since/until select by instant', async () => {
     const other = await createTenantWithAdmin(gw, 'usage-days');
-    await postOk(gw, other.adminToken, SET_CREDENTIAL, {
+    await ok(gw, other.adminToken, SET_CREDENTIAL, {
       input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: providerKey(Provider.ANTHROPIC), validate: false },
     });
     const client = chatClient(gw, other.adminToken);
@@ -299,7 +290,7 @@ describe('days', () => {
       anthropic.enqueue({ kind: 'stream', tokens: ['x'], inputTokens: 10 * (i + 1), outputTokens: i + 1 });
       const chat = await completedChat(client, { message: `day ${i}`, model: 'claude-haiku-4-5' });
       // The chat really happened now; its row is moved to a chosen instant to test the day boundary.
-      await query('update usage_records set created_at = $2 where request_id = $1', [chat.started.requestId, instant]);
+      await sql('update usage_records set created_at = $2 where request_id = $1', [chat.started.requestId, instant]);
     }
     const days = await usage(other.adminToken, ['DAY']);
     expect(days.map(({ day, requests, inputTokens, outputTokens }) => ({ day, requests, inputTokens, outputTokens }))).toEqual([

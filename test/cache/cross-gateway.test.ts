@@ -1,19 +1,11 @@
 import { Client } from 'pg';
 import { INVALIDATION_CHANNEL } from '../../src/cache/pg-invalidation-channel';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
-import {
-  anthropicKey,
-  chat,
-  chatTenant,
-  startGatewayRetrying,
-  storeAnthropicKey,
-  uniqueText,
-  updatePolicy,
-  upstreamFor,
-  type ChatTenant,
-} from '../support/chat-harness';
-import { failCode, ME, ok, REVOKE_TOKEN } from '../support/fixtures';
-import type { TestGateway } from '../support/gateway';
+import { chat, chatTenant, startGatewayRetrying, uniqueText, upstreamFor, type ChatTenant } from '../support/chat-harness';
+import { ME, REVOKE_TOKEN } from '../support/documents';
+import { anthropicKey, storeAnthropicKey, updatePolicy } from '../support/fixtures';
+import { type TestGateway } from '../support/gateway';
+import { errorCode, failCode, ok } from '../support/graphql-client';
 import { sql } from '../support/sql';
 
 /**
@@ -92,7 +84,7 @@ test('a policy change through A applies to the next chat on B', async () => {
   await updatePolicy(gwA, tenant.adminToken, { allowedModels: ['claude-sonnet-4-5'], defaultModel: 'claude-sonnet-4-5' });
 
   const run = await chat(gwB, tenant.member.token, { message: uniqueText('refused'), model: 'claude-haiku-4-5' });
-  expect(run.errorCode).toBe('MODEL_NOT_ALLOWED');
+  expect(errorCode(run)).toBe('MODEL_NOT_ALLOWED');
   const allowed = await chat(gwB, tenant.member.token, { message: uniqueText('default') });
   expect(allowed.events[0]).toMatchObject({ __typename: 'ChatStarted', model: 'claude-sonnet-4-5' });
 });

@@ -1,7 +1,5 @@
 import { waitForClose, type RecordedRequest } from '../support/anthropic-server';
 import {
-  anthropicKey,
-  CHAT,
   chat,
   chatTenant,
   eventualUsageRow,
@@ -9,13 +7,14 @@ import {
   messageRows,
   openChat,
   startChatEnvironment,
-  storeAnthropicKey,
   uniqueText,
   upstreamFor,
   type ChatEnvironment,
   type ChatTenant,
   type OpenChat,
 } from '../support/chat-harness';
+import { CHAT } from '../support/documents';
+import { anthropicKey, storeAnthropicKey } from '../support/fixtures';
 import { bearer, wsClient } from '../support/ws-client';
 
 /**

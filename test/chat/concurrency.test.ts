@@ -1,12 +1,9 @@
-import { createMember, type UserFixture } from '../support/fixtures';
 import {
-  anthropicKey,
   chat,
   chatTenant,
   openChat,
   refusedChat,
   startChatEnvironment,
-  storeAnthropicKey,
   uniqueText,
   upstreamFor,
   usageRows,
@@ -15,8 +12,10 @@ import {
   type ChatTenant,
   type OpenChat,
 } from '../support/chat-harness';
-import { bearer, wsClient } from '../support/ws-client';
+import { anthropicKey, createMember, storeAnthropicKey, type UserFixture } from '../support/fixtures';
 import { sqlSimple } from '../support/sql';
+import { bearer, wsClient } from '../support/ws-client';
+import { errorCode } from '../support/graphql-client';
 
 /**
  * Many chats at once never mix keys or replies, and the per-user and per-tenant stream limits
@@ -146,7 +145,7 @@ describe('concurrent stream limits (KEYWARD_MAX_STREAMS_PER_USER=2, KEYWARD_MAX_
 
     const refused = uniqueText('third');
     const res = await chat(env.gw, user.token, { message: refused });
-    expect(res.errorCode).toBe('RATE_LIMITED');
+    expect(errorCode(res)).toBe('RATE_LIMITED');
     expect(res.errors![0].extensions).toMatchObject({ retryAfterSeconds: 1 });
     expect(res.events).toEqual([]);
     expect(upstreamFor(env.anthropic, refused)).toHaveLength(0);

@@ -1,5 +1,6 @@
-import { anthropicKey, chat, chatTenant, startChatEnvironment, storeAnthropicKey, uniqueText, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
-import { failCode, ok } from '../support/fixtures';
+import { chat, chatTenant, startChatEnvironment, uniqueText, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
+import { anthropicKey, storeAnthropicKey } from '../support/fixtures';
+import { failCode, ok } from '../support/graphql-client';
 
 /** conversations(first): the caller's own conversations, newest first. */
 

@@ -1,19 +1,16 @@
-import { createMember, ok } from '../support/fixtures';
-import { gql } from '../support/graphql-client';
 import {
-  anthropicKey,
   chat,
   chatTenant,
-  CONVERSATION,
-  CREATE_AGENT,
   refusedChat,
   startChatEnvironment,
-  storeAnthropicKey,
   uniqueText,
   upstreamFor,
   type ChatEnvironment,
   type ChatTenant,
 } from '../support/chat-harness';
+import { CONVERSATION, CREATE_AGENT } from '../support/documents';
+import { anthropicKey, createMember, storeAnthropicKey } from '../support/fixtures';
+import { gql, ok } from '../support/graphql-client';
 
 /**
  * What reaches the upstream body (model, agent system prompt, earlier turns) and what a
@@ -67,7 +64,7 @@ test("the model and the agent's system prompt reach the upstream body, on every 
   expect(continued.started).toMatchObject({ conversationId: opened.started!.conversationId, model: 'claude-sonnet-4-5' });
   expect(onlyUpstream(second).body).toMatchObject({ system: systemPrompt, model: 'claude-sonnet-4-5' });
 
-  const view = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: opened.started!.conversationId })).conversation;
+  const view = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: opened.started!.conversationId })).conversation!;
   expect(view.agent).toEqual({ id: agent.id });
 });
 
@@ -112,7 +109,7 @@ test('a continued conversation sends the earlier user and assistant turns in ord
   ]);
   expect(onlyUpstream(texts[0]).apiKey).toBe(personalKey);
 
-  const view = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: conversationId })).conversation;
+  const view = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: conversationId })).conversation!;
   expect(view).toMatchObject({ id: conversationId, title: texts[0], agent: null });
   expect(view.messages.map(({ role, content, model, keySource }: Record<string, unknown>) => ({ role, content, model, keySource }))).toEqual([
     { role: 'USER', content: texts[0], model: null, keySource: null },
@@ -149,7 +146,7 @@ test("conversation(id) is null for another user of the tenant and for another te
   expect(upstreamFor(env.anthropic, intruding)).toHaveLength(0);
 
   // Nothing was added to the owner's conversation.
-  const view = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: conversationId })).conversation;
+  const view = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: conversationId })).conversation!;
   expect(view.messages.map((m: { content: string }) => m.content)).toEqual([message, `Echo: ${message}`]);
 });
 

@@ -1,21 +1,16 @@
-import { createMember, ok } from '../support/fixtures';
 import {
-  anthropicKey,
   chat,
   chatTenant,
-  CREATE_AGENT,
-  MODELS,
   refusedChat,
-  SET_PREFERRED_MODEL,
   startChatEnvironment,
-  storeAnthropicKey,
   uniqueText,
-  updatePolicy,
   upstreamFor,
   type ChatEnvironment,
-  type ChatInputArgs,
   type ChatTenant,
 } from '../support/chat-harness';
+import { CREATE_AGENT, MODELS, SET_PREFERRED_MODEL, type ChatInputArgs } from '../support/documents';
+import { anthropicKey, createMember, storeAnthropicKey, updatePolicy } from '../support/fixtures';
+import { ok } from '../support/graphql-client';
 
 /**
  * DESIGN.md "Picking the model and the key" over a real graphql-ws client: which key source and
@@ -226,7 +221,7 @@ describe('models', () => {
 
   test('carries the catalog prices of src/catalog/models.json', async () => {
     const tenant = await chatTenant(env.gw);
-    const models = (await ok(env.gw, tenant.member.token, MODELS)).models as Array<Record<string, unknown>>;
+    const models = (await ok(env.gw, tenant.member.token, MODELS)).models;
     expect(models).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ id: 'claude-haiku-4-5', provider: 'ANTHROPIC', inputUsdPerMTok: 1, outputUsdPerMTok: 5 }),

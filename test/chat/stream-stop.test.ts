@@ -1,22 +1,21 @@
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
-import { allAuditEvents, postOk } from '../support/audit-helpers';
+import { allAuditEvents } from '../support/audit-helpers';
 import {
-  anthropicKey,
   chatTenant,
   messageRows,
   openChat,
   startGatewayRetrying,
-  storeAnthropicKey,
   uniqueText,
   upstreamFor,
   usageRow,
   type ChatTenant,
   type OpenChat,
 } from '../support/chat-harness';
-import { issueToken, ok, REVOKE_TOKEN, uniqueName } from '../support/fixtures';
+import { DELETE_TENANT, REVOKE_TOKEN } from '../support/documents';
+import { anthropicKey, issueToken, storeAnthropicKey, uniqueName } from '../support/fixtures';
+import { ok } from '../support/graphql-client';
 import type { TestGateway } from '../support/gateway';
 import { sql } from '../support/sql';
-import { DELETE_TENANT } from '../support/vault-fixtures';
 
 /**
  * Open streams end at once, with a ChatFailed naming why, when what they run on goes away: the
@@ -114,7 +113,7 @@ test('deleting the tenant ends its streams with TENANT_DELETED; the usage surviv
   const { open, text } = slowChat(gwA, tenant.member.token, 'TENANT');
   await open.waitForDeltas(2);
 
-  await postOk(gwA, gwA.platformToken, DELETE_TENANT, { id: tenant.tenantId });
+  await ok(gwA, gwA.platformToken, DELETE_TENANT, { id: tenant.tenantId });
 
   const run = await open.done;
   expectStopped(open, 'TENANT_DELETED');
@@ -164,7 +163,7 @@ describe('across gateway processes', () => {
     const { open, text } = slowChat(gwB, tenant.member.token, 'PERSONAL');
     await open.waitForDeltas(2);
 
-    await postOk(gwA, gwA.platformToken, DELETE_TENANT, { id: tenant.tenantId });
+    await ok(gwA, gwA.platformToken, DELETE_TENANT, { id: tenant.tenantId });
 
     await open.done;
     expectStopped(open, 'TENANT_DELETED');

@@ -1,5 +1,6 @@
 import type { ExecutionResult } from 'graphql';
-import { anthropicKey, chatTenant, startChatEnvironment, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
+import { chatTenant, startChatEnvironment, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
+import { anthropicKey } from '../support/fixtures';
 import { bearer, wsClient } from '../support/ws-client';
 
 /**

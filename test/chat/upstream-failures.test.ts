@@ -1,11 +1,9 @@
-import type { Behaviour, RecordedRequest } from '../support/anthropic-server';
+import { type Behaviour, type RecordedRequest } from '../support/anthropic-server';
 import {
-  anthropicKey,
   chat,
   chatTenant,
   expectedCost,
   startChatEnvironment,
-  storeAnthropicKey,
   uniqueText,
   upstreamFor,
   usageRow,
@@ -13,6 +11,7 @@ import {
   type ChatRun,
   type ChatTenant,
 } from '../support/chat-harness';
+import { anthropicKey, storeAnthropicKey } from '../support/fixtures';
 
 /**
  * How upstream failures end a chat (docs/api.md "ChatFailed.code"): the code, whether it is

@@ -1,17 +1,16 @@
-import { ok } from '../support/fixtures';
 import {
-  anthropicKey,
   chat,
   chatTenant,
-  CREDENTIALS,
   expectedCost,
   startChatEnvironment,
-  storeAnthropicKey,
   uniqueText,
   usageRow,
   type ChatEnvironment,
   type ChatTenant,
 } from '../support/chat-harness';
+import { CREDENTIALS } from '../support/documents';
+import { anthropicKey, storeAnthropicKey } from '../support/fixtures';
+import { ok } from '../support/graphql-client';
 
 /**
  * docs/api.md: "Every request, whatever its end, leaves a usage row (tenant, user, credential or

@@ -1,8 +1,8 @@
 import type { Browser } from 'playwright-core';
-import { anthropicKey, chat, chatTenant, startChatEnvironment, storeAnthropicKey, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
+import { chat, chatTenant, startChatEnvironment, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
 import { launchBrowser, openPage, screenshot, signIn, type WatchedPage } from '../support/browser';
-import { gql } from '../support/graphql-client';
-import { createMember, ok } from '../support/fixtures';
+import { gql, ok } from '../support/graphql-client';
+import { anthropicKey, createMember, storeAnthropicKey } from '../support/fixtures';
 
 /** A tenant admin in a real browser: tokens, the audit log, usage, policy and the data key. */
 

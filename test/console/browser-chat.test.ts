@@ -1,8 +1,9 @@
 import type { Browser } from 'playwright-core';
 import { waitForClose } from '../support/anthropic-server';
-import { anthropicKey, chatTenant, startChatEnvironment, upstreamFor, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
+import { chatTenant, startChatEnvironment, upstreamFor, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
 import { launchBrowser, openPage, screenshot, signIn, tabTo, type WatchedPage } from '../support/browser';
-import { ok } from '../support/fixtures';
+import { anthropicKey } from '../support/fixtures';
+import { ok } from '../support/graphql-client';
 
 /**
  * A member in a real browser: sign-in, personal keys, model selection and streaming chat,

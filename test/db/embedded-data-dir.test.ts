@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { generateBearerToken } from '../../src/auth/bearer-token';
 import { runKeyward, ensureCliBuilt } from '../support/audit-cli';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
-import { anthropicKey, chat, storeAnthropicKey, uniqueText } from '../support/chat-harness';
-import { createTenantWithAdmin, ok } from '../support/fixtures';
+import { chat, uniqueText } from '../support/chat-harness';
+import { anthropicKey, createTenantWithAdmin, storeAnthropicKey } from '../support/fixtures';
+import { ok } from '../support/graphql-client';
 import { freePort, killAllGateways, requireBuiltMain, spawnGateway, type GatewayProcess } from '../support/gateway-process';
 
 /**

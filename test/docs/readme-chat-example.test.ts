@@ -1,16 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createMember } from '../support/fixtures';
-import {
-  anthropicKey,
-  chatTenant,
-  startChatEnvironment,
-  storeAnthropicKey,
-  uniqueText,
-  type ChatEnvironment,
-  type ChatTenant,
-} from '../support/chat-harness';
+import { chatTenant, startChatEnvironment, uniqueText, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
+import { anthropicKey, createMember, storeAnthropicKey } from '../support/fixtures';
 import { ROOT } from '../support/gateway-process';
 
 /**

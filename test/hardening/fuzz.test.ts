@@ -1,9 +1,9 @@
 import { runInThisContext } from 'node:vm';
 import fc from 'fast-check';
 import type { Client } from 'graphql-ws';
-import type { TestGateway } from '../support/gateway';
-import { bearer } from '../support/ws-client';
-import { closed, leaksIn, openWsClient, opened, rawSocket, startGateway, toOutcome, wsRequest, type Outcome } from './helpers';
+import { type TestGateway } from '../support/gateway';
+import { bearer, wsRequest } from '../support/ws-client';
+import { closed, leaksIn, opened, openWsClient, rawSocket, startGateway, toOutcome, type Outcome } from './helpers';
 
 /**
  * Property-based fuzzing of both transports with malformed and hostile input. Whatever arrives,

@@ -2,9 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { Lexer, Source, TokenKind } from 'graphql';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { startSharedGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway';
 import { gql, type GraphQLResponse } from '../support/graphql-client';
 import { bearer, wsClient, wsRequest, type WsResult } from '../support/ws-client';
-import { startSharedGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway';
 
 export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
 
@@ -37,8 +37,6 @@ export interface Outcome {
 
 export type Transport = 'http' | 'ws';
 export const TRANSPORTS: Transport[] = ['http', 'ws'];
-
-export const firstCode = (outcome: Outcome): unknown => outcome.errors?.[0]?.extensions?.code;
 
 export async function overHttp(
   gw: Pick<TestGateway, 'url'>,

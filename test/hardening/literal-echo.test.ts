@@ -1,5 +1,5 @@
-import { anthropicKey } from '../support/chat-harness';
-import type { TestGateway } from '../support/gateway';
+import { anthropicKey } from '../support/fixtures';
+import { type TestGateway } from '../support/gateway';
 import { run, startGateway, TRANSPORTS } from './helpers';
 
 /**

@@ -1,5 +1,6 @@
-import type { TestGateway } from '../support/gateway';
-import { countTokens, firstCode, run, startGateway, startGateways, TRANSPORTS, type Outcome } from './helpers';
+import { type TestGateway } from '../support/gateway';
+import { errorCode } from '../support/graphql-client';
+import { countTokens, run, startGateway, startGateways, TRANSPORTS, type Outcome } from './helpers';
 
 const PRODUCTION = { NODE_ENV: 'production', KEYWARD_MASTER_KEY: process.env.KEYWARD_TEST_MASTER_KEY };
 
@@ -59,7 +60,7 @@ describe('in production', () => {
 
     it('hides field suggestions ("Did you mean …")', async () => {
       const outcome = await run(transport, gw, gw.platformToken, '{ me { emial } }');
-      expect(firstCode(outcome)).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(errorCode(outcome)).toBe('GRAPHQL_VALIDATION_FAILED');
       expect(outcome.errors![0].message).toBe('Cannot query field "emial" on type "User".');
       expect(outcome.text).not.toMatch(/did you mean/i);
     });
@@ -68,14 +69,14 @@ describe('in production', () => {
       const outcome = await run(transport, gw, gw.platformToken, 'query ($p: Provider!) { keyStatus(provider: $p) { provider } }', {
         p: 'ANTHROPYC',
       });
-      expect(firstCode(outcome)).toBe('BAD_USER_INPUT');
+      expect(errorCode(outcome)).toBe('BAD_USER_INPUT');
       expect(outcome.text).not.toMatch(/did you mean|ANTHROPIC/i);
     });
 
     it.each(INTROSPECTION_QUERIES)('refuses introspection: %s', async (query) => {
       const outcome = await run(transport, gw, gw.platformToken, query);
       expect(outcome.data ?? null).toBeNull();
-      expect(firstCode(outcome)).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(errorCode(outcome)).toBe('GRAPHQL_VALIDATION_FAILED');
       expect(outcome.errors![0].message).toMatch(/introspection/i);
     });
 
@@ -123,7 +124,7 @@ describe('outside production', () => {
   it.each(TRANSPORTS)('refuses introspection over %s when KEYWARD_INTROSPECTION=false', async (transport) => {
     for (const query of INTROSPECTION_QUERIES) {
       const outcome = await run(transport, closed, closed.platformToken, query);
-      expect(firstCode(outcome)).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(errorCode(outcome)).toBe('GRAPHQL_VALIDATION_FAILED');
     }
   });
 });

@@ -1,6 +1,8 @@
 import { getIntrospectionQuery } from 'graphql';
-import type { TestGateway } from '../support/gateway';
-import { countTokens, firstCode, run, startGateway, TRANSPORTS, type Outcome } from './helpers';
+import { type TestGateway } from '../support/gateway';
+import { errorCode } from '../support/graphql-client';
+import { countTokens, run, startGateway, TRANSPORTS, type Outcome } from './helpers';
+import { CHAT } from '../support/documents';
 
 const VALIDATION = 'GRAPHQL_VALIDATION_FAILED';
 const PARSE = 'GRAPHQL_PARSE_FAILED';
@@ -109,19 +111,11 @@ describe('the default limits', () => {
       'ws',
       gw,
       gw.platformToken,
-      `subscription ($input: ChatInput!) {
-        chat(input: $input) {
-          __typename
-          ... on ChatStarted { requestId conversationId model keySource }
-          ... on ChatDelta { text }
-          ... on ChatCompleted { stopReason usage { inputTokens outputTokens costUsd } }
-          ... on ChatFailed { code message retryable }
-        }
-      }`,
+      CHAT,
       { input: { message: 'hello' } },
     );
-    expect(firstCode(outcome)).toBeDefined();
-    expect([VALIDATION, PARSE]).not.toContain(firstCode(outcome));
+    expect(errorCode(outcome)).toBeDefined();
+    expect([VALIDATION, PARSE]).not.toContain(errorCode(outcome));
   });
 
   describe.each(TRANSPORTS)('over %s', (transport) => {
@@ -170,7 +164,7 @@ describe('the default limits', () => {
     it('refuses depth 7', async () => {
       // Nothing in the schema is that deep, so the query is invalid anyway; the depth error is reported too.
       const outcome = await run(transport, gw, gw.platformToken, '{ me { tenant { policy { a { b { c { d } } } } } } }');
-      expect(firstCode(outcome)).toBe(VALIDATION);
+      expect(errorCode(outcome)).toBe(VALIDATION);
       expect(outcome.errors!.map((error) => error.message)).toContain('Query depth limit of 6 exceeded, found 7.');
     });
 

@@ -1,4 +1,4 @@
-import type { TestGateway } from '../support/gateway';
+import { type TestGateway } from '../support/gateway';
 import {
   closed,
   initializedSocket,

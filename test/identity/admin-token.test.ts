@@ -1,7 +1,7 @@
 import { hashBearerToken } from '../../src/auth/bearer-token';
 import { ensureCliBuilt, runKeyward } from '../support/audit-cli';
 import { allAuditEvents } from '../support/audit-helpers';
-import { ok } from '../support/fixtures';
+import { ok } from '../support/graphql-client';
 import { startSharedGateway, type TestGateway } from '../support/gateway';
 import { sql } from '../support/sql';
 

@@ -1,18 +1,9 @@
 import { hashBearerToken } from '../../src/auth/bearer-token';
-import { allAuditEvents, parseDetail, post } from '../support/audit-helpers';
-import {
-  createMember,
-  createTenantWithAdmin,
-  failCode,
-  ISSUE_TOKEN,
-  ME,
-  ok,
-  REVOKE_TOKEN,
-  uniqueName,
-  type TenantFixture,
-  type UserFixture,
-} from '../support/fixtures';
+import { allAuditEvents, parseDetail } from '../support/audit-helpers';
+import { API_TOKENS, ISSUE_TOKEN, ME, REVOKE_TOKEN, type ApiTokenView } from '../support/documents';
+import { seed, SeededTenant, uniqueName, type UserFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { failCode, ok, post } from '../support/graphql-client';
 import { sql } from '../support/sql';
 
 /**
@@ -20,30 +11,15 @@ import { sql } from '../support/sql';
  * first admin token and the bootstrap token, and every issued token has a token.issue event.
  */
 
-const TOKEN_FIELDS = 'id name createdAt lastUsedAt revokedAt expiresAt user { id role }';
-const API_TOKENS = /* GraphQL */ `
-  query ($userId: ID, $tenantId: ID) { apiTokens(userId: $userId, tenantId: $tenantId) { ${TOKEN_FIELDS} } }
-`;
-
-interface TokenView {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-  expiresAt: string | null;
-  user: { id: string; role: string };
-}
-
 let gw: TestGateway;
 let platformAdminId: string;
 let platformTenantId: string;
-let a: TenantFixture;
-let b: TenantFixture;
+let a: SeededTenant;
+let b: SeededTenant;
 let memberA: UserFixture;
 let auditorA: UserFixture;
 
-const tokens = async (caller: string, args: { userId?: string; tenantId?: string } = {}): Promise<TokenView[]> =>
+const tokens = async (caller: string, args: { userId?: string; tenantId?: string } = {}): Promise<ApiTokenView[]> =>
   (await ok(gw, caller, API_TOKENS, args)).apiTokens;
 const idOfToken = async (bearer: string): Promise<string> =>
   (await sql<{ id: string }>('select id from api_tokens where token_hash = $1', [hashBearerToken(bearer)]))[0].id;
@@ -53,10 +29,10 @@ beforeAll(async () => {
   const me = (await ok(gw, gw.platformToken, ME)).me;
   platformAdminId = me.id;
   platformTenantId = me.tenant.id;
-  a = await createTenantWithAdmin(gw, 'tokens-a');
-  b = await createTenantWithAdmin(gw, 'tokens-b');
-  memberA = await createMember(gw, a.adminToken, 'MEMBER');
-  auditorA = await createMember(gw, a.adminToken, 'AUDITOR');
+  a = await seed(gw).tenant({ prefix: 'tokens-a' });
+  b = await seed(gw).tenant({ prefix: 'tokens-b' });
+  memberA = await a.member();
+  auditorA = await a.auditor();
 }, 60_000);
 afterAll(() => gw?.stop());
 
@@ -83,7 +59,7 @@ describe("createTenant's first admin token", () => {
   });
 
   test('its admin revokes it, after which it stops working', async () => {
-    const t = await createTenantWithAdmin(gw, 'tokens-own-revoke');
+    const t = await seed(gw).tenant({ prefix: 'tokens-own-revoke' });
     const spare = (await ok(gw, t.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('spare') } })).issueApiToken.token;
     const initialId = await idOfToken(t.adminToken);
     expect((await ok(gw, t.adminToken, REVOKE_TOKEN, { id: initialId })).revokeApiToken.revokedAt).toEqual(expect.any(String));
@@ -92,7 +68,7 @@ describe("createTenant's first admin token", () => {
   });
 
   test('the platform admin revokes it from outside the tenant', async () => {
-    const t = await createTenantWithAdmin(gw, 'tokens-operator-revoke');
+    const t = await seed(gw).tenant({ prefix: 'tokens-operator-revoke' });
     const initialId = await idOfToken(t.adminToken);
     await ok(gw, gw.platformToken, REVOKE_TOKEN, { id: initialId });
     expect(await failCode(gw, t.adminToken, ME)).toBe('UNAUTHENTICATED');

@@ -1,9 +1,17 @@
 import { generateBearerToken } from '../../src/auth/bearer-token';
-import { createMember, createTenantWithAdmin, issueToken, ok, REVOKE_TOKEN, uniqueEmail, uniqueName, type TenantFixture } from '../support/fixtures';
+import { REVOKE_TOKEN } from '../support/documents';
+import {
+  createMember,
+  createTenantWithAdmin,
+  issueToken,
+  uniqueEmail,
+  uniqueName,
+  type TenantFixture,
+} from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
-import { errorCode, gql } from '../support/graphql-client';
+import { errorCode, gql, ok } from '../support/graphql-client';
 import { sql, tokenRow } from '../support/sql';
-import { bearer, wsClient, wsErrorCode, wsRequest } from '../support/ws-client';
+import { bearer, wsClient, wsRequest } from '../support/ws-client';
 
 const ME = '{ me { id role } }';
 
@@ -127,7 +135,7 @@ test('a token revoked while a WebSocket stays open fails on that connection’s 
     await revoke(tenant.adminToken, member.tokenId);
 
     const after = await wsRequest(client, ME);
-    expect(wsErrorCode(after)).toBe('UNAUTHENTICATED');
+    expect(errorCode(after)).toBe('UNAUTHENTICATED');
     expect(after.data ?? null).toBeNull();
     expect(connections).toBe(1);
   } finally {
@@ -138,8 +146,8 @@ test('a token revoked while a WebSocket stays open fails on that connection’s 
 test('a socket without credentials gets UNAUTHENTICATED on every operation and stays open until its deadline', async () => {
   const client = wsClient(gw.wsUrl, undefined, { lazy: false });
   try {
-    expect(wsErrorCode(await wsRequest(client, '{ tenant { id } }'))).toBe('UNAUTHENTICATED');
-    expect(wsErrorCode(await wsRequest(client, '{ users { id } }'))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await wsRequest(client, '{ tenant { id } }'))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await wsRequest(client, '{ users { id } }'))).toBe('UNAUTHENTICATED');
   } finally {
     await client.dispose();
   }
@@ -179,8 +187,8 @@ describe('lastUsedAt', () => {
     await ok(gw, member.token, ME);
     const revoked = (await revoke(tenant.adminToken, member.tokenId)).revokeApiToken;
     expect(revoked.id).toBe(member.tokenId);
-    expect(Number.isNaN(Date.parse(revoked.lastUsedAt))).toBe(false);
-    expect(Date.parse(revoked.revokedAt)).toBeGreaterThanOrEqual(Date.parse(revoked.lastUsedAt));
+    expect(Number.isNaN(Date.parse(revoked.lastUsedAt!))).toBe(false);
+    expect(Date.parse(revoked.revokedAt!)).toBeGreaterThanOrEqual(Date.parse(revoked.lastUsedAt!));
   });
 
   test('a rejected token (revoked) does not get its lastUsedAt moved', async () => {

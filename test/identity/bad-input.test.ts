@@ -1,9 +1,7 @@
+import { ISSUE_TOKEN, ME } from '../support/documents';
 import {
   createMember,
   createTenantWithAdmin,
-  ISSUE_TOKEN,
-  ME,
-  ok,
   uniqueEmail,
   uniqueName,
   uniqueSuffix,
@@ -11,7 +9,7 @@ import {
   type UserFixture,
 } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
-import { gql, type GraphQLResponse } from '../support/graphql-client';
+import { gql, ok, type GraphQLResponse } from '../support/graphql-client';
 import { rowsForTenantAttempt, tenantRowCounts } from '../support/sql';
 import { bearer, wsClient, wsRequest } from '../support/ws-client';
 

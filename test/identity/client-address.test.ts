@@ -1,19 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { createMember, ISSUE_TOKEN, uniqueName } from '../support/fixtures';
+import { chat, chatTenant, startChatEnvironment, uniqueText, usageRows, type ChatEnvironment } from '../support/chat-harness';
+import { ISSUE_TOKEN } from '../support/documents';
+import { anthropicKey, createMember, storeAnthropicKey, uniqueName } from '../support/fixtures';
 import { gql } from '../support/graphql-client';
 import { sql } from '../support/sql';
 import { bearer, wsClient, wsRequest } from '../support/ws-client';
-import {
-  anthropicKey,
-  chat,
-  chatTenant,
-  startChatEnvironment,
-  storeAnthropicKey,
-  uniqueText,
-  usageRows,
-  type ChatEnvironment,
-} from '../support/chat-harness';
 
 /**
  * docs/security.md "Client addresses and request ids": X-Forwarded-For counts only from proxies

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ok, uniqueEmail, uniqueName } from '../support/fixtures';
+import { uniqueEmail, uniqueName } from '../support/fixtures';
+import { ok } from '../support/graphql-client';
 import { freePort, killAllGateways, requireBuiltMain, spawnGateway, type GatewayProcess } from '../support/gateway-process';
 
 jest.setTimeout(120_000);

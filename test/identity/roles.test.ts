@@ -1,37 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import {
-  createMember,
-  createTenantWithAdmin,
-  failCode,
+  CREATE_TENANT,
+  CREATE_USER,
+  DELETE_TENANT,
   ISSUE_TOKEN,
   ME,
-  ok,
   REVOKE_TOKEN,
-  uniqueEmail,
-  uniqueName,
+  SET_PREFERRED_MODEL,
+  TENANT,
+  UPDATE_POLICY,
+  USERS,
   type RoleName,
-  type TenantFixture,
-  type UserFixture,
-} from '../support/fixtures';
+} from '../support/documents';
+import { seed, SeededTenant, uniqueEmail, uniqueName, type UserFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { failCode, ok } from '../support/graphql-client';
 import { rowsForTenantAttempt, tenantRowCounts } from '../support/sql';
 
-const TENANT = '{ tenant { id name policy { allowPlatformKey allowedModels defaultModel monthlyBudgetUsd requestsPerMinute } } }';
-const USERS = '{ users { id email role tenant { id } } }';
-const CREATE_TENANT = `mutation ($input: CreateTenantInput!) {
-  createTenant(input: $input) { tenant { id name dataKeyVersion } admin { id email role tenant { id } } token }
-}`;
-const CREATE_USER = 'mutation ($input: CreateUserInput!) { createUser(input: $input) { id email role tenant { id } } }';
-const UPDATE_POLICY = `mutation ($input: UpdateTenantPolicyInput!) {
-  updateTenantPolicy(input: $input) { id policy { allowPlatformKey allowedModels defaultModel monthlyBudgetUsd requestsPerMinute } }
-}`;
-const SET_PREFERRED = 'mutation ($model: String) { setPreferredModel(model: $model) { id preferredModel } }';
-const DELETE_TENANT = 'mutation ($id: ID!) { deleteTenant(id: $id) }';
 
 let gw: TestGateway;
 let platformTenantId: string;
-let a: TenantFixture;
-let b: TenantFixture;
+let a: SeededTenant;
+let b: SeededTenant;
 let memberA: UserFixture;
 let auditorA: UserFixture;
 let memberB: UserFixture;
@@ -39,11 +29,11 @@ let memberB: UserFixture;
 beforeAll(async () => {
   gw = await startTestGateway();
   platformTenantId = (await ok(gw, gw.platformToken, ME)).me.tenant.id;
-  a = await createTenantWithAdmin(gw, 'roles-a');
-  b = await createTenantWithAdmin(gw, 'roles-b');
-  memberA = await createMember(gw, a.adminToken, 'MEMBER');
-  auditorA = await createMember(gw, a.adminToken, 'AUDITOR');
-  memberB = await createMember(gw, b.adminToken, 'MEMBER');
+  a = await seed(gw).tenant({ prefix: 'roles-a' });
+  b = await seed(gw).tenant({ prefix: 'roles-b' });
+  memberA = await a.member();
+  auditorA = await a.auditor();
+  memberB = await b.member();
 });
 afterAll(() => gw?.stop());
 
@@ -182,21 +172,21 @@ describe('revokeApiToken', () => {
   const revoke = (token: string, id: string) => ok(gw, token, REVOKE_TOKEN, { id });
 
   test('anyone revokes its own token, which then stops working', async () => {
-    const member = await createMember(gw, a.adminToken, 'MEMBER');
+    const member = await a.member();
     const revoked = (await revoke(member.token, member.tokenId)).revokeApiToken;
     expect(revoked.id).toBe(member.tokenId);
-    expect(Number.isNaN(Date.parse(revoked.revokedAt))).toBe(false);
+    expect(Number.isNaN(Date.parse(revoked.revokedAt!))).toBe(false);
     expect(await failCode(gw, member.token, ME)).toBe('UNAUTHENTICATED');
   });
 
   test('an admin revokes a member’s token', async () => {
-    const member = await createMember(gw, a.adminToken, 'MEMBER');
+    const member = await a.member();
     expect((await revoke(a.adminToken, member.tokenId)).revokeApiToken.revokedAt).toEqual(expect.any(String));
     expect(await failCode(gw, member.token, ME)).toBe('UNAUTHENTICATED');
   });
 
   test.each(['MEMBER', 'AUDITOR'] as const)('%s revoking another user’s token → FORBIDDEN; the token keeps working', async (role) => {
-    const victim = await createMember(gw, a.adminToken, 'MEMBER');
+    const victim = await a.member();
     expect(await failCode(gw, tokenOf(role), REVOKE_TOKEN, { id: victim.tokenId })).toBe('FORBIDDEN');
     expect(await meId(victim.token)).toBe(victim.userId);
   });
@@ -214,15 +204,15 @@ describe('revokeApiToken', () => {
 });
 
 describe('updateTenantPolicy', () => {
-  let t: TenantFixture;
+  let t: SeededTenant;
   let member: UserFixture;
   let auditor: UserFixture;
   const policyOf = async (token: string) => (await ok(gw, token, TENANT)).tenant.policy;
 
   beforeAll(async () => {
-    t = await createTenantWithAdmin(gw, 'policy');
-    member = await createMember(gw, t.adminToken, 'MEMBER');
-    auditor = await createMember(gw, t.adminToken, 'AUDITOR');
+    t = await seed(gw).tenant({ prefix: 'policy' });
+    member = await t.member();
+    auditor = await t.auditor();
   });
 
   test('a TENANT_ADMIN sets every field, and only its own tenant changes', async () => {
@@ -270,30 +260,30 @@ describe('updateTenantPolicy', () => {
 });
 
 describe('setPreferredModel', () => {
-  let t: TenantFixture;
+  let t: SeededTenant;
   let member: UserFixture;
   const preferred = async (token: string) => (await ok(gw, token, ME)).me.preferredModel;
 
   beforeAll(async () => {
-    t = await createTenantWithAdmin(gw, 'preferred');
-    member = await createMember(gw, t.adminToken, 'MEMBER');
+    t = await seed(gw).tenant({ prefix: 'preferred' });
+    member = await t.member();
   });
 
   test('sets a catalog model, and null clears it', async () => {
-    const set = (await ok(gw, member.token, SET_PREFERRED, { model: 'claude-sonnet-4-5' })).setPreferredModel;
+    const set = (await ok(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-sonnet-4-5' })).setPreferredModel;
     expect(set).toEqual({ id: member.userId, preferredModel: 'claude-sonnet-4-5' });
     expect(await preferred(member.token)).toBe('claude-sonnet-4-5');
     expect(await preferred(t.adminToken)).toBeNull();
 
-    expect((await ok(gw, member.token, SET_PREFERRED, { model: null })).setPreferredModel.preferredModel).toBeNull();
+    expect((await ok(gw, member.token, SET_PREFERRED_MODEL, { model: null })).setPreferredModel.preferredModel).toBeNull();
     expect(await preferred(member.token)).toBeNull();
   });
 
   test('an unknown model → UNKNOWN_MODEL; a model the tenant does not allow → MODEL_NOT_ALLOWED', async () => {
-    await ok(gw, member.token, SET_PREFERRED, { model: 'claude-haiku-4-5' });
-    expect(await failCode(gw, member.token, SET_PREFERRED, { model: 'claude-haiku-9' })).toBe('UNKNOWN_MODEL');
+    await ok(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-haiku-4-5' });
+    expect(await failCode(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-haiku-9' })).toBe('UNKNOWN_MODEL');
     await ok(gw, t.adminToken, UPDATE_POLICY, { input: { allowedModels: ['claude-haiku-4-5'], defaultModel: 'claude-haiku-4-5' } });
-    expect(await failCode(gw, member.token, SET_PREFERRED, { model: 'claude-opus-4-5' })).toBe('MODEL_NOT_ALLOWED');
+    expect(await failCode(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-opus-4-5' })).toBe('MODEL_NOT_ALLOWED');
     expect(await preferred(member.token)).toBe('claude-haiku-4-5');
   });
 });
@@ -319,8 +309,8 @@ describe('deleteTenant', () => {
   });
 
   test('PLATFORM_ADMIN deletes a tenant: its users and tokens are gone', async () => {
-    const doomed = await createTenantWithAdmin(gw, 'doomed');
-    const member = await createMember(gw, doomed.adminToken, 'MEMBER');
+    const doomed = await seed(gw).tenant({ prefix: 'doomed' });
+    const member = await doomed.member();
     expect((await ok(gw, gw.platformToken, DELETE_TENANT, { id: doomed.tenantId })).deleteTenant).toBe(true);
     expect(await failCode(gw, doomed.adminToken, ME)).toBe('UNAUTHENTICATED');
     expect(await failCode(gw, member.token, ME)).toBe('UNAUTHENTICATED');

@@ -1,8 +1,9 @@
 import { hashBearerToken } from '../../src/auth/bearer-token';
-import { createMember, failCode, ISSUE_TOKEN, ME, ok, REVOKE_TOKEN, uniqueEmail, uniqueName, type UserFixture } from '../support/fixtures';
+import { API_TOKENS, CREATE_USER, DELETE_CREDENTIAL, ISSUE_TOKEN, ME, REVOKE_TOKEN, SET_CREDENTIAL } from '../support/documents';
+import { anthropicKey, createMember, uniqueEmail, uniqueName, type UserFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { failCode, ok } from '../support/graphql-client';
 import { sql } from '../support/sql';
-import { anthropicKey } from '../support/chat-harness';
 
 /**
  * Issue 11, item 2: a TENANT_ADMIN of the platform tenant must not reach the PLATFORM_ADMIN
@@ -10,10 +11,6 @@ import { anthropicKey } from '../support/chat-harness';
  * account or keys. Nobody acts on a role above its own.
  */
 
-const API_TOKENS = /* GraphQL */ `query ($userId: ID) { apiTokens(userId: $userId) { id name user { id } } }`;
-const CREATE_USER = /* GraphQL */ `mutation ($input: CreateUserInput!) { createUser(input: $input) { id role } }`;
-const SET_CREDENTIAL = /* GraphQL */ `mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id } }`;
-const DELETE_CREDENTIAL = /* GraphQL */ `mutation ($id: ID!) { deleteCredential(id: $id) }`;
 
 let gw: TestGateway;
 let platformAdminId: string;

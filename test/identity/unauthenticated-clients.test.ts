@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { generateBearerToken } from '../../src/auth/bearer-token';
+import { closed, GRAPHQL_TRANSPORT_WS, initializedSocket, nextMessage, opened, overWs } from '../hardening/helpers';
 import { startSharedGateway, type TestGateway } from '../support/gateway';
 import { gql } from '../support/graphql-client';
 import { sql } from '../support/sql';
 import { bearer } from '../support/ws-client';
-import { closed, GRAPHQL_TRANSPORT_WS, initializedSocket, nextMessage, opened, overWs } from '../hardening/helpers';
 
 /**
  * docs/security.md "Clients without credentials": failed authentications are audited within a

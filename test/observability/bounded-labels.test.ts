@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type WebSocket from 'ws';
 import { scrape, type MetricsSnapshot } from '../support/chat-metrics';
+import { initializedSocket } from '../hardening/helpers';
 import { startSharedGateway, type TestGateway } from '../support/gateway';
 import { gql } from '../support/graphql-client';
-import { initializedSocket } from '../hardening/helpers';
 
 /**
  * docs/operations.md "Metrics" and "Logs": the `operation` label takes its values from a bounded

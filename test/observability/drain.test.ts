@@ -1,21 +1,19 @@
 import { generateBearerToken } from '../../src/auth/bearer-token';
 import { startAnthropicServer, waitForClose, type AnthropicServer } from '../support/anthropic-server';
-import { createMember, createTenantWithAdmin } from '../support/fixtures';
-import { freePort, spawnGateway, killAllGateways, type GatewayProcess } from '../support/gateway-process';
 import {
-  anthropicKey,
   chatTenant,
   messageRows,
   openChat,
   refusedChat,
   startChatEnvironment,
-  storeAnthropicKey,
   uniqueText,
   upstreamFor,
   usageRow,
   type ChatEnvironment,
   type ChatTenant,
 } from '../support/chat-harness';
+import { anthropicKey, createMember, createTenantWithAdmin, storeAnthropicKey } from '../support/fixtures';
+import { freePort, spawnGateway, killAllGateways, type GatewayProcess } from '../support/gateway-process';
 
 /**
  * docs/operations.md "Shutdown": on stop the gateway stops being ready, refuses new chat streams

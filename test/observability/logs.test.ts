@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import {
-  anthropicKey,
   chat,
   chatTenant,
   keyTraces,
   openChat,
-  SET_CREDENTIAL,
-  storeAnthropicKey,
   startChatEnvironment,
   uniqueText,
   type ChatEnvironment,
   type ChatTenant,
 } from '../support/chat-harness';
+import { SET_CREDENTIAL } from '../support/documents';
+import { anthropicKey, storeAnthropicKey } from '../support/fixtures';
 import { sqlSimple } from '../support/sql';
 import { bearer, wsClient, wsRequest } from '../support/ws-client';
+import { errorCode } from '../support/graphql-client';
 
 /**
  * docs/operations.md "Logs": one `graphql operation` line per operation, unexpected errors logged
@@ -192,7 +192,7 @@ describe('graphql operation lines', () => {
     const completed = await chat(env.gw, tenant.adminToken, { message: uniqueText('ws-log') });
     const refusedBefore = logLines().filter((line) => line.msg === 'graphql operation' && line.userId === tenant.adminId).length;
     const refused = await chat(env.gw, tenant.adminToken, { message: uniqueText('ws-log'), keySource: 'PERSONAL' });
-    expect(refused.errorCode).toBe('PERSONAL_KEY_MISSING');
+    expect(errorCode(refused)).toBe('PERSONAL_KEY_MISSING');
 
     env.anthropic.enqueue({ kind: 'hang' }, { kind: 'hang' });
     const unsubscribed = openChat(env.gw, tenant.adminToken, { message: uniqueText('ws-log') });

@@ -1,21 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { createTenantWithAdmin } from '../support/fixtures';
-import { gql } from '../support/graphql-client';
-import { scrape, type MetricsSnapshot } from '../support/chat-metrics';
-import { sqlLiteral } from '../support/sql';
 import {
-  anthropicKey,
   chat,
   chatTenant,
   openChat,
   startChatEnvironment,
-  storeAnthropicKey,
   uniqueText,
-  UPDATE_POLICY,
   type ChatEnvironment,
   type ChatTenant,
 } from '../support/chat-harness';
+import { UPDATE_POLICY } from '../support/documents';
+import { anthropicKey, createTenantWithAdmin, storeAnthropicKey } from '../support/fixtures';
+import { errorCode, gql } from '../support/graphql-client';
+import { sqlLiteral } from '../support/sql';
+import { scrape, type MetricsSnapshot } from '../support/chat-metrics';
 
 /**
  * docs/operations.md "Metrics": every listed metric is exposed on GET /metrics and moves after
@@ -145,7 +143,7 @@ test('chat metrics: open streams, time to first token, stream duration by status
   );
 
   expect((await chat(env.gw, tenant.member.token, { message: uniqueText('done') })).completed).toBeDefined();
-  expect((await chat(env.gw, tenant.member.token, { message: uniqueText('refused'), keySource: 'TENANT' })).errorCode).toBe('TENANT_KEY_MISSING');
+  expect(errorCode(await chat(env.gw, tenant.member.token, { message: uniqueText('refused'), keySource: 'TENANT' }))).toBe('TENANT_KEY_MISSING');
   env.anthropic.enqueue({ kind: 'http-error', status: 500 });
   expect((await chat(env.gw, tenant.member.token, { message: uniqueText('500') })).failed?.code).toBe('UPSTREAM_ERROR');
   env.anthropic.enqueue({ kind: 'http-error', status: 401 });

@@ -1,7 +1,7 @@
 import { generateBearerToken } from '../../src/auth/bearer-token';
 import { startAnthropicServer, waitForClose, type AnthropicServer } from '../support/anthropic-server';
-import { anthropicKey, messageRows, openChat, storeAnthropicKey, uniqueText, upstreamFor, usageRow } from '../support/chat-harness';
-import { createTenantWithAdmin } from '../support/fixtures';
+import { messageRows, openChat, uniqueText, upstreamFor, usageRow } from '../support/chat-harness';
+import { anthropicKey, createTenantWithAdmin, storeAnthropicKey } from '../support/fixtures';
 import { freePort, killAllGateways, spawnGateway } from '../support/gateway-process';
 
 /**

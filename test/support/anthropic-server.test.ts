@@ -11,12 +11,7 @@ import Anthropic, {
   PermissionDeniedError,
   RateLimitError,
 } from '@anthropic-ai/sdk';
-import {
-  estimateInputTokens,
-  startAnthropicServer,
-  waitForClose,
-  type AnthropicServer,
-} from './anthropic-server';
+import { estimateInputTokens, startAnthropicServer, waitForClose, type AnthropicServer } from './anthropic-server';
 
 const MODEL = 'claude-sonnet-5-5';
 const KEY = 'sk-ant-test-key';

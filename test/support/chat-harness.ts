@@ -2,7 +2,19 @@ import { randomBytes } from 'node:crypto';
 import type { Client, ClientOptions } from 'graphql-ws';
 import type WebSocket from 'ws';
 import { startAnthropicServer, type AnthropicServer, type RecordedRequest } from './anthropic-server';
-import { createMember, createTenantWithAdmin, ok, type RoleName, type TenantFixture, type UserFixture } from './fixtures';
+import {
+  CHAT,
+  type ChatCompletedEvent,
+  type ChatDeltaEvent,
+  type ChatEvent,
+  type ChatFailedEvent,
+  type ChatInputArgs,
+  type ChatStartedEvent,
+  type RoleName,
+  type TenantPolicyArgs,
+} from './documents';
+import { seed, type TenantFixture, type UserFixture } from './fixtures';
+import { errorCode } from './graphql-client';
 import { startSharedGateway, type TestGateway } from './gateway';
 import shippedCatalog from '../../src/catalog/models.json';
 import { sqlSimple } from './sql';
@@ -13,56 +25,8 @@ import { bearer, wsClient } from './ws-client';
  * Anthropic API server, plus the fixtures and SQL reads the chat tests share.
  */
 
-/** A fresh Anthropic key: `sk-ant-api03-` and 69 random bytes in base64url, like a real one. */
-export const anthropicKey = (): string => `sk-ant-api03-${randomBytes(69).toString('base64url')}`;
-
 /** A message no other chat of the run sends, so its upstream request can be found by its text. */
 export const uniqueText = (prefix = 'hello'): string => `${prefix} ${randomBytes(6).toString('hex')}`;
-
-export const CHAT = /* GraphQL */ `
-  subscription Chat($input: ChatInput!) {
-    chat(input: $input) {
-      __typename
-      ... on ChatStarted { requestId conversationId model keySource }
-      ... on ChatDelta { text }
-      ... on ChatCompleted { stopReason usage { inputTokens outputTokens costUsd } }
-      ... on ChatFailed { code message retryable }
-    }
-  }
-`;
-
-export interface ChatInputArgs {
-  message: string;
-  conversationId?: string;
-  agentId?: string;
-  model?: string;
-  keySource?: 'AUTO' | 'PERSONAL' | 'TENANT' | 'PLATFORM';
-  maxTokens?: number;
-}
-
-export interface ChatStartedEvent {
-  __typename: 'ChatStarted';
-  requestId: string;
-  conversationId: string;
-  model: string;
-  keySource: string;
-}
-export interface ChatDeltaEvent {
-  __typename: 'ChatDelta';
-  text: string;
-}
-export interface ChatCompletedEvent {
-  __typename: 'ChatCompleted';
-  stopReason: string | null;
-  usage: { inputTokens: number; outputTokens: number; costUsd: number };
-}
-export interface ChatFailedEvent {
-  __typename: 'ChatFailed';
-  code: string;
-  message: string;
-  retryable: boolean;
-}
-export type ChatEvent = ChatStartedEvent | ChatDeltaEvent | ChatCompletedEvent | ChatFailedEvent;
 
 export interface GraphQLErrorView {
   message: string;
@@ -95,10 +59,6 @@ export class ChatRun {
 
   get failed(): ChatFailedEvent | undefined {
     return this.events.find((event): event is ChatFailedEvent => event.__typename === 'ChatFailed');
-  }
-
-  get errorCode(): unknown {
-    return this.errors?.[0]?.extensions?.code;
   }
 
   get typenames(): string[] {
@@ -137,12 +97,51 @@ export async function chat(
   return run;
 }
 
+/** Runs one chat on a shared client to its end (rejects after `timeoutMs`). */
+export function runChat(client: Client, input: ChatInputArgs, timeoutMs = 20_000): Promise<ChatRun> {
+  return new Promise((resolve, reject) => {
+    const run = new ChatRun();
+    const timer = setTimeout(() => reject(new Error(`chat did not end within ${timeoutMs} ms: ${run.raw.join(' ')}`)), timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      resolve(run);
+    };
+    client.subscribe(
+      { query: CHAT, variables: { input } },
+      {
+        next: (result) => run.accept(result as never),
+        error: (error) => {
+          if (Array.isArray(error)) {
+            run.accept({ errors: error as GraphQLErrorView[] });
+            return finish();
+          }
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(`socket error: ${String((error as { reason?: string })?.reason ?? error)}`));
+        },
+        complete: finish,
+      },
+    );
+  });
+}
+
+export type CompletedChatRun = ChatRun & { readonly started: ChatStartedEvent; readonly completed: ChatCompletedEvent };
+
+/** A chat on a shared client that must complete. */
+export async function completedChat(client: Client, input: ChatInputArgs): Promise<CompletedChatRun> {
+  const run = await runChat(client, input);
+  if (run.errors?.length || !run.started || !run.completed) throw new Error(`expected a completed chat, got ${run.raw.join(' ')}`);
+  return run as CompletedChatRun;
+}
+
+/** A real graphql-ws client authenticated with the bearer token (one socket, opened on first use). */
+export const chatClient = (gw: Pick<TestGateway, 'wsUrl'>, token: string): Client => wsClient(gw.wsUrl, bearer(token));
+
 /** A chat that must be refused before any event; returns the error code. */
 export async function refusedChat(gw: Pick<TestGateway, 'wsUrl'>, token: string, input: ChatInputArgs): Promise<unknown> {
   const run = await chat(gw, token, input);
   if (run.events.length) throw new Error(`expected a refusal, got events ${JSON.stringify(run.events)}`);
   if (!run.errors?.length) throw new Error('expected a refusal, got neither events nor errors');
-  return run.errorCode;
+  return errorCode(run);
 }
 
 /**
@@ -274,62 +273,14 @@ export async function startChatEnvironment(env: Record<string, string | undefine
   }
 }
 
-export const UPDATE_POLICY = /* GraphQL */ `
-  mutation ($input: UpdateTenantPolicyInput!) {
-    updateTenantPolicy(input: $input) { id policy { allowPlatformKey allowedModels defaultModel monthlyBudgetUsd requestsPerMinute } }
-  }
-`;
-export const SET_CREDENTIAL = /* GraphQL */ `
-  mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id scope last4 lastUsedAt } }
-`;
-export const CREDENTIALS = /* GraphQL */ `{ credentials { id scope provider owner { id } lastUsedAt } }`;
-export const CREATE_AGENT = /* GraphQL */ `
-  mutation ($input: CreateAgentInput!) { createAgent(input: $input) { id name model systemPrompt } }
-`;
-export const SET_PREFERRED_MODEL = /* GraphQL */ `mutation ($model: String) { setPreferredModel(model: $model) { id preferredModel } }`;
-export const CONVERSATION = /* GraphQL */ `
-  query ($id: ID!) {
-    conversation(id: $id) { id title agent { id } messages { id role content model keySource } }
-  }
-`;
-export const MODELS = /* GraphQL */ `{ models { id provider inputUsdPerMTok outputUsdPerMTok keySources } }`;
-
-export interface TenantPolicyArgs {
-  allowPlatformKey?: boolean;
-  allowedModels?: string[] | null;
-  defaultModel?: string;
-  monthlyBudgetUsd?: number | null;
-  requestsPerMinute?: number | null;
-}
-
-export const updatePolicy = (gw: Pick<TestGateway, 'url'>, adminToken: string, input: TenantPolicyArgs) =>
-  ok(gw, adminToken, UPDATE_POLICY, { input });
-
-/** Stores an Anthropic key without asking the provider (validate: false); returns the credential id. */
-export async function storeAnthropicKey(
-  gw: Pick<TestGateway, 'url'>,
-  token: string,
-  scope: 'PERSONAL' | 'TENANT',
-  apiKey: string,
-): Promise<string> {
-  const data = await ok(gw, token, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope, apiKey, validate: false } });
-  return data.setCredential.id as string;
-}
-
 export interface ChatTenant extends TenantFixture {
   member: UserFixture;
 }
 
 /** A tenant with one member of `role` (MEMBER by default) and the given policy. */
-export async function chatTenant(
-  gw: TestGateway,
-  policy: TenantPolicyArgs = {},
-  role: RoleName = 'MEMBER',
-): Promise<ChatTenant> {
-  const tenant = await createTenantWithAdmin(gw, 'chat');
-  if (Object.keys(policy).length) await updatePolicy(gw, tenant.adminToken, policy);
-  const member = await createMember(gw, tenant.adminToken, role);
-  return { ...tenant, member };
+export async function chatTenant(gw: TestGateway, policy: TenantPolicyArgs = {}, role: RoleName = 'MEMBER'): Promise<ChatTenant> {
+  const tenant = await seed(gw).tenant({ prefix: 'chat', policy });
+  return { ...tenant, member: await tenant.member(role) };
 }
 
 // ---------------------------------------------------------------------------------------------

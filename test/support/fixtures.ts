@@ -1,13 +1,26 @@
 import { randomBytes } from 'node:crypto';
+import {
+  CREATE_TENANT,
+  CREATE_USER,
+  ISSUE_TOKEN,
+  MODELS,
+  SET_CREDENTIAL,
+  UPDATE_POLICY,
+  type CredentialScope,
+  type RoleName,
+  type TenantPolicyArgs,
+} from './documents';
 import type { TestGateway } from './gateway';
-import { errorCode, gql } from './graphql-client';
+import { ok } from './graphql-client';
 
-export type RoleName = 'PLATFORM_ADMIN' | 'TENANT_ADMIN' | 'MEMBER' | 'AUDITOR';
 
 /** Every test file shares one database, so names and emails carry a random suffix. */
 export const uniqueSuffix = (): string => randomBytes(5).toString('hex');
 export const uniqueName = (prefix: string): string => `${prefix}-${uniqueSuffix()}`;
 export const uniqueEmail = (prefix = 'user'): string => `${prefix}-${uniqueSuffix()}@example.test`;
+
+/** A fresh Anthropic key: `sk-ant-api03-` and 69 random bytes in base64url, like a real one. */
+export const anthropicKey = (): string => `sk-ant-api03-${randomBytes(69).toString('base64url')}`;
 
 export interface TenantFixture {
   tenantId: string;
@@ -25,56 +38,14 @@ export interface UserFixture {
   tokenId: string;
 }
 
-/** Runs an operation that must succeed and returns its data; fails loudly with the errors otherwise. */
-export async function ok<T = Record<string, any>>(
-  gw: Pick<TestGateway, 'url'>,
-  token: string | undefined,
-  query: string,
-  variables?: Record<string, unknown>,
-): Promise<T> {
-  const res = await gql<T>(gw.url, query, variables, token);
-  if (res.errors?.length || !res.data) {
-    throw new Error(`expected success, got HTTP ${res.status}: ${JSON.stringify(res.errors ?? res.raw)}`);
-  }
-  return res.data;
-}
-
-/** Runs an operation that must fail, and returns the first error's code. */
-export async function failCode(
-  gw: Pick<TestGateway, 'url'>,
-  token: string | undefined,
-  query: string,
-  variables?: Record<string, unknown>,
-): Promise<unknown> {
-  const res = await gql(gw.url, query, variables, token);
-  if (!res.errors?.length) throw new Error(`expected an error, got ${res.raw}`);
-  return errorCode(res);
-}
-
-const CREATE_TENANT = /* GraphQL */ `
-  mutation ($input: CreateTenantInput!) {
-    createTenant(input: $input) { tenant { id name } admin { id email role } token }
-  }
-`;
-
 /** A new tenant (created by the platform admin) with its first TENANT_ADMIN and that admin's token. */
-export async function createTenantWithAdmin(gw: TestGateway, prefix = 'tenant'): Promise<TenantFixture> {
+export async function createTenantWithAdmin(gw: Pick<TestGateway, 'url' | 'platformToken'>, prefix = 'tenant'): Promise<TenantFixture> {
   const tenantName = uniqueName(prefix);
   const adminEmail = uniqueEmail('admin');
   const data = await ok(gw, gw.platformToken, CREATE_TENANT, { input: { name: tenantName, adminEmail, adminName: 'Admin' } });
   const created = data.createTenant;
   return { tenantId: created.tenant.id, tenantName, adminId: created.admin.id, adminEmail, adminToken: created.token };
 }
-
-const CREATE_USER = /* GraphQL */ `
-  mutation ($input: CreateUserInput!) { createUser(input: $input) { id email role } }
-`;
-
-export const ISSUE_TOKEN = /* GraphQL */ `
-  mutation ($input: IssueApiTokenInput!) {
-    issueApiToken(input: $input) { token apiToken { id name expiresAt lastUsedAt revokedAt user { id } } }
-  }
-`;
 
 /** A user of the admin's tenant with the given role, and a token the admin issued for them. */
 export async function createMember(
@@ -98,8 +69,65 @@ export async function issueToken(
   return { token: data.issueApiToken.token, id: data.issueApiToken.apiToken.id };
 }
 
-export const REVOKE_TOKEN = /* GraphQL */ `
-  mutation ($id: ID!) { revokeApiToken(id: $id) { id revokedAt lastUsedAt } }
-`;
+/** Stores an Anthropic key without asking the provider (validate: false); returns the credential id. */
+export async function storeAnthropicKey(
+  gw: Pick<TestGateway, 'url'>,
+  token: string,
+  scope: CredentialScope,
+  apiKey: string,
+): Promise<string> {
+  const data = await ok(gw, token, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope, apiKey, validate: false } });
+  return data.setCredential.id;
+}
 
-export const ME = /* GraphQL */ `{ me { id email role tenant { id name } preferredModel } }`;
+export const updatePolicy = (gw: Pick<TestGateway, 'url'>, adminToken: string, input: TenantPolicyArgs) =>
+  ok(gw, adminToken, UPDATE_POLICY, { input });
+
+/** A model's catalog prices (USD per million tokens) as the API reports them. */
+export async function modelPrices(gw: Pick<TestGateway, 'url'>, token: string, model: string): Promise<{ input: number; output: number }> {
+  const entry = (await ok(gw, token, MODELS)).models.find((candidate) => candidate.id === model);
+  if (!entry) throw new Error(`${model} is not in the catalog`);
+  return { input: entry.inputUsdPerMTok, output: entry.outputUsdPerMTok };
+}
+
+/** A seeded tenant: the TenantFixture fields, plus builders for what tests put in it. */
+export interface SeededTenant extends TenantFixture {
+  admin: { id: string; email: string; token: string };
+  /** A new user of this tenant with `role` (MEMBER by default) and a token the admin issued. */
+  member(role?: RoleName): Promise<UserFixture>;
+  auditor(): Promise<UserFixture>;
+  /** Stores an Anthropic personal key for `user` (a fresh one unless given); returns its id and the key. */
+  personalKey(user: { token: string }, apiKey?: string): Promise<{ id: string; apiKey: string }>;
+  /** Stores the tenant's shared Anthropic key (a fresh one unless given). */
+  tenantKey(apiKey?: string): Promise<{ id: string; apiKey: string }>;
+  policy(input: TenantPolicyArgs): Promise<void>;
+}
+
+/**
+ * Seeds what black-box tests need through the API, as a client would:
+ * `const tenant = await seed(gw).tenant(); const alice = await tenant.member();`.
+ */
+export function seed(gw: Pick<TestGateway, 'url' | 'platformToken'>) {
+  return {
+    async tenant(options: { prefix?: string; policy?: TenantPolicyArgs } = {}): Promise<SeededTenant> {
+      const fixture = await createTenantWithAdmin(gw, options.prefix);
+      const storeKey = async (token: string, scope: CredentialScope, apiKey = anthropicKey()) => ({
+        id: await storeAnthropicKey(gw, token, scope, apiKey),
+        apiKey,
+      });
+      const tenant: SeededTenant = {
+        ...fixture,
+        admin: { id: fixture.adminId, email: fixture.adminEmail, token: fixture.adminToken },
+        member: (role = 'MEMBER') => createMember(gw, fixture.adminToken, role),
+        auditor: () => createMember(gw, fixture.adminToken, 'AUDITOR'),
+        personalKey: (user, apiKey) => storeKey(user.token, 'PERSONAL', apiKey),
+        tenantKey: (apiKey) => storeKey(fixture.adminToken, 'TENANT', apiKey),
+        policy: async (input) => {
+          await updatePolicy(gw, fixture.adminToken, input);
+        },
+      };
+      if (options.policy && Object.keys(options.policy).length) await tenant.policy(options.policy);
+      return tenant;
+    },
+  };
+}

@@ -3,24 +3,34 @@ import { Client, escapeLiteral } from 'pg';
 // node-postgres's own conversion of a parameter to its text form (untyped in @types/pg).
 const { prepareValue } = require('pg/lib/utils') as { prepareValue: (value: unknown) => string | Buffer | null };
 
-/**
- * Runs one query on the run's test database over a plain `pg` connection (the PostgreSQL server
- * and the embedded PGlite both answer on a socket), for checks the API cannot express.
- */
-export async function sql<R extends Record<string, unknown> = Record<string, any>>(
-  text: string,
-  params: unknown[] = [],
-): Promise<R[]> {
+/** The run's test database (global-setup sets it). */
+export const testDatabaseUrl = (): string => {
   const url = process.env.KEYWARD_TEST_DATABASE_URL;
   if (!url) throw new Error('KEYWARD_TEST_DATABASE_URL is not set: run the tests through jest');
+  return url;
+};
+
+/** Runs `use` with a plain `pg` client on a database (the run's test database unless given). */
+export async function withPg<T>(use: (client: Client) => Promise<T>, url = testDatabaseUrl()): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    return (await client.query<R>(text, params)).rows;
+    return await use(client);
   } finally {
     await client.end();
   }
 }
+
+/** One statement on a database given by URL (the run's shared one, or an isolated one). */
+export const sqlOn = <R extends Record<string, unknown> = Record<string, any>>(url: string, text: string, params: unknown[] = []): Promise<R[]> =>
+  withPg(async (client) => (await client.query<R>(text, params)).rows, url);
+
+/**
+ * Runs one query on the run's test database over a plain `pg` connection (the PostgreSQL server
+ * and the embedded PGlite both answer on a socket), for checks the API cannot express.
+ */
+export const sql = <R extends Record<string, unknown> = Record<string, any>>(text: string, params: unknown[] = []): Promise<R[]> =>
+  sqlOn<R>(testDatabaseUrl(), text, params);
 
 const count = async (text: string, params: unknown[]): Promise<number> =>
   Number((await sql<{ n: string }>(text, params))[0].n);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import type { Principal } from '../../src/auth/principal';
 import { KeywardError } from '../../src/common/errors';
 import { CredentialEntity } from '../../src/modules/credential/credential.entity';
@@ -9,9 +8,11 @@ import { Provider } from '../../src/modules/credential/provider';
 import { TenantEntity } from '../../src/modules/tenant/tenant.entity';
 import { Role } from '../../src/modules/user/role';
 import type { ResolvedKey } from '../../src/modules/credential/key-selector';
-import type { TenantFixture, UserFixture } from './fixtures';
+import { anthropicKey, type TenantFixture, type UserFixture } from './fixtures';
 import type { TestGateway } from './gateway';
-import { gql, type GraphQLResponse } from './graphql-client';
+import { CREDENTIALS, SET_CREDENTIAL, type CredentialView, type ResultOf, type SetCredentialArgs, type VariablesOf } from './documents';
+import { post, succeeded, type GraphQLResponse } from './graphql-client';
+import { sqlOn } from './sql';
 
 export const PROVIDERS: readonly Provider[] = Object.values(Provider);
 
@@ -26,7 +27,7 @@ const base62 = (length: number): string => {
 export function providerKey(provider: Provider): string {
   switch (provider) {
     case Provider.ANTHROPIC:
-      return `sk-ant-api03-${randomBytes(69).toString('base64url')}`;
+      return anthropicKey();
     case Provider.OPENAI:
       return `sk-proj-${randomBytes(48).toString('base64url')}`;
     case Provider.OPENROUTER:
@@ -38,43 +39,6 @@ export function providerKey(provider: Provider): string {
   }
 }
 
-/** The contract's view of a credential: everything a client may see. */
-export interface CredentialView {
-  id: string;
-  provider: Provider;
-  scope: 'PERSONAL' | 'TENANT';
-  label: string | null;
-  last4: string;
-  dataKeyVersion: number;
-  owner: { id: string } | null;
-  createdAt: string;
-  updatedAt: string;
-  lastUsedAt: string | null;
-}
-
-const CREDENTIAL_FIELDS = 'id provider scope label last4 dataKeyVersion owner { id } createdAt updatedAt lastUsedAt';
-
-export const SET_CREDENTIAL = /* GraphQL */ `
-  mutation ($input: SetCredentialInput!) { setCredential(input: $input) { ${CREDENTIAL_FIELDS} } }
-`;
-export const CREDENTIALS = /* GraphQL */ `{ credentials { ${CREDENTIAL_FIELDS} } }`;
-export const DELETE_CREDENTIAL = /* GraphQL */ `mutation ($id: ID!) { deleteCredential(id: $id) }`;
-export const KEY_STATUS = /* GraphQL */ `
-  query ($provider: Provider!) { keyStatus(provider: $provider) { provider hasPersonalKey hasTenantKey platformKeyAvailable } }
-`;
-export const ROTATE_DATA_KEY = /* GraphQL */ `mutation { rotateDataKey { id dataKeyVersion keyring } }`;
-export const REWRAP_DATA_KEYS = /* GraphQL */ `mutation { rewrapDataKeys }`;
-export const TENANT = /* GraphQL */ `{ tenant { id name keyring dataKeyVersion } }`;
-export const DELETE_TENANT = /* GraphQL */ `mutation ($id: ID!) { deleteTenant(id: $id) }`;
-
-export interface SetCredentialArgs {
-  provider: Provider | string;
-  scope: 'PERSONAL' | 'TENANT';
-  apiKey: string;
-  label?: string | null;
-  validate?: boolean;
-}
-
 /**
  * Sends every operation of a test through one place, so the test can later check that no
  * response body it ever received contained a secret.
@@ -84,30 +48,27 @@ export class RecordingClient {
 
   constructor(private readonly gw: Pick<TestGateway, 'url'>) {}
 
-  async send<T = Record<string, any>>(token: string | undefined, query: string, variables?: Record<string, unknown>) {
-    const res = await gql<T>(this.gw.url, query, variables, token);
+  async send<D extends string>(token: string | undefined, query: D, variables?: VariablesOf<D>): Promise<GraphQLResponse<ResultOf<D>>> {
+    const res = await post(this.gw, token, query, variables);
     this.bodies.push(res.raw);
     return res;
   }
 
   /** Must succeed; returns data. */
-  async ok<T = Record<string, any>>(token: string | undefined, query: string, variables?: Record<string, unknown>): Promise<T> {
-    const res = await this.send<T>(token, query, variables);
-    if (res.errors?.length || !res.data) throw new Error(`expected success, got HTTP ${res.status}: ${res.raw}`);
-    return res.data;
+  async ok<D extends string>(token: string | undefined, query: D, variables?: VariablesOf<D>): Promise<ResultOf<D>> {
+    return succeeded(await this.send(token, query, variables)).data;
   }
 
   setCredential(token: string, input: SetCredentialArgs): Promise<GraphQLResponse<{ setCredential: CredentialView }>> {
-    return this.send<{ setCredential: CredentialView }>(token, SET_CREDENTIAL, { input: { validate: false, ...input } });
+    return this.send(token, SET_CREDENTIAL, { input: { validate: false, ...input } });
   }
 
   async storeCredential(token: string, input: SetCredentialArgs): Promise<CredentialView> {
-    return (await this.ok<{ setCredential: CredentialView }>(token, SET_CREDENTIAL, { input: { validate: false, ...input } }))
-      .setCredential;
+    return (await this.ok(token, SET_CREDENTIAL, { input: { validate: false, ...input } })).setCredential;
   }
 
   async credentials(token: string): Promise<CredentialView[]> {
-    return (await this.ok<{ credentials: CredentialView[] }>(token, CREDENTIALS)).credentials;
+    return (await this.ok(token, CREDENTIALS)).credentials;
   }
 }
 
@@ -164,27 +125,6 @@ export async function expectKeyUnavailable(promise: Promise<unknown>): Promise<v
   const error = await keywardErrorOf(promise);
   expect(error.code).toBe('KEY_UNAVAILABLE');
 }
-
-/** One statement on a database given by URL (the run's shared one, or an isolated one). */
-export async function sqlOn<R extends Record<string, unknown> = Record<string, any>>(
-  url: string,
-  text: string,
-  params: unknown[] = [],
-): Promise<R[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-export const sharedDatabaseUrl = (): string => {
-  const url = process.env.KEYWARD_TEST_DATABASE_URL;
-  if (!url) throw new Error('KEYWARD_TEST_DATABASE_URL is not set: run the tests through jest');
-  return url;
-};
 
 /** The master key every test gateway's local keyring uses in this run (see global-setup). */
 export const testMasterKey = (): Buffer => {

@@ -48,4 +48,3 @@ export function wsRequest<T = Record<string, any>>(
   });
 }
 
-export const wsErrorCode = (result: WsResult<unknown>): unknown => result.errors?.[0]?.extensions?.code;

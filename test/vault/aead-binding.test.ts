@@ -1,7 +1,7 @@
 import { KeySource } from '../../src/modules/credential/key-source';
 import { Provider } from '../../src/modules/credential/provider';
 import { createMember, createTenantWithAdmin, type TenantFixture, type UserFixture } from '../support/fixtures';
-import type { TestGateway } from '../support/gateway';
+import { type TestGateway } from '../support/gateway';
 import { sql } from '../support/sql';
 import {
   adminOf,
@@ -10,9 +10,9 @@ import {
   providerKey,
   RecordingClient,
   resolveKey,
+  startSharedGateway,
   userOf,
   type Actor,
-  startSharedGateway,
 } from '../support/vault-fixtures';
 
 /**

@@ -2,22 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { KeySource } from '../../src/modules/credential/key-source';
 import { Provider } from '../../src/modules/credential/provider';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
+import { DELETE_CREDENTIAL, KEY_STATUS, SET_CREDENTIAL, type CredentialView } from '../support/documents';
 import { createMember, createTenantWithAdmin, type TenantFixture, type UserFixture } from '../support/fixtures';
-import type { TestGateway } from '../support/gateway';
+import { type TestGateway } from '../support/gateway';
 import { errorCode, gql } from '../support/graphql-client';
 import { sql } from '../support/sql';
 import {
   adminOf,
-  DELETE_CREDENTIAL,
-  KEY_STATUS,
   keywardErrorOf,
   providerKey,
   RecordingClient,
   resolveKey,
-  SET_CREDENTIAL,
-  userOf,
-  type CredentialView,
   startSharedGateway,
+  userOf,
 } from '../support/vault-fixtures';
 
 /**
@@ -167,7 +164,7 @@ describe('setCredential with validate:true (Anthropic key check)', () => {
 
   test('validate defaults to true when omitted', async () => {
     const apiKey = submit(providerKey(Provider.ANTHROPIC));
-    const res = await client.send<{ setCredential: CredentialView }>(tenant.adminToken, SET_CREDENTIAL, {
+    const res = await client.send(tenant.adminToken, SET_CREDENTIAL, {
       input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey },
     });
     expect(res.errors).toBeUndefined();
@@ -209,7 +206,7 @@ describe('keyStatus', () => {
     const alice = await createMember(gw, tenant.adminToken, 'MEMBER');
     const bob = await createMember(gw, tenant.adminToken, 'MEMBER');
     const status = async (token: string, provider: Provider) =>
-      (await client.ok<{ keyStatus: Record<string, unknown> }>(token, KEY_STATUS, { provider })).keyStatus;
+      (await client.ok(token, KEY_STATUS, { provider })).keyStatus;
     const expected = (provider: Provider, hasPersonalKey: boolean, hasTenantKey: boolean, platformKeyAvailable: boolean) => ({
       provider,
       hasPersonalKey,
@@ -320,7 +317,7 @@ describe('roles', () => {
     const mine = await client.credentials(alice.token);
     expect(mine.map((credential) => credential.id)).toEqual([aliceKey.id]);
 
-    const res = await client.send<{ credentials: CredentialView[] }>(tenant.adminToken, '{ credentials { id scope last4 owner { id } } }');
+    const res = await client.send(tenant.adminToken, '{ credentials { id scope last4 owner { id } } }');
     const listed = res.data!.credentials;
     expect(listed).toEqual(
       expect.arrayContaining([

@@ -1,22 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { KeySource } from '../../src/modules/credential/key-source';
 import { Provider } from '../../src/modules/credential/provider';
-import { createMember, createTenantWithAdmin, ME } from '../support/fixtures';
-import type { TestGateway } from '../support/gateway';
+import { DELETE_TENANT, ME, ROTATE_DATA_KEY, TENANT } from '../support/documents';
+import { createMember, createTenantWithAdmin } from '../support/fixtures';
+import { type TestGateway } from '../support/gateway';
 import { errorCode, gql } from '../support/graphql-client';
 import { sql } from '../support/sql';
 import {
   adminOf,
-  DELETE_TENANT,
   expectKeyUnavailable,
   openCredentialRow,
   providerKey,
   RecordingClient,
   resolveKey,
-  ROTATE_DATA_KEY,
-  TENANT,
-  userOf,
   startSharedGateway,
+  userOf,
 } from '../support/vault-fixtures';
 
 /**

@@ -1,5 +1,14 @@
 import { Provider } from '../../src/modules/credential/provider';
-import { chat, chatTenant, refusedChat, startChatEnvironment, uniqueText, upstreamFor, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
+import {
+  chat,
+  chatTenant,
+  refusedChat,
+  startChatEnvironment,
+  uniqueText,
+  upstreamFor,
+  type ChatEnvironment,
+  type ChatTenant,
+} from '../support/chat-harness';
 import { sql } from '../support/sql';
 import { providerKey, RecordingClient } from '../support/vault-fixtures';
 

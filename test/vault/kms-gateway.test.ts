@@ -3,10 +3,18 @@ import { Provider } from '../../src/modules/credential/provider';
 import { AwsKmsKeyring } from '../../src/vault/keyring/aws-kms.keyring';
 import { Keyrings } from '../../src/vault/keyring/keyrings';
 import { LocalKeyring } from '../../src/vault/keyring/local.keyring';
-import { createMember, createTenantWithAdmin, uniqueEmail, uniqueName, type TenantFixture, type UserFixture } from '../support/fixtures';
+import { TENANT } from '../support/documents';
+import {
+  createMember,
+  createTenantWithAdmin,
+  uniqueEmail,
+  uniqueName,
+  type TenantFixture,
+  type UserFixture,
+} from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { errorCode, gql } from '../support/graphql-client';
-import { startKmsServer, type KmsServer } from '../support/kms-server';
+import { sqlOn } from '../support/sql';
 import {
   adminOf,
   dataKeyRows,
@@ -15,11 +23,10 @@ import {
   providerKey,
   RecordingClient,
   resolveKey,
-  sqlOn,
-  TENANT,
   testMasterKey,
   userOf,
 } from '../support/vault-fixtures';
+import { startKmsServer, type KmsServer } from '../support/kms-server';
 import { useTestAwsCredentials } from '../support/vault-keyrings';
 import { startIsolatedDatabase, type IsolatedDatabase } from '../support/vault-isolated-database';
 

@@ -3,21 +3,12 @@ import { Client } from 'pg';
 import { KeySource } from '../../src/modules/credential/key-source';
 import { Provider } from '../../src/modules/credential/provider';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
+import { KEY_STATUS, ROTATE_DATA_KEY, TENANT } from '../support/documents';
 import { createMember, createTenantWithAdmin, type TenantFixture, type UserFixture } from '../support/fixtures';
-import type { TestGateway } from '../support/gateway';
+import { type TestGateway } from '../support/gateway';
 import { errorCode } from '../support/graphql-client';
-import {
-  KEY_STATUS,
-  PROVIDERS,
-  providerKey,
-  RecordingClient,
-  resolveKey,
-  ROTATE_DATA_KEY,
-  sharedDatabaseUrl,
-  TENANT,
-  userOf,
-  startSharedGateway,
-} from '../support/vault-fixtures';
+import { testDatabaseUrl } from '../support/sql';
+import { providerKey, PROVIDERS, RecordingClient, resolveKey, startSharedGateway, userOf } from '../support/vault-fixtures';
 
 /**
  * Principle 1: no plaintext key at rest, in logs or in responses. Keys of every provider and
@@ -142,12 +133,12 @@ test('the scanner finds what is there: bytes in a bytea column, text in text col
     apiKey: providerKey(Provider.OPENAI),
     label,
   });
-  const db = new Client({ connectionString: sharedDatabaseUrl() });
+  const db = new Client({ connectionString: testDatabaseUrl() });
   await db.connect();
   const { ciphertext } = (await db.query<{ ciphertext: Buffer }>('select ciphertext from credentials where id = $1', [stored.id])).rows[0];
   await db.end();
 
-  const { hits, columns, rows } = await scanDatabase(sharedDatabaseUrl(), [
+  const { hits, columns, rows } = await scanDatabase(testDatabaseUrl(), [
     { label: 'ciphertext slice', bytes: ciphertext.subarray(21, 37) },
     { label: 'tenant name', text: tenant.tenantName },
     { label: 'credential label', text: label },
@@ -235,7 +226,7 @@ test('no key appears in any column of any table, in the logs, or in any response
   const needles = [...keys].flatMap(([name, key]) => needlesFor(name, key));
   expect(needles.length).toBe(keys.size * 9);
 
-  const { hits, columns, rows } = await scanDatabase(sharedDatabaseUrl(), needles);
+  const { hits, columns, rows } = await scanDatabase(testDatabaseUrl(), needles);
   expect(columns).toBeGreaterThan(10);
   expect(rows).toBeGreaterThan(20);
   expect(hits).toEqual([]);

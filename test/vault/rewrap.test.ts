@@ -3,10 +3,11 @@ import { Provider } from '../../src/modules/credential/provider';
 import { AwsKmsKeyring } from '../../src/vault/keyring/aws-kms.keyring';
 import { Keyrings } from '../../src/vault/keyring/keyrings';
 import { LocalKeyring } from '../../src/vault/keyring/local.keyring';
+import { REWRAP_DATA_KEYS, ROTATE_DATA_KEY, TENANT } from '../support/documents';
 import { createMember, createTenantWithAdmin, type TenantFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { errorCode } from '../support/graphql-client';
-import { startKmsServer, type KmsServer } from '../support/kms-server';
+import { sqlOn } from '../support/sql';
 import {
   adminOf,
   dataKeyRows,
@@ -14,15 +15,12 @@ import {
   providerKey,
   RecordingClient,
   resolveKey,
-  REWRAP_DATA_KEYS,
-  ROTATE_DATA_KEY,
-  sqlOn,
-  TENANT,
   testMasterKey,
   userOf,
   type Actor,
   type DataKeyRow,
 } from '../support/vault-fixtures';
+import { startKmsServer, type KmsServer } from '../support/kms-server';
 import { InstrumentedKeyring, useTestAwsCredentials } from '../support/vault-keyrings';
 import { startIsolatedDatabase, type IsolatedDatabase } from '../support/vault-isolated-database';
 
@@ -101,7 +99,7 @@ async function localTenants(count: number, prefix: string): Promise<{ tenants: T
 const allDataKeys = () => dataKeyRows(db.url);
 const credentialsSnapshot = () =>
   sqlOn(db.url, 'select id, ciphertext, data_key_version, updated_at from credentials order by id');
-const rewrap = (token: string) => client.send<{ rewrapDataKeys: number }>(token, REWRAP_DATA_KEYS);
+const rewrap = (token: string) => client.send(token, REWRAP_DATA_KEYS);
 /** Audit chain keys not yet under the KMS key (rewrapDataKeys moves them too, after the data keys). */
 const staleAuditKeys = async (): Promise<string[]> =>
   (await sqlOn<{ chain: string }>(db.url, 'select chain from audit_keys where keyring <> $1 or master_key_id <> $2 order by chain', ['aws-kms', keyArn])).map(

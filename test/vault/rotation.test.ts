@@ -4,10 +4,11 @@ import { sealedCredential } from '../../src/modules/credential/sealed-credential
 import { Provider } from '../../src/modules/credential/provider';
 import { Keyrings } from '../../src/vault/keyring/keyrings';
 import { LocalKeyring } from '../../src/vault/keyring/local.keyring';
+import { ROTATE_DATA_KEY, TENANT } from '../support/documents';
 import { createMember, createTenantWithAdmin, type TenantFixture, type UserFixture } from '../support/fixtures';
-import type { TestGateway } from '../support/gateway';
+import { type TestGateway } from '../support/gateway';
 import { errorCode } from '../support/graphql-client';
-import { sql } from '../support/sql';
+import { sql, testDatabaseUrl } from '../support/sql';
 import {
   adminOf,
   credentialRows,
@@ -15,13 +16,10 @@ import {
   providerKey,
   RecordingClient,
   resolveKey,
-  ROTATE_DATA_KEY,
-  sharedDatabaseUrl,
-  TENANT,
+  startSharedGateway,
   testMasterKey,
   userOf,
   type Actor,
-  startSharedGateway,
 } from '../support/vault-fixtures';
 import { InstrumentedKeyring } from '../support/vault-keyrings';
 
@@ -87,7 +85,7 @@ async function snapshot(tenantId: string) {
   };
 }
 
-const rotate = (token: string) => client.send<{ rotateDataKey: { id: string; dataKeyVersion: number; keyring: string } }>(token, ROTATE_DATA_KEY);
+const rotate = (token: string) => client.send(token, ROTATE_DATA_KEY);
 
 test('only tenant admins rotate: MEMBER and AUDITOR get FORBIDDEN and nothing changes', async () => {
   const { tenant, member } = await tenantWithKeys('rotate-roles');
@@ -100,7 +98,7 @@ test('only tenant admins rotate: MEMBER and AUDITOR get FORBIDDEN and nothing ch
 
 test('rotateDataKey bumps the version; every credential follows it and still opens to the same key', async () => {
   const { tenant, keys } = await tenantWithKeys('rotate');
-  const before = await credentialRows(sharedDatabaseUrl(), tenant.tenantId);
+  const before = await credentialRows(testDatabaseUrl(), tenant.tenantId);
   expect(before.map((row) => row.data_key_version)).toEqual(before.map(() => 1));
 
   const res = await rotate(tenant.adminToken);
@@ -112,7 +110,7 @@ test('rotateDataKey bumps the version; every credential follows it and still ope
   const listed = await client.credentials(tenant.adminToken);
   expect(listed).toHaveLength(keys.length); // an admin lists the tenant's keys and every member's personal keys
   expect(listed.map((credential) => credential.dataKeyVersion)).toEqual(listed.map(() => 2));
-  const after = await credentialRows(sharedDatabaseUrl(), tenant.tenantId);
+  const after = await credentialRows(testDatabaseUrl(), tenant.tenantId);
   expect(after.map((row) => row.id)).toEqual(before.map((row) => row.id));
   after.forEach((row, i) => {
     expect(row.data_key_version).toBe(2);
@@ -120,7 +118,7 @@ test('rotateDataKey bumps the version; every credential follows it and still ope
     expect(row.ciphertext.equals(before[i].ciphertext)).toBe(false);
     expect(row.last4).toBe(before[i].last4);
   });
-  const dataKeys = await dataKeyRows(sharedDatabaseUrl(), tenant.tenantId);
+  const dataKeys = await dataKeyRows(testDatabaseUrl(), tenant.tenantId);
   expect(dataKeys.map((row) => [row.version, row.retired_at !== null])).toEqual([
     [1, true],
     [2, false],
@@ -134,7 +132,7 @@ test('rotateDataKey bumps the version; every credential follows it and still ope
 
   // A second rotation goes on to v3; both older versions are retired.
   expect((await rotate(tenant.adminToken)).data!.rotateDataKey.dataKeyVersion).toBe(3);
-  expect((await dataKeyRows(sharedDatabaseUrl(), tenant.tenantId)).map((row) => [row.version, row.retired_at !== null])).toEqual([
+  expect((await dataKeyRows(testDatabaseUrl(), tenant.tenantId)).map((row) => [row.version, row.retired_at !== null])).toEqual([
     [1, true],
     [2, true],
     [3, false],
@@ -144,7 +142,7 @@ test('rotateDataKey bumps the version; every credential follows it and still ope
 
 test('a ciphertext from before the rotation, put back into its row, no longer opens', async () => {
   const { tenant, keys } = await tenantWithKeys('rotate-replay');
-  const [old] = await credentialRows(sharedDatabaseUrl(), tenant.tenantId);
+  const [old] = await credentialRows(testDatabaseUrl(), tenant.tenantId);
   await rotate(tenant.adminToken);
   await sql('update credentials set ciphertext = $2 where id = $1', [old.id, old.ciphertext]);
   const failures = await Promise.all(keys.map((stored) => resolveStored(stored).then(() => null, (error) => error.code)));
@@ -217,7 +215,7 @@ test('setCredential racing a rotation never leaves a key under a retired version
   const [rotated] = await Promise.all([rotate(tenant.adminToken), ...writes]);
   expect(rotated.data!.rotateDataKey.dataKeyVersion).toBe(2);
 
-  const rows = await credentialRows(sharedDatabaseUrl(), tenant.tenantId);
+  const rows = await credentialRows(testDatabaseUrl(), tenant.tenantId);
   expect(rows.length).toBe(6 + 12);
   expect(rows.filter((row) => row.data_key_version !== 2)).toEqual([]);
   for (const member of members) {
@@ -231,7 +229,7 @@ test('setCredential racing a rotation never leaves a key under a retired version
 describe('a rotation that fails changes nothing', () => {
   test('a credential that does not decrypt aborts it midway: KEY_UNAVAILABLE, every row and the version unchanged', async () => {
     const { tenant, keys } = await tenantWithKeys('rotate-corrupt');
-    const rows = await credentialRows(sharedDatabaseUrl(), tenant.tenantId);
+    const rows = await credentialRows(testDatabaseUrl(), tenant.tenantId);
     const victim = rows[Math.floor(rows.length / 2)];
     const corrupted = Buffer.from(victim.ciphertext);
     corrupted[corrupted.length - 1] ^= 0xff;

@@ -1,6 +1,7 @@
-import { anthropicKey, chatTenant, startChatEnvironment, storeAnthropicKey, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
-import { failCode, ok } from '../support/fixtures';
-import { AUDIT_EVENTS } from '../support/audit-helpers';
+import { chatTenant, startChatEnvironment, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
+import { AUDIT_EVENTS } from '../support/documents';
+import { anthropicKey, storeAnthropicKey } from '../support/fixtures';
+import { failCode, ok } from '../support/graphql-client';
 
 /**
  * testCredential: the stored key is opened by the vault and checked with the provider again;
@@ -40,7 +41,7 @@ test('a key the provider accepts is VALID; the check used the stored key and is 
   expect(JSON.stringify(data)).not.toContain(key.slice(10));
 
   const audit = await ok(env.gw, tenant.adminToken, AUDIT_EVENTS, { filter: { action: 'credential.test', targetId: id } });
-  const events = audit.auditEvents.edges.map((edge: { node: Record<string, unknown> }) => edge.node);
+  const events = audit.auditEvents.edges.map((edge) => edge.node);
   expect(events).toHaveLength(1);
   expect(events[0]).toMatchObject({ outcome: 'SUCCESS', actorId: tenant.member.userId });
   expect(JSON.parse(events[0].detail as string)).toMatchObject({ result: 'VALID', provider: 'ANTHROPIC', scope: 'PERSONAL' });

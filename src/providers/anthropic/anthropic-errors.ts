@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { ChatFailedCode } from '../../common/codes';
 import { UpstreamFailure } from '../provider-stream';
 
 const MAX_RETRY_AFTER_MS = 30_000;
@@ -36,34 +37,34 @@ const networkCode = (error: Error): string | undefined => {
  */
 export function classifyAnthropicError(error: unknown): UpstreamFailure {
   if (error instanceof Anthropic.APIConnectionError) {
-    return new UpstreamFailure('UPSTREAM_UNREACHABLE', 'Could not reach Anthropic', true, { networkCode: networkCode(error) });
+    return new UpstreamFailure(ChatFailedCode.UPSTREAM_UNREACHABLE, 'Could not reach Anthropic', { networkCode: networkCode(error) });
   }
   if (!(error instanceof Anthropic.APIError)) {
-    return new UpstreamFailure('UPSTREAM_ERROR', 'Anthropic stream failed unexpectedly', true);
+    return new UpstreamFailure(ChatFailedCode.UPSTREAM_ERROR, 'Anthropic stream failed unexpectedly');
   }
   const status = error.status;
   const type = errorType(error);
   if (status === 401 || status === 403 || type === 'authentication_error' || type === 'permission_error') {
-    return new UpstreamFailure('INVALID_PROVIDER_KEY', 'Anthropic rejected the key used for this request', false, { status });
+    return new UpstreamFailure(ChatFailedCode.INVALID_PROVIDER_KEY, 'Anthropic rejected the key used for this request', { status });
   }
   if (status === 429 || type === 'rate_limit_error') {
-    return new UpstreamFailure('UPSTREAM_RATE_LIMITED', 'Anthropic rate-limited this request', true, {
+    return new UpstreamFailure(ChatFailedCode.UPSTREAM_RATE_LIMITED, 'Anthropic rate-limited this request', {
       status,
       retryAfterMs: retryAfterMs(error.headers),
     });
   }
   if (status === 529 || type === 'overloaded_error') {
-    return new UpstreamFailure('UPSTREAM_OVERLOADED', 'Anthropic is overloaded', true, {
+    return new UpstreamFailure(ChatFailedCode.UPSTREAM_OVERLOADED, 'Anthropic is overloaded', {
       status,
       retryAfterMs: retryAfterMs(error.headers),
     });
   }
   if (status === 400 || status === 404 || status === 413 || type === 'invalid_request_error' || type === 'not_found_error') {
-    return new UpstreamFailure('UPSTREAM_BAD_REQUEST', 'Anthropic refused the request as invalid', false, { status });
+    return new UpstreamFailure(ChatFailedCode.UPSTREAM_BAD_REQUEST, 'Anthropic refused the request as invalid', { status });
   }
-  return new UpstreamFailure('UPSTREAM_ERROR', 'Anthropic returned an error', true, { status });
+  return new UpstreamFailure(ChatFailedCode.UPSTREAM_ERROR, 'Anthropic returned an error', { status });
 }
 
 /** A stream that had started (HTTP 200) and then failed: an `error` event, or the connection cut. */
 export const midStreamFailure = (): UpstreamFailure =>
-  new UpstreamFailure('UPSTREAM_ERROR', 'The Anthropic stream failed part-way', true);
+  new UpstreamFailure(ChatFailedCode.UPSTREAM_ERROR, 'The Anthropic stream failed part-way');

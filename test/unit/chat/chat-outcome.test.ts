@@ -8,10 +8,11 @@ import {
   type StreamEnd,
 } from '../../../src/chat/chat-outcome';
 import { ChatCompleted, ChatFailed } from '../../../src/chat/chat-event.type';
+import type { InterruptReason } from '../../../src/chat/event-channel';
 import { UpstreamFailure } from '../../../src/providers/provider-stream';
 
-const upstream = new UpstreamFailure('UPSTREAM_OVERLOADED', 'Anthropic is overloaded', true, { status: 529 });
-const budget = { code: 'BUDGET_EXCEEDED', message: 'over budget', retryable: false };
+const upstream = new UpstreamFailure('UPSTREAM_OVERLOADED', 'Anthropic is overloaded', { status: 529 });
+const budget: InterruptReason = { code: 'BUDGET_EXCEEDED', message: 'over budget' };
 const end = (overrides: Partial<StreamEnd>): StreamEnd => ({
   failure: null,
   stopReason: null,
@@ -45,11 +46,12 @@ describe('classifyRun', () => {
 });
 
 describe('interruptionFailure', () => {
-  test("carries the stop's code, message and retryable flag", () => {
-    expect(interruptionFailure(budget)).toMatchObject(budget);
-    expect(interruptionFailure({ code: 'CREDENTIAL_DELETED', message: 'gone', retryable: true })).toMatchObject({
+  test("carries the stop's code and message, and the code's retryable flag from the catalogue", () => {
+    expect(interruptionFailure(budget)).toMatchObject({ ...budget, retryable: false });
+    expect(interruptionFailure({ code: 'CREDENTIAL_DELETED', message: 'gone' })).toMatchObject({
       code: 'CREDENTIAL_DELETED',
-      retryable: true,
+      message: 'gone',
+      retryable: false,
     });
   });
 

@@ -1,15 +1,16 @@
 import { DEFAULT_RETRY_POLICY, isRetriable, retryDelayMs, shouldRetry, type RetryPolicy } from '../../../src/chat/upstream-retry';
+import type { ChatFailedCode } from '../../../src/common/codes';
 import { UpstreamFailure } from '../../../src/providers/provider-stream';
 
 const policy: RetryPolicy = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000 };
-const failure = (code: string, retryAfterMs?: number) => new UpstreamFailure(code, 'x', true, { retryAfterMs });
+const failure = (code: ChatFailedCode, retryAfterMs?: number) => new UpstreamFailure(code, 'x', { retryAfterMs });
 
 describe('isRetriable', () => {
-  test.each(['UPSTREAM_RATE_LIMITED', 'UPSTREAM_OVERLOADED'])('%s is retried', (code) => {
+  test.each<ChatFailedCode>(['UPSTREAM_RATE_LIMITED', 'UPSTREAM_OVERLOADED'])('%s is retried', (code) => {
     expect(isRetriable(failure(code))).toBe(true);
   });
 
-  test.each(['INVALID_PROVIDER_KEY', 'UPSTREAM_BAD_REQUEST', 'UPSTREAM_ERROR', 'UPSTREAM_UNREACHABLE', 'SHUTTING_DOWN'])(
+  test.each<ChatFailedCode>(['INVALID_PROVIDER_KEY', 'UPSTREAM_BAD_REQUEST', 'UPSTREAM_ERROR', 'UPSTREAM_UNREACHABLE', 'SHUTTING_DOWN'])(
     '%s is not retried',
     (code) => {
       expect(isRetriable(failure(code))).toBe(false);

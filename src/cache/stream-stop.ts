@@ -12,13 +12,7 @@ export interface StreamStop {
   tokenId?: string;
 }
 
-export const STREAM_STOP_MESSAGES: Record<StreamStopReason, string> = {
-  TENANT_DELETED: 'Your tenant was deleted; the request was stopped',
-  CREDENTIAL_DELETED: 'The key this request used was deleted; the request was stopped',
-  TOKEN_REVOKED: 'The token that started this request was revoked; the request was stopped',
-};
-
-const REASONS: ReadonlySet<string> = new Set(Object.keys(STREAM_STOP_MESSAGES));
+const REASONS: ReadonlySet<string> = new Set<StreamStopReason>(['TENANT_DELETED', 'CREDENTIAL_DELETED', 'TOKEN_REVOKED']);
 const isId = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 64;
 
 /** A stop as received from another process; anything malformed is dropped. */
