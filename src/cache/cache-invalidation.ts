@@ -21,8 +21,8 @@ export interface InvalidationBroadcast {
 /**
  * The one place that drops the per-process caches of database facts (principals, tenant
  * policy, credential rows, data keys). Services call `tenantChanged` after committing a
- * change; with a PostgreSQL server a NOTIFY carries it to every other replica (DESIGN.md,
- * principle 5). While that channel is down, changes made elsewhere could be missed, so the
+ * change; with a PostgreSQL server a NOTIFY carries it to every other replica (replicas keep
+ * no state of their own; docs/operations.md, Caches). While that channel is down, changes made elsewhere could be missed, so the
  * caches are bypassed until it is back.
  */
 export class CacheInvalidation {

@@ -9,7 +9,8 @@ export interface InterruptReason {
  * A push-based async iterator for one subscription. Unlike an async generator, `return()`
  * takes effect at once even while the producer is awaiting upstream I/O: it aborts `signal`,
  * which the producer passes to the upstream request, so the upstream socket closes
- * immediately rather than at the next token (see STACK-NOTES on graphql-ws).
+ * immediately rather than at the next token (a plain async generator suspended in `await`
+ * would only see `return()` at its next `yield`).
  */
 export class EventChannel<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];

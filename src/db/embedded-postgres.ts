@@ -40,8 +40,8 @@ export class EmbeddedDatabaseError extends Error {
  * PGlite (PostgreSQL compiled to WebAssembly) persisted under `dataDir/pgdata`, reached through a
  * Unix socket in a directory only the owner can enter, so the application talks to it exactly as
  * it would to a PostgreSQL server and no other local user can. The data dir is locked for this
- * process, and it and everything in it are owner-only. PGlite runs one query at a time: see
- * STACK-NOTES on transactions.
+ * process, and it and everything in it are owner-only. PGlite runs one query at a time, so
+ * inside a transaction only that transaction's connection may be used (another would deadlock).
  */
 export async function startEmbeddedPostgres(dataDir: string, maxConnections = 16, log?: Logger): Promise<EmbeddedPostgres> {
   createPrivateDirectory(dataDir);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { INVALIDATION_CHANNEL } from '../../src/cache/pg-invalidation-channel';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
@@ -10,7 +11,7 @@ import { sql } from '../support/sql';
 
 /**
  * Two gateway processes' worth of caches on one database: what one gateway changes, the other
- * serves at once (DESIGN.md principle 5: caches per process, invalidated through LISTEN/NOTIFY).
+ * serves at once (caches are per process, invalidated through LISTEN/NOTIFY).
  * Gateway B is always warmed up first, so a stale cache in B would show.
  */
 
@@ -130,11 +131,26 @@ async function deliversNotifications(): Promise<boolean> {
   }
 }
 
+/**
+ * Waits until `gw` has received every notification sent before this call: notifications reach a
+ * listener in order, so once a marker sent now has arrived, the earlier ones (say, the changes
+ * gateway A announced while setting up a tenant) can no longer drop what is cached after this.
+ */
+async function notificationsSettled(gw: TestGateway): Promise<void> {
+  const marker = randomUUID();
+  const arrived = new Promise<void>((resolve) =>
+    gw.gateway.services.caches.onInvalidate((change) => change?.tenantId === marker && resolve()),
+  );
+  await sql('select pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify({ tenantId: marker })]);
+  await arrived;
+}
+
 test('caches are on exactly when the database delivers notifications, and a NOTIFY from elsewhere drops them', async () => {
   const delivers = await deliversNotifications();
   expect(gwB.gateway.services.caches.cachesUsable).toBe(delivers);
 
   const tenant = await tenantWithKeys();
+  if (delivers) await notificationsSettled(gwB);
   expect((await ok(gwB, tenant.member.token, ME)).me.id).toBe(tenant.member.userId);
   // Revoked behind the gateways' backs, as another tool with database access would.
   await sql('update api_tokens set revoked_at = now() where id = $1', [tenant.member.tokenId]);

@@ -13,7 +13,7 @@ import { anthropicKey, createMember, storeAnthropicKey, updatePolicy } from '../
 import { ok } from '../support/graphql-client';
 
 /**
- * DESIGN.md "Picking the model and the key" over a real graphql-ws client: which key source and
+ * docs/api.md's key-source table and model precedence over a real graphql-ws client: which key source and
  * model serve a chat, the exact key the upstream received, and every refusal code.
  */
 

@@ -11,7 +11,7 @@ import { createDatabase, dropDatabase, serverUrl } from './test-database';
  *
  * With a PostgreSQL server (TEST_DATABASE_URL / DATABASE_URL): a fresh database on it.
  * Otherwise: PGlite behind its socket server in a child process, because PGlite cannot be loaded
- * inside a jest worker (STACK-NOTES).
+ * inside a jest worker (its dynamic import fails there).
  */
 export interface IsolatedDatabase {
   url: string;

@@ -3,7 +3,7 @@ import { Provider } from './provider';
 
 export const MAX_API_KEY_LENGTH = 512;
 
-/** Prefixes each provider issues keys with (DESIGN.md); the rest must be plain key characters. */
+/** Prefixes each provider issues keys with; the rest must be plain key characters. */
 const FORMATS: Record<Provider, { prefixes: string[]; example: string }> = {
   [Provider.ANTHROPIC]: { prefixes: ['sk-ant-'], example: 'sk-ant-…' },
   [Provider.OPENAI]: { prefixes: ['sk-'], example: 'sk-…' },
