@@ -44,7 +44,18 @@ import {
   type ChatTiming,
 } from './support/chat-clients';
 import { startGatewayChild, type GatewayChild } from './support/gateway-child';
-import { commandLine, intFromEnv, loadAverage, machine, median, mib, percentiles, progress, round, type Percentiles } from './support/stats';
+import {
+  commandLine,
+  intFromEnv,
+  loadAverage,
+  machine,
+  median,
+  mib,
+  percentiles,
+  progress,
+  round,
+  type Percentiles,
+} from './support/stats';
 
 const TOKENS = intFromEnv('BENCH_TOKENS', 50);
 const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map((value) => {
@@ -152,10 +163,13 @@ function summarizeMode(rounds: RoundResult[]): ModeSummary {
 
 async function startWorld(upstream: AnthropicServer): Promise<World> {
   const gateway = await startGatewayChild({ upstreamBaseUrl: upstream.baseURL });
-  log(`gateway pid ${gateway.pid} on ${gateway.url} (${gateway.database}); creating ${TENANTS} tenants × ${USERS_PER_TENANT} users`);
+  log(
+    `gateway pid ${gateway.pid} on ${gateway.url} (${gateway.database}); creating ${TENANTS} tenants × ${USERS_PER_TENANT} users`,
+  );
   const users = await createBenchUsers(gateway.url, gateway.platformToken, TENANTS, USERS_PER_TENANT);
   const direct = new Map<number, Anthropic>();
-  for (const user of users) if (!direct.has(user.tenantIndex)) direct.set(user.tenantIndex, directClient(upstream.baseURL, user.apiKey));
+  for (const user of users)
+    if (!direct.has(user.tenantIndex)) direct.set(user.tenantIndex, directClient(upstream.baseURL, user.apiKey));
   return { gateway, users, direct };
 }
 
@@ -165,7 +179,9 @@ async function connectSockets(world: World, count: number): Promise<Client[]> {
   for (let i = 0; i < count; i += 16) {
     sockets.push(
       ...(await Promise.all(
-        Array.from({ length: Math.min(16, count - i) }, (_, j) => connectWs(world.gateway.wsUrl, world.users[(i + j) % world.users.length].token)),
+        Array.from({ length: Math.min(16, count - i) }, (_, j) =>
+          connectWs(world.gateway.wsUrl, world.users[(i + j) % world.users.length].token),
+        ),
       )),
     );
   }
@@ -183,7 +199,8 @@ async function overhead(upstream: AnthropicServer) {
       // Warm-up (not recorded): JIT, connection pools, data-key cache.
       for (const mode of ['direct', 'gateway'] as const) {
         const warm = await runRound(world, mode, sockets, Math.min(streams, Math.max(50, 4 * concurrency)));
-        if (warm.errors.length) log(`warm-up ${mode} c=${concurrency}: ${warm.errors.length} errors (${warm.errors.slice(0, 3).join(', ')})`);
+        if (warm.errors.length)
+          log(`warm-up ${mode} c=${concurrency}: ${warm.errors.length} errors (${warm.errors.slice(0, 3).join(', ')})`);
       }
       const byMode: Record<Mode, RoundResult[]> = { direct: [], gateway: [] };
       const loadBefore = loadAverage();
@@ -226,7 +243,12 @@ async function overhead(upstream: AnthropicServer) {
   }
 }
 
-const HEAP_METRICS = ['keyward_nodejs_heap_size_used_bytes', 'keyward_nodejs_heap_size_total_bytes', 'keyward_nodejs_external_memory_bytes', 'keyward_chat_streams_open'];
+const HEAP_METRICS = [
+  'keyward_nodejs_heap_size_used_bytes',
+  'keyward_nodejs_heap_size_total_bytes',
+  'keyward_nodejs_external_memory_bytes',
+  'keyward_chat_streams_open',
+];
 
 interface MemorySamples {
   rss: number[];
@@ -278,7 +300,9 @@ async function idleMemory(upstream: AnthropicServer) {
 
     upstream.setBehaviour({ kind: 'hang' });
     const openedAt = performance.now();
-    const handles: ChatHandle[] = Array.from({ length: IDLE_STREAMS }, (_, i) => gatewayChat(sockets[i % sockets.length], chatInput(), 600_000));
+    const handles: ChatHandle[] = Array.from({ length: IDLE_STREAMS }, (_, i) =>
+      gatewayChat(sockets[i % sockets.length], chatInput(), 600_000),
+    );
     const outcomes: ChatTiming[] = [];
     for (const handle of handles) void handle.done.then((timing) => outcomes.push(timing));
     const peakDuringOpen: number[] = [];
@@ -293,17 +317,26 @@ async function idleMemory(upstream: AnthropicServer) {
       180_000,
     );
     const openSeconds = (performance.now() - openedAt) / 1000;
-    const hanging = () => upstream.requests.filter((r) => r.path === '/v1/messages' && r.behaviour?.kind === 'hang' && r.socketClosedAt === undefined).length;
+    const hanging = () =>
+      upstream.requests.filter(
+        (r) => r.path === '/v1/messages' && r.behaviour?.kind === 'hang' && r.socketClosedAt === undefined,
+      ).length;
     await waitFor(`${IDLE_STREAMS} requests held by the upstream`, () => hanging() >= IDLE_STREAMS, 30_000);
     const failedEarly = outcomes.filter((o) => !o.ok).length;
-    log(`idle: ${IDLE_STREAMS} streams open in ${openSeconds.toFixed(1)} s, upstream holds ${hanging()}, ${failedEarly} ended early`);
+    log(
+      `idle: ${IDLE_STREAMS} streams open in ${openSeconds.toFixed(1)} s, upstream holds ${hanging()}, ${failedEarly} ended early`,
+    );
     const atPeak = await sampleFor(world.gateway, 3000);
     const peakRss = Math.max(...atPeak.rss, ...peakDuringOpen);
     const heapAtPeak = median(atPeak.heapUsed);
     const hwm = world.gateway.proc().hwm;
 
     for (const handle of handles) handle.cancel();
-    await waitFor('open streams to drain', async () => (await world.gateway.metrics(['keyward_chat_streams_open'])).keyward_chat_streams_open === 0, 120_000);
+    await waitFor(
+      'open streams to drain',
+      async () => (await world.gateway.metrics(['keyward_chat_streams_open'])).keyward_chat_streams_open === 0,
+      120_000,
+    );
     await waitFor('upstream requests to close', () => hanging() === 0, 30_000);
     await sleep(3000);
     const after = await sampleFor(world.gateway, 3000);
@@ -383,7 +416,9 @@ async function main(): Promise<void> {
       finishedAt: new Date().toISOString(),
       machine: machine(),
       database: result.database,
-      gateway: 'child process: node dist/src/main.js, NODE_ENV=production, LOG_LEVEL=' + (process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'warn'),
+      gateway:
+        'child process: node dist/src/main.js, NODE_ENV=production, LOG_LEVEL=' +
+        (process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'warn'),
       upstream: `local Anthropic API server in the bench process, ${TOKENS} text deltas, no delay`,
       tenants: TENANTS,
       usersPerTenant: USERS_PER_TENANT,
@@ -391,8 +426,16 @@ async function main(): Promise<void> {
       overheadGatewayLogs: result.gatewayLogs,
       idleStreams: idle,
       targets: {
-        addedTtftP50AtC1: { targetMs: 1, measuredMs: c1?.added.ttftP50Ms, met: c1 ? c1.added.ttftP50Ms <= 1 : undefined },
-        addedTtftP99AtC1: { targetMs: 3, measuredMs: c1?.added.ttftP99Ms, met: c1 ? c1.added.ttftP99Ms <= 3 : undefined },
+        addedTtftP50AtC1: {
+          targetMs: 1,
+          measuredMs: c1?.added.ttftP50Ms,
+          met: c1 ? c1.added.ttftP50Ms <= 1 : undefined,
+        },
+        addedTtftP99AtC1: {
+          targetMs: 3,
+          measuredMs: c1?.added.ttftP99Ms,
+          met: c1 ? c1.added.ttftP99Ms <= 3 : undefined,
+        },
         streamsPerSecondAtC64: {
           target: '>= 70% of direct',
           measured: c64?.gatewayShareOfDirectStreamsPerSecond,

@@ -35,9 +35,30 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
 import { startAnthropicServer, type AnthropicServer } from '../test/support/anthropic-server';
-import { chatInput, connectWs, createBenchUsers, gatewayChat, replyTokens, usageTotals, type BenchUser, type ChatTiming } from './support/chat-clients';
+import {
+  chatInput,
+  connectWs,
+  createBenchUsers,
+  gatewayChat,
+  replyTokens,
+  usageTotals,
+  type BenchUser,
+  type ChatTiming,
+} from './support/chat-clients';
 import { startGatewayChild, type GatewayChild } from './support/gateway-child';
-import { commandLine, intFromEnv, loadAverage, machine, median, mib, numberFromEnv, percentiles, progress, round, slope } from './support/stats';
+import {
+  commandLine,
+  intFromEnv,
+  loadAverage,
+  machine,
+  median,
+  mib,
+  numberFromEnv,
+  percentiles,
+  progress,
+  round,
+  slope,
+} from './support/stats';
 
 const STREAMS = intFromEnv('BENCH_LOAD_STREAMS', 1000);
 const SOCKETS = intFromEnv('BENCH_LOAD_SOCKETS', 50);
@@ -51,13 +72,19 @@ const SOAK_SAMPLE_SECONDS = numberFromEnv('BENCH_SOAK_SAMPLE_SECONDS', 10);
 const SOAK_MAX_IN_FLIGHT = 1000;
 const FLAT_THRESHOLD = 0.1;
 
-const HEAP_METRICS = ['keyward_nodejs_heap_size_used_bytes', 'keyward_nodejs_heap_size_total_bytes', 'keyward_nodejs_external_memory_bytes', 'keyward_chat_streams_open'];
+const HEAP_METRICS = [
+  'keyward_nodejs_heap_size_used_bytes',
+  'keyward_nodejs_heap_size_total_bytes',
+  'keyward_nodejs_external_memory_bytes',
+  'keyward_chat_streams_open',
+];
 
 function soakMinutes(): number | undefined {
   const index = process.argv.indexOf('--soak');
   if (index === -1) return undefined;
   const minutes = Number(process.argv[index + 1] ?? 10);
-  if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 24 * 60) throw new Error('--soak takes a number of minutes (0 < m ≤ 1440)');
+  if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 24 * 60)
+    throw new Error('--soak takes a number of minutes (0 < m ≤ 1440)');
   return minutes;
 }
 
@@ -75,14 +102,24 @@ async function setUp(): Promise<Setup> {
   const upstream = await startAnthropicServer();
   upstream.setBehaviour({ kind: 'stream', tokens: replyTokens(TOKENS), delayMs: DELAY_MS });
   const gateway = await startGatewayChild({ upstreamBaseUrl: upstream.baseURL });
-  log(`gateway pid ${gateway.pid} on ${gateway.url} (${gateway.database}); upstream ${upstream.baseURL}: ${TOKENS} tokens, ${DELAY_MS} ms apart`);
+  log(
+    `gateway pid ${gateway.pid} on ${gateway.url} (${gateway.database}); upstream ${upstream.baseURL}: ${TOKENS} tokens, ${DELAY_MS} ms apart`,
+  );
   const users = await createBenchUsers(gateway.url, gateway.platformToken, TENANTS, USERS_PER_TENANT);
   const sockets: Client[] = [];
   for (let i = 0; i < SOCKETS; i++) sockets.push(await connectWs(gateway.wsUrl, users[i % users.length].token));
   // Warm-up: two chats per socket, so JIT, pools and the data-key cache are in the baseline.
-  const warm = await Promise.all(Array.from({ length: 2 * SOCKETS }, (_, i) => gatewayChat(sockets[i % SOCKETS], chatInput(), 60_000).done));
+  const warm = await Promise.all(
+    Array.from({ length: 2 * SOCKETS }, (_, i) => gatewayChat(sockets[i % SOCKETS], chatInput(), 60_000).done),
+  );
   const failed = warm.filter((t) => !t.ok);
-  if (failed.length) throw new Error(`warm-up: ${failed.length} chats failed (${failed.slice(0, 3).map((t) => t.error).join(', ')})`);
+  if (failed.length)
+    throw new Error(
+      `warm-up: ${failed.length} chats failed (${failed
+        .slice(0, 3)
+        .map((t) => t.error)
+        .join(', ')})`,
+    );
   upstream.requests.splice(0);
   log(`${users.length} users, ${SOCKETS} sockets, warm-up of ${warm.length} chats done`);
   await sleep(2000);
@@ -97,7 +134,9 @@ async function tearDown(setup: Setup): Promise<void> {
 
 const countCodes = (timings: ChatTiming[]) => {
   const codes: Record<string, number> = {};
-  for (const t of timings) if (!t.ok || t.deltas !== TOKENS) codes[t.error ?? `DELTAS_${t.deltas}`] = (codes[t.error ?? `DELTAS_${t.deltas}`] ?? 0) + 1;
+  for (const t of timings)
+    if (!t.ok || t.deltas !== TOKENS)
+      codes[t.error ?? `DELTAS_${t.deltas}`] = (codes[t.error ?? `DELTAS_${t.deltas}`] ?? 0) + 1;
   return codes;
 };
 
@@ -135,7 +174,9 @@ async function load(setup: Setup) {
 
   log(`starting ${STREAMS} chats over ${SOCKETS} sockets`);
   const start = performance.now();
-  const handles = Array.from({ length: STREAMS }, (_, i) => gatewayChat(sockets[i % SOCKETS], chatInput(), TIMEOUT_SECONDS * 1000));
+  const handles = Array.from({ length: STREAMS }, (_, i) =>
+    gatewayChat(sockets[i % SOCKETS], chatInput(), TIMEOUT_SECONDS * 1000),
+  );
   let lastStartedAt = 0;
   for (const handle of handles) {
     let started = false;
@@ -306,7 +347,12 @@ async function soak(setup: Setup, minutes: number) {
   const growth = (pick: (s: SoakSample) => number) => {
     const a = median(first.map(pick));
     const b = median(last.map(pick));
-    return { firstThirdMedianMiB: round(a, 1), lastThirdMedianMiB: round(b, 1), growth: round(b / a - 1, 3), flat: b <= a * (1 + FLAT_THRESHOLD) };
+    return {
+      firstThirdMedianMiB: round(a, 1),
+      lastThirdMedianMiB: round(b, 1),
+      growth: round(b / a - 1, 3),
+      flat: b <= a * (1 + FLAT_THRESHOLD),
+    };
   };
   const rss = growth((s) => s.rssMiB);
   const heap = growth((s) => s.heapUsedMiB);
@@ -328,14 +374,26 @@ async function soak(setup: Setup, minutes: number) {
     ttft: percentiles(ok.map((t) => t.ttftMs!)),
     total: percentiles(ok.map((t) => t.totalMs!)),
     lastDeltaToCompleted: percentiles(ok.map((t) => t.totalMs! - t.lastDeltaMs!)),
-    cpuMsPerStream: round(((samples[samples.length - 1].cpuSeconds) * 1000) / Math.max(1, started), 2),
+    cpuMsPerStream: round((samples[samples.length - 1].cpuSeconds * 1000) / Math.max(1, started), 2),
     flatness: {
       rule: `after ${warmUpSeconds} s of warm-up, median of the last third of samples ≤ ${Math.round(100 * (1 + FLAT_THRESHOLD))}% of the median of the first third`,
       rss,
       heapUsed: heap,
       flat: rss.flat && heap.flat,
-      rssSlopeMiBPerMinute: round(slope(steady.map((s) => s.t / 60), steady.map((s) => s.rssMiB)), 2),
-      heapSlopeMiBPerMinute: round(slope(steady.map((s) => s.t / 60), steady.map((s) => s.heapUsedMiB)), 2),
+      rssSlopeMiBPerMinute: round(
+        slope(
+          steady.map((s) => s.t / 60),
+          steady.map((s) => s.rssMiB),
+        ),
+        2,
+      ),
+      heapSlopeMiBPerMinute: round(
+        slope(
+          steady.map((s) => s.t / 60),
+          steady.map((s) => s.heapUsedMiB),
+        ),
+        2,
+      ),
     },
     dataDirMiB: setup.gateway.dataDir ? mib(dataDirBytes(setup.gateway.dataDir) ?? NaN) : undefined,
     samples,
@@ -363,7 +421,14 @@ async function main(): Promise<void> {
     if (minutes === undefined) {
       const result = await load(setup);
       failed = !result.allCompleted || !result.usageRowsCheck.ok;
-      const summary = { benchmark: 'load', ...common, finishedAt: new Date().toISOString(), loadAverageAfter: loadAverage(), ...result, gatewayLogs: setup.gateway.logs };
+      const summary = {
+        benchmark: 'load',
+        ...common,
+        finishedAt: new Date().toISOString(),
+        loadAverageAfter: loadAverage(),
+        ...result,
+        gatewayLogs: setup.gateway.logs,
+      };
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       process.stderr.write(
         [
@@ -379,10 +444,18 @@ async function main(): Promise<void> {
     } else {
       const result = await soak(setup, minutes);
       failed = result.errors > 0 || !result.usageRowsCheck.ok;
-      const summary = { benchmark: 'soak', ...common, finishedAt: new Date().toISOString(), loadAverageAfter: loadAverage(), ...result, gatewayLogs: setup.gateway.logs };
+      const summary = {
+        benchmark: 'soak',
+        ...common,
+        finishedAt: new Date().toISOString(),
+        loadAverageAfter: loadAverage(),
+        ...result,
+        gatewayLogs: setup.gateway.logs,
+      };
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       const rows = result.samples.map(
-        (s) => `| ${s.t} | ${s.rssMiB} | ${s.heapUsedMiB} | ${s.heapTotalMiB} | ${s.streamsOpen} | ${s.completed} | ${s.errors} | ${s.windowTtftP50Ms} / ${s.windowTtftP99Ms} |`,
+        (s) =>
+          `| ${s.t} | ${s.rssMiB} | ${s.heapUsedMiB} | ${s.heapTotalMiB} | ${s.streamsOpen} | ${s.completed} | ${s.errors} | ${s.windowTtftP50Ms} / ${s.windowTtftP99Ms} |`,
       );
       process.stderr.write(
         [

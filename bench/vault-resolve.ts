@@ -40,7 +40,11 @@ import { benchDatabase } from './support/gateway-child';
 import { percentiles } from './support/stats';
 
 /** Latencies measured in nanoseconds, summarised in milliseconds to 4 decimals (µs scale). */
-const summarize = (samplesNs: bigint[]) => percentiles(samplesNs.map((ns) => Number(ns) / 1e6), 4);
+const summarize = (samplesNs: bigint[]) =>
+  percentiles(
+    samplesNs.map((ns) => Number(ns) / 1e6),
+    4,
+  );
 
 const TENANTS = intFromEnv('BENCH_TENANTS', 8);
 const RESOLVES = intFromEnv('BENCH_RESOLVES', 5_000);
@@ -113,7 +117,12 @@ function machine() {
       return cpus()[0]?.model;
     }
   })();
-  return { nproc: availableParallelism(), cpu: cpuModel, node: process.version, platform: `${process.platform}-${process.arch}` };
+  return {
+    nproc: availableParallelism(),
+    cpu: cpuModel,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
 }
 
 async function main(): Promise<void> {
@@ -130,7 +139,11 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     ...database.env,
   });
-  const gateway = await Gateway.start({ config, log: createLogger('warn', process.stderr), keyrings: new Keyrings(keyring) });
+  const gateway = await Gateway.start({
+    config,
+    log: createLogger('warn', process.stderr),
+    keyrings: new Keyrings(keyring),
+  });
   try {
     progress(`gateway on ${gateway.url} (${database.kind}); creating ${TENANTS} tenants`);
     const principals: Array<{ principal: Principal; tenant: TenantEntity }> = [];
@@ -144,9 +157,19 @@ async function main(): Promise<void> {
       const { tenant, admin, token: adminToken } = created.createTenant;
       // A tenant key and the admin's personal key: AUTO resolves to the personal one.
       for (const scope of ['TENANT', 'PERSONAL']) {
-        await graphql(gateway.url, adminToken, 'mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id } }', {
-          input: { provider: 'ANTHROPIC', scope, apiKey: `sk-ant-api03-${randomBytes(69).toString('base64url')}`, validate: false },
-        });
+        await graphql(
+          gateway.url,
+          adminToken,
+          'mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id } }',
+          {
+            input: {
+              provider: 'ANTHROPIC',
+              scope,
+              apiKey: `sk-ant-api03-${randomBytes(69).toString('base64url')}`,
+              validate: false,
+            },
+          },
+        );
       }
       const em = gateway.orm.em.fork();
       principals.push({
@@ -231,7 +254,9 @@ async function main(): Promise<void> {
     );
     const concurrentSeconds = Number(process.hrtime.bigint() - concurrentStart) / 1e9;
     const unwraps = keyring.calls.unwrap;
-    progress(`full resolve: ${RESOLVES} with concurrency ${CONCURRENCY} in ${concurrentSeconds.toFixed(2)} s, ${unwraps} unwraps`);
+    progress(
+      `full resolve: ${RESOLVES} with concurrency ${CONCURRENCY} in ${concurrentSeconds.toFixed(2)} s, ${unwraps} unwraps`,
+    );
 
     const target = 0.2;
     const vaultOnly = summarize(vaultSamples);

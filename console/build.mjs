@@ -44,7 +44,12 @@ function run(command, args, cwd = consoleDir) {
 
 const hash = inputsHash();
 const force = process.argv.includes('--force');
-if (!force && existsSync(stampFile) && existsSync(join(outDir, 'index.html')) && readFileSync(stampFile, 'utf8') === hash) {
+if (
+  !force &&
+  existsSync(stampFile) &&
+  existsSync(join(outDir, 'index.html')) &&
+  readFileSync(stampFile, 'utf8') === hash
+) {
   process.exit(0);
 }
 

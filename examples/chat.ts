@@ -10,10 +10,28 @@ const CHAT = /* GraphQL */ `
   subscription ($input: ChatInput!) {
     chat(input: $input) {
       __typename
-      ... on ChatStarted { requestId conversationId model keySource }
-      ... on ChatDelta { text }
-      ... on ChatCompleted { stopReason usage { inputTokens outputTokens costUsd } }
-      ... on ChatFailed { code message retryable }
+      ... on ChatStarted {
+        requestId
+        conversationId
+        model
+        keySource
+      }
+      ... on ChatDelta {
+        text
+      }
+      ... on ChatCompleted {
+        stopReason
+        usage {
+          inputTokens
+          outputTokens
+          costUsd
+        }
+      }
+      ... on ChatFailed {
+        code
+        message
+        retryable
+      }
     }
   }
 `;
@@ -68,7 +86,9 @@ async function main(): Promise<number> {
           break;
         case 'ChatCompleted':
           process.stdout.write('\n');
-          console.error(`[${event.stopReason}: ${event.usage.inputTokens} in, ${event.usage.outputTokens} out, $${event.usage.costUsd}]`);
+          console.error(
+            `[${event.stopReason}: ${event.usage.inputTokens} in, ${event.usage.outputTokens} out, $${event.usage.costUsd}]`,
+          );
           return 0;
         case 'ChatFailed':
           process.stdout.write('\n');

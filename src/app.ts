@@ -141,12 +141,24 @@ export function createServices(
   const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
   const budget = new BudgetGuard();
-  const planner = new ChatPlanner(modelRules, keys, new UserRateLimiter(em.getKnex()), budget, profiles, new PlatformSpendGuard());
+  const planner = new ChatPlanner(
+    modelRules,
+    keys,
+    new UserRateLimiter(em.getKnex()),
+    budget,
+    profiles,
+    new PlatformSpendGuard(),
+  );
   const recorder = new ChatRecorder(em, audit);
-  const runner = new ChatRunner(anthropicClients, recorder, catalog, log, DEFAULT_RETRY_POLICY, [
-    chatMetricsObserver(metrics),
-    deletedTenantUsage(audit),
-  ], (started, worstCaseUsd) => budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd));
+  const runner = new ChatRunner(
+    anthropicClients,
+    recorder,
+    catalog,
+    log,
+    DEFAULT_RETRY_POLICY,
+    [chatMetricsObserver(metrics), deletedTenantUsage(audit)],
+    (started, worstCaseUsd) => budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd),
+  );
   const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits));
   caches.onInvalidate((change) => {
     if (change?.stop) chat.streams.stop(change.tenantId, change.stop);
@@ -184,7 +196,8 @@ function resolverContainer(services: Services): ContainerType {
   for (const module of modules) {
     for (const resolver of module.createResolvers(services)) instances.set(resolver.constructor, resolver);
     for (const resolverClass of module.resolvers) {
-      if (!instances.has(resolverClass)) throw new Error(`Module ${module.name} built no instance of ${resolverClass.name}`);
+      if (!instances.has(resolverClass))
+        throw new Error(`Module ${module.name} built no instance of ${resolverClass.name}`);
     }
   }
   return {
@@ -197,7 +210,10 @@ function resolverContainer(services: Services): ContainerType {
 }
 
 /** The database the gateway uses: the configured server, or PGlite in the data dir. */
-export async function openDatabase(config: Config, log: Logger): Promise<{ orm: MikroORM; embedded?: EmbeddedPostgres }> {
+export async function openDatabase(
+  config: Config,
+  log: Logger,
+): Promise<{ orm: MikroORM; embedded?: EmbeddedPostgres }> {
   if (config.databaseUrl) return { orm: await openOrm({ url: config.databaseUrl, entities: ENTITIES }) };
   const embedded = await startEmbeddedPostgres(config.dataDir, 16, log);
   log.info(
@@ -231,7 +247,8 @@ export class Gateway {
   static async start({ config, log, keyrings, onBootstrap }: GatewayOptions): Promise<Gateway> {
     const closers: Array<() => Promise<void>> = [];
     const closeAll = async () => {
-      for (const close of closers.splice(0).reverse()) await close().catch((error) => log.error({ err: error }, 'close failed'));
+      for (const close of closers.splice(0).reverse())
+        await close().catch((error) => log.error({ err: error }, 'close failed'));
     };
     try {
       const { orm, embedded } = await openDatabase(config, log);
@@ -251,7 +268,8 @@ export class Gateway {
         closers.push(async () => stopWatch.stop());
       }
       const keyed = await services.audit.keyUnkeyedChains();
-      if (keyed.length) log.info({ chains: keyed.length }, 'audit chains keyed: their earlier events stay plain SHA-256');
+      if (keyed.length)
+        log.info({ chains: keyed.length }, 'audit chains keyed: their earlier events stay plain SHA-256');
       const bootstrap = await bootstrapPlatformAdmin(orm.em.fork(), services.tenants, config.bootstrapToken);
       onBootstrap?.(bootstrap);
 
@@ -259,7 +277,11 @@ export class Gateway {
       const contexts = new ContextFactory(orm, services.authenticator, services.chat);
       const httpServer = createServer();
       let gateway: Gateway | undefined;
-      const limits = buildQueryLimits({ limits: config.queryLimits, introspection: config.introspection, production: config.production });
+      const limits = buildQueryLimits({
+        limits: config.queryLimits,
+        introspection: config.introspection,
+        production: config.production,
+      });
       const apollo = createApollo({
         schema,
         httpServer,
@@ -276,7 +298,10 @@ export class Gateway {
         contexts,
         bodyLimit: config.maxBodyBytes,
         trustProxy,
-        routes: [healthRoutes(orm, () => gateway?.draining ?? false), metricsRoute(services.metrics, config.metricsToken)],
+        routes: [
+          healthRoutes(orm, () => gateway?.draining ?? false),
+          metricsRoute(services.metrics, config.metricsToken),
+        ],
         fallback: consoleRoutes(defaultConsoleDir()),
       });
       httpServer.on('request', app);
@@ -292,7 +317,10 @@ export class Gateway {
         allowedOrigins: config.webSocket.allowedOrigins,
         onOperationEnd: (facts) => recordOperation(log, services.metrics, facts),
         trustProxy,
-        unauthenticatedLimits: { perIp: config.webSocket.maxUnauthenticatedPerIp, total: config.webSocket.maxUnauthenticatedTotal },
+        unauthenticatedLimits: {
+          perIp: config.webSocket.maxUnauthenticatedPerIp,
+          total: config.webSocket.maxUnauthenticatedTotal,
+        },
         unauthenticatedTimeoutMs: config.webSocket.unauthenticatedTimeoutMs,
       });
       closers.push(() => ws.close());
@@ -346,7 +374,10 @@ export class Gateway {
     this.draining = true;
     await this.services.chat.streams.drain(this.config.drainMs);
     this.closing = true;
-    const grace = setTimeout(() => this.httpServer.closeAllConnections(), this.hurried ? 0 : this.config.shutdownGraceMs);
+    const grace = setTimeout(
+      () => this.httpServer.closeAllConnections(),
+      this.hurried ? 0 : this.config.shutdownGraceMs,
+    );
     try {
       for (const close of this.closers.splice(0).reverse()) {
         await close().catch((error) => this.log.error({ err: error }, 'close failed during shutdown'));

@@ -4,16 +4,14 @@ import { parseTrustProxy, type TrustProxySetting } from './common/client-address
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const postgresUrl = z
-  .string()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
-    } catch {
-      return false;
-    }
-  }, 'must be a postgres:// or postgresql:// URL with a host');
+const postgresUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'must be a postgres:// or postgresql:// URL with a host');
 
 const base64Key32 = z
   .string()
@@ -36,7 +34,9 @@ const positiveInt = (fallback: number) =>
 const nonNegativeInt = (fallback: number) =>
   z.coerce.number().int('must be a whole number').nonnegative('must not be negative').default(fallback);
 
-const booleanFlag = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((value) => value === 'true');
+const booleanFlag = z
+  .enum(['true', 'false'], { message: 'must be true or false' })
+  .transform((value) => value === 'true');
 
 /** Comma-separated http(s) origins, normalized to scheme://host[:port] as browsers send them. */
 const originList = z
@@ -62,7 +62,8 @@ const trustProxy = z.string().transform((value, context) => {
   } catch {
     context.addIssue({
       code: 'custom',
-      message: 'must be true, false, a number of hops, or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal',
+      message:
+        'must be true, false, a number of hops, or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal',
     });
     return z.NEVER;
   }

@@ -47,7 +47,10 @@ async function main(): Promise<void> {
         },
       );
     } else if (signals === 2) {
-      log.warn({ signal }, 'second signal: ending open chat streams now (their usage and replies are recorded), then exiting');
+      log.warn(
+        { signal },
+        'second signal: ending open chat streams now (their usage and replies are recorded), then exiting',
+      );
       gateway.hurry();
       setTimeout(() => {
         log.error('shutdown did not finish in time: exiting');

@@ -25,7 +25,12 @@ export const CHAT_SUBSCRIPTION = `subscription BenchChat($input: ChatInput!) {
 /** `count` word tokens (" w0", " w1", ...), the reply the local upstream streams. */
 export const replyTokens = (count: number) => Array.from({ length: count }, (_, i) => ` word${i}`);
 
-export async function graphql<T>(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+export async function graphql<T>(
+  url: string,
+  token: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<T> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -49,7 +54,12 @@ export interface BenchUser {
  * `tenants` tenants, each with a TENANT-scope Anthropic key (stored without a live check) and
  * `usersPerTenant` users (the tenant admin and MEMBERs), each with an API token.
  */
-export async function createBenchUsers(url: string, platformToken: string, tenants: number, usersPerTenant: number): Promise<BenchUser[]> {
+export async function createBenchUsers(
+  url: string,
+  platformToken: string,
+  tenants: number,
+  usersPerTenant: number,
+): Promise<BenchUser[]> {
   const users: BenchUser[] = [];
   const run = randomBytes(3).toString('hex');
   for (let t = 0; t < tenants; t++) {
@@ -60,9 +70,14 @@ export async function createBenchUsers(url: string, platformToken: string, tenan
       { input: { name: `bench-${run}-${t}`, adminEmail: `admin-${t}@bench-${run}.test` } },
     );
     const apiKey = `sk-ant-api03-bench${t}-${randomBytes(40).toString('base64url')}`;
-    await graphql(url, createTenant.token, 'mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id } }', {
-      input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey, validate: false },
-    });
+    await graphql(
+      url,
+      createTenant.token,
+      'mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id } }',
+      {
+        input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey, validate: false },
+      },
+    );
     users.push({ tenantIndex: t, admin: true, token: createTenant.token, apiKey });
     for (let u = 1; u < usersPerTenant; u++) {
       const { createUser } = await graphql<{ createUser: { id: string } }>(
@@ -84,11 +99,18 @@ export async function createBenchUsers(url: string, platformToken: string, tenan
 }
 
 /** Usage rows recorded for all bench tenants (each tenant admin sees its tenant's total). */
-export async function usageTotals(url: string, users: BenchUser[]): Promise<{ requests: number; outputTokens: number }> {
+export async function usageTotals(
+  url: string,
+  users: BenchUser[],
+): Promise<{ requests: number; outputTokens: number }> {
   let requests = 0;
   let outputTokens = 0;
   for (const user of users.filter((u) => u.admin)) {
-    const { usage } = await graphql<{ usage: Array<{ requests: number; outputTokens: number }> }>(url, user.token, '{ usage { requests outputTokens } }');
+    const { usage } = await graphql<{ usage: Array<{ requests: number; outputTokens: number }> }>(
+      url,
+      user.token,
+      '{ usage { requests outputTokens } }',
+    );
     for (const bucket of usage) {
       requests += bucket.requests;
       outputTokens += bucket.outputTokens;
@@ -111,7 +133,10 @@ export async function connectWs(wsUrl: string, token: string): Promise<Client> {
     connectionParams: { authorization: `Bearer ${token}` },
     lazy: false,
     retryAttempts: 0,
-    on: { connected: () => connected(), closed: (event) => failed(new Error(`socket closed: ${JSON.stringify(event)}`)) },
+    on: {
+      connected: () => connected(),
+      closed: (event) => failed(new Error(`socket closed: ${JSON.stringify(event)}`)),
+    },
     onNonLazyError: (error) => failed(error),
   });
   await ready;
@@ -214,7 +239,12 @@ export async function directChat(client: Anthropic, timeoutMs: number): Promise<
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
     const stream = await client.messages.create(
-      { model: BENCH_MODEL, max_tokens: BENCH_MAX_TOKENS, messages: [{ role: 'user', content: BENCH_MESSAGE }], stream: true },
+      {
+        model: BENCH_MODEL,
+        max_tokens: BENCH_MAX_TOKENS,
+        messages: [{ role: 'user', content: BENCH_MESSAGE }],
+        stream: true,
+      },
       { signal: controller.signal },
     );
     for await (const event of stream) {

@@ -16,7 +16,12 @@ import { generateBearerToken } from '../../src/auth/bearer-token';
 export const MAIN_JS = resolve(__dirname, '../../src/main.js');
 
 /** A database for one gateway: a new one on the server in DATABASE_URL, else PGlite in a temp dir. */
-export async function benchDatabase(): Promise<{ env: Record<string, string>; kind: string; dataDir?: string; cleanup: () => Promise<void> }> {
+export async function benchDatabase(): Promise<{
+  env: Record<string, string>;
+  kind: string;
+  dataDir?: string;
+  cleanup: () => Promise<void>;
+}> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const dataDir = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
@@ -52,7 +57,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -126,7 +133,7 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
   const database = await benchDatabase();
   const port = await freePort();
   const platformToken = generateBearerToken();
-  const nodeFlags = options.nodeFlags ?? (process.env.BENCH_GATEWAY_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []);
+  const nodeFlags = options.nodeFlags ?? process.env.BENCH_GATEWAY_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeFlags, MAIN_JS], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -166,7 +173,9 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
       else if ((entry.level ?? 0) >= 40) logs.warn++;
       else continue;
       if (logs.samples.length < 10) {
-        logs.samples.push(`${entry.level! >= 50 ? 'error' : 'warn'}: ${entry.msg}${entry.code ? ` (${entry.code}${entry.networkCode ? ` ${entry.networkCode}` : ''})` : ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`);
+        logs.samples.push(
+          `${entry.level! >= 50 ? 'error' : 'warn'}: ${entry.msg}${entry.code ? ` (${entry.code}${entry.networkCode ? ` ${entry.networkCode}` : ''})` : ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`,
+        );
       }
     }
   });

@@ -34,13 +34,20 @@ export function App() {
   }, []);
 
   useEffect(
-    () => onUnauthenticated(() => signOut('Your session ended: the token was revoked or has expired. Sign in with a valid token.')),
+    () =>
+      onUnauthenticated(() =>
+        signOut('Your session ended: the token was revoked or has expired. Sign in with a valid token.'),
+      ),
     [signOut],
   );
 
   // A token left in sessionStorage by a reload: find out who it belongs to.
   useEffect(() => {
-    if (token && !me) request(ME, {}, token).then((data) => setMe(data.me), () => undefined);
+    if (token && !me)
+      request(ME, {}, token).then(
+        (data) => setMe(data.me),
+        () => undefined,
+      );
   }, [token, me]);
 
   const signIn = async (candidate: string) => {
@@ -71,7 +78,12 @@ export function App() {
   );
 
   if (!token) return <SignIn onSignIn={signIn} notice={notice} />;
-  if (!session) return <main class="loading" aria-busy="true">Loading…</main>;
+  if (!session)
+    return (
+      <main class="loading" aria-busy="true">
+        Loading…
+      </main>
+    );
   return (
     <SessionContext.Provider value={session}>
       <Shell />
@@ -113,7 +125,10 @@ function Shell() {
         </nav>
         <div class="who">
           <span>
-            {me.email} <span class="role">({ROLE_WORDS[me.role] ?? me.role}, {me.tenant.name})</span>
+            {me.email}{' '}
+            <span class="role">
+              ({ROLE_WORDS[me.role] ?? me.role}, {me.tenant.name})
+            </span>
           </span>
           <button type="button" onClick={session.signOut}>
             Sign out
@@ -135,7 +150,9 @@ function NotAllowed() {
   return (
     <section>
       <h1>Admin</h1>
-      <p>Your role has no admin pages. <a href="/chat">Back to chat</a></p>
+      <p>
+        Your role has no admin pages. <a href="/chat">Back to chat</a>
+      </p>
     </section>
   );
 }

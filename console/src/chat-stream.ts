@@ -6,10 +6,28 @@ export const CHAT = graphql(`
   subscription Chat($input: ChatInput!) {
     chat(input: $input) {
       __typename
-      ... on ChatStarted { requestId conversationId model keySource }
-      ... on ChatDelta { text }
-      ... on ChatCompleted { stopReason usage { inputTokens outputTokens costUsd } }
-      ... on ChatFailed { code message retryable }
+      ... on ChatStarted {
+        requestId
+        conversationId
+        model
+        keySource
+      }
+      ... on ChatDelta {
+        text
+      }
+      ... on ChatCompleted {
+        stopReason
+        usage {
+          inputTokens
+          outputTokens
+          costUsd
+        }
+      }
+      ... on ChatFailed {
+        code
+        message
+        retryable
+      }
     }
   }
 `);
@@ -66,12 +84,24 @@ export function streamChat(token: string, input: ChatInput, handlers: ChatHandle
       error: (error) => {
         if (Array.isArray(error)) {
           const first = error[0] as { message: string; extensions?: Record<string, unknown> };
-          handlers.error(String(first?.extensions?.code ?? 'ERROR'), first?.message ?? 'Refused', first?.extensions ?? {});
+          handlers.error(
+            String(first?.extensions?.code ?? 'ERROR'),
+            first?.message ?? 'Refused',
+            first?.extensions ?? {},
+          );
         } else if (error && typeof error === 'object' && 'code' in error && 'reason' in error) {
           const close = error as CloseEvent;
-          handlers.error('CONNECTION_CLOSED', `The connection to Keyward closed (${close.code}${close.reason ? `: ${close.reason}` : ''}). Send again.`, {});
+          handlers.error(
+            'CONNECTION_CLOSED',
+            `The connection to Keyward closed (${close.code}${close.reason ? `: ${close.reason}` : ''}). Send again.`,
+            {},
+          );
         } else {
-          handlers.error('CONNECTION_CLOSED', 'The connection to Keyward failed. Check that the gateway is running, then send again.', {});
+          handlers.error(
+            'CONNECTION_CLOSED',
+            'The connection to Keyward failed. Check that the gateway is running, then send again.',
+            {},
+          );
         }
         handlers.done();
       },

@@ -23,7 +23,8 @@ export function keyFormatProblem(provider: ProviderName, key: string): string | 
   const format = KEY_FORMATS[provider];
   if (/\s/.test(key)) return 'The key contains spaces or line breaks: paste it again without them.';
   const prefix = format.prefixes.find((candidate) => key.startsWith(candidate));
-  if (!prefix) return `This does not look like a ${PROVIDER_NAMES[provider]} key: it should start with ${format.prefixes.join(' or ')}.`;
+  if (!prefix)
+    return `This does not look like a ${PROVIDER_NAMES[provider]} key: it should start with ${format.prefixes.join(' or ')}.`;
   if (key.length - prefix.length < 16) return `This is too short for a ${PROVIDER_NAMES[provider]} key.`;
   return null;
 }
@@ -57,7 +58,8 @@ export function ago(iso: string | null | undefined): string {
   return new Date(iso).toLocaleString();
 }
 
-export const dateTime = (iso: string | null | undefined) => (iso ? `${new Date(iso).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '–');
+export const dateTime = (iso: string | null | undefined) =>
+  iso ? `${new Date(iso).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '–';
 
 export const usd = (value: number) => `$${value < 0.01 && value > 0 ? value.toFixed(6) : value.toFixed(2)}`;
 

@@ -27,7 +27,16 @@ export function usePath(): string {
 /** A click on an in-app link navigates without reloading (modifier clicks keep the browser's meaning). */
 export function onLinkClick(event: MouseEvent): void {
   const anchor = (event.target as Element).closest('a');
-  if (!anchor || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (
+    !anchor ||
+    event.defaultPrevented ||
+    event.button !== 0 ||
+    event.metaKey ||
+    event.ctrlKey ||
+    event.shiftKey ||
+    event.altKey
+  )
+    return;
   const href = anchor.getAttribute('href');
   if (!href || !href.startsWith('/') || href.startsWith('//') || anchor.target) return;
   event.preventDefault();

@@ -4,7 +4,17 @@ import { graphql, type ResultOf } from './graphql';
 
 export const ME = graphql(`
   query Me {
-    me { id email name role preferredModel tenant { id name } }
+    me {
+      id
+      email
+      name
+      role
+      preferredModel
+      tenant {
+        id
+        name
+      }
+    }
   }
 `);
 

@@ -76,7 +76,11 @@ export class AuditLog {
     await this.appendToChains(tx, records, []);
   }
 
-  private async appendToChains(tx: EntityManager, given: readonly AuditRecord[], alsoChains: readonly string[]): Promise<void> {
+  private async appendToChains(
+    tx: EntityManager,
+    given: readonly AuditRecord[],
+    alsoChains: readonly string[],
+  ): Promise<void> {
     // Heads are locked in chain order, so two batches over the same chains cannot deadlock.
     const chains = [...new Set([...given.map((record) => chainOf(record.tenantId)), ...alsoChains])].sort();
     // Keys are unwrapped before the heads are locked, so a keyring call never holds a chain up.

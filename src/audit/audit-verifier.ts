@@ -46,10 +46,20 @@ export async function verifyChain(
   });
 }
 
-async function walkChain(em: EntityManager, keys: AuditKeyService, chain: string, expected: ExpectedHead | null): Promise<VerificationResult> {
+async function walkChain(
+  em: EntityManager,
+  keys: AuditKeyService,
+  chain: string,
+  expected: ExpectedHead | null,
+): Promise<VerificationResult> {
   const key = await keys.inspect(em, chain);
   const keyedFromSeq = key.kind === 'keyed' ? key.keyedFromSeq : null;
-  const result = (ok: boolean, checked: number, firstBrokenSeq: number | null, problem: string | null): VerificationResult => ({
+  const result = (
+    ok: boolean,
+    checked: number,
+    firstBrokenSeq: number | null,
+    problem: string | null,
+  ): VerificationResult => ({
     ok,
     checked,
     firstBrokenSeq,
@@ -57,8 +67,10 @@ async function walkChain(em: EntityManager, keys: AuditKeyService, chain: string
     unkeyedEvents: Math.min(checked, (keyedFromSeq ?? Number.MAX_SAFE_INTEGER) - 1),
     problem,
   });
-  if (key.kind === 'rejected') return result(false, 0, 1, "the keyring refused the chain's audit key (altered, or moved from another chain)");
-  if (key.kind === 'keyed' && !key.keyedFromAuthentic) return result(false, 0, 1, "the chain's keyed boundary was altered");
+  if (key.kind === 'rejected')
+    return result(false, 0, 1, "the keyring refused the chain's audit key (altered, or moved from another chain)");
+  if (key.kind === 'keyed' && !key.keyedFromAuthentic)
+    return result(false, 0, 1, "the chain's keyed boundary was altered");
   const keyedFrom = keyedFromSeq ?? Number.MAX_SAFE_INTEGER;
 
   let expectedSeq = 1;
@@ -75,7 +87,9 @@ async function walkChain(em: EntityManager, keys: AuditKeyService, chain: string
       for (const event of events) {
         if (event.seq !== expectedSeq || event.prevHash !== prevHash) return false;
         const authentic =
-          event.seq < keyedFrom ? auditHash(prevHash, event) === event.hash : matches!(auditMacMessage(prevHash, event), event.hash);
+          event.seq < keyedFrom
+            ? auditHash(prevHash, event) === event.hash
+            : matches!(auditMacMessage(prevHash, event), event.hash);
         if (!authentic) return false;
         if (expected && event.seq === expected.seq) atExpected.hash = event.hash;
         prevHash = event.hash;
@@ -95,7 +109,12 @@ async function walkChain(em: EntityManager, keys: AuditKeyService, chain: string
   }
 
   if (checked > 0 && key.kind === 'none') {
-    return result(false, checked, 1, 'the chain has no audit key: its events are only SHA-256 chained (a gateway start keys every chain)');
+    return result(
+      false,
+      checked,
+      1,
+      'the chain has no audit key: its events are only SHA-256 chained (a gateway start keys every chain)',
+    );
   }
   const head = await em.findOne(AuditChainHeadEntity, { chain });
   // Every append writes its event and the head in one transaction, so events without a head
@@ -110,7 +129,12 @@ async function walkChain(em: EntityManager, keys: AuditKeyService, chain: string
   }
   if (expected) {
     if (expected.seq > checked) {
-      return result(false, checked, checked + 1, `the chain ends before the expected head (seq ${expected.seq}): events were removed from its end`);
+      return result(
+        false,
+        checked,
+        checked + 1,
+        `the chain ends before the expected head (seq ${expected.seq}): events were removed from its end`,
+      );
     }
     if (atExpected.hash !== expected.hash) {
       return result(false, expected.seq - 1, expected.seq, `event ${expected.seq} is not the one of the expected head`);
@@ -128,11 +152,13 @@ export interface ChainHead {
 
 /** The chain's newest event as its head records it (seq 0 and the genesis hash for an empty chain). */
 export async function readChainHead(em: EntityManager, chain: string): Promise<ChainHead> {
-  const [row] = await em.getConnection().execute<Array<{ seq: number | null; hash: string | null; keyed_from_seq: number | null }>>(
-    `select head.seq, head.hash, (select keyed_from_seq from audit_keys where chain = ?) as keyed_from_seq
+  const [row] = await em
+    .getConnection()
+    .execute<Array<{ seq: number | null; hash: string | null; keyed_from_seq: number | null }>>(
+      `select head.seq, head.hash, (select keyed_from_seq from audit_keys where chain = ?) as keyed_from_seq
      from (select 1) as one left join audit_chain_heads head on head.chain = ?`,
-    [chain, chain],
-  );
+      [chain, chain],
+    );
   return {
     chain,
     seq: row?.seq === null || row?.seq === undefined ? 0 : Number(row.seq),

@@ -2,7 +2,14 @@ import { Arg, Authorized, ID, Int, Query, Resolver } from 'type-graphql';
 import type { Caller } from '../auth/caller';
 import { CurrentCaller } from '../auth/current-caller';
 import { encodeCursor, type AuditService } from './audit.service';
-import { AuditEvent, AuditEventConnection, AuditFilter, AuditHead, AuditVerification, ExpectedAuditHead } from './audit.types';
+import {
+  AuditEvent,
+  AuditEventConnection,
+  AuditFilter,
+  AuditHead,
+  AuditVerification,
+  ExpectedAuditHead,
+} from './audit.types';
 
 @Resolver()
 export class AuditResolver {
@@ -24,11 +31,12 @@ export class AuditResolver {
   @Authorized()
   @Query(() => AuditVerification)
   async verifyAuditLog(
-    @Arg('tenantId', () => ID, { nullable: true, description: 'PLATFORM_ADMIN only: another tenant\'s chain.' })
+    @Arg('tenantId', () => ID, { nullable: true, description: "PLATFORM_ADMIN only: another tenant's chain." })
     tenantId: string | null,
     @Arg('expectHead', () => ExpectedAuditHead, {
       nullable: true,
-      description: 'A head kept from auditHead: the chain must still hold that event (catches events removed from its end).',
+      description:
+        'A head kept from auditHead: the chain must still hold that event (catches events removed from its end).',
     })
     expectHead: ExpectedAuditHead | null,
     @CurrentCaller() caller: Caller,
@@ -39,7 +47,7 @@ export class AuditResolver {
   @Authorized()
   @Query(() => AuditHead, { description: "The chain's newest event (seq and hash), to keep outside the database." })
   async auditHead(
-    @Arg('tenantId', () => ID, { nullable: true, description: 'PLATFORM_ADMIN only: another tenant\'s chain.' })
+    @Arg('tenantId', () => ID, { nullable: true, description: "PLATFORM_ADMIN only: another tenant's chain." })
     tenantId: string | null,
     @CurrentCaller() caller: Caller,
   ): Promise<AuditHead> {

@@ -6,7 +6,13 @@ import type { Caller } from '../auth/caller';
 import { AuditEventEntity } from './audit-event.entity';
 import { chainOf } from './audit-log';
 import type { AuditKeyService } from '../vault/audit-key.service';
-import { parseExpectedHead, readChainHead, verifyChain, type ChainHead, type VerificationResult } from './audit-verifier';
+import {
+  parseExpectedHead,
+  readChainHead,
+  verifyChain,
+  type ChainHead,
+  type VerificationResult,
+} from './audit-verifier';
 import type { AuditFilter, ExpectedAuditHead } from './audit.types';
 
 export const MAX_PAGE_SIZE = 500;
@@ -40,7 +46,12 @@ export class AuditService {
   }
 
   /** Newest first, by seq within the chain; `after` continues below the cursor's seq. */
-  async list(caller: Caller, filter: AuditFilter | null | undefined, first: number, after?: string | null): Promise<AuditPage> {
+  async list(
+    caller: Caller,
+    filter: AuditFilter | null | undefined,
+    first: number,
+    after?: string | null,
+  ): Promise<AuditPage> {
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
       throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`, 'first');
     }
@@ -62,7 +73,11 @@ export class AuditService {
     return { events: rows.slice(0, first), hasNextPage: rows.length > first };
   }
 
-  async verify(caller: Caller, tenantId?: string | null, expectHead?: ExpectedAuditHead | null): Promise<VerificationResult> {
+  async verify(
+    caller: Caller,
+    tenantId?: string | null,
+    expectHead?: ExpectedAuditHead | null,
+  ): Promise<VerificationResult> {
     const chain = this.chainFor(caller, tenantId);
     const expected = expectHead ? parseExpectedHead(expectHead.seq, expectHead.hash) : null;
     if (typeof expected === 'string') throw badInput(expected, 'expectHead');

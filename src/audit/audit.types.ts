@@ -49,8 +49,23 @@ export class AuditEvent {
   hash!: string;
 
   static from(entity: AuditEventEntity): AuditEvent {
-    const { id, seq, at, tenantId, actorId, action, targetType, targetId, outcome, requestId, ip, detail, hash } = entity;
-    return Object.assign(new AuditEvent(), { id, seq, at, tenantId, actorId, action, targetType, targetId, outcome, requestId, ip, detail, hash });
+    const { id, seq, at, tenantId, actorId, action, targetType, targetId, outcome, requestId, ip, detail, hash } =
+      entity;
+    return Object.assign(new AuditEvent(), {
+      id,
+      seq,
+      at,
+      tenantId,
+      actorId,
+      action,
+      targetType,
+      targetId,
+      outcome,
+      requestId,
+      ip,
+      detail,
+      hash,
+    });
   }
 }
 

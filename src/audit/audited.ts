@@ -3,7 +3,11 @@ import type { Caller } from '../auth/caller';
 import { AuditOutcome } from './audit-event.entity';
 import type { AuditLog, AuditRecord } from './audit-log';
 
-const DENIAL_CODES: ReadonlySet<string> = new Set([ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND, ErrorCode.UNAUTHENTICATED]);
+const DENIAL_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.FORBIDDEN,
+  ErrorCode.NOT_FOUND,
+  ErrorCode.UNAUTHENTICATED,
+]);
 
 export type AuditSpec = Pick<AuditRecord, 'action' | 'targetType' | 'targetId' | 'detail'>;
 

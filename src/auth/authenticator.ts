@@ -70,7 +70,12 @@ export class Authenticator {
   }
 
   /** Audits a refused token, within FailedAuthThrottle's bounds. */
-  private async failed(facts: RequestFacts, reason: string, tenantId: string | null, tokenId: string | null): Promise<void> {
+  private async failed(
+    facts: RequestFacts,
+    reason: string,
+    tenantId: string | null,
+    tokenId: string | null,
+  ): Promise<void> {
     const admitted = await this.failures.admit(`${facts.ip ?? 'unknown'} ${tenantId ?? 'global'} ${reason}`);
     if (!admitted) return;
     await this.audit.append({

@@ -15,9 +15,7 @@ const BOOTSTRAP_ORIGIN: TokenOrigin = { reason: 'bootstrap', actorId: null };
 const BOOTSTRAP_LOCK = 0x6b77_0001;
 
 export type BootstrapResult =
-  | { kind: 'existing' }
-  | { kind: 'configured-token' }
-  | { kind: 'generated'; token: string };
+  { kind: 'existing' } | { kind: 'configured-token' } | { kind: 'generated'; token: string };
 
 /**
  * Makes sure a PLATFORM_ADMIN can sign in. With `configuredToken`, that token is made to
@@ -42,7 +40,13 @@ export async function bootstrapPlatformAdmin(
         tokenOrigin: BOOTSTRAP_ORIGIN,
       });
       if (!configuredToken) return { kind: 'generated', token: created.token } as const;
-      await tenants.tokens.register(tx, created.admin, 'bootstrap token', hashBearerToken(configuredToken), BOOTSTRAP_ORIGIN);
+      await tenants.tokens.register(
+        tx,
+        created.admin,
+        'bootstrap token',
+        hashBearerToken(configuredToken),
+        BOOTSTRAP_ORIGIN,
+      );
       return { kind: 'configured-token' } as const;
     }
     if (!configuredToken) return { kind: 'existing' } as const;

@@ -104,7 +104,11 @@ const ALLOWED: Decision = { allowed: true };
 const deny = (message: string): Decision => ({ allowed: false, code: ErrorCode.FORBIDDEN, message });
 
 /** The one place that answers "may this principal do this": role, tenant, ownership, role order, in that order. */
-export function decide(principal: Pick<Principal, 'role' | 'tenantId' | 'userId'>, action: Action, target?: Target): Decision {
+export function decide(
+  principal: Pick<Principal, 'role' | 'tenantId' | 'userId'>,
+  action: Action,
+  target?: Target,
+): Decision {
   const permission: Permission = PERMISSIONS[action];
   const { role } = principal;
   if (!permission.roles.includes(role)) return deny('Your role does not allow this operation');
@@ -112,7 +116,7 @@ export function decide(principal: Pick<Principal, 'role' | 'tenantId' | 'userId'
   if (target.tenantId !== principal.tenantId && !permission.acrossTenants?.includes(role)) {
     return target.hiddenAs
       ? { allowed: false, code: ErrorCode.NOT_FOUND, what: target.hiddenAs }
-      : deny("Your role does not allow this operation on another tenant");
+      : deny('Your role does not allow this operation on another tenant');
   }
   const ownerApplies = target.ownerId !== undefined;
   if (ownerApplies && target.ownerId !== principal.userId && !permission.onOthers?.includes(role)) {
@@ -124,11 +128,18 @@ export function decide(principal: Pick<Principal, 'role' | 'tenantId' | 'userId'
   return ALLOWED;
 }
 
-export const can = (principal: Pick<Principal, 'role' | 'tenantId' | 'userId'>, action: Action, target?: Target): boolean =>
-  decide(principal, action, target).allowed;
+export const can = (
+  principal: Pick<Principal, 'role' | 'tenantId' | 'userId'>,
+  action: Action,
+  target?: Target,
+): boolean => decide(principal, action, target).allowed;
 
 /** Throws FORBIDDEN, or NOT_FOUND for another tenant's hidden object, unless `can` says yes. */
-export function assertCan(principal: Pick<Principal, 'role' | 'tenantId' | 'userId'>, action: Action, target?: Target): void {
+export function assertCan(
+  principal: Pick<Principal, 'role' | 'tenantId' | 'userId'>,
+  action: Action,
+  target?: Target,
+): void {
   const decision = decide(principal, action, target);
   if (decision.allowed) return;
   throw decision.code === ErrorCode.NOT_FOUND ? notFound(decision.what) : forbidden(decision.message);

@@ -60,7 +60,10 @@ export class CacheInvalidation {
       await this.broadcast.publish(change);
     } catch (error) {
       // The change is committed; other replicas fall back on their caches' time limit.
-      this.log?.error({ err: error, tenantId: change.tenantId }, 'could not notify other gateway processes of a change');
+      this.log?.error(
+        { err: error, tenantId: change.tenantId },
+        'could not notify other gateway processes of a change',
+      );
     }
   }
 

@@ -12,7 +12,11 @@ export interface StreamStop {
   tokenId?: string;
 }
 
-const REASONS: ReadonlySet<string> = new Set<StreamStopReason>(['TENANT_DELETED', 'CREDENTIAL_DELETED', 'TOKEN_REVOKED']);
+const REASONS: ReadonlySet<string> = new Set<StreamStopReason>([
+  'TENANT_DELETED',
+  'CREDENTIAL_DELETED',
+  'TOKEN_REVOKED',
+]);
 const isId = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 64;
 
 /** A stop as received from another process; anything malformed is dropped. */

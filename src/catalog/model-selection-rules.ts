@@ -19,7 +19,8 @@ export class ModelSelectionRules {
 
   assertKnown(model: string): void {
     if (!this.catalog.has(model)) {
-      if (!echoable(model)) throw new KeywardError(ErrorCode.UNKNOWN_MODEL, 'Unknown model (the id sent is not repeated)');
+      if (!echoable(model))
+        throw new KeywardError(ErrorCode.UNKNOWN_MODEL, 'Unknown model (the id sent is not repeated)');
       throw new KeywardError(ErrorCode.UNKNOWN_MODEL, `Unknown model "${model}"`, { model });
     }
   }
@@ -31,7 +32,9 @@ export class ModelSelectionRules {
   assertUsable(tenant: ModelPolicy, model: string): void {
     this.assertKnown(model);
     if (!this.isAllowed(tenant, model)) {
-      throw new KeywardError(ErrorCode.MODEL_NOT_ALLOWED, `Model "${model}" is not allowed by this tenant's policy`, { model });
+      throw new KeywardError(ErrorCode.MODEL_NOT_ALLOWED, `Model "${model}" is not allowed by this tenant's policy`, {
+        model,
+      });
     }
   }
 }

@@ -48,11 +48,18 @@ export function classifyRun(end: StreamEnd): RunVerdict {
 }
 
 /** A reply that did not complete never gets its final usage: the deltas received count as output tokens. */
-export const billedOutputTokens = (status: RunVerdict['status'], reportedOutputTokens: number, deltas: number): number =>
-  status === 'completed' ? reportedOutputTokens : Math.max(reportedOutputTokens, deltas);
+export const billedOutputTokens = (
+  status: RunVerdict['status'],
+  reportedOutputTokens: number,
+  deltas: number,
+): number => (status === 'completed' ? reportedOutputTokens : Math.max(reportedOutputTokens, deltas));
 
 /** The event that ends the channel: ChatCompleted or ChatFailed; none for a cancelled chat. */
-export function finalEvent({ status, failure }: RunVerdict, stopReason: string | null, usage: ChatUsage): ChatEventPayload | null {
+export function finalEvent(
+  { status, failure }: RunVerdict,
+  stopReason: string | null,
+  usage: ChatUsage,
+): ChatEventPayload | null {
   if (failure) return chatFailed(failure.code, failure.message, failure.retryable);
   return status === 'cancelled' ? null : chatCompleted(stopReason, usage);
 }

@@ -75,7 +75,18 @@ export class ChatPlanner {
 
     const conversationId = conversation?.id ?? randomUUID();
     const turn = { conversationId, isNew: !conversation, agentId: agent?.id ?? null, message: input.message };
-    return { requestId, tenantId: tenant.id, userId: principal.userId, conversationId, model, key, request, reservationId, platformReservationId, turn };
+    return {
+      requestId,
+      tenantId: tenant.id,
+      userId: principal.userId,
+      conversationId,
+      model,
+      key,
+      request,
+      reservationId,
+      platformReservationId,
+      turn,
+    };
   }
 
   /** The most this request can cost: an upper bound of its input tokens, and every output token it may generate. */
@@ -85,7 +96,11 @@ export class ChatPlanner {
 
   private async ownConversation(caller: Caller, id: string): Promise<ConversationEntity> {
     const conversation = isUuid(id)
-      ? await caller.em.findOne(ConversationEntity, { id, owner: caller.principal.userId, tenant: caller.principal.tenantId })
+      ? await caller.em.findOne(ConversationEntity, {
+          id,
+          owner: caller.principal.userId,
+          tenant: caller.principal.tenantId,
+        })
       : null;
     if (!conversation) throw notFound('Conversation');
     return conversation;

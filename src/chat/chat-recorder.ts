@@ -33,7 +33,11 @@ interface OutcomeRecord {
   at: Date;
 }
 
-const MESSAGE_STATUS: Record<UsageStatus, MessageStatus> = { completed: 'complete', cancelled: 'cancelled', failed: 'failed' };
+const MESSAGE_STATUS: Record<UsageStatus, MessageStatus> = {
+  completed: 'complete',
+  cancelled: 'cancelled',
+  failed: 'failed',
+};
 const TITLE_LENGTH = 80;
 /** The longest a chat's turn and credential.use event wait for its first token before being written. */
 export const START_WRITE_DELAY_MS = 100;
@@ -61,7 +65,11 @@ export class ChatRecorder {
    * a fast provider never waits behind these writes, while with a slow one (whose first token
    * takes hundreds of milliseconds) they are made as it thinks. `saved` never rejects unhandled.
    */
-  deferStart(plan: ChatPlan, keyUse: AuditRecord, maxDelayMs = START_WRITE_DELAY_MS): { saved: Promise<void>; begin: () => void } {
+  deferStart(
+    plan: ChatPlan,
+    keyUse: AuditRecord,
+    maxDelayMs = START_WRITE_DELAY_MS,
+  ): { saved: Promise<void>; begin: () => void } {
     let begin!: () => void;
     const begun = new Promise<void>((resolve) => (begin = resolve));
     const timer = setTimeout(begin, maxDelayMs);

@@ -43,7 +43,10 @@ export class ChatRunner {
   async run(plan: StartedChat, channel: EventChannel<ChatEventPayload>): Promise<void> {
     const startedAt = performance.now();
     plan.turnSaved.catch((error: unknown) =>
-      this.log.error({ requestId: plan.requestId, err: error }, 'AUDIT APPEND FAILED: could not save the conversation turn and its credential.use event'),
+      this.log.error(
+        { requestId: plan.requestId, err: error },
+        'AUDIT APPEND FAILED: could not save the conversation turn and its credential.use event',
+      ),
     );
     const reply = new ReplySoFar();
     const failure = await this.stream(plan, channel, reply);
@@ -66,7 +69,11 @@ export class ChatRunner {
   }
 
   /** Streams the reply into `reply` and the channel; the failure it ended with, or null. */
-  private async stream(plan: StartedChat, channel: EventChannel<ChatEventPayload>, reply: ReplySoFar): Promise<UpstreamFailure | null> {
+  private async stream(
+    plan: StartedChat,
+    channel: EventChannel<ChatEventPayload>,
+    reply: ReplySoFar,
+  ): Promise<UpstreamFailure | null> {
     const identity = plan.key.credentialId ? `${plan.key.credentialId}:${plan.key.dataKeyVersion}` : 'platform';
     const client = this.clients.get(identity, plan.key.apiKey);
     try {
@@ -93,7 +100,9 @@ export class ChatRunner {
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await streamAnthropic(client, plan.request, channel.signal, (event) => this.receive(plan, channel, reply, event));
+        await streamAnthropic(client, plan.request, channel.signal, (event) =>
+          this.receive(plan, channel, reply, event),
+        );
         return;
       } catch (error) {
         if (!shouldRetry(this.retry, attempt, error, reply.firstTokenAt !== null)) throw error;
@@ -104,7 +113,12 @@ export class ChatRunner {
     }
   }
 
-  private receive(plan: StartedChat, channel: EventChannel<ChatEventPayload>, reply: ReplySoFar, event: ProviderEvent): void {
+  private receive(
+    plan: StartedChat,
+    channel: EventChannel<ChatEventPayload>,
+    reply: ReplySoFar,
+    event: ProviderEvent,
+  ): void {
     switch (event.type) {
       case 'start':
         reply.inputTokens = event.inputTokens;

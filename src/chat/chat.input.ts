@@ -13,7 +13,10 @@ export class ChatInput {
   @MaxLength(MAX_CHAT_MESSAGE_LENGTH, { message: `must be at most ${MAX_CHAT_MESSAGE_LENGTH} characters` })
   message!: string;
 
-  @Field(() => ID, { nullable: true, description: "Continue this conversation (the caller's own); default: a new one." })
+  @Field(() => ID, {
+    nullable: true,
+    description: "Continue this conversation (the caller's own); default: a new one.",
+  })
   conversationId?: string | null;
 
   @Field(() => ID, { nullable: true })

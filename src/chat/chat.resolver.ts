@@ -6,7 +6,8 @@ import { ChatInput } from './chat.input';
 @Resolver()
 export class ChatResolver {
   @Subscription(() => ChatEvent, {
-    description: 'Streams one assistant reply. Failures before ChatStarted are GraphQL errors; after it, a ChatFailed event.',
+    description:
+      'Streams one assistant reply. Failures before ChatStarted are GraphQL errors; after it, a ChatFailed event.',
     // Authentication, roles and input validation happen in ChatService.start: type-graphql's
     // auth and validation run on the resolve step, which comes too late for a stream.
     subscribe: ({ args, context }) => {

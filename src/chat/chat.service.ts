@@ -38,7 +38,12 @@ export class ChatService implements ChatStarter {
     } catch (error) {
       this.streams.release(ticket);
       if (isKeywardError(error) && error.code === ErrorCode.KEY_UNAVAILABLE) {
-        await this.audit.append({ ...callerFacts(caller), action: 'key.unavailable', outcome: AuditOutcome.FAILURE, detail: { code: error.code } });
+        await this.audit.append({
+          ...callerFacts(caller),
+          action: 'key.unavailable',
+          outcome: AuditOutcome.FAILURE,
+          detail: { code: error.code },
+        });
       }
       throw error;
     }
@@ -58,7 +63,9 @@ export class ChatService implements ChatStarter {
     );
     ticket.credentialId = plan.key.credentialId;
     this.streams.attach(ticket, channel);
-    void this.runner.run({ ...plan, turnSaved: turn.saved, beginTurnWrite: turn.begin }, channel).finally(() => this.streams.release(ticket));
+    void this.runner
+      .run({ ...plan, turnSaved: turn.saved, beginTurnWrite: turn.begin }, channel)
+      .finally(() => this.streams.release(ticket));
     return channel;
   }
 }

@@ -122,7 +122,10 @@ const STREAM_STOP_MESSAGES: Record<StreamStopReason, string> = {
   TOKEN_REVOKED: 'The token that started this request was revoked; the request was stopped',
 };
 
-const interruptionFor = (stop: StreamStop): InterruptReason => ({ code: stop.reason, message: STREAM_STOP_MESSAGES[stop.reason] });
+const interruptionFor = (stop: StreamStop): InterruptReason => ({
+  code: stop.reason,
+  message: STREAM_STOP_MESSAGES[stop.reason],
+});
 
 function bump(counts: Map<string, number>, key: string, delta: number): void {
   const next = (counts.get(key) ?? 0) + delta;

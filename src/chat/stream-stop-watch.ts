@@ -40,14 +40,21 @@ export class StreamStopWatch {
     if (open.length === 0) return;
     this.checking = true;
     try {
-      const unique = (values: Array<string | null | undefined>) => [...new Set(values.filter((value): value is string => Boolean(value)))];
+      const unique = (values: Array<string | null | undefined>) => [
+        ...new Set(values.filter((value): value is string => Boolean(value))),
+      ];
       const [gone] = await runSql<{ tenants: string[] | null; credentials: string[] | null; tokens: string[] | null }>(
         this.root.fork(),
         GONE,
-        [unique(open.map((ticket) => ticket.tenantId)), unique(open.map((ticket) => ticket.credentialId)), unique(open.map((ticket) => ticket.tokenId))],
+        [
+          unique(open.map((ticket) => ticket.tenantId)),
+          unique(open.map((ticket) => ticket.credentialId)),
+          unique(open.map((ticket) => ticket.tokenId)),
+        ],
       );
       for (const tenantId of gone.tenants ?? []) this.streams.stop(tenantId, { reason: 'TENANT_DELETED' });
-      for (const credentialId of gone.credentials ?? []) this.streams.stop('', { reason: 'CREDENTIAL_DELETED', credentialId });
+      for (const credentialId of gone.credentials ?? [])
+        this.streams.stop('', { reason: 'CREDENTIAL_DELETED', credentialId });
       for (const tokenId of gone.tokens ?? []) this.streams.stop('', { reason: 'TOKEN_REVOKED', tokenId });
     } catch (error) {
       this.log.warn({ err: error }, 'could not check open streams for deleted tenants, credentials or tokens');

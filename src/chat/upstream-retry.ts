@@ -32,5 +32,9 @@ export async function backoff(ms: number, signal: AbortSignal): Promise<boolean>
 }
 
 /** Whether to try again after `attempt` failed with `error`: a retriable answer, before the first token, with attempts left. */
-export const shouldRetry = (policy: RetryPolicy, attempt: number, error: unknown, afterFirstToken: boolean): error is UpstreamFailure =>
-  !afterFirstToken && attempt < policy.maxAttempts && isRetriable(error);
+export const shouldRetry = (
+  policy: RetryPolicy,
+  attempt: number,
+  error: unknown,
+  afterFirstToken: boolean,
+): error is UpstreamFailure => !afterFirstToken && attempt < policy.maxAttempts && isRetriable(error);

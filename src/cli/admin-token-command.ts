@@ -25,7 +25,11 @@ export async function runAdminToken(config: Config): Promise<number> {
     const admin = await orm.em.fork().transactional(async (tx) => {
       const platform = await tx.findOne(TenantEntity, { isPlatform: true });
       const user = platform
-        ? await tx.findOne(UserEntity, { tenant: platform, role: Role.PLATFORM_ADMIN }, { orderBy: { createdAt: 'asc' } })
+        ? await tx.findOne(
+            UserEntity,
+            { tenant: platform, role: Role.PLATFORM_ADMIN },
+            { orderBy: { createdAt: 'asc' } },
+          )
         : null;
       if (!platform || !user) return null;
       const issued = tx.create(ApiTokenEntity, { user, name: ADMIN_TOKEN_NAME, tokenHash: hashBearerToken(token) });
@@ -44,7 +48,9 @@ export async function runAdminToken(config: Config): Promise<number> {
       return user;
     });
     if (!admin) {
-      process.stderr.write('keyward: this database has no platform admin yet: start the server once, it creates one and prints its token\n');
+      process.stderr.write(
+        'keyward: this database has no platform admin yet: start the server once, it creates one and prints its token\n',
+      );
       return 2;
     }
     process.stderr.write(`New PLATFORM_ADMIN token for ${admin.email} (shown once, store it now):\n`);

@@ -10,12 +10,15 @@ import { requireKnownTenant } from './tenant-option';
 /** The audit chains' keys, through the configured keyring (the same as the server's). */
 
 const allChains = async (em: EntityManager): Promise<string[]> =>
-  (await em.getConnection().execute<Array<{ chain: string }>>('select chain from audit_chain_heads order by chain')).map((row) => row.chain);
+  (
+    await em.getConnection().execute<Array<{ chain: string }>>('select chain from audit_chain_heads order by chain')
+  ).map((row) => row.chain);
 
 /** `<chain>:<seq>:<hash>`, as `keyward audit head` prints it in `anchor`. */
 export function parseAnchor(anchor: string): { chain: string; expected: ExpectedHead } {
   const match = /^([^:]+):([^:]+):([^:]+)$/.exec(anchor.trim());
-  if (!match) throw new Error('--expect-head must be <chain>:<seq>:<hash>, as `keyward audit head` prints it in "anchor"');
+  if (!match)
+    throw new Error('--expect-head must be <chain>:<seq>:<hash>, as `keyward audit head` prints it in "anchor"');
   const expected = parseExpectedHead(Number(match[2]), match[3]);
   if (typeof expected === 'string') throw new Error(`--expect-head: ${expected}`);
   return { chain: match[1], expected };
@@ -26,8 +29,14 @@ export function parseAnchor(anchor: string): { chain: string; expected: Expected
  * `--expect-head` anchor's chain must still hold the anchored event (so events removed from its
  * end are caught); its chain is verified even when its head row is gone.
  */
-export async function runAuditVerify(config: Config, tenantId?: string, anchors: readonly string[] = []): Promise<number> {
-  const expectations = new Map(anchors.map((anchor) => parseAnchor(anchor)).map(({ chain, expected }) => [chain, expected]));
+export async function runAuditVerify(
+  config: Config,
+  tenantId?: string,
+  anchors: readonly string[] = [],
+): Promise<number> {
+  const expectations = new Map(
+    anchors.map((anchor) => parseAnchor(anchor)).map(({ chain, expected }) => [chain, expected]),
+  );
   if (tenantId) {
     const other = [...expectations.keys()].find((chain) => chain !== chainOf(tenantId));
     if (other) throw new Error(`--expect-head names chain ${other}, but --tenant is ${tenantId}`);
@@ -37,7 +46,9 @@ export async function runAuditVerify(config: Config, tenantId?: string, anchors:
   return withDatabase(config, log, async (orm) => {
     const em = orm.em.fork();
     if (tenantId) await requireKnownTenant(em, tenantId);
-    const chains = tenantId ? [chainOf(tenantId)] : [...new Set([...(await allChains(em)), ...expectations.keys()])].sort();
+    const chains = tenantId
+      ? [chainOf(tenantId)]
+      : [...new Set([...(await allChains(em)), ...expectations.keys()])].sort();
     let broken = 0;
     for (const chain of chains) {
       const result = await verifyChain(em.fork(), keys, chain, expectations.get(chain));
@@ -78,11 +89,12 @@ export async function runAuditExport(config: Config, since: string, tenantId?: s
       const em = orm.em.fork();
       const where: FilterQuery<AuditEventEntity> = {
         ...(tenantId ? { chain: chainOf(tenantId) } : {}),
-        ...(lastId
-          ? { $or: [{ at: { $gt: lastAt } }, { at: lastAt, id: { $gt: lastId } }] }
-          : { at: { $gte: from } }),
+        ...(lastId ? { $or: [{ at: { $gt: lastAt } }, { at: lastAt, id: { $gt: lastId } }] } : { at: { $gte: from } }),
       };
-      const events: AuditEventEntity[] = await em.find(AuditEventEntity, where, { orderBy: { at: 'asc', id: 'asc' }, limit: EXPORT_BATCH });
+      const events: AuditEventEntity[] = await em.find(AuditEventEntity, where, {
+        orderBy: { at: 'asc', id: 'asc' },
+        limit: EXPORT_BATCH,
+      });
       for (const event of events) {
         const { prevHash: _prev, ...exported } = event;
         process.stdout.write(`${JSON.stringify(exported)}\n`);

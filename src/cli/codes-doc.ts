@@ -1,7 +1,8 @@
 import { CODES, codesArising, type Code } from '../common/codes';
 
 /** A generated table sits between these two lines in docs/api.md. */
-const START = (table: CodeTable) => `<!-- codes:${table} (generated from src/common/codes.ts by npm run docs:codes) -->`;
+const START = (table: CodeTable) =>
+  `<!-- codes:${table} (generated from src/common/codes.ts by npm run docs:codes) -->`;
 const END = (table: CodeTable) => `<!-- /codes:${table} -->`;
 
 export type CodeTable = 'errors' | 'chat-failed';
@@ -17,7 +18,10 @@ const where = (code: Code): string => {
 };
 
 const errorsTable = (): string[] => {
-  const codes = [...codesArising('resolver'), ...codesArising('request').filter((code) => !codesArising('resolver').includes(code))];
+  const codes = [
+    ...codesArising('resolver'),
+    ...codesArising('request').filter((code) => !codesArising('resolver').includes(code)),
+  ];
   return [
     row(['`extensions.code`', 'meaning', 'retryable', 'from']),
     row(['---', '---', '---', '---']),

@@ -25,7 +25,10 @@ program
   .description('issue a new PLATFORM_ADMIN token (audited) and print it once, e.g. when the bootstrap token is lost')
   .action(() => run(runAdminToken));
 
-program.command('migrate').description('apply pending database migrations').action(() => run(runMigrate));
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(() => run(runMigrate));
 
 program
   .command('rewrap')
@@ -43,7 +46,9 @@ audit
     (value: string, previous: string[]) => [...previous, value],
     [] as string[],
   )
-  .action((options: { tenant?: string; expectHead: string[] }) => run((config) => runAuditVerify(config, options.tenant, options.expectHead)));
+  .action((options: { tenant?: string; expectHead: string[] }) =>
+    run((config) => runAuditVerify(config, options.tenant, options.expectHead)),
+  );
 audit
   .command('head')
   .description("print each chain's newest seq and hash, and an anchor to keep outside the database")
@@ -54,7 +59,9 @@ audit
   .description('write audit events as JSON lines to stdout, oldest first')
   .requiredOption('--since <iso-date>', 'events at or after this time, e.g. 2026-11-01T00:00:00Z')
   .option('--tenant <id>', 'only this tenant')
-  .action((options: { since: string; tenant?: string }) => run((config) => runAuditExport(config, options.since, options.tenant)));
+  .action((options: { since: string; tenant?: string }) =>
+    run((config) => runAuditExport(config, options.since, options.tenant)),
+  );
 
 async function run(command: (config: ReturnType<typeof loadConfig>) => Promise<number>): Promise<void> {
   try {

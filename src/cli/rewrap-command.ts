@@ -17,7 +17,9 @@ export async function runRewrap(config: Config): Promise<number> {
     const dataKeys = new DataKeyService(keyrings, new DataKeyCache(config.dataKeyCache), log, auditKeys);
     const em = orm.em.fork();
     const total = await dataKeys.countStale(em);
-    process.stderr.write(`${total} data key(s) to re-wrap under ${keyrings.current.kind} (${keyrings.current.masterKeyId})\n`);
+    process.stderr.write(
+      `${total} data key(s) to re-wrap under ${keyrings.current.kind} (${keyrings.current.masterKeyId})\n`,
+    );
     const bar = new SingleBar({ stream: process.stderr, etaBuffer: 50 }, Presets.shades_classic);
     bar.start(total, 0);
     let done = 0;

@@ -7,7 +7,8 @@ import { isUuid } from '../common/ids';
  * chain remains. Anything else throws, so the command exits 2 instead of reporting on nothing.
  */
 export async function requireKnownTenant(em: EntityManager, tenantId: string): Promise<void> {
-  if (!isUuid(tenantId)) throw new Error(`--tenant must be a tenant id (a UUID), not ${JSON.stringify(tenantId.slice(0, 80))}`);
+  if (!isUuid(tenantId))
+    throw new Error(`--tenant must be a tenant id (a UUID), not ${JSON.stringify(tenantId.slice(0, 80))}`);
   const [row] = await em
     .getConnection()
     .execute<Array<{ known: boolean }>>(

@@ -20,7 +20,8 @@ const CUT_STRING_LENGTH = 1_024;
 const cutStrings = (value: unknown): unknown => {
   if (typeof value === 'string') return boundedText(value, CUT_STRING_LENGTH);
   if (Array.isArray(value)) return value.map(cutStrings);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, each]) => [key, cutStrings(each)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, each]) => [key, cutStrings(each)]));
   return value;
 };
 

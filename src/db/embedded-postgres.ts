@@ -43,7 +43,11 @@ export class EmbeddedDatabaseError extends Error {
  * process, and it and everything in it are owner-only. PGlite runs one query at a time, so
  * inside a transaction only that transaction's connection may be used (another would deadlock).
  */
-export async function startEmbeddedPostgres(dataDir: string, maxConnections = 16, log?: Logger): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  maxConnections = 16,
+  log?: Logger,
+): Promise<EmbeddedPostgres> {
   createPrivateDirectory(dataDir);
   const lock = lockDataDir(dataDir);
   const undo: Array<() => unknown> = [() => lock.release()];
@@ -109,7 +113,9 @@ function socketDirectory(dataDir: string): { directory: string; remove: () => vo
   const directory = mkdtempSync(join(tmpdir(), 'keyward-'));
   if (Buffer.byteLength(join(directory, SOCKET_FILE)) > MAX_SOCKET_PATH_BYTES) {
     rmSync(directory, { recursive: true, force: true });
-    throw new Error(`no place for the embedded database's socket: both ${inDataDir} and ${tmpdir()} are too long a path; set TMPDIR to a short one`);
+    throw new Error(
+      `no place for the embedded database's socket: both ${inDataDir} and ${tmpdir()} are too long a path; set TMPDIR to a short one`,
+    );
   }
   return { directory, remove: () => rmSync(directory, { recursive: true, force: true }) };
 }

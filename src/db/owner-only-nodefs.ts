@@ -25,10 +25,15 @@ export async function ownerOnlyNodeFS(directory: string) {
 }
 
 function restrictModes(module: { FS: unknown }): void {
-  const nodefs = (module.FS as { filesystems: { NODEFS: unknown } }).filesystems.NODEFS as { node_ops?: NodeOps; stream_ops?: StreamOps };
+  const nodefs = (module.FS as { filesystems: { NODEFS: unknown } }).filesystems.NODEFS as {
+    node_ops?: NodeOps;
+    stream_ops?: StreamOps;
+  };
   const nodeOps = nodefs.node_ops;
   if (typeof nodeOps?.mknod !== 'function' || typeof nodeOps.setattr !== 'function') {
-    throw new Error('PGlite file system internals changed: cannot keep the data dir owner-only (check the pinned @electric-sql/pglite)');
+    throw new Error(
+      'PGlite file system internals changed: cannot keep the data dir owner-only (check the pinned @electric-sql/pglite)',
+    );
   }
   const ownerOnly = <A extends { mode?: number }>(attr: A): A =>
     attr.mode === undefined ? attr : { ...attr, mode: attr.mode & ~GROUP_OTHER_BITS };
@@ -37,5 +42,6 @@ function restrictModes(module: { FS: unknown }): void {
   nodeOps.setattr = (node, attr) => setattr.call(nodeOps, node, ownerOnly(attr));
   const streamOps = nodefs.stream_ops;
   const streamSetattr = streamOps?.setattr;
-  if (streamOps && streamSetattr) streamOps.setattr = (stream, attr) => streamSetattr.call(streamOps, stream, ownerOnly(attr));
+  if (streamOps && streamSetattr)
+    streamOps.setattr = (stream, attr) => streamSetattr.call(streamOps, stream, ownerOnly(attr));
 }

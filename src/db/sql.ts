@@ -5,8 +5,15 @@ import type { EntityManager, Knex } from '@mikro-orm/postgresql';
  * values sent as server-side parameters, arrays included. For the hot paths that write without
  * the unit of work; MikroORM's own `execute` would inline every value into the SQL text.
  */
-export async function runSql<R = Record<string, unknown>>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<R[]> {
-  const query = em.getConnection().getKnex().raw(sql, params as Knex.RawBinding[]);
+export async function runSql<R = Record<string, unknown>>(
+  em: EntityManager,
+  sql: string,
+  params: readonly unknown[],
+): Promise<R[]> {
+  const query = em
+    .getConnection()
+    .getKnex()
+    .raw(sql, params as Knex.RawBinding[]);
   const transaction = em.getTransactionContext<Knex.Transaction>();
   if (transaction) query.transacting(transaction);
   const result = (await query) as { rows: R[] };

@@ -53,10 +53,12 @@ export class BudgetGuard {
    * A reservation already released (the chat ended) stays released.
    */
   async resize(em: EntityManager, tenantId: string, reservationId: string, worstCaseUsd: number): Promise<void> {
-    const shrunk = await em.getConnection().execute<Array<{ id: string }>>(
-      'update budget_reservations set amount_usd = ? where id = ? and amount_usd >= ? returning id',
-      [worstCaseUsd, reservationId, worstCaseUsd],
-    );
+    const shrunk = await em
+      .getConnection()
+      .execute<Array<{ id: string }>>(
+        'update budget_reservations set amount_usd = ? where id = ? and amount_usd >= ? returning id',
+        [worstCaseUsd, reservationId, worstCaseUsd],
+      );
     if (shrunk.length > 0) return;
     await em.fork().transactional(async (tx) => {
       const tenant = await tx.findOne(TenantEntity, { id: tenantId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
@@ -71,7 +73,10 @@ export class BudgetGuard {
           [tenantId, monthStartUtc(now), tenantId, now, reservationId],
         );
         if (Number(spent) + Number(held) + worstCaseUsd > tenant.monthlyBudgetUsd) {
-          throw new KeywardError(ErrorCode.BUDGET_EXCEEDED, "This request's input leaves no room in the tenant's monthly budget for its output");
+          throw new KeywardError(
+            ErrorCode.BUDGET_EXCEEDED,
+            "This request's input leaves no room in the tenant's monthly budget for its output",
+          );
         }
       }
       reservation.amountUsd = worstCaseUsd;

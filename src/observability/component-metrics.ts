@@ -22,13 +22,31 @@ interface TarnPool {
 }
 
 /** Numbers owned by components, read at scrape time: open streams, data-key cache, database pool. */
-export function observeComponents(metrics: Metrics, dataKeys: DataKeyService, chat: ChatService, em: EntityManager): void {
+export function observeComponents(
+  metrics: Metrics,
+  dataKeys: DataKeyService,
+  chat: ChatService,
+  em: EntityManager,
+): void {
   metrics.observe('keyward_chat_streams_open', 'Chat streams currently open', () => chat.streams.size);
   metrics.observe('keyward_datakey_cache_hits', 'Data-key cache hits', () => dataKeys.cache.stats().hits, 'counter');
-  metrics.observe('keyward_datakey_cache_misses', 'Data-key cache misses', () => dataKeys.cache.stats().misses, 'counter');
-  metrics.observe('keyward_datakey_cache_size', 'Unwrapped data keys held in memory', () => dataKeys.cache.stats().size);
+  metrics.observe(
+    'keyward_datakey_cache_misses',
+    'Data-key cache misses',
+    () => dataKeys.cache.stats().misses,
+    'counter',
+  );
+  metrics.observe(
+    'keyward_datakey_cache_size',
+    'Unwrapped data keys held in memory',
+    () => dataKeys.cache.stats().size,
+  );
   const pool = () => (em.getKnex().client as { pool?: TarnPool }).pool;
   metrics.observe('keyward_db_pool_used', 'Database connections in use', () => pool()?.numUsed() ?? 0);
   metrics.observe('keyward_db_pool_free', 'Idle database connections', () => pool()?.numFree() ?? 0);
-  metrics.observe('keyward_db_pool_pending', 'Requests waiting for a database connection', () => pool()?.numPendingAcquires() ?? 0);
+  metrics.observe(
+    'keyward_db_pool_pending',
+    'Requests waiting for a database connection',
+    () => pool()?.numPendingAcquires() ?? 0,
+  );
 }

@@ -61,7 +61,14 @@ export class Metrics {
   /** A metric read at scrape time from the component that owns the number. */
   observe(name: string, help: string, read: () => number, type: 'gauge' | 'counter' = 'gauge'): void {
     if (type === 'gauge') {
-      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
       return;
     }
     new Counter({

@@ -68,7 +68,10 @@ export function consoleRoutes(dir: string): Router {
     setConsoleHeaders(req, res);
     next();
   });
-  router.use('/assets', express.static(join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: false }));
+  router.use(
+    '/assets',
+    express.static(join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: false }),
+  );
   router.use(express.static(dir, { index: false, maxAge: 0 }));
   router.get(/.*/, (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache');

@@ -114,7 +114,11 @@ export function maskError(
   const code = codeOf(original) ?? codeOf(error) ?? (formatted.extensions?.code as string | undefined);
   const deliberate = code !== undefined && code !== ErrorCode.INTERNAL_SERVER_ERROR && PUBLIC_CODES.has(code);
   if (deliberate) {
-    const { stacktrace: _stack, exception: _exception, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+    const {
+      stacktrace: _stack,
+      exception: _exception,
+      ...extensions
+    } = (formatted.extensions ?? {}) as Record<string, unknown>;
     const message = clientMessage(code, formatted, error, original);
     return { message, locations: formatted.locations, path: formatted.path, extensions: { ...extensions, code } };
   }

@@ -30,7 +30,11 @@ subscriptions over WebSocket with the <code>graphql-transport-ws</code> protocol
  * instead of a landing page that loads scripts from another origin or a GraphQL error.
  */
 const endpointPage: RequestHandler = (req, res, next) => {
-  if (req.method !== 'GET' || req.query.query !== undefined || req.accepts(['application/json', 'text/html']) !== 'text/html') {
+  if (
+    req.method !== 'GET' ||
+    req.query.query !== undefined ||
+    req.accepts(['application/json', 'text/html']) !== 'text/html'
+  ) {
     return next();
   }
   res.status(200).set('content-security-policy', "default-src 'none'").type('html').send(ENDPOINT_PAGE);

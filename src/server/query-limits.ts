@@ -62,7 +62,9 @@ const SUGGESTION = / ?Did you mean[\s\S]*\?$/;
  */
 const reportValidationError = (context: ValidationContext | null, error: GraphQLError): void => {
   context?.reportError(
-    new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }),
+    new GraphQLError(error.message.replace(/^Syntax Error: /, ''), {
+      extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED },
+    }),
   );
 };
 
@@ -99,7 +101,9 @@ export function buildQueryLimits({ limits, introspection, production }: QueryLim
   const clientMessage = (message: string): string => {
     let safe = message.replace(
       TOKEN_LIMIT,
-      exposeLimits ? `Document contains more than ${limits.maxTokens} tokens. Parsing aborted.` : 'Document contains too many tokens. Parsing aborted.',
+      exposeLimits
+        ? `Document contains more than ${limits.maxTokens} tokens. Parsing aborted.`
+        : 'Document contains too many tokens. Parsing aborted.',
     );
     if (production) safe = safe.replace(SUGGESTION, '');
     return safe;

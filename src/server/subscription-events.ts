@@ -51,8 +51,12 @@ export function createSubscriber(schema: GraphQLSchema): (args: ExecutionArgs) =
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
     const lean = leanQueryOf(args);
-    if (!lean) return mapAsyncIterator(source, (payload) => execute({ ...args, rootValue: payload }) as ExecutionResult);
-    return mapEvents(source, (payload) => lean.query(payload, args.contextValue, {}) as ExecutionResult | Promise<ExecutionResult>);
+    if (!lean)
+      return mapAsyncIterator(source, (payload) => execute({ ...args, rootValue: payload }) as ExecutionResult);
+    return mapEvents(
+      source,
+      (payload) => lean.query(payload, args.contextValue, {}) as ExecutionResult | Promise<ExecutionResult>,
+    );
   };
 }
 
@@ -67,17 +71,19 @@ function mapEvents<T>(source: AsyncIterable<T>, run: EventExecutor): AsyncIterab
     Promise.resolve(iterator.return?.()).then(() => ({ value: undefined, done: true }));
   const mapped: AsyncIterableIterator<ExecutionResult> = {
     next: () =>
-      iterator.next().then(
-        (result): IteratorResult<ExecutionResult, void> | Promise<IteratorResult<ExecutionResult, void>> => {
+      iterator
+        .next()
+        .then((result): IteratorResult<ExecutionResult, void> | Promise<IteratorResult<ExecutionResult, void>> => {
           if (result.done) return { value: undefined, done: true };
           try {
             const value = run(result.value);
-            return isPromise(value) ? value.then((resolved) => ({ value: resolved, done: false })) : { value, done: false };
+            return isPromise(value)
+              ? value.then((resolved) => ({ value: resolved, done: false }))
+              : { value, done: false };
           } catch (error) {
             return close().then(() => Promise.reject(error));
           }
-        },
-      ),
+        }),
     return: close,
     throw: (error: unknown) => close().then(() => Promise.reject(error)),
     [Symbol.asyncIterator]() {
@@ -87,7 +93,8 @@ function mapEvents<T>(source: AsyncIterable<T>, run: EventExecutor): AsyncIterab
   return mapped;
 }
 
-const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => typeof (value as Promise<T> | null)?.then === 'function';
+const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
+  typeof (value as Promise<T> | null)?.then === 'function';
 
 interface LeanQuery {
   query(root: unknown, context: unknown, variables: Record<string, unknown>): unknown;
@@ -98,7 +105,9 @@ function withoutSubscriptionArguments(schema: GraphQLSchema): GraphQLSchema {
   const subscription = schema.getSubscriptionType();
   if (!subscription) return schema;
   const config = subscription.toConfig();
-  const fields = Object.fromEntries(Object.entries(config.fields).map(([name, field]) => [name, { ...field, args: {} }]));
+  const fields = Object.fromEntries(
+    Object.entries(config.fields).map(([name, field]) => [name, { ...field, args: {} }]),
+  );
   const schemaConfig = schema.toConfig();
   return new GraphQLSchema({
     ...schemaConfig,
@@ -109,8 +118,12 @@ function withoutSubscriptionArguments(schema: GraphQLSchema): GraphQLSchema {
 
 /** The operation without variables and root arguments, or null when its variables are used elsewhere. */
 function leanEventDocument(document: DocumentNode, operationName: string | null | undefined): DocumentNode | null {
-  const operations = document.definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
-  const operation = operationName ? operations.find((candidate) => candidate.name?.value === operationName) : operations[0];
+  const operations = document.definitions.filter(
+    (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION,
+  );
+  const operation = operationName
+    ? operations.find((candidate) => candidate.name?.value === operationName)
+    : operations[0];
   if (!operation || operation.operation !== 'subscription') return null;
   if (!operation.selectionSet.selections.every((selection) => selection.kind === Kind.FIELD)) return null;
   const rootFields = new Set(operation.selectionSet.selections as readonly FieldNode[]);
@@ -126,10 +139,16 @@ function leanEventDocument(document: DocumentNode, operationName: string | null 
     variableDefinitions: [],
     selectionSet: {
       ...operation.selectionSet,
-      selections: (operation.selectionSet.selections as readonly FieldNode[]).map((field) => ({ ...field, arguments: [] })),
+      selections: (operation.selectionSet.selections as readonly FieldNode[]).map((field) => ({
+        ...field,
+        arguments: [],
+      })),
     },
   };
-  return { ...document, definitions: document.definitions.map((definition) => (definition === operation ? lean : definition)) };
+  return {
+    ...document,
+    definitions: document.definitions.map((definition) => (definition === operation ? lean : definition)),
+  };
 }
 
 /** How many times variables are read in `node` (their definitions do not count). */

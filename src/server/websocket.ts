@@ -90,7 +90,9 @@ function graphqlWsServer(options: WebSocketOptions): GraphQLWsServer<Extra> {
   const documents = new DocumentChecker(schema, limits);
   const operations = new OperationTracker(options.onOperationEnd);
   const clientErrors = (errors: readonly GraphQLError[], operation: TrackedOperation | undefined) => {
-    const formatted = errors.map((error) => limits.formatError(maskError(error.toJSON(), error, operation?.requestId, log)));
+    const formatted = errors.map((error) =>
+      limits.formatError(maskError(error.toJSON(), error, operation?.requestId, log)),
+    );
     operation?.errorCodes.push(...formatted.map((error) => String(error.extensions?.code ?? 'UNKNOWN')));
     return formatted;
   };
@@ -100,7 +102,11 @@ function graphqlWsServer(options: WebSocketOptions): GraphQLWsServer<Extra> {
    * Everything between a subscribe message and execution: the document, the operation in it, its
    * variables and its authenticated context. Errors returned end the operation before it runs.
    */
-  const prepare = async (ctx: ConnectionContext, id: string, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+  const prepare = async (
+    ctx: ConnectionContext,
+    id: string,
+    payload: SubscribePayload,
+  ): Promise<ExecutionArgs | readonly GraphQLError[]> => {
     const requestId = randomUUID();
     const tracked = operations.start(keyOf(ctx, id), requestId, payload.operationName ?? null);
     const checked = documents.check(payload.query);

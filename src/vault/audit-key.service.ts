@@ -14,9 +14,7 @@ export interface ChainMacs {
 
 /** How verification finds a chain's key, read and unwrapped afresh. */
 export type ChainKeyInfo =
-  | { kind: 'keyed'; keyedFromSeq: number; keyedFromAuthentic: boolean }
-  | { kind: 'none' }
-  | { kind: 'rejected' };
+  { kind: 'keyed'; keyedFromSeq: number; keyedFromAuthentic: boolean } | { kind: 'none' } | { kind: 'rejected' };
 
 interface AuditKeyRow {
   chain: string;
@@ -30,7 +28,8 @@ interface AuditKeyRow {
 /** The cache is shared with no one; every chain has one key, kept under this version. */
 const KEY_VERSION = 0;
 
-const hmacHex = (key: Buffer, message: string): string => createHmac('sha256', key).update(message, 'utf8').digest('hex');
+const hmacHex = (key: Buffer, message: string): string =>
+  createHmac('sha256', key).update(message, 'utf8').digest('hex');
 
 /** Binds the keyed boundary of a chain to its key (domain-separated from event MACs). */
 const keyedFromMessage = (chain: string, keyedFromSeq: number): string =>
@@ -117,9 +116,15 @@ export class AuditKeyService {
   }
 
   /** Lends `use` a constant-time check of hex MACs under the chain's key. Creates none. */
-  async withMacCheck<T>(em: EntityManager, chain: string, use: (matches: (message: string, hexMac: string) => boolean) => T): Promise<T> {
+  async withMacCheck<T>(
+    em: EntityManager,
+    chain: string,
+    use: (matches: (message: string, hexMac: string) => boolean) => T,
+  ): Promise<T> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const hit = this.cache.use(chain, KEY_VERSION, (key) => use((message, hexMac) => sameHex(hmacHex(key, message), hexMac)));
+      const hit = this.cache.use(chain, KEY_VERSION, (key) =>
+        use((message, hexMac) => sameHex(hmacHex(key, message), hexMac)),
+      );
       if (hit) return hit.value;
       await this.prefetch(em, [chain]);
     }
@@ -188,7 +193,10 @@ export class AuditKeyService {
       owned.set(chain, generated.plaintext);
       created.set(chain, keyedFromSeq);
       if (keyedFromSeq > 1) {
-        this.log.warn({ chain, keyedFromSeq }, 'audit chain had no audit key: keyed from now on; earlier events are only SHA-256 chained');
+        this.log.warn(
+          { chain, keyedFromSeq },
+          'audit chain had no audit key: keyed from now on; earlier events are only SHA-256 chained',
+        );
       }
       return;
     }
@@ -200,7 +208,11 @@ export class AuditKeyService {
   }
 
   /** Nests the cache's synchronous loans so that `use` sees every chain's key at once. */
-  private lendAll<T>(chains: readonly string[], owned: ReadonlyMap<string, Buffer>, use: (keys: Map<string, Buffer>) => T): { value: T } | undefined {
+  private lendAll<T>(
+    chains: readonly string[],
+    owned: ReadonlyMap<string, Buffer>,
+    use: (keys: Map<string, Buffer>) => T,
+  ): { value: T } | undefined {
     const keys = new Map(owned);
     const step = (index: number): { value: T } | undefined => {
       if (index === chains.length) return { value: use(keys) };
@@ -235,7 +247,10 @@ export class AuditKeyService {
       return await this.keyrings.forKind(row.keyring).unwrapDataKey(row.chain, wrapped, 'audit-key');
     } catch (error) {
       if (error instanceof KeyringError) {
-        this.log.error({ chain: row.chain, operation: 'unwrap', reason: error.reason, err: error.message }, 'keyring call failed (audit key)');
+        this.log.error(
+          { chain: row.chain, operation: 'unwrap', reason: error.reason, err: error.message },
+          'keyring call failed (audit key)',
+        );
         if (rejectedAsNull && error.reason === 'rejected') throw new RejectedKey();
         throw keyUnavailable('The audit key cannot be used right now');
       }
@@ -248,7 +263,10 @@ export class AuditKeyService {
       return await call();
     } catch (error) {
       if (error instanceof KeyringError) {
-        this.log.error({ chain, operation, reason: error.reason, err: error.message }, 'keyring call failed (audit key)');
+        this.log.error(
+          { chain, operation, reason: error.reason, err: error.message },
+          'keyring call failed (audit key)',
+        );
         throw keyUnavailable('The audit key cannot be used right now');
       }
       throw error;

@@ -25,7 +25,9 @@ export class CredentialVault {
   async seal(em: EntityManager, binding: CredentialBinding, apiKey: string): Promise<Buffer> {
     const plaintext = Buffer.from(apiKey, 'utf8');
     try {
-      return await this.dataKeys.withKey(em, binding.tenantId, binding.dataKeyVersion, (key) => sealCredential(key, plaintext, binding));
+      return await this.dataKeys.withKey(em, binding.tenantId, binding.dataKeyVersion, (key) =>
+        sealCredential(key, plaintext, binding),
+      );
     } finally {
       plaintext.fill(0);
     }

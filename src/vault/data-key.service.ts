@@ -38,7 +38,10 @@ export class DataKeyService {
   }
 
   /** A new data key version for the tenant (the caller re-encrypts credentials and commits). */
-  async createNextVersion(em: EntityManager, tenant: DataKeyTenant & { readonly dataKeyVersion: number }): Promise<DataKeyEntity> {
+  async createNextVersion(
+    em: EntityManager,
+    tenant: DataKeyTenant & { readonly dataKeyVersion: number },
+  ): Promise<DataKeyEntity> {
     return this.createVersion(em, tenant, tenant.dataKeyVersion + 1);
   }
 
@@ -123,7 +126,12 @@ export class DataKeyService {
       await em.nativeUpdate(
         DataKeyEntity,
         { id, masterKeyId: row.masterKeyId },
-        { keyring: current.kind, masterKeyId: rewrapped.masterKeyId, wrappedKey: rewrapped.wrapped, rewrappedAt: new Date() },
+        {
+          keyring: current.kind,
+          masterKeyId: rewrapped.masterKeyId,
+          wrappedKey: rewrapped.wrapped,
+          rewrappedAt: new Date(),
+        },
       );
       // Counted outside the optional call: `onProgress?.({ done: ++done })` skips the increment
       // when there is no callback (the GraphQL mutation passes none) and returned 0.
@@ -183,7 +191,9 @@ export class DataKeyService {
       throw keyUnavailable();
     }
     const key = await this.guard(tenantId, 'unwrap', () =>
-      this.keyrings.forKind(row.keyring).unwrapDataKey(tenantId, { wrapped: row.wrappedKey, masterKeyId: row.masterKeyId }),
+      this.keyrings
+        .forKind(row.keyring)
+        .unwrapDataKey(tenantId, { wrapped: row.wrappedKey, masterKeyId: row.masterKeyId }),
     );
     this.cache.put(tenantId, version, key);
   }

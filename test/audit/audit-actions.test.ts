@@ -34,7 +34,6 @@ import { providerKey } from '../support/vault-fixtures';
  * fields in the right chain: the one whose requestId is the x-request-id the client got back.
  */
 
-
 let anthropic: AnthropicServer;
 let gw: TestGateway;
 let platformKey: string;
@@ -160,7 +159,9 @@ describe('tenant-scoped actions', () => {
     const second = await act(tenant.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('t'), userId: memberId } });
     memberToken = secret(second.data!.issueApiToken.token);
     note('token.issue');
-    expect((await onlyEventOf(tenant.adminToken, second.requestId)).targetId).toBe(second.data!.issueApiToken.apiToken.id);
+    expect((await onlyEventOf(tenant.adminToken, second.requestId)).targetId).toBe(
+      second.data!.issueApiToken.apiToken.id,
+    );
   });
 
   test('token.revoke: one SUCCESS event naming the token', async () => {
@@ -196,7 +197,9 @@ describe('tenant-scoped actions', () => {
   });
 
   test('policy.update: one SUCCESS event listing the changed fields', async () => {
-    const res = await act(tenant.adminToken, UPDATE_POLICY, { input: { requestsPerMinute: 1000, monthlyBudgetUsd: 100 } });
+    const res = await act(tenant.adminToken, UPDATE_POLICY, {
+      input: { requestsPerMinute: 1000, monthlyBudgetUsd: 100 },
+    });
     expect(res.errors).toBeUndefined();
     note('policy.update');
     const event = await onlyEventOf(tenant.adminToken, res.requestId);
@@ -257,7 +260,9 @@ describe('tenant-scoped actions', () => {
       input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: rejected, validate: true },
     });
     expect(errorCode(res)).toBe('INVALID_PROVIDER_KEY');
-    expect(anthropic.requests.filter((request) => request.apiKey === rejected).map((request) => request.status)).toEqual([401]);
+    expect(
+      anthropic.requests.filter((request) => request.apiKey === rejected).map((request) => request.status),
+    ).toEqual([401]);
     note('credential.validate');
     expectEvent(await onlyEventOf(tenant.adminToken, res.requestId), {
       action: 'credential.validate',
@@ -273,7 +278,9 @@ describe('tenant-scoped actions', () => {
 
   test('credential.delete: one SUCCESS event for the owner deleting a personal key', async () => {
     const key = secret(providerKey(Provider.ANTHROPIC));
-    const set = await act(memberToken, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: key, validate: false } });
+    const set = await act(memberToken, SET_CREDENTIAL, {
+      input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: key, validate: false },
+    });
     const credentialId = set.data!.setCredential.id;
     note('credential.set');
     expectEvent(await onlyEventOf(tenant.adminToken, set.requestId), {
@@ -300,9 +307,17 @@ describe('tenant-scoped actions', () => {
 
   test('credential.use: one event per chat, with key source and model; none for a chat refused before it started', async () => {
     const socket = chatWith(memberToken);
-    const tenantChat = await completedChat(socket, { message: 'hello tenant key', model: 'claude-haiku-4-5', keySource: 'TENANT' });
+    const tenantChat = await completedChat(socket, {
+      message: 'hello tenant key',
+      model: 'claude-haiku-4-5',
+      keySource: 'TENANT',
+    });
     note('credential.use');
-    const platformChat = await completedChat(socket, { message: 'hello platform key', model: 'claude-sonnet-4-5', keySource: 'PLATFORM' });
+    const platformChat = await completedChat(socket, {
+      message: 'hello platform key',
+      model: 'claude-sonnet-4-5',
+      keySource: 'PLATFORM',
+    });
     note('credential.use');
     const refused = await runChat(socket, { message: 'no personal key', keySource: 'PERSONAL' });
     expect(errorCode(refused)).toBe('PERSONAL_KEY_MISSING');
@@ -450,17 +465,22 @@ describe('global and platform actions', () => {
     const created = res.data!.createTenant;
     secret(created.token);
 
-    expectEvent(await onlyEventOf(gw.platformToken, res.requestId, { action: 'tenant.create', targetId: created.tenant.id }), {
-      action: 'tenant.create',
-      outcome: 'SUCCESS',
-      tenantId: platformTenantId,
-      actorId: platformAdminId,
-      targetType: 'tenant',
-      targetId: created.tenant.id,
-      requestId: res.requestId,
-      detail: { name, adminId: created.admin.id },
-    });
-    expect(await allAuditEvents(gw, gw.platformToken, { action: 'tenant.create', targetId: created.tenant.id })).toHaveLength(1);
+    expectEvent(
+      await onlyEventOf(gw.platformToken, res.requestId, { action: 'tenant.create', targetId: created.tenant.id }),
+      {
+        action: 'tenant.create',
+        outcome: 'SUCCESS',
+        tenantId: platformTenantId,
+        actorId: platformAdminId,
+        targetType: 'tenant',
+        targetId: created.tenant.id,
+        requestId: res.requestId,
+        detail: { name, adminId: created.admin.id },
+      },
+    );
+    expect(
+      await allAuditEvents(gw, gw.platformToken, { action: 'tenant.create', targetId: created.tenant.id }),
+    ).toHaveLength(1);
 
     const newChain = await allAuditEvents(gw, created.token);
     expect(newChain).toHaveLength(1);
@@ -480,16 +500,19 @@ describe('global and platform actions', () => {
     // tenant.delete: one SUCCESS event; the trail of the deleted tenant survives and still verifies.
     const del = await act(gw.platformToken, DELETE_TENANT, { id: created.tenant.id });
     expect(del.data?.deleteTenant).toBe(true);
-    expectEvent(await onlyEventOf(gw.platformToken, del.requestId, { action: 'tenant.delete', targetId: created.tenant.id }), {
-      action: 'tenant.delete',
-      outcome: 'SUCCESS',
-      tenantId: platformTenantId,
-      actorId: platformAdminId,
-      targetType: 'tenant',
-      targetId: created.tenant.id,
-      requestId: del.requestId,
-      detail: {},
-    });
+    expectEvent(
+      await onlyEventOf(gw.platformToken, del.requestId, { action: 'tenant.delete', targetId: created.tenant.id }),
+      {
+        action: 'tenant.delete',
+        outcome: 'SUCCESS',
+        tenantId: platformTenantId,
+        actorId: platformAdminId,
+        targetType: 'tenant',
+        targetId: created.tenant.id,
+        requestId: del.requestId,
+        detail: {},
+      },
+    );
     const trail = await allAuditEvents(gw, gw.platformToken, { tenantId: created.tenant.id });
     expect(trail.map((event) => event.id)).toEqual([newChain[0].id]);
     const verified = await ok(gw, gw.platformToken, VERIFY_AUDIT_LOG_OF, { tenantId: created.tenant.id });
@@ -498,13 +521,18 @@ describe('global and platform actions', () => {
     // Deleting it again: NOT_FOUND, recorded as a DENIED tenant.delete.
     const again = await act(gw.platformToken, DELETE_TENANT, { id: created.tenant.id });
     expect(errorCode(again)).toBe('NOT_FOUND');
-    expectEvent(await onlyEventOf(gw.platformToken, again.requestId, { action: 'tenant.delete', targetId: created.tenant.id }), {
-      action: 'tenant.delete',
-      outcome: 'DENIED',
-      targetId: created.tenant.id,
-      detail: { code: 'NOT_FOUND' },
-    });
-    expect(await allAuditEvents(gw, gw.platformToken, { action: 'tenant.delete', targetId: created.tenant.id })).toHaveLength(2);
+    expectEvent(
+      await onlyEventOf(gw.platformToken, again.requestId, { action: 'tenant.delete', targetId: created.tenant.id }),
+      {
+        action: 'tenant.delete',
+        outcome: 'DENIED',
+        targetId: created.tenant.id,
+        detail: { code: 'NOT_FOUND' },
+      },
+    );
+    expect(
+      await allAuditEvents(gw, gw.platformToken, { action: 'tenant.delete', targetId: created.tenant.id }),
+    ).toHaveLength(2);
   });
 
   test('datakey.rewrap: one SUCCESS event in the platform chain with the number re-wrapped', async () => {
@@ -525,7 +553,9 @@ describe('global and platform actions', () => {
       detail: { rewrapped: count },
     });
     // Nothing was written to any tenant chain by that request, only to the platform's.
-    expect(await sql('select chain from audit_events where request_id = $1', [res.requestId])).toEqual([{ chain: platformTenantId }]);
+    expect(await sql('select chain from audit_events where request_id = $1', [res.requestId])).toEqual([
+      { chain: platformTenantId },
+    ]);
   });
 });
 
@@ -535,7 +565,9 @@ describe('the whole chain', () => {
     const counts = new Map<string, number>();
     for (const event of chain) counts.set(event.action, (counts.get(event.action) ?? 0) + 1);
     // createTenantWithAdmin wrote datakey.create; everything else was counted as it was done.
-    expect(Object.fromEntries([...counts].sort())).toEqual(Object.fromEntries([...performed, ['datakey.create', 1]].sort()));
+    expect(Object.fromEntries([...counts].sort())).toEqual(
+      Object.fromEntries([...performed, ['datakey.create', 1]].sort()),
+    );
     for (const action of performed.keys()) {
       expect(await allAuditEvents(gw, tenant.adminToken, { action })).toHaveLength(performed.get(action)!);
     }

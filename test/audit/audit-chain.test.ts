@@ -33,10 +33,21 @@ const verify = async (tenant: TenantFixture): Promise<Verification> =>
   (await ok(gw, tenant.adminToken, VERIFY_AUDIT_LOG)).verifyAuditLog;
 
 const storedSeqs = (chain: string): Promise<number[]> =>
-  withPg(async (pg) => (await pg.query<{ seq: number }>('select seq from audit_events where chain = $1 order by seq', [chain])).rows.map((row) => row.seq));
+  withPg(async (pg) =>
+    (await pg.query<{ seq: number }>('select seq from audit_events where chain = $1 order by seq', [chain])).rows.map(
+      (row) => row.seq,
+    ),
+  );
 
 const head = (chain: string) =>
-  withPg(async (pg) => (await pg.query<{ seq: number; hash: string }>('select seq, hash from audit_chain_heads where chain = $1', [chain])).rows[0]);
+  withPg(
+    async (pg) =>
+      (
+        await pg.query<{ seq: number; hash: string }>('select seq, hash from audit_chain_heads where chain = $1', [
+          chain,
+        ])
+      ).rows[0],
+  );
 
 const oneToN = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
 
@@ -81,7 +92,10 @@ interface StoredEvent {
 }
 
 const storedEvents = (chain: string): Promise<StoredEvent[]> =>
-  withPg(async (pg) => (await pg.query<StoredEvent>('select * from audit_events where chain = $1 order by seq', [chain])).rows);
+  withPg(
+    async (pg) =>
+      (await pg.query<StoredEvent>('select * from audit_events where chain = $1 order by seq', [chain])).rows,
+  );
 
 /** The hash the application would compute for this stored row after `prevHash`. */
 const rehash = (prevHash: string, row: StoredEvent): string =>
@@ -110,9 +124,14 @@ describe('concurrent writers', () => {
 
     expect(await storedSeqs(tenant.tenantId)).toEqual(oneToN(21));
     const events = await allAuditEvents(gw, tenant.adminToken, { action: 'token.issue' });
-    expect(events.map((event) => event.targetId).sort()).toEqual(results.map((res) => res.issueApiToken.apiToken.id).sort());
+    expect(events.map((event) => event.targetId).sort()).toEqual(
+      results.map((res) => res.issueApiToken.apiToken.id).sort(),
+    );
     expect(await verify(tenant)).toEqual({ ok: true, checked: 21, firstBrokenSeq: null });
-    expect(await head(tenant.tenantId)).toEqual({ seq: 21, hash: (await allAuditEvents(gw, tenant.adminToken))[0].hash });
+    expect(await head(tenant.tenantId)).toEqual({
+      seq: 21,
+      hash: (await allAuditEvents(gw, tenant.adminToken))[0].hash,
+    });
   });
 
   test('20 parallel services.audit.append calls on one chain: seqs 1..21, each event once, and it verifies', async () => {
@@ -131,7 +150,9 @@ describe('concurrent writers', () => {
     expect(gw.logs.lines.filter((line) => line.includes('AUDIT APPEND FAILED')).length).toBe(failuresBefore);
     expect(await storedSeqs(tenant.tenantId)).toEqual(oneToN(21));
     const events = await allAuditEvents(gw, tenant.adminToken, { action: 'test.parallel' });
-    expect(events.map((event) => JSON.parse(event.detail!).index).sort((a, b) => a - b)).toEqual(oneToN(20).map((i) => i - 1));
+    expect(events.map((event) => JSON.parse(event.detail!).index).sort((a, b) => a - b)).toEqual(
+      oneToN(20).map((i) => i - 1),
+    );
     // Each append links to the one before it in seq order, whatever order the writers ran in.
     const stored = await storedEvents(tenant.tenantId);
     for (let i = 1; i < stored.length; i++) expect(stored[i].prev_hash).toBe(stored[i - 1].hash);
@@ -143,7 +164,11 @@ describe('concurrent writers', () => {
     let appending = true;
     const writer = (async () => {
       for (let i = 0; appending && i < 150; i++) {
-        await gw.gateway.services.audit.append({ tenantId: tenant.tenantId, action: 'test.live', outcome: AuditOutcome.SUCCESS });
+        await gw.gateway.services.audit.append({
+          tenantId: tenant.tenantId,
+          action: 'test.live',
+          outcome: AuditOutcome.SUCCESS,
+        });
       }
     })();
     const results: Verification[] = [];
@@ -167,7 +192,7 @@ describe('tampering is found at the right seq', () => {
     ['at', `update audit_events set at = at + interval '1 second' where chain = $1 and seq = $2`],
     ['outcome', `update audit_events set outcome = 'DENIED' where chain = $1 and seq = $2`],
     ['actor', `update audit_events set actor_id = null where chain = $1 and seq = $2`],
-  ])('changing one event\'s %s', async (_field, statement) => {
+  ])("changing one event's %s", async (_field, statement) => {
     const tenant = await tenantWithEvents(6);
     const result = await tamper(statement, [tenant.tenantId, 4]);
     expect(result.rowCount).toBe(1);
@@ -237,13 +262,34 @@ describe('tampering is found at the right seq', () => {
     const tenant = await tenantWithEvents(4);
     const rows = await storedEvents(tenant.tenantId);
     const last = rows[rows.length - 1];
-    const forged: StoredEvent = { ...last, seq: 5, at: new Date(), action: 'test.forged', detail: null, prev_hash: last.hash };
+    const forged: StoredEvent = {
+      ...last,
+      seq: 5,
+      at: new Date(),
+      action: 'test.forged',
+      detail: null,
+      prev_hash: last.hash,
+    };
     forged.hash = rehash(last.hash, forged);
     await tamper(
       `insert into audit_events (id, chain, seq, at, tenant_id, actor_id, action, target_type, target_id, outcome, request_id, ip, detail, prev_hash, hash)
        values (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [forged.chain, forged.seq, forged.at, forged.tenant_id, forged.actor_id, forged.action, forged.target_type, forged.target_id,
-        forged.outcome, forged.request_id, forged.ip, forged.detail, forged.prev_hash, forged.hash],
+      [
+        forged.chain,
+        forged.seq,
+        forged.at,
+        forged.tenant_id,
+        forged.actor_id,
+        forged.action,
+        forged.target_type,
+        forged.target_id,
+        forged.outcome,
+        forged.request_id,
+        forged.ip,
+        forged.detail,
+        forged.prev_hash,
+        forged.hash,
+      ],
     );
     expect(await verify(tenant)).toEqual({ ok: false, checked: 4, firstBrokenSeq: 5 });
   });
@@ -255,13 +301,22 @@ describe('keyward audit verify / export', () => {
     const good = await runKeyward(['audit', 'verify', '--tenant', tenant.tenantId]);
     expect({ code: good.code, stderr: good.stderr }).toEqual({ code: 0, stderr: '' });
     const keyed = { keyedFromSeq: 1, unkeyedEvents: 0 };
-    expect(jsonLines(good.stdout)).toEqual([{ chain: tenant.tenantId, ok: true, checked: 5, firstBrokenSeq: null, ...keyed, problem: null }]);
+    expect(jsonLines(good.stdout)).toEqual([
+      { chain: tenant.tenantId, ok: true, checked: 5, firstBrokenSeq: null, ...keyed, problem: null },
+    ]);
 
     await tamper(`update audit_events set detail = '{"index":0}' where chain = $1 and seq = $2`, [tenant.tenantId, 3]);
     const bad = await runKeyward(['audit', 'verify', '--tenant', tenant.tenantId]);
     expect(bad.code).toBe(1);
     expect(jsonLines(bad.stdout)).toEqual([
-      { chain: tenant.tenantId, ok: false, checked: 2, firstBrokenSeq: 3, ...keyed, problem: expect.stringMatching(/event 3/) },
+      {
+        chain: tenant.tenantId,
+        ok: false,
+        checked: 2,
+        firstBrokenSeq: 3,
+        ...keyed,
+        problem: expect.stringMatching(/event 3/),
+      },
     ]);
 
     const truncated = await tenantWithEvents(4);
@@ -269,7 +324,14 @@ describe('keyward audit verify / export', () => {
     const end = await runKeyward(['audit', 'verify', '--tenant', truncated.tenantId]);
     expect(end.code).toBe(1);
     expect(jsonLines(end.stdout)).toEqual([
-      { chain: truncated.tenantId, ok: false, checked: 3, firstBrokenSeq: 4, ...keyed, problem: expect.stringMatching(/head/) },
+      {
+        chain: truncated.tenantId,
+        ok: false,
+        checked: 3,
+        firstBrokenSeq: 4,
+        ...keyed,
+        problem: expect.stringMatching(/head/),
+      },
     ]);
   }, 120_000);
 
@@ -279,7 +341,12 @@ describe('keyward audit verify / export', () => {
     const since = new Date();
     await sleep(5);
     for (let i = 0; i < 10; i++) {
-      await gw.gateway.services.audit.append({ tenantId: tenant.tenantId, action: 'test.export', outcome: AuditOutcome.SUCCESS, detail: { i } });
+      await gw.gateway.services.audit.append({
+        tenantId: tenant.tenantId,
+        action: 'test.export',
+        outcome: AuditOutcome.SUCCESS,
+        detail: { i },
+      });
     }
     const chain: AuditEventView[] = (await allAuditEvents(gw, tenant.adminToken)).reverse();
     expect(chain).toHaveLength(11);
@@ -299,11 +366,20 @@ describe('keyward audit verify / export', () => {
     }
 
     // --since before the tenant existed: the whole chain, datakey.create first.
-    const all = jsonLines((await runKeyward(['audit', 'export', '--since', '2000-01-01T00:00:00Z', '--tenant', tenant.tenantId])).stdout);
+    const all = jsonLines(
+      (await runKeyward(['audit', 'export', '--since', '2000-01-01T00:00:00Z', '--tenant', tenant.tenantId])).stdout,
+    );
     expect(all.map((line) => line.seq)).toEqual(oneToN(11));
     expect(all[0].action).toBe('datakey.create');
     // --since after the last event: nothing.
-    const none = await runKeyward(['audit', 'export', '--since', new Date(Date.now() + 60_000).toISOString(), '--tenant', tenant.tenantId]);
+    const none = await runKeyward([
+      'audit',
+      'export',
+      '--since',
+      new Date(Date.now() + 60_000).toISOString(),
+      '--tenant',
+      tenant.tenantId,
+    ]);
     expect({ code: none.code, stdout: none.stdout }).toEqual({ code: 0, stdout: '' });
   }, 120_000);
 

@@ -45,10 +45,26 @@ interface Head {
 
 const VERIFY = /* GraphQL */ `
   query ($tenantId: ID, $expectHead: ExpectedAuditHead) {
-    verifyAuditLog(tenantId: $tenantId, expectHead: $expectHead) { ok checked firstBrokenSeq keyedFromSeq unkeyedEvents problem }
+    verifyAuditLog(tenantId: $tenantId, expectHead: $expectHead) {
+      ok
+      checked
+      firstBrokenSeq
+      keyedFromSeq
+      unkeyedEvents
+      problem
+    }
   }
 `;
-const HEAD = /* GraphQL */ `query ($tenantId: ID) { auditHead(tenantId: $tenantId) { chain seq hash keyedFromSeq } }`;
+const HEAD = /* GraphQL */ `
+  query ($tenantId: ID) {
+    auditHead(tenantId: $tenantId) {
+      chain
+      seq
+      hash
+      keyedFromSeq
+    }
+  }
+`;
 
 const verify = async (token: string, variables: Record<string, unknown> = {}): Promise<Verification> =>
   ((await ok(gw, token, VERIFY, variables)) as { verifyAuditLog: Verification }).verifyAuditLog;
@@ -76,7 +92,8 @@ interface StoredEvent {
   hash: string;
 }
 
-const storedEvents = (chain: string): Promise<StoredEvent[]> => sql<StoredEvent>('select * from audit_events where chain = $1 order by seq', [chain]);
+const storedEvents = (chain: string): Promise<StoredEvent[]> =>
+  sql<StoredEvent>('select * from audit_events where chain = $1 order by seq', [chain]);
 
 const contentOf = (row: StoredEvent): HashedContent => ({
   chain: row.chain,
@@ -96,7 +113,12 @@ const contentOf = (row: StoredEvent): HashedContent => ({
 async function tenantWithEvents(n: number): Promise<TenantFixture> {
   const tenant = await createTenantWithAdmin(gw, 'keyed-chain');
   for (let i = 2; i <= n; i++) {
-    await gw.gateway.services.audit.append({ tenantId: tenant.tenantId, action: 'test.event', outcome: AuditOutcome.SUCCESS, detail: { i } });
+    await gw.gateway.services.audit.append({
+      tenantId: tenant.tenantId,
+      action: 'test.event',
+      outcome: AuditOutcome.SUCCESS,
+      detail: { i },
+    });
   }
   expect(await verify(tenant.adminToken)).toMatchObject({ ok: true, checked: n, keyedFromSeq: 1, unkeyedEvents: 0 });
   return tenant;
@@ -129,11 +151,30 @@ async function deleteRenumberAndRehash(chain: string, deletedSeq: number): Promi
       await pg.query(
         `insert into audit_events (id, chain, seq, at, tenant_id, actor_id, action, target_type, target_id, outcome, request_id, ip, detail, prev_hash, hash)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-        [row.id, row.chain, row.seq, row.at, row.tenant_id, row.actor_id, row.action, row.target_type, row.target_id, row.outcome,
-          row.request_id, row.ip, row.detail, row.prev_hash, row.hash],
+        [
+          row.id,
+          row.chain,
+          row.seq,
+          row.at,
+          row.tenant_id,
+          row.actor_id,
+          row.action,
+          row.target_type,
+          row.target_id,
+          row.outcome,
+          row.request_id,
+          row.ip,
+          row.detail,
+          row.prev_hash,
+          row.hash,
+        ],
       );
     }
-    await pg.query('update audit_chain_heads set seq = $2, hash = $3 where chain = $1', [chain, rebuilt.length, prevHash]);
+    await pg.query('update audit_chain_heads set seq = $2, hash = $3 where chain = $1', [
+      chain,
+      rebuilt.length,
+      prevHash,
+    ]);
     await pg.query('commit');
   });
   return rebuilt;
@@ -145,7 +186,8 @@ describe('rewriting the chain needs the keyring', () => {
     const rebuilt = await deleteRenumberAndRehash(tenant.tenantId, 3);
     // The forgery is a sound plain SHA-256 chain, as the unkeyed chain used to accept.
     expect(rebuilt.map((row) => row.seq)).toEqual([1, 2, 3, 4, 5]);
-    for (let i = 2; i < rebuilt.length; i++) expect(rebuilt[i].hash).toBe(auditHash(rebuilt[i - 1].hash, contentOf(rebuilt[i])));
+    for (let i = 2; i < rebuilt.length; i++)
+      expect(rebuilt[i].hash).toBe(auditHash(rebuilt[i - 1].hash, contentOf(rebuilt[i])));
 
     expect(await verify(tenant.adminToken)).toEqual({
       ok: false,
@@ -157,14 +199,20 @@ describe('rewriting the chain needs the keyring', () => {
     });
     const cli = await runKeyward(['audit', 'verify', '--tenant', tenant.tenantId]);
     expect(cli.code).toBe(1);
-    expect(jsonLines(cli.stdout)).toEqual([expect.objectContaining({ chain: tenant.tenantId, ok: false, checked: 2, firstBrokenSeq: 3 })]);
+    expect(jsonLines(cli.stdout)).toEqual([
+      expect.objectContaining({ chain: tenant.tenantId, ok: false, checked: 2, firstBrokenSeq: 3 }),
+    ]);
   }, 120_000);
 
   test("moving the chain's keyed boundary, or swapping in another chain's key, is found", async () => {
     const tenant = await tenantWithEvents(3);
     const other = await tenantWithEvents(2);
     await sql('update audit_keys set keyed_from_seq = 3 where chain = $1', [tenant.tenantId]);
-    expect(await verify(tenant.adminToken)).toMatchObject({ ok: false, firstBrokenSeq: 1, problem: expect.stringMatching(/boundary/) });
+    expect(await verify(tenant.adminToken)).toMatchObject({
+      ok: false,
+      firstBrokenSeq: 1,
+      problem: expect.stringMatching(/boundary/),
+    });
     await sql('update audit_keys set keyed_from_seq = 1 where chain = $1', [tenant.tenantId]);
     expect(await verify(tenant.adminToken)).toMatchObject({ ok: true, checked: 3 });
 
@@ -173,13 +221,20 @@ describe('rewriting the chain needs the keyring', () => {
          keyed_from_mac = (select keyed_from_mac from audit_keys where chain = $2) where chain = $1`,
       [tenant.tenantId, other.tenantId],
     );
-    expect(await verify(tenant.adminToken)).toMatchObject({ ok: false, problem: expect.stringMatching(/keyring refused/) });
+    expect(await verify(tenant.adminToken)).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/keyring refused/),
+    });
   });
 
   test('deleting the audit key row does not let an unkeyed chain pass', async () => {
     const tenant = await tenantWithEvents(3);
     await sql('delete from audit_keys where chain = $1', [tenant.tenantId]);
-    expect(await verify(tenant.adminToken)).toMatchObject({ ok: false, keyedFromSeq: null, problem: expect.stringMatching(/no audit key/) });
+    expect(await verify(tenant.adminToken)).toMatchObject({
+      ok: false,
+      keyedFromSeq: null,
+      problem: expect.stringMatching(/no audit key/),
+    });
   });
 });
 
@@ -187,7 +242,12 @@ describe('truncation and the anchored head', () => {
   test('events removed from the end with the head moved back pass a plain verify, but not one with the anchored head', async () => {
     const tenant = await tenantWithEvents(6);
     const anchored = await auditHead(tenant.adminToken);
-    expect(anchored).toEqual({ chain: tenant.tenantId, seq: 6, hash: expect.stringMatching(/^[0-9a-f]{64}$/), keyedFromSeq: 1 });
+    expect(anchored).toEqual({
+      chain: tenant.tenantId,
+      seq: 6,
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      keyedFromSeq: 1,
+    });
     const cliHead = jsonLines((await runKeyward(['audit', 'head', '--tenant', tenant.tenantId])).stdout);
     expect(cliHead).toEqual([{ ...anchored, anchor: `${tenant.tenantId}:6:${anchored.hash}` }]);
     const expectHead = { seq: anchored.seq, hash: anchored.hash };
@@ -210,7 +270,10 @@ describe('truncation and the anchored head', () => {
     });
     const cli = await runKeyward(['audit', 'verify', '--expect-head', cliHead[0].anchor]);
     expect(cli.code).toBe(1);
-    expect(jsonLines(cli.stdout).find((line) => line.chain === tenant.tenantId)).toMatchObject({ ok: false, firstBrokenSeq: 5 });
+    expect(jsonLines(cli.stdout).find((line) => line.chain === tenant.tenantId)).toMatchObject({
+      ok: false,
+      firstBrokenSeq: 5,
+    });
   }, 120_000);
 
   test('an anchored head whose event was replaced is reported at its seq; a malformed one is BAD_USER_INPUT', async () => {
@@ -239,12 +302,22 @@ describe('audit keys at rest', () => {
     const key = await keyring.unwrapDataKey(tenant.tenantId, wrapped, 'audit-key');
     // It is the key the chain is MACed with.
     const [first] = await storedEvents(tenant.tenantId);
-    expect(createHmac('sha256', key).update(auditMacMessage(GENESIS_HASH, contentOf(first))).digest('hex')).toBe(first.hash);
+    expect(
+      createHmac('sha256', key)
+        .update(auditMacMessage(GENESIS_HASH, contentOf(first)))
+        .digest('hex'),
+    ).toBe(first.hash);
     // Neither a data key of this tenant nor the key of another chain.
     await expect(keyring.unwrapDataKey(tenant.tenantId, wrapped, 'data-key')).rejects.toThrow(/did not authenticate/);
     await expect(keyring.unwrapDataKey(randomUUID(), wrapped, 'audit-key')).rejects.toThrow(/did not authenticate/);
-    const [dataKey] = await sql<{ wrapped_key: Buffer; master_key_id: string }>('select wrapped_key, master_key_id from tenant_data_keys where tenant_id = $1', [tenant.tenantId]);
-    const plainDataKey = await keyring.unwrapDataKey(tenant.tenantId, { wrapped: dataKey.wrapped_key, masterKeyId: dataKey.master_key_id });
+    const [dataKey] = await sql<{ wrapped_key: Buffer; master_key_id: string }>(
+      'select wrapped_key, master_key_id from tenant_data_keys where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    const plainDataKey = await keyring.unwrapDataKey(tenant.tenantId, {
+      wrapped: dataKey.wrapped_key,
+      masterKeyId: dataKey.master_key_id,
+    });
     expect(plainDataKey.equals(key)).toBe(false);
 
     // No column of any table holds the key in plaintext (raw, hex or base64).
@@ -254,7 +327,8 @@ describe('audit keys at rest', () => {
          union all select row_to_json(d)::text from tenant_data_keys d union all select row_to_json(h)::text from audit_chain_heads h) all_rows`,
     );
     const text = dump[0].text;
-    for (const spelling of [key.toString('hex'), key.toString('base64'), `\\\\x${key.toString('hex')}`]) expect(text.includes(spelling)).toBe(false);
+    for (const spelling of [key.toString('hex'), key.toString('base64'), `\\\\x${key.toString('hex')}`])
+      expect(text.includes(spelling)).toBe(false);
     const rawHit = await sql('select 1 from audit_keys where position($1::bytea in wrapped_key) > 0', [key]);
     expect(rawHit).toEqual([]);
   });
@@ -264,7 +338,11 @@ describe('audit keys at rest', () => {
     await ok(gw, gw.platformToken, DELETE_TENANT, { id: tenant.tenantId });
     expect(await sql('select 1 from tenant_data_keys where tenant_id = $1', [tenant.tenantId])).toEqual([]);
     expect(await sql('select 1 from audit_keys where chain = $1', [tenant.tenantId])).toHaveLength(1);
-    expect(await verify(gw.platformToken, { tenantId: tenant.tenantId })).toMatchObject({ ok: true, checked: 3, keyedFromSeq: 1 });
+    expect(await verify(gw.platformToken, { tenantId: tenant.tenantId })).toMatchObject({
+      ok: true,
+      checked: 3,
+      keyedFromSeq: 1,
+    });
   });
 });
 
@@ -275,8 +353,18 @@ describe('chains written before keying', () => {
     let prevHash = GENESIS_HASH;
     for (let seq = 1; seq <= 3; seq++) {
       const content: HashedContent = {
-        chain, seq, at: new Date(), tenantId: chain, actorId: null, action: 'legacy.event', targetType: null, targetId: null,
-        outcome: 'SUCCESS', requestId: null, ip: null, detail: null,
+        chain,
+        seq,
+        at: new Date(),
+        tenantId: chain,
+        actorId: null,
+        action: 'legacy.event',
+        targetType: null,
+        targetId: null,
+        outcome: 'SUCCESS',
+        requestId: null,
+        ip: null,
+        detail: null,
       };
       const hash = auditHash(prevHash, content);
       await sql(
@@ -286,17 +374,30 @@ describe('chains written before keying', () => {
       prevHash = hash;
     }
     await sql('insert into audit_chain_heads (chain, seq, hash) values ($1, 3, $2)', [chain, prevHash]);
-    expect(await verify(gw.platformToken, { tenantId: chain })).toMatchObject({ ok: false, keyedFromSeq: null, unkeyedEvents: 3 });
+    expect(await verify(gw.platformToken, { tenantId: chain })).toMatchObject({
+      ok: false,
+      keyedFromSeq: null,
+      unkeyedEvents: 3,
+    });
 
     expect(await gw.gateway.services.audit.keyUnkeyedChains()).toContain(chain);
     await gw.gateway.services.audit.append({ tenantId: chain, action: 'test.after', outcome: AuditOutcome.SUCCESS });
     const events = await storedEvents(chain);
     expect(events.map((event) => [event.seq, event.action])).toEqual([
-      [1, 'legacy.event'], [2, 'legacy.event'], [3, 'legacy.event'], [4, 'audit.key.create'], [5, 'test.after'],
+      [1, 'legacy.event'],
+      [2, 'legacy.event'],
+      [3, 'legacy.event'],
+      [4, 'audit.key.create'],
+      [5, 'test.after'],
     ]);
     expect(JSON.parse(events[3].detail!)).toEqual({ keyedFromSeq: 4 });
     expect(await verify(gw.platformToken, { tenantId: chain })).toEqual({
-      ok: true, checked: 5, firstBrokenSeq: null, keyedFromSeq: 4, unkeyedEvents: 3, problem: null,
+      ok: true,
+      checked: 5,
+      firstBrokenSeq: null,
+      keyedFromSeq: 4,
+      unkeyedEvents: 3,
+      problem: null,
     });
 
     // Rewriting the unkeyed prefix (consistently, as plain SHA-256) breaks the first keyed event's link.
@@ -304,8 +405,16 @@ describe('chains written before keying', () => {
     forged.hash = auditHash(events[0].hash, contentOf(forged));
     const third = { ...events[2], prev_hash: forged.hash };
     third.hash = auditHash(forged.hash, contentOf(third));
-    await sql('update audit_events set detail = $2, hash = $3 where chain = $1 and seq = 2', [chain, forged.detail, forged.hash]);
-    await sql('update audit_events set prev_hash = $2, hash = $3 where chain = $1 and seq = 3', [chain, third.prev_hash, third.hash]);
+    await sql('update audit_events set detail = $2, hash = $3 where chain = $1 and seq = 2', [
+      chain,
+      forged.detail,
+      forged.hash,
+    ]);
+    await sql('update audit_events set prev_hash = $2, hash = $3 where chain = $1 and seq = 3', [
+      chain,
+      third.prev_hash,
+      third.hash,
+    ]);
     expect(await verify(gw.platformToken, { tenantId: chain })).toMatchObject({ ok: false, firstBrokenSeq: 4 });
   });
 

@@ -66,7 +66,9 @@ describe('who reads which chain', () => {
     // datakey.create + 2 × (user.create, token.issue) + 8 token.issue + 4 token.revoke + auth.failed
     expect(chain).toHaveLength(18);
     expect(chain.filter((event) => event.actorId === null).map((event) => event.action)).toEqual(['auth.failed']);
-    const stored = await sql<{ id: string }>('select id from audit_events where chain = $1 order by seq desc', [tenant.tenantId]);
+    const stored = await sql<{ id: string }>('select id from audit_events where chain = $1 order by seq desc', [
+      tenant.tenantId,
+    ]);
     expect(ids(chain)).toEqual(stored.map((row) => row.id));
     expect(chain.every((event) => event.tenantId === tenant.tenantId)).toBe(true);
   });
@@ -91,21 +93,27 @@ describe('who reads which chain', () => {
     }
   });
 
-  test("a TENANT_ADMIN or AUDITOR naming another tenant gets FORBIDDEN, for events and verification", async () => {
+  test('a TENANT_ADMIN or AUDITOR naming another tenant gets FORBIDDEN, for events and verification', async () => {
     for (const token of [tenant.adminToken, auditor.token]) {
       expect(errorCode(await auditPage(gw, token, { filter: { tenantId: otherTenant.tenantId } }))).toBe('FORBIDDEN');
-      expect(errorCode(await post(gw, token, VERIFY_AUDIT_LOG_OF, { tenantId: otherTenant.tenantId }))).toBe('FORBIDDEN');
+      expect(errorCode(await post(gw, token, VERIFY_AUDIT_LOG_OF, { tenantId: otherTenant.tenantId }))).toBe(
+        'FORBIDDEN',
+      );
     }
   });
 
   test('a PLATFORM_ADMIN reads and verifies another tenant through tenantId', async () => {
     expect(ids(await allAuditEvents(gw, gw.platformToken, { tenantId: tenant.tenantId }))).toEqual(ids(chain));
-    expect((await ok(gw, gw.platformToken, VERIFY_AUDIT_LOG_OF, { tenantId: tenant.tenantId })).verifyAuditLog).toEqual({
-      ok: true,
-      checked: chain.length,
-      firstBrokenSeq: null,
-    });
-    expect(errorCode(await auditPage(gw, gw.platformToken, { filter: { tenantId: 'not-a-tenant' } }))).toBe('BAD_USER_INPUT');
+    expect((await ok(gw, gw.platformToken, VERIFY_AUDIT_LOG_OF, { tenantId: tenant.tenantId })).verifyAuditLog).toEqual(
+      {
+        ok: true,
+        checked: chain.length,
+        firstBrokenSeq: null,
+      },
+    );
+    expect(errorCode(await auditPage(gw, gw.platformToken, { filter: { tenantId: 'not-a-tenant' } }))).toBe(
+      'BAD_USER_INPUT',
+    );
   });
 });
 
@@ -191,7 +199,10 @@ describe('filters', () => {
     const issued = chain.filter((event) => event.action === 'token.issue');
     expect(issued).toHaveLength(10);
     await expectFilter({ action: 'token.issue' }, issued);
-    await expectFilter({ action: 'token.revoke' }, chain.filter((event) => event.action === 'token.revoke'));
+    await expectFilter(
+      { action: 'token.revoke' },
+      chain.filter((event) => event.action === 'token.revoke'),
+    );
     await expectFilter({ action: 'no.such.action' }, []);
   });
 
@@ -199,7 +210,10 @@ describe('filters', () => {
     const byMember = chain.filter((event) => event.actorId === member.userId);
     expect(byMember).toHaveLength(8);
     await expectFilter({ actorId: member.userId }, byMember);
-    await expectFilter({ actorId: tenant.adminId }, chain.filter((event) => event.actorId === tenant.adminId));
+    await expectFilter(
+      { actorId: tenant.adminId },
+      chain.filter((event) => event.actorId === tenant.adminId),
+    );
     await expectFilter({ actorId: otherTenant.adminId }, []);
   });
 
@@ -212,7 +226,10 @@ describe('filters', () => {
     const aboutToken = chain.filter((event) => event.targetId === id);
     expect(aboutToken.map((event) => event.action)).toEqual(['auth.failed', 'token.revoke', 'token.issue']);
     await expectFilter({ targetId: id }, aboutToken);
-    await expectFilter({ targetId: member.userId }, chain.filter((event) => event.targetId === member.userId));
+    await expectFilter(
+      { targetId: member.userId },
+      chain.filter((event) => event.targetId === member.userId),
+    );
     await expectFilter({ targetId: 'nothing-has-this-target' }, []);
   });
 
@@ -220,8 +237,14 @@ describe('filters', () => {
     const at = (event: AuditEventView) => Date.parse(event.at);
     const pivotNew = chain[3];
     const pivotOld = chain[chain.length - 4];
-    await expectFilter({ since: pivotNew.at }, chain.filter((event) => at(event) >= at(pivotNew)));
-    await expectFilter({ until: pivotOld.at }, chain.filter((event) => at(event) <= at(pivotOld)));
+    await expectFilter(
+      { since: pivotNew.at },
+      chain.filter((event) => at(event) >= at(pivotNew)),
+    );
+    await expectFilter(
+      { until: pivotOld.at },
+      chain.filter((event) => at(event) <= at(pivotOld)),
+    );
     const window = chain.filter((event) => at(event) >= at(pivotOld) && at(event) <= at(pivotNew));
     expect(window.length).toBeGreaterThan(4);
     expect(window.length).toBeLessThan(chain.length);

@@ -20,7 +20,8 @@ import { providerKey } from '../support/vault-fixtures';
 
 const MODEL = 'claude-haiku-4-5';
 const price = catalogPrice(MODEL);
-const costOf = (inputTokens: number, outputTokens: number): number => (inputTokens * price.input + outputTokens * price.output) / 1_000_000;
+const costOf = (inputTokens: number, outputTokens: number): number =>
+  (inputTokens * price.input + outputTokens * price.output) / 1_000_000;
 /** The gateway's framing allowance (src/limits/worst-case-input.ts) for a one-message request. */
 const FRAMING = 16 * 2;
 
@@ -39,7 +40,10 @@ afterAll(async () => {
   await anthropic?.close();
 });
 
-async function budgetTenant(monthlyBudgetUsd: number, users: number): Promise<{ tenant: TenantFixture; clients: WsClient[] }> {
+async function budgetTenant(
+  monthlyBudgetUsd: number,
+  users: number,
+): Promise<{ tenant: TenantFixture; clients: WsClient[] }> {
   const tenant = await createTenantWithAdmin(gw, 'budget-dense');
   await ok(gw, tenant.adminToken, SET_CREDENTIAL, {
     input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: providerKey(Provider.ANTHROPIC), validate: false },
@@ -53,17 +57,23 @@ async function budgetTenant(monthlyBudgetUsd: number, users: number): Promise<{ 
 }
 
 const spent = async (tenantId: string): Promise<number> =>
-  Number((await sql('select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1', [tenantId]))[0].spent);
+  Number(
+    (await sql('select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1', [tenantId]))[0]
+      .spent,
+  );
 
 const reservationAmounts = async (tenantId: string): Promise<number[]> =>
-  (await sql<{ amount_usd: number }>('select amount_usd from budget_reservations where tenant_id = $1', [tenantId])).map((row) => row.amount_usd);
+  (
+    await sql<{ amount_usd: number }>('select amount_usd from budget_reservations where tenant_id = $1', [tenantId])
+  ).map((row) => row.amount_usd);
 
 async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not reached within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
     await sleep(50);
   }
 }
@@ -81,11 +91,14 @@ test('8 concurrent chats of dense CJK text never spend more than the budget', as
   const { tenant, clients } = await budgetTenant(budget, 8);
   anthropic.setBehaviour({ kind: 'stream', tokens: ['回', '答'], delayMs: 20, outputTokens: maxTokens });
   try {
-    const runs: ChatRun[] = await Promise.all(clients.map((client, i) => runChat(client, { message: cjk(i), model: MODEL, keySource: 'TENANT', maxTokens })));
+    const runs: ChatRun[] = await Promise.all(
+      clients.map((client, i) => runChat(client, { message: cjk(i), model: MODEL, keySource: 'TENANT', maxTokens })),
+    );
     const admitted = runs.filter((run) => !run.errors);
     for (const run of runs.filter((candidate) => candidate.errors)) expect(errorCode(run)).toBe('BUDGET_EXCEEDED');
     expect(admitted.length).toBeGreaterThan(0);
-    for (const run of admitted) expect(run.completed?.usage).toMatchObject({ inputTokens: realInput, outputTokens: maxTokens });
+    for (const run of admitted)
+      expect(run.completed?.usage).toMatchObject({ inputTokens: realInput, outputTokens: maxTokens });
 
     expect(await spent(tenant.tenantId)).toBeLessThanOrEqual(budget);
     expect(await reservationAmounts(tenant.tenantId)).toEqual([]);
@@ -111,11 +124,19 @@ test("message_start shrinks a chat's reservation to its real input plus its outp
   anthropic.setBehaviour((request) => {
     const messages = (request.body?.messages ?? []) as Array<{ content: unknown }>;
     const slow = String(messages.at(-1)?.content).startsWith('lorem');
-    return { kind: 'stream', tokens: slow ? Array(40).fill('x ') : ['ok'], delayMs: slow ? 100 : 0, outputTokens: slow ? maxTokens : 1 };
+    return {
+      kind: 'stream',
+      tokens: slow ? Array(40).fill('x ') : ['ok'],
+      delayMs: slow ? 100 : 0,
+      outputTokens: slow ? maxTokens : 1,
+    };
   });
   try {
     const first = runChat(clients[0], { message: long, model: MODEL, keySource: 'TENANT', maxTokens });
-    const amounts = await until(() => reservationAmounts(tenant.tenantId), (rows) => rows.length === 1 && rows[0] < firstEstimate);
+    const amounts = await until(
+      () => reservationAmounts(tenant.tenantId),
+      (rows) => rows.length === 1 && rows[0] < firstEstimate,
+    );
     expect(amounts[0]).toBeCloseTo(corrected, 12);
 
     const second = await runChat(clients[1], { message: short, model: MODEL, keySource: 'TENANT', maxTokens });
@@ -142,11 +163,22 @@ test('when the real input leaves no room for the output allowance, the chat is s
   expect(costOf(realInput, maxTokens)).toBeGreaterThan(budget);
 
   const { tenant, clients } = await budgetTenant(budget, 1);
-  anthropic.setBehaviour({ kind: 'stream', tokens: Array(100).fill('y '), delayMs: 50, inputTokens: realInput, outputTokens: maxTokens });
+  anthropic.setBehaviour({
+    kind: 'stream',
+    tokens: Array(100).fill('y '),
+    delayMs: 50,
+    inputTokens: realInput,
+    outputTokens: maxTokens,
+  });
   try {
     const run = await runChat(clients[0], { message, model: MODEL, keySource: 'TENANT', maxTokens });
     expect(run.started).toBeDefined();
-    expect(run.failed).toEqual({ __typename: 'ChatFailed', code: 'BUDGET_EXCEEDED', message: expect.any(String), retryable: false });
+    expect(run.failed).toEqual({
+      __typename: 'ChatFailed',
+      code: 'BUDGET_EXCEEDED',
+      message: expect.any(String),
+      retryable: false,
+    });
     const [row] = await sql<{ status: string; error_code: string; input_tokens: number }>(
       'select status, error_code, input_tokens from usage_records where tenant_id = $1',
       [tenant.tenantId],

@@ -39,14 +39,18 @@ afterAll(async () => {
   await anthropic?.close();
 });
 
-const costOf = (inputTokens: number, outputTokens: number): number => (inputTokens * haiku.input + outputTokens * haiku.output) / 1_000_000;
+const costOf = (inputTokens: number, outputTokens: number): number =>
+  (inputTokens * haiku.input + outputTokens * haiku.output) / 1_000_000;
 /** What an admitted chat of this file really costs. */
 const actualCost = (): number => costOf(INPUT_TOKENS, OUTPUT_TOKENS);
 /** An upper bound of the gateway's worst-case estimate for these short messages (input over-estimated generously). */
 const maxRequestCost = (): number => costOf(200, MAX_TOKENS);
 
 /** A tenant with a budget, a tenant key, and `users` chat users (the admin and members). */
-async function budgetTenant(monthlyBudgetUsd: number, users: number): Promise<{ tenant: TenantFixture; clients: WsClient[] }> {
+async function budgetTenant(
+  monthlyBudgetUsd: number,
+  users: number,
+): Promise<{ tenant: TenantFixture; clients: WsClient[] }> {
   const tenant = await seed(gw).tenant({ prefix: 'budget' });
   await tenant.tenantKey(providerKey(Provider.ANTHROPIC));
   await tenant.policy({ monthlyBudgetUsd });
@@ -60,9 +64,10 @@ async function budgetTenant(monthlyBudgetUsd: number, users: number): Promise<{ 
 const spentThisMonth = async (tenantId: string): Promise<number> =>
   Number(
     (
-      await sql(`select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1 and created_at >= date_trunc('month', now() at time zone 'UTC') at time zone 'UTC'`, [
-        tenantId,
-      ])
+      await sql(
+        `select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1 and created_at >= date_trunc('month', now() at time zone 'UTC') at time zone 'UTC'`,
+        [tenantId],
+      )
     )[0].spent,
   );
 
@@ -78,14 +83,20 @@ const reservations = async (tenantId: string) => {
   return sql<{ amount_usd: number }>(`select amount_usd from budget_reservations where tenant_id = '${tenantId}'`);
 };
 
-const chatInput = (i: number) => ({ message: `budget chat ${String(i).padStart(2, '0')}`, model: MODEL, keySource: 'TENANT' as const, maxTokens: MAX_TOKENS });
+const chatInput = (i: number) => ({
+  message: `budget chat ${String(i).padStart(2, '0')}`,
+  model: MODEL,
+  keySource: 'TENANT' as const,
+  maxTokens: MAX_TOKENS,
+});
 
 async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not reached within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
     await sleep(100);
   }
 }
@@ -96,15 +107,27 @@ test('20 concurrent chats never spend more than the budget; the refused ones get
   expect(5 * maxRequestCost()).toBeLessThanOrEqual(budget);
   expect(6 * actualCost()).toBeGreaterThan(budget);
   const { tenant, clients } = await budgetTenant(budget, 4);
-  anthropic.setBehaviour({ kind: 'stream', tokens: ['a', 'b', 'c', 'd', 'e'], delayMs: 30, inputTokens: INPUT_TOKENS, outputTokens: OUTPUT_TOKENS });
+  anthropic.setBehaviour({
+    kind: 'stream',
+    tokens: ['a', 'b', 'c', 'd', 'e'],
+    delayMs: 30,
+    inputTokens: INPUT_TOKENS,
+    outputTokens: OUTPUT_TOKENS,
+  });
   try {
-    const runs: ChatRun[] = await Promise.all(Array.from({ length: 20 }, (_, i) => runChat(clients[i % clients.length], chatInput(i))));
+    const runs: ChatRun[] = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => runChat(clients[i % clients.length], chatInput(i))),
+    );
 
     const admitted = runs.filter((run) => !run.errors);
     const refused = runs.filter((run) => run.errors);
     for (const run of admitted) {
       expect(run.events[0].__typename).toBe('ChatStarted');
-      expect(run.completed?.usage).toEqual({ inputTokens: INPUT_TOKENS, outputTokens: OUTPUT_TOKENS, costUsd: expect.closeTo(actualCost(), 12) });
+      expect(run.completed?.usage).toEqual({
+        inputTokens: INPUT_TOKENS,
+        outputTokens: OUTPUT_TOKENS,
+        costUsd: expect.closeTo(actualCost(), 12),
+      });
     }
     for (const run of refused) {
       expect(errorCode(run)).toBe('BUDGET_EXCEEDED');
@@ -136,10 +159,19 @@ test('20 concurrent chats never spend more than the budget; the refused ones get
 test('chats in flight hold their worst case: a chat is refused while the others are still streaming', async () => {
   const budget = 3.5 * actualCost();
   const { tenant, clients } = await budgetTenant(budget, 3);
-  anthropic.setBehaviour({ kind: 'stream', tokens: ['slow', ' reply'], delayMs: 1500, inputTokens: INPUT_TOKENS, outputTokens: OUTPUT_TOKENS });
+  anthropic.setBehaviour({
+    kind: 'stream',
+    tokens: ['slow', ' reply'],
+    delayMs: 1500,
+    inputTokens: INPUT_TOKENS,
+    outputTokens: OUTPUT_TOKENS,
+  });
   try {
     const inFlight = [0, 1, 2].map((i) => runChat(clients[i], chatInput(i)));
-    const held = await until(() => reservations(tenant.tenantId), (rows) => rows.length === 3);
+    const held = await until(
+      () => reservations(tenant.tenantId),
+      (rows) => rows.length === 3,
+    );
     for (const row of held) {
       expect(row.amount_usd).toBeGreaterThanOrEqual(actualCost());
       expect(row.amount_usd).toBeLessThanOrEqual(maxRequestCost());
@@ -190,5 +222,10 @@ test('a failed or cancelled chat releases its reservation too, and its usage cou
     (rows) => rows.length === 2,
   );
   expect(statuses.map((row) => row.status)).toEqual(['failed', 'cancelled']);
-  expect(await until(() => reservations(tenant.tenantId), (rows) => rows.length === 0)).toEqual([]);
+  expect(
+    await until(
+      () => reservations(tenant.tenantId),
+      (rows) => rows.length === 0,
+    ),
+  ).toEqual([]);
 });

@@ -21,7 +21,17 @@ const MAX_TOKENS = 1000;
 const INPUT_TOKENS = 10;
 const OUTPUT_TOKENS = MAX_TOKENS;
 
-const PLATFORM_KEY_STATUS = /* GraphQL */ `{ keyStatus(provider: ANTHROPIC) { platformKeyAvailable } models { id keySources } }`;
+const PLATFORM_KEY_STATUS = /* GraphQL */ `
+  {
+    keyStatus(provider: ANTHROPIC) {
+      platformKeyAvailable
+    }
+    models {
+      id
+      keySources
+    }
+  }
+`;
 
 let anthropic: AnthropicServer;
 let gw: TestGateway;
@@ -31,7 +41,9 @@ const sockets: WsClient[] = [];
 
 beforeAll(async () => {
   anthropic = await startAnthropicServer();
-  gw = await startTestGateway({ env: { ANTHROPIC_BASE_URL: anthropic.baseURL, ANTHROPIC_API_KEY: providerKey(Provider.ANTHROPIC) } });
+  gw = await startTestGateway({
+    env: { ANTHROPIC_BASE_URL: anthropic.baseURL, ANTHROPIC_API_KEY: providerKey(Provider.ANTHROPIC) },
+  });
   platformTenantId = (await ok(gw, gw.platformToken, ME)).me.tenant.id;
   haiku = await modelPrices(gw, (await seed(gw).tenant({ prefix: 'platform-cap-prices' })).adminToken, MODEL);
 }, 60_000);
@@ -42,7 +54,8 @@ afterAll(async () => {
   await anthropic?.close();
 });
 
-const costOf = (inputTokens: number, outputTokens: number): number => (inputTokens * haiku.input + outputTokens * haiku.output) / 1_000_000;
+const costOf = (inputTokens: number, outputTokens: number): number =>
+  (inputTokens * haiku.input + outputTokens * haiku.output) / 1_000_000;
 const actualCost = (): number => costOf(INPUT_TOKENS, OUTPUT_TOKENS);
 /** An upper bound of the gateway's worst-case estimate for these short messages. */
 const maxRequestCost = (): number => costOf(200, MAX_TOKENS);
@@ -58,11 +71,19 @@ const chatInput = (i: number, keySource: 'PLATFORM' | 'AUTO' | 'TENANT' = 'PLATF
   keySource,
   maxTokens: MAX_TOKENS,
 });
-const setLimit = (token: string, tenantId: string, input: Record<string, unknown>) => post(gw, token, SET_PLATFORM_KEY_LIMIT, { tenantId, input });
+const setLimit = (token: string, tenantId: string, input: Record<string, unknown>) =>
+  post(gw, token, SET_PLATFORM_KEY_LIMIT, { tenantId, input });
 const limitOf = async (token: string) => (await ok(gw, token, TENANT)).tenant.platformKey;
 
 const platformSpent = async (tenantId: string): Promise<number> =>
-  Number((await sql(`select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1 and key_source = 'PLATFORM'`, [tenantId]))[0].spent);
+  Number(
+    (
+      await sql(
+        `select coalesce(sum(cost_usd), 0) as spent from usage_records where tenant_id = $1 and key_source = 'PLATFORM'`,
+        [tenantId],
+      )
+    )[0].spent,
+  );
 const heldReservations = async (tenantId: string) =>
   sql<{ amount_usd: number }>(`select amount_usd from platform_spend_reservations where tenant_id = $1`, [tenantId]);
 const upstreamCalls = (text: string): number =>
@@ -90,18 +111,27 @@ describe('who sets the limit', () => {
       expect(errorCode(await setLimit(token(), tenant.tenantId, input))).toBe('FORBIDDEN');
     }
     expect(await limitOf(tenant.adminToken)).toEqual({ enabled: true, monthlyCapUsd: null });
-    const denied = await allAuditEvents(gw, tenant.adminToken, { action: 'access.denied', targetId: 'Mutation.setPlatformKeyLimit' });
+    const denied = await allAuditEvents(gw, tenant.adminToken, {
+      action: 'access.denied',
+      targetId: 'Mutation.setPlatformKeyLimit',
+    });
     expect(denied.length).toBeGreaterThanOrEqual(3);
   });
 
   test('a PLATFORM_ADMIN sets it (audited in the platform chain); omitted fields keep their value', async () => {
     const res = await setLimit(gw.platformToken, tenant.tenantId, { enabled: false, monthlyCapUsd: 12.5 });
-    expect(res.data?.setPlatformKeyLimit).toEqual({ id: tenant.tenantId, platformKey: { enabled: false, monthlyCapUsd: 12.5 } });
+    expect(res.data?.setPlatformKeyLimit).toEqual({
+      id: tenant.tenantId,
+      platformKey: { enabled: false, monthlyCapUsd: 12.5 },
+    });
     expect(await limitOf(tenant.adminToken)).toEqual({ enabled: false, monthlyCapUsd: 12.5 });
     await setLimit(gw.platformToken, tenant.tenantId, { monthlyCapUsd: null });
     expect(await limitOf(memberToken)).toEqual({ enabled: false, monthlyCapUsd: null });
 
-    const events = await allAuditEvents(gw, gw.platformToken, { action: 'platformkey.limit', targetId: tenant.tenantId });
+    const events = await allAuditEvents(gw, gw.platformToken, {
+      action: 'platformkey.limit',
+      targetId: tenant.tenantId,
+    });
     expect(events.map((event) => [event.tenantId, event.outcome, parseDetail(event)])).toEqual([
       [platformTenantId, 'SUCCESS', { monthlyCapUsd: null }],
       [platformTenantId, 'SUCCESS', { enabled: false, monthlyCapUsd: 12.5 }],
@@ -124,7 +154,11 @@ describe('who sets the limit', () => {
   });
 
   test('createTenant can set it from the first moment', async () => {
-    const input = { name: uniqueName('born-capped'), adminEmail: uniqueEmail('admin'), platformKey: { enabled: false, monthlyCapUsd: 3 } };
+    const input = {
+      name: uniqueName('born-capped'),
+      adminEmail: uniqueEmail('admin'),
+      platformKey: { enabled: false, monthlyCapUsd: 3 },
+    };
     const created = (await ok(gw, gw.platformToken, CREATE_TENANT, { input })).createTenant;
     expect(created.tenant.platformKey).toEqual({ enabled: false, monthlyCapUsd: 3 });
     expect(await limitOf(created.token)).toEqual({ enabled: false, monthlyCapUsd: 3 });
@@ -145,7 +179,7 @@ describe('the switch', () => {
     expect(errorCode(await runChat(chats, { ...chatInput(2), message: text }))).toBe('PLATFORM_KEY_DISABLED');
     expect(errorCode(await runChat(chats, { ...chatInput(3, 'AUTO'), message: text }))).toBe('NO_CREDENTIAL');
     expect(upstreamCalls(text)).toBe(0);
-    const status = (await ok(gw, tenant.adminToken, PLATFORM_KEY_STATUS));
+    const status = await ok(gw, tenant.adminToken, PLATFORM_KEY_STATUS);
     expect(status.keyStatus.platformKeyAvailable).toBe(false);
     expect(status.models.find((model: { id: string }) => model.id === MODEL).keySources).toEqual([]);
 
@@ -166,13 +200,24 @@ describe('the monthly cap', () => {
     expect(5 * maxRequestCost()).toBeLessThanOrEqual(cap);
     expect(6 * actualCost()).toBeGreaterThan(cap);
     const tenant = await seed(gw).tenant({ prefix: 'platform-cap' });
-    await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: cap } });
+    await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, {
+      tenantId: tenant.tenantId,
+      input: { monthlyCapUsd: cap },
+    });
     const tokens = [tenant.adminToken];
     while (tokens.length < 4) tokens.push((await tenant.member()).token);
     const clients = tokens.map(client);
-    anthropic.setBehaviour({ kind: 'stream', tokens: ['a', 'b', 'c'], delayMs: 30, inputTokens: INPUT_TOKENS, outputTokens: OUTPUT_TOKENS });
+    anthropic.setBehaviour({
+      kind: 'stream',
+      tokens: ['a', 'b', 'c'],
+      delayMs: 30,
+      inputTokens: INPUT_TOKENS,
+      outputTokens: OUTPUT_TOKENS,
+    });
     try {
-      const runs: ChatRun[] = await Promise.all(Array.from({ length: 20 }, (_, i) => runChat(clients[i % clients.length], chatInput(i))));
+      const runs: ChatRun[] = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => runChat(clients[i % clients.length], chatInput(i))),
+      );
       const admitted = runs.filter((run) => !run.errors);
       const refused = runs.filter((run) => run.errors);
       for (const run of admitted) expect(run.completed?.usage?.costUsd).toBeCloseTo(actualCost(), 12);
@@ -194,7 +239,10 @@ describe('the monthly cap', () => {
       expect(errorCode(await runChat(clients[0], chatInput(32)))).toBe('PLATFORM_BUDGET_EXCEEDED');
 
       // Raising the cap makes room again.
-      await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: cap + 2 * maxRequestCost() } });
+      await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, {
+        tenantId: tenant.tenantId,
+        input: { monthlyCapUsd: cap + 2 * maxRequestCost() },
+      });
       await completedChat(clients[1], chatInput(33));
       expect(await heldReservations(tenant.tenantId)).toEqual([]);
     } finally {
@@ -204,7 +252,10 @@ describe('the monthly cap', () => {
 
   test('a failed platform chat releases its reservation too', async () => {
     const tenant = await seed(gw).tenant({ prefix: 'platform-cap-fail' });
-    await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, { tenantId: tenant.tenantId, input: { monthlyCapUsd: 10 * maxRequestCost() } });
+    await ok(gw, gw.platformToken, SET_PLATFORM_KEY_LIMIT, {
+      tenantId: tenant.tenantId,
+      input: { monthlyCapUsd: 10 * maxRequestCost() },
+    });
     anthropic.enqueue({ kind: 'http-error', status: 400, message: 'bad request' });
     const failed = await runChat(client(tenant.adminToken), chatInput(1));
     expect(failed.failed?.code).toBe('UPSTREAM_BAD_REQUEST');

@@ -71,37 +71,43 @@ async function expectRateLimited(client: WsClient, i: number): Promise<number> {
 test.each([
   ['A, B, A, then B', ['A', 'B', 'A', 'B']],
   ['B, A, B, then A', ['B', 'A', 'B', 'A']],
-] as const)('3 per minute across two gateways (%s): the 4th is RATE_LIMITED; another user is unaffected', async (_order, order) => {
-  const { tenant, alice, bob } = await limitedTenant(3);
-  const aliceOn = clientsOf(alice);
-  const bobOn = clientsOf(bob);
+] as const)(
+  '3 per minute across two gateways (%s): the 4th is RATE_LIMITED; another user is unaffected',
+  async (_order, order) => {
+    const { tenant, alice, bob } = await limitedTenant(3);
+    const aliceOn = clientsOf(alice);
+    const bobOn = clientsOf(bob);
 
-  for (const [i, instance] of order.slice(0, 3).entries()) await completedChat(aliceOn[instance], chat(i));
-  await expectRateLimited(aliceOn[order[3]], 3);
-  // Still limited on the other instance too.
-  await expectRateLimited(aliceOn[order[2]], 4);
+    for (const [i, instance] of order.slice(0, 3).entries()) await completedChat(aliceOn[instance], chat(i));
+    await expectRateLimited(aliceOn[order[3]], 3);
+    // Still limited on the other instance too.
+    await expectRateLimited(aliceOn[order[2]], 4);
 
-  // Bob has his own three, on either instance, and a fourth is refused for him as well.
-  for (const [i, instance] of (['B', 'A', 'B'] as const).entries()) await completedChat(bobOn[instance], chat(10 + i));
-  await expectRateLimited(bobOn.A, 13);
+    // Bob has his own three, on either instance, and a fourth is refused for him as well.
+    for (const [i, instance] of (['B', 'A', 'B'] as const).entries())
+      await completedChat(bobOn[instance], chat(10 + i));
+    await expectRateLimited(bobOn.A, 13);
 
-  // One shared counter per user, in PostgreSQL.
-  const counters = await sql<{ key: string; points: number }>('select key, points from rate_limits where key = any($1) order by key', [
-    [`rpm:${alice.userId}`, `rpm:${bob.userId}`],
-  ]);
-  expect(Object.fromEntries(counters.map((row) => [row.key, Number(row.points)]))).toEqual({
-    [`rpm:${alice.userId}`]: 5,
-    [`rpm:${bob.userId}`]: 4,
-  });
+    // One shared counter per user, in PostgreSQL.
+    const counters = await sql<{ key: string; points: number }>(
+      'select key, points from rate_limits where key = any($1) order by key',
+      [[`rpm:${alice.userId}`, `rpm:${bob.userId}`]],
+    );
+    expect(Object.fromEntries(counters.map((row) => [row.key, Number(row.points)]))).toEqual({
+      [`rpm:${alice.userId}`]: 5,
+      [`rpm:${bob.userId}`]: 4,
+    });
 
-  // Only the admitted chats were served: three each.
-  const uses = await allAuditEvents(gwB, tenant.adminToken, { action: 'credential.use' });
-  expect(uses.filter((event) => event.actorId === alice.userId)).toHaveLength(3);
-  expect(uses.filter((event) => event.actorId === bob.userId)).toHaveLength(3);
-  const rows = await sql('select user_id from usage_records where tenant_id = $1', [tenant.tenantId]);
-  expect(rows.filter((row) => row.user_id === alice.userId)).toHaveLength(3);
-  expect(rows.filter((row) => row.user_id === bob.userId)).toHaveLength(3);
-}, 60_000);
+    // Only the admitted chats were served: three each.
+    const uses = await allAuditEvents(gwB, tenant.adminToken, { action: 'credential.use' });
+    expect(uses.filter((event) => event.actorId === alice.userId)).toHaveLength(3);
+    expect(uses.filter((event) => event.actorId === bob.userId)).toHaveLength(3);
+    const rows = await sql('select user_id from usage_records where tenant_id = $1', [tenant.tenantId]);
+    expect(rows.filter((row) => row.user_id === alice.userId)).toHaveLength(3);
+    expect(rows.filter((row) => row.user_id === bob.userId)).toHaveLength(3);
+  },
+  60_000,
+);
 
 test('without requestsPerMinute there is no limit', async () => {
   const tenant = await createTenantWithAdmin(gwA, 'rate-unlimited');

@@ -18,7 +18,9 @@ import { providerKey } from '../support/vault-fixtures';
 type Dimension = 'USER' | 'MODEL' | 'KEY_SOURCE' | 'DAY';
 const DIMENSIONS: Dimension[] = ['USER', 'MODEL', 'KEY_SOURCE', 'DAY'];
 /** Every subset of the dimensions, the empty one included. */
-const GROUPINGS: Dimension[][] = Array.from({ length: 16 }, (_, mask) => DIMENSIONS.filter((_, bit) => mask & (1 << bit)));
+const GROUPINGS: Dimension[][] = Array.from({ length: 16 }, (_, mask) =>
+  DIMENSIONS.filter((_, bit) => mask & (1 << bit)),
+);
 
 interface UsageRecord {
   requestId: string;
@@ -56,9 +58,17 @@ beforeAll(async () => {
   auditor = await createMember(gw, tenant.adminToken, 'AUDITOR');
   aliceKey = providerKey(Provider.ANTHROPIC);
   tenantKey = providerKey(Provider.ANTHROPIC);
-  await ok(gw, alice.token, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: aliceKey, validate: false } });
-  await ok(gw, tenant.adminToken, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: tenantKey, validate: false } });
-  const models = (await ok(gw, alice.token, MODELS)).models as Array<{ id: string; inputUsdPerMTok: number; outputUsdPerMTok: number }>;
+  await ok(gw, alice.token, SET_CREDENTIAL, {
+    input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: aliceKey, validate: false },
+  });
+  await ok(gw, tenant.adminToken, SET_CREDENTIAL, {
+    input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: tenantKey, validate: false },
+  });
+  const models = (await ok(gw, alice.token, MODELS)).models as Array<{
+    id: string;
+    inputUsdPerMTok: number;
+    outputUsdPerMTok: number;
+  }>;
   prices = new Map(models.map((model) => [model.id, { input: model.inputUsdPerMTok, output: model.outputUsdPerMTok }]));
 
   startedAt = new Date(Date.now() - 1000);
@@ -87,7 +97,13 @@ beforeAll(async () => {
     expect(chat.completed.usage).toMatchObject({ inputTokens, outputTokens });
     const upstream = anthropic.requests.slice(before).filter((request) => request.path === '/v1/messages');
     expect(upstream.map((request) => request.apiKey)).toEqual([expectedKey]);
-    received.push({ requestId: chat.started.requestId!, userId: user.userId, model, keySource: expectedSource, ...chat.completed.usage! });
+    received.push({
+      requestId: chat.started.requestId!,
+      userId: user.userId,
+      model,
+      keySource: expectedSource,
+      ...chat.completed.usage!,
+    });
   }
 }, 120_000);
 
@@ -136,13 +152,26 @@ function aggregate(records: UsageRecord[], groupBy: Dimension[]): UsageBucketVie
   }
   // Without groupBy there is always exactly one total, even over no rows.
   if (groupBy.length === 0 && buckets.size === 0) {
-    return [{ userId: null, model: null, keySource: null, day: null, requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }];
+    return [
+      {
+        userId: null,
+        model: null,
+        keySource: null,
+        day: null,
+        requests: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+      },
+    ];
   }
   return sortBuckets([...buckets.values()]);
 }
 
-const dimKey = (bucket: UsageBucketView): string => JSON.stringify([bucket.userId, bucket.model, bucket.keySource, bucket.day]);
-const sortBuckets = (buckets: UsageBucketView[]): UsageBucketView[] => [...buckets].sort((a, b) => dimKey(a).localeCompare(dimKey(b)));
+const dimKey = (bucket: UsageBucketView): string =>
+  JSON.stringify([bucket.userId, bucket.model, bucket.keySource, bucket.day]);
+const sortBuckets = (buckets: UsageBucketView[]): UsageBucketView[] =>
+  [...buckets].sort((a, b) => dimKey(a).localeCompare(dimKey(b)));
 
 function expectBuckets(actual: UsageBucketView[], expected: UsageBucketView[]): void {
   const sorted = sortBuckets(actual);
@@ -155,7 +184,11 @@ function expectBuckets(actual: UsageBucketView[], expected: UsageBucketView[]): 
   }
 }
 
-async function usage(token: string, groupBy: Dimension[] | null, filter: Record<string, unknown> | null = null): Promise<UsageBucketView[]> {
+async function usage(
+  token: string,
+  groupBy: Dimension[] | null,
+  filter: Record<string, unknown> | null = null,
+): Promise<UsageBucketView[]> {
   return (await ok(gw, token, USAGE, { groupBy, filter })).usage;
 }
 
@@ -165,10 +198,19 @@ describe('what was recorded', () => {
     expect(rows).toHaveLength(received.length);
     for (const got of received) {
       const row = rows.find((candidate) => candidate.requestId === got.requestId);
-      expect(row).toMatchObject({ userId: got.userId, model: got.model, keySource: got.keySource, inputTokens: got.inputTokens, outputTokens: got.outputTokens });
+      expect(row).toMatchObject({
+        userId: got.userId,
+        model: got.model,
+        keySource: got.keySource,
+        inputTokens: got.inputTokens,
+        outputTokens: got.outputTokens,
+      });
       expect(row!.costUsd).toBeCloseTo(got.costUsd, 12);
       const price = prices.get(got.model)!;
-      expect(got.costUsd).toBeCloseTo((got.inputTokens * price.input + got.outputTokens * price.output) / 1_000_000, 12);
+      expect(got.costUsd).toBeCloseTo(
+        (got.inputTokens * price.input + got.outputTokens * price.output) / 1_000_000,
+        12,
+      );
     }
     // The two models really are priced differently, so MODEL groupings are a real test.
     expect(prices.get('claude-haiku-4-5')).not.toEqual(prices.get('claude-sonnet-4-5'));
@@ -180,7 +222,10 @@ describe('grouping', () => {
     'groupBy %s equals the stored rows and what the clients received',
     async (_name, groupBy) => {
       const rows = await storedRows();
-      const fromClients = received.map((got) => ({ ...got, day: rows.find((row) => row.requestId === got.requestId)!.day }));
+      const fromClients = received.map((got) => ({
+        ...got,
+        day: rows.find((row) => row.requestId === got.requestId)!.day,
+      }));
       const expected = aggregate(rows, groupBy as Dimension[]);
       expectBuckets(aggregate(fromClients, groupBy as Dimension[]), expected);
       expectBuckets(await usage(tenant.adminToken, groupBy as Dimension[]), expected);
@@ -240,13 +285,18 @@ describe('filters', () => {
       const [field, wanted] = Object.entries(filter)[0];
       const selected = rows.filter((row) => (row as unknown as Record<string, string>)[field] === wanted);
       expectBuckets(await usage(tenant.adminToken, null, filter), aggregate(selected, []));
-      expectBuckets(await usage(tenant.adminToken, ['USER', 'MODEL', 'KEY_SOURCE'], filter), aggregate(selected, ['USER', 'MODEL', 'KEY_SOURCE']));
+      expectBuckets(
+        await usage(tenant.adminToken, ['USER', 'MODEL', 'KEY_SOURCE'], filter),
+        aggregate(selected, ['USER', 'MODEL', 'KEY_SOURCE']),
+      );
     }
   });
 
   test('filters combine', async () => {
     const rows = await storedRows();
-    const selected = rows.filter((row) => row.userId === bob.userId && row.model === 'claude-sonnet-4-5' && row.keySource === 'TENANT');
+    const selected = rows.filter(
+      (row) => row.userId === bob.userId && row.model === 'claude-sonnet-4-5' && row.keySource === 'TENANT',
+    );
     expect(selected).toHaveLength(2);
     const filter = { userId: bob.userId, model: 'claude-sonnet-4-5', keySource: 'TENANT' };
     expectBuckets(await usage(tenant.adminToken, ['DAY'], filter), aggregate(selected, ['DAY']));
@@ -260,20 +310,35 @@ describe('filters', () => {
   test('since and until', async () => {
     const rows = await storedRows();
     const future = new Date(Date.now() + 60_000).toISOString();
-    expectBuckets(await usage(tenant.adminToken, ['USER'], { since: startedAt.toISOString(), until: future }), aggregate(rows, ['USER']));
+    expectBuckets(
+      await usage(tenant.adminToken, ['USER'], { since: startedAt.toISOString(), until: future }),
+      aggregate(rows, ['USER']),
+    );
     expectBuckets(await usage(tenant.adminToken, ['USER'], { since: future }), []);
     expectBuckets(await usage(tenant.adminToken, ['USER'], { until: startedAt.toISOString() }), []);
 
     // A cut between two chats splits them.
-    const times = (await sql<{ request_id: string; created_at: Date }>(
+    const times = await sql<{ request_id: string; created_at: Date }>(
       'select request_id, created_at from usage_records where tenant_id = $1 order by created_at',
       [tenant.tenantId],
-    ));
+    );
     const cut = new Date((times[4].created_at.getTime() + times[5].created_at.getTime()) / 2);
     expect(cut.getTime()).toBeGreaterThan(times[4].created_at.getTime());
     const early = new Set(times.filter((row) => row.created_at < cut).map((row) => row.request_id));
-    expectBuckets(await usage(tenant.adminToken, ['MODEL'], { until: cut.toISOString() }), aggregate(rows.filter((row) => early.has(row.requestId)), ['MODEL']));
-    expectBuckets(await usage(tenant.adminToken, ['MODEL'], { since: cut.toISOString() }), aggregate(rows.filter((row) => !early.has(row.requestId)), ['MODEL']));
+    expectBuckets(
+      await usage(tenant.adminToken, ['MODEL'], { until: cut.toISOString() }),
+      aggregate(
+        rows.filter((row) => early.has(row.requestId)),
+        ['MODEL'],
+      ),
+    );
+    expectBuckets(
+      await usage(tenant.adminToken, ['MODEL'], { since: cut.toISOString() }),
+      aggregate(
+        rows.filter((row) => !early.has(row.requestId)),
+        ['MODEL'],
+      ),
+    );
   });
 });
 
@@ -293,11 +358,16 @@ describe('days', () => {
       await sql('update usage_records set created_at = $2 where request_id = $1', [chat.started.requestId, instant]);
     }
     const days = await usage(other.adminToken, ['DAY']);
-    expect(days.map(({ day, requests, inputTokens, outputTokens }) => ({ day, requests, inputTokens, outputTokens }))).toEqual([
+    expect(
+      days.map(({ day, requests, inputTokens, outputTokens }) => ({ day, requests, inputTokens, outputTokens })),
+    ).toEqual([
       { day: '2025-12-31', requests: 1, inputTokens: 10, outputTokens: 1 },
       { day: '2026-01-01', requests: 2, inputTokens: 50, outputTokens: 5 },
     ]);
-    const newYear = await usage(other.adminToken, null, { since: '2026-01-01T00:00:00.000Z', until: '2026-01-02T00:00:00.000Z' });
+    const newYear = await usage(other.adminToken, null, {
+      since: '2026-01-01T00:00:00.000Z',
+      until: '2026-01-02T00:00:00.000Z',
+    });
     expect(newYear[0]).toMatchObject({ requests: 2, inputTokens: 50 });
     const oldYear = await usage(other.adminToken, null, { until: '2026-01-01T00:00:00.000Z' });
     expect(oldYear[0]).toMatchObject({ requests: 1, inputTokens: 10 });

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { INVALIDATION_CHANNEL } from '../../src/cache/pg-invalidation-channel';
 import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
-import { chat, chatTenant, startGatewayRetrying, uniqueText, upstreamFor, type ChatTenant } from '../support/chat-harness';
+import {
+  chat,
+  chatTenant,
+  startGatewayRetrying,
+  uniqueText,
+  upstreamFor,
+  type ChatTenant,
+} from '../support/chat-harness';
 import { ME, REVOKE_TOKEN } from '../support/documents';
 import { anthropicKey, storeAnthropicKey, updatePolicy } from '../support/fixtures';
 import { type TestGateway } from '../support/gateway';
@@ -82,7 +89,10 @@ test('a policy change through A applies to the next chat on B', async () => {
   const tenant = await tenantWithKeys();
   expect(await keyUsedBy(gwB, tenant.member.token)).toBe(tenant.personalKey);
 
-  await updatePolicy(gwA, tenant.adminToken, { allowedModels: ['claude-sonnet-4-5'], defaultModel: 'claude-sonnet-4-5' });
+  await updatePolicy(gwA, tenant.adminToken, {
+    allowedModels: ['claude-sonnet-4-5'],
+    defaultModel: 'claude-sonnet-4-5',
+  });
 
   const run = await chat(gwB, tenant.member.token, { message: uniqueText('refused'), model: 'claude-haiku-4-5' });
   expect(errorCode(run)).toBe('MODEL_NOT_ALLOWED');
@@ -189,9 +199,10 @@ test('when the listening connection drops, caches are bypassed until it is back'
     `select pid from pg_stat_activity where query ilike 'listen ${INVALIDATION_CHANNEL}%' and datname = current_database()`,
   );
   expect(listeners.length).toBeGreaterThanOrEqual(2); // one per gateway
-  await sql('select pg_terminate_backend(pid) from pg_stat_activity where query ilike $1 and datname = current_database()', [
-    `listen ${INVALIDATION_CHANNEL}%`,
-  ]);
+  await sql(
+    'select pg_terminate_backend(pid) from pg_stat_activity where query ilike $1 and datname = current_database()',
+    [`listen ${INVALIDATION_CHANNEL}%`],
+  );
   await waitFor(async () => !gwB.gateway.services.caches.cachesUsable);
 
   // While it is down, a change nobody announces is still seen at once: nothing is cached.

@@ -163,19 +163,22 @@ describe('when nothing more is coming from the upstream', () => {
   test.each<[string, (open: OpenChat) => void]>([
     ['unsubscribe', (open) => open.unsubscribe()],
     ['TCP socket destroyed', (open) => open.socket!.terminate()],
-  ])('after the last token sent (%s): the upstream is closed without waiting for another token', async (_how, goAway) => {
-    env.anthropic.setBehaviour(stallingAfter(1));
-    const message = uniqueText('slow');
-    const open = openChat(env.gw, tenant.member.token, { message });
-    try {
-      await open.waitForDeltas(1);
-      goAway(open);
-      const started = open.run.started!;
-      await expectCancelled(message, started.requestId, started.conversationId, TOKENS[0]);
-    } finally {
-      await open.dispose();
-    }
-  });
+  ])(
+    'after the last token sent (%s): the upstream is closed without waiting for another token',
+    async (_how, goAway) => {
+      env.anthropic.setBehaviour(stallingAfter(1));
+      const message = uniqueText('slow');
+      const open = openChat(env.gw, tenant.member.token, { message });
+      try {
+        await open.waitForDeltas(1);
+        goAway(open);
+        const started = open.run.started!;
+        await expectCancelled(message, started.requestId, started.conversationId, TOKENS[0]);
+      } finally {
+        await open.dispose();
+      }
+    },
+  );
 
   test('before the first token (the upstream has not answered yet): aborted, an empty cancelled reply and usage without tokens', async () => {
     env.anthropic.setBehaviour({ kind: 'hang' });
@@ -187,8 +190,18 @@ describe('when nothing more is coming from the upstream', () => {
       open.unsubscribe();
       await waitForClose(upstream, ABORT_DEADLINE_MS);
       const usage = await eventualUsageRow(open.run.started!.requestId);
-      expect(usage).toMatchObject({ status: 'cancelled', input_tokens: 0, output_tokens: 0, cost_usd: 0, ttft_ms: null });
-      expect((await messageRows(open.run.started!.conversationId))[1]).toMatchObject({ role: 'ASSISTANT', content: '', status: 'cancelled' });
+      expect(usage).toMatchObject({
+        status: 'cancelled',
+        input_tokens: 0,
+        output_tokens: 0,
+        cost_usd: 0,
+        ttft_ms: null,
+      });
+      expect((await messageRows(open.run.started!.conversationId))[1]).toMatchObject({
+        role: 'ASSISTANT',
+        content: '',
+        status: 'cancelled',
+      });
     } finally {
       await open.dispose();
     }
@@ -215,7 +228,11 @@ test('cancelling one chat leaves a concurrent chat of the same user on the same 
       { query: CHAT, variables: { input: { message: dropped } } },
       {
         next: (result) => {
-          if ((result.data as { chat: { __typename: string } }).chat.__typename === 'ChatDelta' && ++droppedDeltas === 2) onSecondDelta();
+          if (
+            (result.data as { chat: { __typename: string } }).chat.__typename === 'ChatDelta' &&
+            ++droppedDeltas === 2
+          )
+            onSecondDelta();
         },
         error: () => undefined,
         complete: () => undefined,

@@ -85,7 +85,11 @@ describe('40 concurrent chats by 8 users with 8 personal keys', () => {
       const rows = await usageRows(run.started!.requestId);
       const { owner } = sent[i];
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ user_id: users[owner].user.userId, credential_id: users[owner].credentialId, status: 'completed' });
+      expect(rows[0]).toMatchObject({
+        user_id: users[owner].user.userId,
+        credential_id: users[owner].credentialId,
+        status: 'completed',
+      });
     }
     // Every upstream request is one of ours (no key outside the eight).
     const keys = new Set(users.map(({ key }) => key));
@@ -110,7 +114,8 @@ describe('concurrent stream limits (KEYWARD_MAX_STREAMS_PER_USER=2, KEYWARD_MAX_
       const messages = (request.body?.messages ?? []) as Array<{ content: string }>;
       const text = messages[messages.length - 1]?.content ?? '';
       if (text.startsWith('hold')) return { kind: 'hang' };
-      if (text.startsWith('slow')) return { kind: 'stream', tokens: Array.from({ length: 10 }, (_, i) => ` t${i}`), delayMs: 100 };
+      if (text.startsWith('slow'))
+        return { kind: 'stream', tokens: Array.from({ length: 10 }, (_, i) => ` t${i}`), delayMs: 100 };
       return undefined;
     });
   });
@@ -135,7 +140,9 @@ describe('concurrent stream limits (KEYWARD_MAX_STREAMS_PER_USER=2, KEYWARD_MAX_
   };
 
   const usageCount = async (userId: string) =>
-    Number((await sqlSimple<{ n: string }>('select count(*) as n from usage_records where user_id = $1', [userId]))[0].n);
+    Number(
+      (await sqlSimple<{ n: string }>('select count(*) as n from usage_records where user_id = $1', [userId]))[0].n,
+    );
 
   test("a user's third concurrent chat is RATE_LIMITED; another user is unaffected; a finished stream frees its slot", async () => {
     const user = await createMember(env.gw, tenant.adminToken);

@@ -44,7 +44,9 @@ const onlyUpstream = (text: string) => {
 test("the model and the agent's system prompt reach the upstream body, on every turn of the agent's conversation", async () => {
   const systemPrompt = `You are a pirate ${uniqueText('prompt')}`;
   const agent = (
-    await ok(env.gw, tenant.member.token, CREATE_AGENT, { input: { name: 'Pirate', systemPrompt, model: 'claude-sonnet-4-5' } })
+    await ok(env.gw, tenant.member.token, CREATE_AGENT, {
+      input: { name: 'Pirate', systemPrompt, model: 'claude-sonnet-4-5' },
+    })
   ).createAgent;
 
   const first = uniqueText('ahoy');
@@ -60,11 +62,18 @@ test("the model and the agent's system prompt reach the upstream body, on every 
 
   // Continued without agentId: the conversation's agent still supplies prompt and model.
   const second = uniqueText('again');
-  const continued = await chat(env.gw, tenant.member.token, { message: second, conversationId: opened.started!.conversationId });
-  expect(continued.started).toMatchObject({ conversationId: opened.started!.conversationId, model: 'claude-sonnet-4-5' });
+  const continued = await chat(env.gw, tenant.member.token, {
+    message: second,
+    conversationId: opened.started!.conversationId,
+  });
+  expect(continued.started).toMatchObject({
+    conversationId: opened.started!.conversationId,
+    model: 'claude-sonnet-4-5',
+  });
   expect(onlyUpstream(second).body).toMatchObject({ system: systemPrompt, model: 'claude-sonnet-4-5' });
 
-  const view = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: opened.started!.conversationId })).conversation!;
+  const view = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: opened.started!.conversationId }))
+    .conversation!;
   expect(view.agent).toEqual({ id: agent.id });
 });
 
@@ -76,7 +85,11 @@ test('a chat without an agent sends no system prompt', async () => {
 
 test('a continued conversation sends the earlier user and assistant turns in order; key source and model may change per turn', async () => {
   const texts = [uniqueText('one'), uniqueText('two'), uniqueText('three')];
-  const first = await chat(env.gw, tenant.member.token, { message: texts[0], keySource: 'PERSONAL', model: 'claude-haiku-4-5' });
+  const first = await chat(env.gw, tenant.member.token, {
+    message: texts[0],
+    keySource: 'PERSONAL',
+    model: 'claude-haiku-4-5',
+  });
   const conversationId = first.started!.conversationId;
   expect(first.started).toMatchObject({ keySource: 'PERSONAL', model: 'claude-haiku-4-5' });
 
@@ -98,7 +111,12 @@ test('a continued conversation sends the earlier user and assistant turns in ord
     ],
   });
 
-  const third = await chat(env.gw, tenant.member.token, { message: texts[2], conversationId, keySource: 'PLATFORM', model: 'claude-opus-4-5' });
+  const third = await chat(env.gw, tenant.member.token, {
+    message: texts[2],
+    conversationId,
+    keySource: 'PLATFORM',
+    model: 'claude-opus-4-5',
+  });
   expect(third.started).toMatchObject({ conversationId, keySource: 'PLATFORM', model: 'claude-opus-4-5' });
   expect(onlyUpstream(texts[2]).body?.messages).toEqual([
     { role: 'user', content: texts[0] },
@@ -111,7 +129,14 @@ test('a continued conversation sends the earlier user and assistant turns in ord
 
   const view = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: conversationId })).conversation!;
   expect(view).toMatchObject({ id: conversationId, title: texts[0], agent: null });
-  expect(view.messages.map(({ role, content, model, keySource }: Record<string, unknown>) => ({ role, content, model, keySource }))).toEqual([
+  expect(
+    view.messages.map(({ role, content, model, keySource }: Record<string, unknown>) => ({
+      role,
+      content,
+      model,
+      keySource,
+    })),
+  ).toEqual([
     { role: 'USER', content: texts[0], model: null, keySource: null },
     { role: 'ASSISTANT', content: `Echo: ${texts[0]}`, model: 'claude-haiku-4-5', keySource: 'PERSONAL' },
     { role: 'USER', content: texts[1], model: null, keySource: null },
@@ -137,12 +162,16 @@ test("conversation(id) is null for another user of the tenant and for another te
     expect(res.data).toEqual({ conversation: null });
   }
   // The platform admin is no exception.
-  expect((await gql(env.gw.url, CONVERSATION, { id: conversationId }, env.gw.platformToken)).data).toEqual({ conversation: null });
+  expect((await gql(env.gw.url, CONVERSATION, { id: conversationId }, env.gw.platformToken)).data).toEqual({
+    conversation: null,
+  });
 
   const intruding = uniqueText('intrude');
   expect(await refusedChat(env.gw, colleague.token, { message: intruding, conversationId })).toBe('NOT_FOUND');
   expect(await refusedChat(env.gw, stranger.member.token, { message: intruding, conversationId })).toBe('NOT_FOUND');
-  expect(await refusedChat(env.gw, colleague.token, { message: intruding, conversationId: 'not-a-uuid' })).toBe('NOT_FOUND');
+  expect(await refusedChat(env.gw, colleague.token, { message: intruding, conversationId: 'not-a-uuid' })).toBe(
+    'NOT_FOUND',
+  );
   expect(upstreamFor(env.anthropic, intruding)).toHaveLength(0);
 
   // Nothing was added to the owner's conversation.
@@ -152,7 +181,10 @@ test("conversation(id) is null for another user of the tenant and for another te
 
 test("another tenant's agent is NOT_FOUND", async () => {
   const stranger = await chatTenant(env.gw);
-  const agent = (await ok(env.gw, stranger.member.token, CREATE_AGENT, { input: { name: 'Theirs', systemPrompt: 'secret prompt' } }))
-    .createAgent;
-  expect(await refusedChat(env.gw, tenant.member.token, { message: uniqueText(), agentId: agent.id })).toBe('NOT_FOUND');
+  const agent = (
+    await ok(env.gw, stranger.member.token, CREATE_AGENT, { input: { name: 'Theirs', systemPrompt: 'secret prompt' } })
+  ).createAgent;
+  expect(await refusedChat(env.gw, tenant.member.token, { message: uniqueText(), agentId: agent.id })).toBe(
+    'NOT_FOUND',
+  );
 });

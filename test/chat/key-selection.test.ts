@@ -136,8 +136,12 @@ describe('without a platform key configured', () => {
 
   test('PLATFORM with the tenant allowing it, and AUTO with nothing, give NO_CREDENTIAL', async () => {
     const tenant = await chatTenant(bare.gw, { allowPlatformKey: true });
-    expect(await refusedChat(bare.gw, tenant.member.token, { message: uniqueText(), keySource: 'PLATFORM' })).toBe('NO_CREDENTIAL');
-    expect(await refusedChat(bare.gw, tenant.member.token, { message: uniqueText(), keySource: 'AUTO' })).toBe('NO_CREDENTIAL');
+    expect(await refusedChat(bare.gw, tenant.member.token, { message: uniqueText(), keySource: 'PLATFORM' })).toBe(
+      'NO_CREDENTIAL',
+    );
+    expect(await refusedChat(bare.gw, tenant.member.token, { message: uniqueText(), keySource: 'AUTO' })).toBe(
+      'NO_CREDENTIAL',
+    );
     expect(bare.anthropic.requests).toHaveLength(0);
 
     const models = (await ok(bare.gw, tenant.member.token, MODELS)).models as Array<{ keySources: string[] }>;
@@ -166,10 +170,13 @@ describe('model', () => {
     await served(user.token, {}, 'claude-sonnet-4-5');
 
     const withModel = (
-      await ok(env.gw, user.token, CREATE_AGENT, { input: { name: 'Haiku agent', systemPrompt: 'Be brief.', model: 'claude-haiku-4-5' } })
+      await ok(env.gw, user.token, CREATE_AGENT, {
+        input: { name: 'Haiku agent', systemPrompt: 'Be brief.', model: 'claude-haiku-4-5' },
+      })
     ).createAgent;
-    const withoutModel = (await ok(env.gw, user.token, CREATE_AGENT, { input: { name: 'Plain agent', systemPrompt: 'Be kind.' } }))
-      .createAgent;
+    const withoutModel = (
+      await ok(env.gw, user.token, CREATE_AGENT, { input: { name: 'Plain agent', systemPrompt: 'Be kind.' } })
+    ).createAgent;
     await served(user.token, { agentId: withModel.id }, 'claude-haiku-4-5');
     await served(user.token, { agentId: withoutModel.id }, 'claude-sonnet-4-5');
     await served(user.token, { agentId: withModel.id, model: 'claude-opus-4-5' }, 'claude-opus-4-5');
@@ -199,7 +206,10 @@ describe('models', () => {
     const tenant = await chatTenant(env.gw, { allowedModels: ['claude-haiku-4-5', 'claude-sonnet-4-5'] });
     const listFor = async (token: string) =>
       Object.fromEntries(
-        ((await ok(env.gw, token, MODELS)).models as Array<{ id: string; keySources: string[] }>).map((model) => [model.id, model.keySources]),
+        ((await ok(env.gw, token, MODELS)).models as Array<{ id: string; keySources: string[] }>).map((model) => [
+          model.id,
+          model.keySources,
+        ]),
       );
 
     expect(await listFor(tenant.member.token)).toEqual({
@@ -224,7 +234,12 @@ describe('models', () => {
     const models = (await ok(env.gw, tenant.member.token, MODELS)).models;
     expect(models).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ id: 'claude-haiku-4-5', provider: 'ANTHROPIC', inputUsdPerMTok: 1, outputUsdPerMTok: 5 }),
+        expect.objectContaining({
+          id: 'claude-haiku-4-5',
+          provider: 'ANTHROPIC',
+          inputUsdPerMTok: 1,
+          outputUsdPerMTok: 5,
+        }),
         expect.objectContaining({ id: 'claude-sonnet-4-5', inputUsdPerMTok: 3, outputUsdPerMTok: 15 }),
         expect.objectContaining({ id: 'claude-opus-4-5', inputUsdPerMTok: 5, outputUsdPerMTok: 25 }),
       ]),

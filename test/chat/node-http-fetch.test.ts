@@ -93,7 +93,9 @@ test('a signal aborted beforehand sends nothing and rejects with an AbortError',
   const before = received.length;
   const controller = new AbortController();
   controller.abort();
-  await expect(fetchLean(`${base}/stream`, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+  await expect(fetchLean(`${base}/stream`, { signal: controller.signal })).rejects.toMatchObject({
+    name: 'AbortError',
+  });
   await new Promise((resolve) => setTimeout(resolve, 50));
   expect(received.length).toBe(before);
 });
@@ -119,7 +121,10 @@ test('a refused connection rejects', async () => {
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise((resolve) => closed.close(resolve));
-  await expect(fetchLean(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ name: 'TypeError', cause: { code: 'ECONNREFUSED' } });
+  await expect(fetchLean(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({
+    name: 'TypeError',
+    cause: { code: 'ECONNREFUSED' },
+  });
 });
 
 describe('a connection the server closed under the request', () => {
@@ -127,7 +132,9 @@ describe('a connection the server closed under the request', () => {
     const fetchOwnPool = createNodeHttpFetch();
     const before = received.length;
     sockets.clear();
-    expect(await (await fetchOwnPool(`${base}/reset-reused`, { method: 'POST', body: '{"n":1}' })).text()).toBe('answered');
+    expect(await (await fetchOwnPool(`${base}/reset-reused`, { method: 'POST', body: '{"n":1}' })).text()).toBe(
+      'answered',
+    );
     const second = await fetchOwnPool(`${base}/reset-reused`, { method: 'POST', body: '{"n":2}' });
     expect(second.status).toBe(200);
     expect(await second.text()).toBe('answered');
@@ -139,7 +146,10 @@ describe('a connection the server closed under the request', () => {
   test('on a new connection: not sent again; the reset reaches the caller', async () => {
     const fetchOwnPool = createNodeHttpFetch();
     const before = received.length;
-    await expect(fetchOwnPool(`${base}/reset`, { method: 'POST', body: '{}' })).rejects.toMatchObject({ name: 'TypeError', cause: { code: 'ECONNRESET' } });
+    await expect(fetchOwnPool(`${base}/reset`, { method: 'POST', body: '{}' })).rejects.toMatchObject({
+      name: 'TypeError',
+      cause: { code: 'ECONNRESET' },
+    });
     expect(received.length - before).toBe(1);
   });
 
@@ -148,7 +158,10 @@ describe('a connection the server closed under the request', () => {
     // Three pooled connections, each already used once.
     await Promise.all([1, 2, 3].map(async () => (await fetchOwnPool(`${base}/reset-reused`)).text()));
     const before = received.length;
-    await expect(fetchOwnPool(`${base}/reset`, { method: 'POST', body: '{}' })).rejects.toMatchObject({ name: 'TypeError', cause: { code: 'ECONNRESET' } });
+    await expect(fetchOwnPool(`${base}/reset`, { method: 'POST', body: '{}' })).rejects.toMatchObject({
+      name: 'TypeError',
+      cause: { code: 'ECONNRESET' },
+    });
     expect(received.length - before).toBe(3);
   });
 });

@@ -41,7 +41,8 @@ beforeAll(async () => {
   anthropic.setBehaviour((request) => {
     const messages = (request.body?.messages ?? []) as Array<{ content: unknown }>;
     const text = String(messages.at(-1)?.content ?? '');
-    if (text.startsWith('slow')) return { kind: 'stream', tokens: Array(SLOW_TOKENS).fill('tok '), delayMs: TOKEN_DELAY_MS };
+    if (text.startsWith('slow'))
+      return { kind: 'stream', tokens: Array(SLOW_TOKENS).fill('tok '), delayMs: TOKEN_DELAY_MS };
     if (text.startsWith('short')) return { kind: 'stream', tokens: Array(30).fill('ok '), delayMs: TOKEN_DELAY_MS };
     return undefined;
   });
@@ -57,7 +58,12 @@ afterAll(async () => {
   await anthropic?.close();
 });
 
-function slowChat(gw: TestGateway, token: string, keySource: 'TENANT' | 'PERSONAL', prefix = 'slow'): { open: OpenChat; text: string } {
+function slowChat(
+  gw: TestGateway,
+  token: string,
+  keySource: 'TENANT' | 'PERSONAL',
+  prefix = 'slow',
+): { open: OpenChat; text: string } {
   const text = uniqueText(prefix);
   const open = openChat(gw, token, { message: text, model: MODEL, keySource });
   chats.push(open);
@@ -71,7 +77,11 @@ async function tenantWithKeys(gw: TestGateway): Promise<ChatTenant & { tenantKey
   return { ...tenant, tenantKeyId, personalKeyId };
 }
 
-const DELETE_CREDENTIAL = /* GraphQL */ `mutation ($id: ID!) { deleteCredential(id: $id) }`;
+const DELETE_CREDENTIAL = /* GraphQL */ `
+  mutation ($id: ID!) {
+    deleteCredential(id: $id)
+  }
+`;
 
 function expectStopped(open: OpenChat, code: string): void {
   expect(open.run.failed).toEqual({ __typename: 'ChatFailed', code, message: expect.any(String), retryable: false });
@@ -98,7 +108,12 @@ test('deleting the credential a stream uses ends it with CREDENTIAL_DELETED; its
   expectStopped(onTenantKey.open, 'CREDENTIAL_DELETED');
   expectUpstreamCut(onTenantKey.text);
   const usage = await usageRow(stopped.started!.requestId);
-  expect(usage).toMatchObject({ status: 'failed', error_code: 'CREDENTIAL_DELETED', key_source: 'TENANT', credential_id: null });
+  expect(usage).toMatchObject({
+    status: 'failed',
+    error_code: 'CREDENTIAL_DELETED',
+    key_source: 'TENANT',
+    credential_id: null,
+  });
   expect(usage.output_tokens).toBeGreaterThanOrEqual(2);
   const [, reply] = await messageRows(stopped.started!.conversationId);
   expect(reply).toMatchObject({ role: 'ASSISTANT', status: 'failed', content: stopped.text });
@@ -120,14 +135,26 @@ test('deleting the tenant ends its streams with TENANT_DELETED; the usage surviv
   expectUpstreamCut(text);
   // The tenant's rows are gone (no usage row, no conversation), but not its audit chain.
   expect(await sql('select 1 from usage_records where tenant_id = $1', [tenant.tenantId])).toEqual([]);
-  const events = await allAuditEvents(gwA, gwA.platformToken, { tenantId: tenant.tenantId, action: 'chat.interrupted' });
+  const events = await allAuditEvents(gwA, gwA.platformToken, {
+    tenantId: tenant.tenantId,
+    action: 'chat.interrupted',
+  });
   expect(events).toHaveLength(1);
-  expect(events[0]).toMatchObject({ requestId: run.started!.requestId, actorId: tenant.member.userId, targetId: tenant.tenantKeyId });
-  expect(JSON.parse(events[0].detail!)).toMatchObject({ code: 'TENANT_DELETED', keySource: 'TENANT', model: MODEL, outputTokens: expect.any(Number) });
+  expect(events[0]).toMatchObject({
+    requestId: run.started!.requestId,
+    actorId: tenant.member.userId,
+    targetId: tenant.tenantKeyId,
+  });
+  expect(JSON.parse(events[0].detail!)).toMatchObject({
+    code: 'TENANT_DELETED',
+    keySource: 'TENANT',
+    model: MODEL,
+    outputTokens: expect.any(Number),
+  });
   expect(JSON.parse(events[0].detail!).outputTokens).toBeGreaterThanOrEqual(2);
 }, 30_000);
 
-test('revoking the token a stream was opened with ends it with TOKEN_REVOKED; the same user\'s stream on another token runs on', async () => {
+test("revoking the token a stream was opened with ends it with TOKEN_REVOKED; the same user's stream on another token runs on", async () => {
   const tenant = await tenantWithKeys(gwA);
   const second = await issueToken(gwA, tenant.member.token, { name: uniqueName('second') });
   const onSecond = slowChat(gwA, second.token, 'PERSONAL');
@@ -155,7 +182,11 @@ describe('across gateway processes', () => {
     const run = await open.done;
     expectStopped(open, 'CREDENTIAL_DELETED');
     expectUpstreamCut(text);
-    expect(await usageRow(run.started!.requestId)).toMatchObject({ status: 'failed', error_code: 'CREDENTIAL_DELETED', credential_id: null });
+    expect(await usageRow(run.started!.requestId)).toMatchObject({
+      status: 'failed',
+      error_code: 'CREDENTIAL_DELETED',
+      credential_id: null,
+    });
   }, 30_000);
 
   test('a stream on gateway B ends when its tenant is deleted through gateway A', async () => {

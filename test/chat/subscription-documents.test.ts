@@ -47,10 +47,16 @@ test('aliases, __typename and a named fragment on the lean path', async () => {
         reply: chat(input: $input) {
           kind: __typename
           ...Piece
-          ... on ChatCompleted { usage { out: outputTokens } }
+          ... on ChatCompleted {
+            usage {
+              out: outputTokens
+            }
+          }
         }
       }
-      fragment Piece on ChatDelta { words: text }
+      fragment Piece on ChatDelta {
+        words: text
+      }
     `,
     { input },
   );
@@ -61,21 +67,30 @@ test('aliases, __typename and a named fragment on the lean path', async () => {
   expect(received[0]).toEqual({ reply: { kind: 'ChatStarted' } });
 });
 
-test.each([true, false])('a variable used in the selection (@include(if: %s)) takes the full path and is honoured', async (withText) => {
-  const received = await events(
-    /* GraphQL */ `
-      subscription ($input: ChatInput!, $withText: Boolean!) {
-        chat(input: $input) {
-          __typename
-          ... on ChatDelta { text @include(if: $withText) }
+test.each([true, false])(
+  'a variable used in the selection (@include(if: %s)) takes the full path and is honoured',
+  async (withText) => {
+    const received = await events(
+      /* GraphQL */ `
+        subscription ($input: ChatInput!, $withText: Boolean!) {
+          chat(input: $input) {
+            __typename
+            ... on ChatDelta {
+              text @include(if: $withText)
+            }
+          }
         }
-      }
-    `,
-    { input, withText },
-  );
-  const deltas = received.filter((data) => (data as { chat: { __typename: string } }).chat.__typename === 'ChatDelta');
-  expect(deltas).toEqual(TOKENS.map((text) => ({ chat: withText ? { __typename: 'ChatDelta', text } : { __typename: 'ChatDelta' } })));
-});
+      `,
+      { input, withText },
+    );
+    const deltas = received.filter(
+      (data) => (data as { chat: { __typename: string } }).chat.__typename === 'ChatDelta',
+    );
+    expect(deltas).toEqual(
+      TOKENS.map((text) => ({ chat: withText ? { __typename: 'ChatDelta', text } : { __typename: 'ChatDelta' } })),
+    );
+  },
+);
 
 test('the input may be written inline, without variables', async () => {
   const received = await events(
@@ -83,13 +98,22 @@ test('the input may be written inline, without variables', async () => {
       subscription {
         chat(input: { message: "inline input", model: "claude-haiku-4-5", keySource: PLATFORM }) {
           __typename
-          ... on ChatStarted { model keySource }
-          ... on ChatDelta { text }
+          ... on ChatStarted {
+            model
+            keySource
+          }
+          ... on ChatDelta {
+            text
+          }
         }
       }
     `,
     {},
   );
-  expect(received[0]).toEqual({ chat: { __typename: 'ChatStarted', model: 'claude-haiku-4-5', keySource: 'PLATFORM' } });
-  expect(received.slice(1, 1 + TOKENS.length)).toEqual(TOKENS.map((text) => ({ chat: { __typename: 'ChatDelta', text } })));
+  expect(received[0]).toEqual({
+    chat: { __typename: 'ChatStarted', model: 'claude-haiku-4-5', keySource: 'PLATFORM' },
+  });
+  expect(received.slice(1, 1 + TOKENS.length)).toEqual(
+    TOKENS.map((text) => ({ chat: { __typename: 'ChatDelta', text } })),
+  );
 });

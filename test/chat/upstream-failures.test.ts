@@ -164,7 +164,9 @@ test('a connection dropped before the headers → UPSTREAM_UNREACHABLE, retryabl
   expect(row).toMatchObject({ ttft_ms: null, output_tokens: 0 });
   // The log says what the network said; the client's message does not.
   const logged = env.gw.logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-  expect(logged.find((line) => line.requestId === run.started!.requestId && line.msg === 'upstream failed')).toMatchObject({
+  expect(
+    logged.find((line) => line.requestId === run.started!.requestId && line.msg === 'upstream failed'),
+  ).toMatchObject({
     code: 'UPSTREAM_UNREACHABLE',
     networkCode: 'ECONNRESET',
   });
@@ -197,7 +199,12 @@ test('an error event mid-stream → ChatFailed after the deltas already sent, no
 test.each(['rate_limit_error', 'api_error', 'authentication_error'])(
   'an error event of type %s mid-stream is UPSTREAM_ERROR too: the request failed part-way, it was not refused',
   async (errorType) => {
-    const { run, attempts } = await chatWith({ kind: 'error-event-mid-stream', afterTokens: 2, tokens: TOKENS, errorType });
+    const { run, attempts } = await chatWith({
+      kind: 'error-event-mid-stream',
+      afterTokens: 2,
+      tokens: TOKENS,
+      errorType,
+    });
     expectFailed(run, 'UPSTREAM_ERROR', true, TOKENS.slice(0, 2));
     expect(attempts).toBe(1);
   },

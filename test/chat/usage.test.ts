@@ -39,7 +39,10 @@ afterAll(async () => {
 });
 
 const lastUsedAt = async (token: string, credentialId: string): Promise<string | null> => {
-  const credentials = (await ok(env.gw, token, CREDENTIALS)).credentials as Array<{ id: string; lastUsedAt: string | null }>;
+  const credentials = (await ok(env.gw, token, CREDENTIALS)).credentials as Array<{
+    id: string;
+    lastUsedAt: string | null;
+  }>;
   const credential = credentials.find((candidate) => candidate.id === credentialId);
   if (!credential) throw new Error(`credential ${credentialId} is not listed for this caller`);
   return credential.lastUsedAt;
@@ -49,35 +52,44 @@ test.each([
   ['PERSONAL', 'claude-haiku-4-5', (): string | null => personalId],
   ['TENANT', 'claude-sonnet-4-5', (): string | null => tenantId],
   ['PLATFORM', 'claude-opus-4-5', (): string | null => null],
-] as const)('a completed %s chat on %s: tokens as the upstream reported, catalog cost, timings', async (keySource, model, credential) => {
-  env.anthropic.enqueue({ kind: 'stream', tokens: TOKENS, inputTokens: 1234, outputTokens: 567, stopReason: 'max_tokens' });
-  const run = await chat(env.gw, tenant.member.token, { message: uniqueText('usage'), keySource, model });
+] as const)(
+  'a completed %s chat on %s: tokens as the upstream reported, catalog cost, timings',
+  async (keySource, model, credential) => {
+    env.anthropic.enqueue({
+      kind: 'stream',
+      tokens: TOKENS,
+      inputTokens: 1234,
+      outputTokens: 567,
+      stopReason: 'max_tokens',
+    });
+    const run = await chat(env.gw, tenant.member.token, { message: uniqueText('usage'), keySource, model });
 
-  const cost = expectedCost(model, 1234, 567);
-  expect(run.started).toMatchObject({ keySource, model });
-  expect(run.text).toBe(TOKENS.join(''));
-  expect(run.completed).toEqual({
-    __typename: 'ChatCompleted',
-    stopReason: 'max_tokens',
-    usage: { inputTokens: 1234, outputTokens: 567, costUsd: expect.closeTo(cost, 12) },
-  });
-  const row = await usageRow(run.started!.requestId);
-  expect(row).toMatchObject({
-    tenant_id: tenant.tenantId,
-    user_id: tenant.member.userId,
-    credential_id: credential(),
-    key_source: keySource,
-    model,
-    input_tokens: 1234,
-    output_tokens: 567,
-    status: 'completed',
-    error_code: null,
-  });
-  expect(row.cost_usd).toBeCloseTo(cost, 12);
-  expect(row.ttft_ms).not.toBeNull();
-  expect(row.ttft_ms).toBeGreaterThanOrEqual(0);
-  expect(row.total_ms).toBeGreaterThanOrEqual(row.ttft_ms!);
-});
+    const cost = expectedCost(model, 1234, 567);
+    expect(run.started).toMatchObject({ keySource, model });
+    expect(run.text).toBe(TOKENS.join(''));
+    expect(run.completed).toEqual({
+      __typename: 'ChatCompleted',
+      stopReason: 'max_tokens',
+      usage: { inputTokens: 1234, outputTokens: 567, costUsd: expect.closeTo(cost, 12) },
+    });
+    const row = await usageRow(run.started!.requestId);
+    expect(row).toMatchObject({
+      tenant_id: tenant.tenantId,
+      user_id: tenant.member.userId,
+      credential_id: credential(),
+      key_source: keySource,
+      model,
+      input_tokens: 1234,
+      output_tokens: 567,
+      status: 'completed',
+      error_code: null,
+    });
+    expect(row.cost_usd).toBeCloseTo(cost, 12);
+    expect(row.ttft_ms).not.toBeNull();
+    expect(row.ttft_ms).toBeGreaterThanOrEqual(0);
+    expect(row.total_ms).toBeGreaterThanOrEqual(row.ttft_ms!);
+  },
+);
 
 test('the default usage of the upstream: input from message_start, output from message_delta', async () => {
   const message = uniqueText('defaults');
@@ -88,7 +100,11 @@ test('the default usage of the upstream: input from message_start, output from m
   const input = Math.ceil(message.length / 4);
   const output = reply.split(' ').length;
   expect(request.tokensSent).toBe(output);
-  expect(run.completed!.usage).toEqual({ inputTokens: input, outputTokens: output, costUsd: expect.closeTo(expectedCost('claude-haiku-4-5', input, output), 12) });
+  expect(run.completed!.usage).toEqual({
+    inputTokens: input,
+    outputTokens: output,
+    costUsd: expect.closeTo(expectedCost('claude-haiku-4-5', input, output), 12),
+  });
   expect(await usageRow(run.started!.requestId)).toMatchObject({ input_tokens: input, output_tokens: output });
 });
 
@@ -144,13 +160,30 @@ test('usage() sums exactly the rows of the tenant, by key source', async () => {
   await chat(env.gw, own.member.token, { message: uniqueText('b'), keySource: 'PERSONAL' });
   await chat(env.gw, own.member.token, { message: uniqueText('c'), keySource: 'PLATFORM' });
 
-  const buckets = (await ok(env.gw, own.adminToken, '{ usage(groupBy: [KEY_SOURCE]) { keySource requests inputTokens outputTokens costUsd } }'))
-    .usage as Array<Record<string, unknown>>;
+  const buckets = (
+    await ok(
+      env.gw,
+      own.adminToken,
+      '{ usage(groupBy: [KEY_SOURCE]) { keySource requests inputTokens outputTokens costUsd } }',
+    )
+  ).usage as Array<Record<string, unknown>>;
   expect(buckets).toHaveLength(2);
   expect(buckets).toEqual(
     expect.arrayContaining([
-      { keySource: 'PERSONAL', requests: 2, inputTokens: 300, outputTokens: 30, costUsd: expect.closeTo(expectedCost('claude-haiku-4-5', 300, 30), 12) },
-      { keySource: 'PLATFORM', requests: 1, inputTokens: 300, outputTokens: 30, costUsd: expect.closeTo(expectedCost('claude-haiku-4-5', 300, 30), 12) },
+      {
+        keySource: 'PERSONAL',
+        requests: 2,
+        inputTokens: 300,
+        outputTokens: 30,
+        costUsd: expect.closeTo(expectedCost('claude-haiku-4-5', 300, 30), 12),
+      },
+      {
+        keySource: 'PLATFORM',
+        requests: 1,
+        inputTokens: 300,
+        outputTokens: 30,
+        costUsd: expect.closeTo(expectedCost('claude-haiku-4-5', 300, 30), 12),
+      },
     ]),
   );
 });

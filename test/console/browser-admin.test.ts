@@ -31,7 +31,13 @@ afterEach(() => {
   watched.expectClean();
 });
 
-const ME = /* GraphQL */ `{ me { email } }`;
+const ME = /* GraphQL */ `
+  {
+    me {
+      email
+    }
+  }
+`;
 
 test('an admin issues a token (shown once) for a member and revokes it; the audit log shows both and verifies', async () => {
   const { page } = watched;
@@ -42,7 +48,11 @@ test('an admin issues a token (shown once) for a member and revokes it; the audi
 
   await page.getByRole('tab', { name: 'Tokens' }).click();
   // The list comes from apiTokens: tokens issued elsewhere too, such as the one createTenant issued.
-  await page.getByRole('row').filter({ hasText: 'initial admin token' }).filter({ hasText: tenant.adminEmail }).waitFor();
+  await page
+    .getByRole('row')
+    .filter({ hasText: 'initial admin token' })
+    .filter({ hasText: tenant.adminEmail })
+    .waitFor();
   await page.getByLabel('Token name').fill('laptop');
   await page.getByLabel('For user').selectOption({ label: tenant.member.email });
   await page.getByRole('button', { name: 'Issue token' }).click();
@@ -68,7 +78,10 @@ test('an admin issues a token (shown once) for a member and revokes it; the audi
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await expect(waitForRows(table, (rows) => rows.length === 1 && rows[0].includes('token.revoke'))).resolves.toBe(true);
   await page.getByRole('button', { name: 'Verify' }).click();
-  await page.getByRole('status').filter({ hasText: /Verified: the chain is intact \(\d+ events checked\)/ }).waitFor();
+  await page
+    .getByRole('status')
+    .filter({ hasText: /Verified: the chain is intact \(\d+ events checked\)/ })
+    .waitFor();
   await screenshot(page, 'admin-audit');
 });
 
@@ -99,12 +112,18 @@ test('usage for the tenant as a chart and a table; policy and data-key rotation'
   await page.getByLabel('Requests per minute per user (empty: no limit)').fill('120');
   await page.getByRole('button', { name: 'Save policy' }).click();
   await page.getByRole('status').filter({ hasText: 'Policy saved.' }).waitFor();
-  expect((await ok(env.gw, tenant.adminToken, `{ tenant { policy { requestsPerMinute } } }`)).tenant.policy.requestsPerMinute).toBe(120);
+  expect(
+    (await ok(env.gw, tenant.adminToken, `{ tenant { policy { requestsPerMinute } } }`)).tenant.policy
+      .requestsPerMinute,
+  ).toBe(120);
   await screenshot(page, 'admin-policy');
 
   await page.getByRole('tab', { name: 'Data key' }).click();
   await page.getByRole('button', { name: 'Rotate data key' }).click();
-  await page.getByRole('status').filter({ hasText: /Rotated: data key version 2/ }).waitFor();
+  await page
+    .getByRole('status')
+    .filter({ hasText: /Rotated: data key version 2/ })
+    .waitFor();
 });
 
 test('an auditor sees the audit log and the policy read-only, and no user or token pages', async () => {
@@ -118,14 +137,29 @@ test('an auditor sees the audit log and the policy read-only, and no user or tok
   expect(await page.getByRole('tab').allTextContents()).toEqual(['Policy', 'Audit log']);
   expect(await page.getByRole('button', { name: 'Save policy' }).count()).toBe(0);
   await page.getByRole('tab', { name: 'Audit log' }).click();
-  await page.getByRole('table', { name: 'Audit events, newest first' }).getByRole('cell', { name: 'token.issue' }).first().waitFor();
+  await page
+    .getByRole('table', { name: 'Audit events, newest first' })
+    .getByRole('cell', { name: 'token.issue' })
+    .first()
+    .waitFor();
   await signIn(page, origin, tenant.adminToken);
 });
 
-const ISSUE = /* GraphQL */ `mutation ($input: IssueApiTokenInput!) { issueApiToken(input: $input) { apiToken { id } } }`;
+const ISSUE = /* GraphQL */ `
+  mutation ($input: IssueApiTokenInput!) {
+    issueApiToken(input: $input) {
+      apiToken {
+        id
+      }
+    }
+  }
+`;
 
 /** Polls the table body until `check` holds for its rows' text; false after 10 s. */
-async function waitForRows(table: import('playwright-core').Locator, check: (rows: string[]) => boolean): Promise<boolean> {
+async function waitForRows(
+  table: import('playwright-core').Locator,
+  check: (rows: string[]) => boolean,
+): Promise<boolean> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const rows = await table.locator('tbody tr').allTextContents();

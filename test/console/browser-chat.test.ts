@@ -1,6 +1,12 @@
 import type { Browser } from 'playwright-core';
 import { waitForClose } from '../support/anthropic-server';
-import { chatTenant, startChatEnvironment, upstreamFor, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
+import {
+  chatTenant,
+  startChatEnvironment,
+  upstreamFor,
+  type ChatEnvironment,
+  type ChatTenant,
+} from '../support/chat-harness';
 import { launchBrowser, openPage, screenshot, signIn, tabTo, type WatchedPage } from '../support/browser';
 import { anthropicKey } from '../support/fixtures';
 import { ok } from '../support/graphql-client';
@@ -16,7 +22,15 @@ let origin: string;
 let tenant: ChatTenant;
 let watched: WatchedPage;
 
-const CREDENTIALS = /* GraphQL */ `{ credentials { id provider scope } }`;
+const CREDENTIALS = /* GraphQL */ `
+  {
+    credentials {
+      id
+      provider
+      scope
+    }
+  }
+`;
 
 beforeAll(async () => {
   [env, browser] = await Promise.all([startChatEnvironment({ ANTHROPIC_API_KEY: anthropicKey() }), launchBrowser()]);
@@ -40,7 +54,8 @@ afterEach(() => {
 
 async function deletePersonalKeys(token: string) {
   const { credentials } = await ok(env.gw, token, CREDENTIALS);
-  for (const row of credentials) await ok(env.gw, token, `mutation ($id: ID!) { deleteCredential(id: $id) }`, { id: row.id });
+  for (const row of credentials)
+    await ok(env.gw, token, `mutation ($id: ID!) { deleteCredential(id: $id) }`, { id: row.id });
 }
 
 test('a wrong token gets a clear message; the right one signs in; Sign out forgets it', async () => {
@@ -147,7 +162,10 @@ test('an error is shown in words with the next step', async () => {
   await page.getByRole('textbox', { name: 'Message' }).fill('this will fail');
   await page.getByRole('button', { name: 'Send' }).click();
   const alert = page.locator('.turn.assistant').last().getByRole('alert');
-  await expectText(alert, /The provider rejected the key\. Replace it with a valid key\. Open API Keys \(INVALID_PROVIDER_KEY\)/);
+  await expectText(
+    alert,
+    /The provider rejected the key\. Replace it with a valid key\. Open API Keys \(INVALID_PROVIDER_KEY\)/,
+  );
   await screenshot(page, 'chat-error');
   await alert.getByRole('link', { name: 'Open API Keys' }).click();
   await page.getByRole('tab', { name: 'API Keys', selected: true }).waitFor();
@@ -222,7 +240,9 @@ test('readable at 390 px: nothing is wider than the screen', async () => {
       const tooWide = await page.evaluate(() =>
         [...document.querySelectorAll('body *')]
           .filter((element) => element.getBoundingClientRect().right > 390.5 && !element.closest('.table-wrap'))
-          .map((element) => `${element.tagName.toLowerCase()}.${element.className}: ${element.textContent?.slice(0, 40)}`),
+          .map(
+            (element) => `${element.tagName.toLowerCase()}.${element.className}: ${element.textContent?.slice(0, 40)}`,
+          ),
       );
       expect({ path, tooWide }).toEqual({ path, tooWide: [] });
     }
@@ -238,7 +258,11 @@ test('readable at 390 px: nothing is wider than the screen', async () => {
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Waits until the locator's text matches (the page updates asynchronously). */
-async function expectText(locator: import('playwright-core').Locator, pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+async function expectText(
+  locator: import('playwright-core').Locator,
+  pattern: RegExp,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {

@@ -23,10 +23,12 @@ afterAll(async () => {
 
 function expectConsoleHeaders(res: Response, host: string) {
   const csp = res.headers.get('content-security-policy') ?? '';
-  const directives = Object.fromEntries(csp.split(';').map((part) => {
-    const [name, ...values] = part.trim().split(/\s+/);
-    return [name, values.join(' ')];
-  }));
+  const directives = Object.fromEntries(
+    csp.split(';').map((part) => {
+      const [name, ...values] = part.trim().split(/\s+/);
+      return [name, values.join(' ')];
+    }),
+  );
   expect(directives).toMatchObject({
     'default-src': "'self'",
     'script-src': "'self'",

@@ -1,5 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +21,13 @@ import { startAnthropicServer, type AnthropicServer } from '../support/anthropic
 import { chat, uniqueText } from '../support/chat-harness';
 import { anthropicKey, createTenantWithAdmin, storeAnthropicKey } from '../support/fixtures';
 import { ok } from '../support/graphql-client';
-import { freePort, killAllGateways, requireBuiltMain, spawnGateway, type GatewayProcess } from '../support/gateway-process';
+import {
+  freePort,
+  killAllGateways,
+  requireBuiltMain,
+  spawnGateway,
+  type GatewayProcess,
+} from '../support/gateway-process';
 
 /**
  * The embedded database (no DATABASE_URL), docs/security.md "Embedded database" and
@@ -56,7 +74,10 @@ const startDev = (dataDir: string, port: number, env: Record<string, string> = {
     ...env,
   });
 
-async function startListening(dataDir: string, env: Record<string, string> = {}): Promise<{ proc: GatewayProcess; url: string; port: number }> {
+async function startListening(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<{ proc: GatewayProcess; url: string; port: number }> {
   const port = await freePort();
   const proc = startDev(dataDir, port, env);
   const [, url] = await proc.waitForStdout(LISTENING);
@@ -65,7 +86,12 @@ async function startListening(dataDir: string, env: Record<string, string> = {})
 
 /** `keyward <args>` on the embedded data dir, with no DATABASE_URL. */
 const keywardOn = (dataDir: string, args: string[]) =>
-  runKeyward(args, { DATABASE_URL: undefined, KEYWARD_MASTER_KEY: undefined, NODE_ENV: 'development', KEYWARD_DATA_DIR: dataDir });
+  runKeyward(args, {
+    DATABASE_URL: undefined,
+    KEYWARD_MASTER_KEY: undefined,
+    NODE_ENV: 'development',
+    KEYWARD_DATA_DIR: dataDir,
+  });
 
 /** TCP ports a process listens on: its socket inodes (/proc/<pid>/fd) in the LISTEN rows of /proc/net/tcp{,6}. */
 function listeningTcpPorts(pid: number): number[] {
@@ -132,7 +158,9 @@ describe('a data dir left world-readable by an earlier install', () => {
 
   test('a first start whose port is taken prints the bootstrap token before failing, and makes the data dir owner-only', async () => {
     const blocker: Server = createServer();
-    const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)),
+    );
     try {
       const proc = startDev(dataDir, port);
       expect(await proc.exited).toBe(1);
@@ -143,7 +171,11 @@ describe('a data dir left world-readable by an earlier install', () => {
       const fixed = jsonLogLines(proc.stdout).find((line) => /accessible to group or others/.test(line.msg));
       expect(fixed).toMatchObject({ level: 40, dataDir });
       expect(fixed!.paths).toEqual(
-        expect.arrayContaining([`${dataDir} 0755 -> 0700`, `${join(dataDir, 'pgdata')} 0755 -> 0700`, `${join(dataDir, 'notes.txt')} 0644 -> 0600`]),
+        expect.arrayContaining([
+          `${dataDir} 0755 -> 0700`,
+          `${join(dataDir, 'pgdata')} 0755 -> 0700`,
+          `${join(dataDir, 'notes.txt')} 0644 -> 0600`,
+        ]),
       );
       expect(modeOf(dataDir)).toBe(0o700);
       expect(modeOf(join(dataDir, 'notes.txt'))).toBe(0o600);
@@ -160,7 +192,10 @@ describe('a data dir left world-readable by an earlier install', () => {
 
     expect(listeningTcpPorts(running.proc.child.pid!)).toEqual([running.port]);
     const socketDirectory = join(dataDir, 'run');
-    expect(jsonLogLines(running.proc.stdout).find((line) => line.socketDirectory)).toMatchObject({ dataDir, socketDirectory });
+    expect(jsonLogLines(running.proc.stdout).find((line) => line.socketDirectory)).toMatchObject({
+      dataDir,
+      socketDirectory,
+    });
     expect(modeOf(socketDirectory)).toBe(0o700);
     expect(lstatSync(join(socketDirectory, '.s.PGSQL.5432')).isSocket()).toBe(true);
     expect(modeOf(join(socketDirectory, '.s.PGSQL.5432'))).toBe(0o600);

@@ -41,7 +41,14 @@ test('when a batch fails, each job is retried alone: only the bad one fails', as
   const writer = recordingWriter(5, (job) => job === 3);
   const commits = new GroupCommit(writer.write);
   const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => commits.submit(i)));
-  expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+  expect(results.map((result) => result.status)).toEqual([
+    'fulfilled',
+    'fulfilled',
+    'fulfilled',
+    'rejected',
+    'fulfilled',
+    'fulfilled',
+  ]);
   expect((results[3] as PromiseRejectedResult).reason).toEqual(new Error('job 3 is bad'));
   // [0] alone, then [1..5] together (failed), then each of 1..5 alone.
   expect(writer.batches[1]).toEqual([1, 2, 3, 4, 5]);

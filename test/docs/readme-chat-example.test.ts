@@ -1,7 +1,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chatTenant, startChatEnvironment, uniqueText, type ChatEnvironment, type ChatTenant } from '../support/chat-harness';
+import {
+  chatTenant,
+  startChatEnvironment,
+  uniqueText,
+  type ChatEnvironment,
+  type ChatTenant,
+} from '../support/chat-harness';
 import { anthropicKey, createMember, storeAnthropicKey } from '../support/fixtures';
 import { ROOT } from '../support/gateway-process';
 

@@ -13,9 +13,15 @@ const problemsOf = (env: Record<string, string>): string[] => {
 };
 
 describe('hardening configuration', () => {
-  it('has GraphQL Armor\'s defaults (cost raised, see query-limits.ts) and 1 MiB / 10 s / 12 s transport limits', () => {
+  it("has GraphQL Armor's defaults (cost raised, see query-limits.ts) and 1 MiB / 10 s / 12 s transport limits", () => {
     const config = loadConfig(BASE);
-    expect(config.queryLimits).toEqual({ maxDepth: 6, maxAliases: 15, maxDirectives: 50, maxTokens: 1000, maxCost: 50_000 });
+    expect(config.queryLimits).toEqual({
+      maxDepth: 6,
+      maxAliases: 15,
+      maxDirectives: 50,
+      maxTokens: 1000,
+      maxCost: 50_000,
+    });
     expect(config.maxBodyBytes).toBe(1024 * 1024);
     expect(config.webSocket).toEqual({
       maxPayloadBytes: 1024 * 1024,

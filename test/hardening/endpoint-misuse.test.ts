@@ -18,7 +18,10 @@ beforeAll(async () => {
 afterAll(() => Promise.all([dev?.stop(), production?.stop()]));
 
 const errorLines = (gw: TestGateway, from: number) =>
-  gw.logs.parsed().slice(from).filter((line) => (line.level as number) >= 50 || 'err' in line || 'stack' in line);
+  gw.logs
+    .parsed()
+    .slice(from)
+    .filter((line) => (line.level as number) >= 50 || 'err' in line || 'stack' in line);
 
 describe('subscription over HTTP POST', () => {
   test.each([
@@ -36,7 +39,12 @@ describe('subscription over HTTP POST', () => {
     expect(leaksIn(res.raw)).toEqual([]);
 
     expect(errorLines(dev, from)).toEqual([]);
-    expect(dev.logs.parsed().slice(from).filter((line) => line.msg === 'graphql operation')).toEqual([
+    expect(
+      dev.logs
+        .parsed()
+        .slice(from)
+        .filter((line) => line.msg === 'graphql operation'),
+    ).toEqual([
       expect.objectContaining({ operationType: 'subscription', outcome: 'error', errorCodes: ['BAD_REQUEST'] }),
     ]);
   });

@@ -15,26 +15,122 @@ import { closed, leaksIn, opened, openWsClient, rawSocket, startGateway, toOutco
 // Documents
 
 const NAMES = [
-  'me', 'tenant', 'users', 'credentials', 'keyStatus', 'models', 'agents', 'conversation', 'auditEvents',
-  'verifyAuditLog', 'usage', 'id', 'name', 'email', 'role', 'policy', 'allowedModels', 'edges', 'node', 'cursor',
-  'pageInfo', 'hasNextPage', 'owner', 'user', 'messages', 'agent', 'keySources', '__typename', '__schema', '__type',
-  'types', 'fields', 'ofType', 'chat', 'createTenant', 'deleteTenant', 'rotateDataKey', 'x', 'Query', 'User',
+  'me',
+  'tenant',
+  'users',
+  'credentials',
+  'keyStatus',
+  'models',
+  'agents',
+  'conversation',
+  'auditEvents',
+  'verifyAuditLog',
+  'usage',
+  'id',
+  'name',
+  'email',
+  'role',
+  'policy',
+  'allowedModels',
+  'edges',
+  'node',
+  'cursor',
+  'pageInfo',
+  'hasNextPage',
+  'owner',
+  'user',
+  'messages',
+  'agent',
+  'keySources',
+  '__typename',
+  '__schema',
+  '__type',
+  'types',
+  'fields',
+  'ofType',
+  'chat',
+  'createTenant',
+  'deleteTenant',
+  'rotateDataKey',
+  'x',
+  'Query',
+  'User',
 ];
-const PUNCTUATION = ['{', '}', '(', ')', '[', ']', ':', '=', '@', '$', '!', '|', '&', '...', ',', '"', '"""', '#', '\n'];
-const KEYWORDS = ['query', 'mutation', 'subscription', 'fragment', 'on', 'true', 'false', 'null', 'schema', 'type', 'extend', 'directive', '@include', '@skip', '@defer', 'if:'];
+const PUNCTUATION = [
+  '{',
+  '}',
+  '(',
+  ')',
+  '[',
+  ']',
+  ':',
+  '=',
+  '@',
+  '$',
+  '!',
+  '|',
+  '&',
+  '...',
+  ',',
+  '"',
+  '"""',
+  '#',
+  '\n',
+];
+const KEYWORDS = [
+  'query',
+  'mutation',
+  'subscription',
+  'fragment',
+  'on',
+  'true',
+  'false',
+  'null',
+  'schema',
+  'type',
+  'extend',
+  'directive',
+  '@include',
+  '@skip',
+  '@defer',
+  'if:',
+];
 
 const hostileNumber = fc.constantFrom(
-  '0', '-0', '1e308', '1e309', '-1e400', '9007199254740993', '2147483648', '-2147483649', '0x10', '1.', '.5', '00',
-  '1'.repeat(400), 'NaN', 'Infinity',
+  '0',
+  '-0',
+  '1e308',
+  '1e309',
+  '-1e400',
+  '9007199254740993',
+  '2147483648',
+  '-2147483649',
+  '0x10',
+  '1.',
+  '.5',
+  '00',
+  '1'.repeat(400),
+  'NaN',
+  'Infinity',
 );
 const name = fc.oneof(fc.constantFrom(...NAMES), fc.stringMatching(/^[_A-Za-z][_0-9A-Za-z]{0,12}$/));
 const unicodeText = fc.string({ unit: 'binary', maxLength: 80 });
 const stringLiteral = unicodeText.map((text) => JSON.stringify(text));
 
 const tokenSoup = fc
-  .array(fc.oneof(fc.constantFrom(...PUNCTUATION), fc.constantFrom(...KEYWORDS), name, hostileNumber, stringLiteral, unicodeText), {
-    maxLength: 80,
-  })
+  .array(
+    fc.oneof(
+      fc.constantFrom(...PUNCTUATION),
+      fc.constantFrom(...KEYWORDS),
+      name,
+      hostileNumber,
+      stringLiteral,
+      unicodeText,
+    ),
+    {
+      maxLength: 80,
+    },
+  )
   .map((tokens) => tokens.join(' '));
 
 /** `{ a { b { c … } } }`, often far deeper than the limit, sometimes left unbalanced. */
@@ -44,11 +140,17 @@ const deepSelection = fc
 
 /** Many aliases, possibly over the alias and token limits. */
 const aliasFlood = fc
-  .tuple(fc.integer({ min: 1, max: 400 }), fc.constantFrom('me { id }', '__typename', 'models { id }', 'x', 'auditEvents(first: 500) { edges { cursor } }'))
+  .tuple(
+    fc.integer({ min: 1, max: 400 }),
+    fc.constantFrom('me { id }', '__typename', 'models { id }', 'x', 'auditEvents(first: 500) { edges { cursor } }'),
+  )
   .map(([count, field]) => `{ ${Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(' ')} }`);
 
 const directiveFlood = fc
-  .tuple(fc.integer({ min: 1, max: 200 }), fc.constantFrom('@skip(if: false)', '@include(if: true)', '@nope', '@skip', '@skip(if: "x")'))
+  .tuple(
+    fc.integer({ min: 1, max: 200 }),
+    fc.constantFrom('@skip(if: false)', '@include(if: true)', '@nope', '@skip', '@skip(if: "x")'),
+  )
   .map(([count, directive]) => `{ me { id ${directive.concat(' ').repeat(count)}} }`);
 
 const VARIABLE_DOCUMENTS = [
@@ -86,7 +188,9 @@ const OTHER_DOCUMENTS = [
 const mutatedDocument = fc
   .tuple(
     fc.constantFrom(...VARIABLE_DOCUMENTS, ...OTHER_DOCUMENTS),
-    fc.array(fc.tuple(fc.nat(), fc.nat({ max: 12 }), fc.oneof(unicodeText, fc.constantFrom(...PUNCTUATION))), { maxLength: 4 }),
+    fc.array(fc.tuple(fc.nat(), fc.nat({ max: 12 }), fc.oneof(unicodeText, fc.constantFrom(...PUNCTUATION))), {
+      maxLength: 4,
+    }),
   )
   .map(([document, edits]) =>
     edits.reduce((text, [at, cut, insert]) => {
@@ -117,9 +221,26 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }),
   unicodeText,
   fc.constantFrom(
-    1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 2 ** 31, -(2 ** 31) - 1, 0.5, -0, '', ' ', '2024-13-45T99:99:99Z',
-    '0000-00-00', 'NaN', '00000000-0000-0000-0000-000000000000', 'ANTHROPYC', 'USER', ['USER', 'NOPE'], { since: 'never' },
-    { message: '', keySource: 'EVERYTHING' }, { name: 1, adminEmail: {} }, { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: 7 },
+    1e308,
+    -1e308,
+    Number.MAX_SAFE_INTEGER + 2,
+    2 ** 31,
+    -(2 ** 31) - 1,
+    0.5,
+    -0,
+    '',
+    ' ',
+    '2024-13-45T99:99:99Z',
+    '0000-00-00',
+    'NaN',
+    '00000000-0000-0000-0000-000000000000',
+    'ANTHROPYC',
+    'USER',
+    ['USER', 'NOPE'],
+    { since: 'never' },
+    { message: '', keySource: 'EVERYTHING' },
+    { name: 1, adminEmail: {} },
+    { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: 7 },
   ),
   fc.string({ unit: 'binary', minLength: 1_000, maxLength: 5_000 }),
 );
@@ -138,12 +259,15 @@ const variables = fc.oneof(
 const mayWrite = (text: string): boolean => /mutation|subscription/.test(text);
 
 const expectClean = (outcome: Outcome, context: string): void => {
-  if (outcome.status !== undefined && outcome.status >= 500) throw new Error(`HTTP ${outcome.status} for ${context}: ${outcome.text}`);
+  if (outcome.status !== undefined && outcome.status >= 500)
+    throw new Error(`HTTP ${outcome.status} for ${context}: ${outcome.text}`);
   const leaks = leaksIn(outcome.text);
-  if (leaks.length) throw new Error(`response leaks ${JSON.stringify(leaks)} for ${context}: ${outcome.text.slice(0, 2000)}`);
+  if (leaks.length)
+    throw new Error(`response leaks ${JSON.stringify(leaks)} for ${context}: ${outcome.text.slice(0, 2000)}`);
 };
 
-const describeInput = (query: unknown, vars: unknown): string => JSON.stringify({ query, variables: vars }).slice(0, 1000);
+const describeInput = (query: unknown, vars: unknown): string =>
+  JSON.stringify({ query, variables: vars }).slice(0, 1000);
 
 const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
   new Promise<T>((resolve, reject) => {
@@ -227,7 +351,11 @@ describe('fuzzing both transports', () => {
         const ws = client(authed);
         let result: Awaited<ReturnType<typeof wsRequest>>;
         try {
-          result = await withTimeout(wsRequest(ws, query, vars as Record<string, unknown> | undefined), 10_000, context);
+          result = await withTimeout(
+            wsRequest(ws, query, vars as Record<string, unknown> | undefined),
+            10_000,
+            context,
+          );
         } catch (error) {
           // The server must answer every document on the same socket, never close it.
           delete clients[authed ? 'authed' : 'anonymous'];
@@ -281,7 +409,10 @@ describe('fuzzing both transports', () => {
     );
     const authorization = fc.oneof(
       { arbitrary: fc.constant(undefined), weight: 6 },
-      { arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'Basic Zm9vOmJhcg==', 'Bearer kw_short', 'bearer  kw_'), weight: 1 },
+      {
+        arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'Basic Zm9vOmJhcg==', 'Bearer kw_short', 'bearer  kw_'),
+        weight: 1,
+      },
       { arbitrary: fc.stringMatching(/^[ -~]{0,60}$/), weight: 1 },
     );
 
@@ -300,7 +431,11 @@ describe('fuzzing both transports', () => {
     // GET with arbitrary search parameters (with the preflight header, so CSRF prevention lets it in).
     await fc.assert(
       fc.asyncProperty(
-        fc.dictionary(fc.constantFrom('query', 'variables', 'operationName', 'extensions', 'x'), fc.oneof(document, unicodeText), { maxKeys: 4 }),
+        fc.dictionary(
+          fc.constantFrom('query', 'variables', 'operationName', 'extensions', 'x'),
+          fc.oneof(document, unicodeText),
+          { maxKeys: 4 },
+        ),
         async (params) => {
           const search = new URLSearchParams(params as Record<string, string>).toString();
           const url = `${gw.url}?${search}`;
@@ -317,15 +452,30 @@ describe('fuzzing both transports', () => {
     const message = fc.oneof(
       unicodeText,
       fc.json({ maxDepth: 3 }),
-      fc.record({ type: fc.constantFrom('subscribe', 'connection_init', 'ping', 'pong', 'complete', 'next', 'error', 'nope'), id: fc.oneof(fc.string(), fc.integer()), payload: fc.jsonValue({ maxDepth: 3 }) }).map((m) => JSON.stringify(m)),
-      fc.record({ id: fc.string(), type: fc.constant('subscribe'), payload: fc.record({ query: fc.oneof(document, fc.jsonValue()), variables: fc.jsonValue() }) }).map((m) => JSON.stringify(m)),
+      fc
+        .record({
+          type: fc.constantFrom('subscribe', 'connection_init', 'ping', 'pong', 'complete', 'next', 'error', 'nope'),
+          id: fc.oneof(fc.string(), fc.integer()),
+          payload: fc.jsonValue({ maxDepth: 3 }),
+        })
+        .map((m) => JSON.stringify(m)),
+      fc
+        .record({
+          id: fc.string(),
+          type: fc.constant('subscribe'),
+          payload: fc.record({ query: fc.oneof(document, fc.jsonValue()), variables: fc.jsonValue() }),
+        })
+        .map((m) => JSON.stringify(m)),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 4 }), fc.boolean(), async (messages, init) => {
         const socket = rawSocket(gw.wsUrl);
         await opened(socket);
         const end = closed(socket);
-        if (init) socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: bearer(gw.platformToken) } }));
+        if (init)
+          socket.send(
+            JSON.stringify({ type: 'connection_init', payload: { authorization: bearer(gw.platformToken) } }),
+          );
         const received: string[] = [];
         socket.on('message', (data) => received.push(data.toString()));
         for (const each of messages) socket.send(each);

@@ -95,7 +95,9 @@ export const opened = (socket: WebSocket): Promise<void> =>
   new Promise((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
-    socket.once('unexpected-response', (_req, res: IncomingMessage) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    socket.once('unexpected-response', (_req, res: IncomingMessage) =>
+      reject(new Error(`upgrade refused: ${res.statusCode}`)),
+    );
   });
 
 export const closed = (socket: WebSocket): Promise<{ code: number; reason: string }> =>

@@ -46,7 +46,10 @@ describe('HTTP transport', () => {
       const over = await postJson(small.url, bodyOfSize(2049));
       expect(over.status).toBe(413);
       expect(over.contentType).toMatch(/^application\/json/);
-      expect(over.json?.errors?.[0]).toEqual({ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } });
+      expect(over.json?.errors?.[0]).toEqual({
+        message: 'Request body too large',
+        extensions: { code: 'BAD_REQUEST' },
+      });
     });
 
     it('defaults to 1 MiB', async () => {
@@ -85,7 +88,11 @@ describe('HTTP transport', () => {
     });
 
     it('refuses a POST with a "simple" content type (text/plain), which a form can send cross-site', async () => {
-      const answer = await send(gw.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ __typename }"}' });
+      const answer = await send(gw.url, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: '{"query":"{ __typename }"}',
+      });
       expect(answer.status).toBe(400);
       expect(answer.text).toMatch(/Cross-Site Request Forgery/);
     });
@@ -98,7 +105,11 @@ describe('HTTP transport', () => {
   });
 
   it('answers a POST whose content type is neither JSON nor "simple" with 4xx, not 500', async () => {
-    const answer = await send(gw.url, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<query/>' });
+    const answer = await send(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: '<query/>',
+    });
     expect(answer.status).toBe(400);
     expect(answer.json?.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
   });

@@ -19,15 +19,51 @@ const credential = (fields: string) => `mutation { setCredential(input: { ${fiel
 
 /** Every place a literal can sit and be refused, with the key in it. */
 const DOCUMENTS: Array<[string, string, string]> = [
-  ['a list where a string is expected', credential(`provider: ANTHROPIC, scope: PERSONAL, apiKey: [${K}]`), 'GRAPHQL_VALIDATION_FAILED'],
-  ['an object where a string is expected', credential(`provider: ANTHROPIC, scope: PERSONAL, apiKey: { value: ${K} }`), 'GRAPHQL_VALIDATION_FAILED'],
-  ['a string where an enum is expected', credential(`provider: ${K}, scope: PERSONAL, apiKey: "x"`), 'GRAPHQL_VALIDATION_FAILED'],
-  ['a list of strings where an enum is expected', credential(`provider: [${K}], scope: PERSONAL, apiKey: "x"`), 'GRAPHQL_VALIDATION_FAILED'],
-  ['a string where a boolean is expected', credential(`provider: ANTHROPIC, scope: PERSONAL, apiKey: "x", validate: ${K}`), 'GRAPHQL_VALIDATION_FAILED'],
-  ['a string where an input object is expected', `mutation { setCredential(input: ${K}) { id } }`, 'GRAPHQL_VALIDATION_FAILED'],
-  ['a list where a string is expected, nested in a list', `mutation { updateTenantPolicy(input: { allowedModels: [[${K}]] }) { id } }`, 'GRAPHQL_VALIDATION_FAILED'],
-  ['a string where a number is expected', `mutation { updateTenantPolicy(input: { requestsPerMinute: ${K} }) { id } }`, 'GRAPHQL_VALIDATION_FAILED'],
-  ['an unknown input field holding it', credential(`provider: ANTHROPIC, scope: PERSONAL, apiKey: "x", bogus: ${K}`), 'GRAPHQL_VALIDATION_FAILED'],
+  [
+    'a list where a string is expected',
+    credential(`provider: ANTHROPIC, scope: PERSONAL, apiKey: [${K}]`),
+    'GRAPHQL_VALIDATION_FAILED',
+  ],
+  [
+    'an object where a string is expected',
+    credential(`provider: ANTHROPIC, scope: PERSONAL, apiKey: { value: ${K} }`),
+    'GRAPHQL_VALIDATION_FAILED',
+  ],
+  [
+    'a string where an enum is expected',
+    credential(`provider: ${K}, scope: PERSONAL, apiKey: "x"`),
+    'GRAPHQL_VALIDATION_FAILED',
+  ],
+  [
+    'a list of strings where an enum is expected',
+    credential(`provider: [${K}], scope: PERSONAL, apiKey: "x"`),
+    'GRAPHQL_VALIDATION_FAILED',
+  ],
+  [
+    'a string where a boolean is expected',
+    credential(`provider: ANTHROPIC, scope: PERSONAL, apiKey: "x", validate: ${K}`),
+    'GRAPHQL_VALIDATION_FAILED',
+  ],
+  [
+    'a string where an input object is expected',
+    `mutation { setCredential(input: ${K}) { id } }`,
+    'GRAPHQL_VALIDATION_FAILED',
+  ],
+  [
+    'a list where a string is expected, nested in a list',
+    `mutation { updateTenantPolicy(input: { allowedModels: [[${K}]] }) { id } }`,
+    'GRAPHQL_VALIDATION_FAILED',
+  ],
+  [
+    'a string where a number is expected',
+    `mutation { updateTenantPolicy(input: { requestsPerMinute: ${K} }) { id } }`,
+    'GRAPHQL_VALIDATION_FAILED',
+  ],
+  [
+    'an unknown input field holding it',
+    credential(`provider: ANTHROPIC, scope: PERSONAL, apiKey: "x", bogus: ${K}`),
+    'GRAPHQL_VALIDATION_FAILED',
+  ],
   ['a directive argument', `{ me @include(if: ${K}) { id } }`, 'GRAPHQL_VALIDATION_FAILED'],
   ["a variable's default value", `query ($model: String = [${K}]) { me { id } }`, 'GRAPHQL_VALIDATION_FAILED'],
   ['a string where a field name is expected (parse error)', `{ me(${K}) { id } }`, 'GRAPHQL_PARSE_FAILED'],
@@ -50,10 +86,23 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
 
 test('a short unknown model id is repeated, a long one is not', async () => {
   for (const transport of TRANSPORTS) {
-    const short = await run(transport, gw, gw.platformToken, 'mutation { setPreferredModel(model: "claude-imaginary-9") { id } }');
-    expect(short.errors?.[0]).toMatchObject({ message: 'Unknown model "claude-imaginary-9"', extensions: { code: 'UNKNOWN_MODEL' } });
+    const short = await run(
+      transport,
+      gw,
+      gw.platformToken,
+      'mutation { setPreferredModel(model: "claude-imaginary-9") { id } }',
+    );
+    expect(short.errors?.[0]).toMatchObject({
+      message: 'Unknown model "claude-imaginary-9"',
+      extensions: { code: 'UNKNOWN_MODEL' },
+    });
     const long = `claude-${'x'.repeat(60)}`;
-    const refused = await run(transport, gw, gw.platformToken, `mutation { setPreferredModel(model: "${long}") { id } }`);
+    const refused = await run(
+      transport,
+      gw,
+      gw.platformToken,
+      `mutation { setPreferredModel(model: "${long}") { id } }`,
+    );
     expect(refused.errors?.[0]?.extensions?.code).toBe('UNKNOWN_MODEL');
     expect(refused.text).not.toContain('x'.repeat(20));
   }
@@ -63,7 +112,9 @@ test('messages keep what is useful: the expected type, and value-free reasons', 
   const list = await run('http', gw, gw.platformToken, DOCUMENTS[0][1]);
   expect(list.errors?.[0]?.message).toBe('String cannot represent a non string value.');
   const object = await run('http', gw, gw.platformToken, DOCUMENTS[5][1]);
-  expect(object.errors?.[0]?.message).toBe('Expected value of type "SetCredentialInput!", found a value that does not match it.');
+  expect(object.errors?.[0]?.message).toBe(
+    'Expected value of type "SetCredentialInput!", found a value that does not match it.',
+  );
   const parse = await run('http', gw, gw.platformToken, DOCUMENTS[11][1]);
   expect(parse.errors?.[0]?.message).toBe('Syntax Error: Expected Name, found String.');
   const unknownField = await run('http', gw, gw.platformToken, DOCUMENTS[8][1]);

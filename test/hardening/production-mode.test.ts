@@ -38,8 +38,18 @@ describe('in production', () => {
 
   describe.each(TRANSPORTS)('over %s', (transport) => {
     const refusals: Array<[string, string, string, RegExp]> = [
-      ['depth', '{ me { tenant { policy { defaultModel } } } }', 'GRAPHQL_VALIDATION_FAILED', /^Query is nested too deeply\.$/],
-      ['aliases', '{ a: me { id } b: me { id } c: me { id } }', 'GRAPHQL_VALIDATION_FAILED', /^Query uses too many aliases\.$/],
+      [
+        'depth',
+        '{ me { tenant { policy { defaultModel } } } }',
+        'GRAPHQL_VALIDATION_FAILED',
+        /^Query is nested too deeply\.$/,
+      ],
+      [
+        'aliases',
+        '{ a: me { id } b: me { id } c: me { id } }',
+        'GRAPHQL_VALIDATION_FAILED',
+        /^Query uses too many aliases\.$/,
+      ],
       [
         'directives',
         '{ me { id @skip(if: false) email @skip(if: false) role @skip(if: false) } }',
@@ -47,16 +57,29 @@ describe('in production', () => {
         /^Query uses too many directives\.$/,
       ],
       // Cost: me 2 + 1.5 × 6 = 11, tenant 2 + 1.5 × 3 = 6.5, so 17.5 > 17.
-      ['cost', '{ me { id email role name preferredModel createdAt } tenant { id name createdAt } }', 'GRAPHQL_VALIDATION_FAILED', /^Query is too expensive\.$/],
-      ['tokens', `{ me { ${'id '.repeat(30)}} }`, 'GRAPHQL_PARSE_FAILED', /^Syntax Error: Document contains too many tokens\. Parsing aborted\.$/],
+      [
+        'cost',
+        '{ me { id email role name preferredModel createdAt } tenant { id name createdAt } }',
+        'GRAPHQL_VALIDATION_FAILED',
+        /^Query is too expensive\.$/,
+      ],
+      [
+        'tokens',
+        `{ me { ${'id '.repeat(30)}} }`,
+        'GRAPHQL_PARSE_FAILED',
+        /^Syntax Error: Document contains too many tokens\. Parsing aborted\.$/,
+      ],
     ];
 
-    it.each(refusals)('refuses an operation over the %s limit without saying the limit', async (limit, query, code, message) => {
-      if (limit !== 'tokens') expect(countTokens(query)).toBeLessThanOrEqual(29); // refused for its own limit only
-      const outcome = await run(transport, gw, gw.platformToken, query);
-      expectNoLimitValues(outcome, code);
-      expect(outcome.errors!.map((error) => error.message)).toContainEqual(expect.stringMatching(message));
-    });
+    it.each(refusals)(
+      'refuses an operation over the %s limit without saying the limit',
+      async (limit, query, code, message) => {
+        if (limit !== 'tokens') expect(countTokens(query)).toBeLessThanOrEqual(29); // refused for its own limit only
+        const outcome = await run(transport, gw, gw.platformToken, query);
+        expectNoLimitValues(outcome, code);
+        expect(outcome.errors!.map((error) => error.message)).toContainEqual(expect.stringMatching(message));
+      },
+    );
 
     it('hides field suggestions ("Did you mean …")', async () => {
       const outcome = await run(transport, gw, gw.platformToken, '{ me { emial } }');
@@ -66,9 +89,15 @@ describe('in production', () => {
     });
 
     it('hides enum suggestions in variable errors too', async () => {
-      const outcome = await run(transport, gw, gw.platformToken, 'query ($p: Provider!) { keyStatus(provider: $p) { provider } }', {
-        p: 'ANTHROPYC',
-      });
+      const outcome = await run(
+        transport,
+        gw,
+        gw.platformToken,
+        'query ($p: Provider!) { keyStatus(provider: $p) { provider } }',
+        {
+          p: 'ANTHROPYC',
+        },
+      );
       expect(errorCode(outcome)).toBe('BAD_USER_INPUT');
       expect(outcome.text).not.toMatch(/did you mean|ANTHROPIC/i);
     });

@@ -107,19 +107,13 @@ describe('the default limits', () => {
     `${alias}auditEvents(first: ${first}) { edges { cursor node { ${AUDIT_NODE} } } pageInfo { hasNextPage endCursor } }`;
 
   it('passes the chat subscription selecting every union member over ws (it fails later, for want of a key)', async () => {
-    const outcome = await run(
-      'ws',
-      gw,
-      gw.platformToken,
-      CHAT,
-      { input: { message: 'hello' } },
-    );
+    const outcome = await run('ws', gw, gw.platformToken, CHAT, { input: { message: 'hello' } });
     expect(errorCode(outcome)).toBeDefined();
     expect([VALIDATION, PARSE]).not.toContain(errorCode(outcome));
   });
 
   describe.each(TRANSPORTS)('over %s', (transport) => {
-    it('passes the contract\'s deepest and widest operations', async () => {
+    it("passes the contract's deepest and widest operations", async () => {
       const token = gw.platformToken;
       // Depth 6: the deepest path in the contract.
       expectAccepted(
@@ -148,7 +142,14 @@ describe('the default limits', () => {
         ),
       );
       expectAccepted(await run(transport, gw, token, '{ me { tenant { policy { allowedModels } } } }'));
-      expectAccepted(await run(transport, gw, token, `{ auditEvents { edges { node { ${AUDIT_NODE} } } pageInfo { hasNextPage endCursor } } }`));
+      expectAccepted(
+        await run(
+          transport,
+          gw,
+          token,
+          `{ auditEvents { edges { node { ${AUDIT_NODE} } } pageInfo { hasNextPage endCursor } } }`,
+        ),
+      );
       // A full page of the largest size auditEvents allows (cost ≈ 31,600, see query-limits.ts).
       expectAccepted(await run(transport, gw, token, `{ ${fullAuditPage(500)} }`));
       // The full introspection query (introspection is on outside production).
@@ -156,14 +157,25 @@ describe('the default limits', () => {
         transport,
         gw,
         token,
-        getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }),
+        getIntrospectionQuery({
+          descriptions: true,
+          specifiedByUrl: true,
+          directiveIsRepeatable: true,
+          schemaDescription: true,
+          inputValueDeprecation: true,
+        }),
       );
       expectAccepted(introspection);
     });
 
     it('refuses depth 7', async () => {
       // Nothing in the schema is that deep, so the query is invalid anyway; the depth error is reported too.
-      const outcome = await run(transport, gw, gw.platformToken, '{ me { tenant { policy { a { b { c { d } } } } } } }');
+      const outcome = await run(
+        transport,
+        gw,
+        gw.platformToken,
+        '{ me { tenant { policy { a { b { c { d } } } } } } }',
+      );
       expect(errorCode(outcome)).toBe(VALIDATION);
       expect(outcome.errors!.map((error) => error.message)).toContain('Query depth limit of 6 exceeded, found 7.');
     });
@@ -171,13 +183,22 @@ describe('the default limits', () => {
     it('allows 15 aliases and refuses 16', async () => {
       const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: me { id }`).join(' ')} }`;
       expectAccepted(await run(transport, gw, gw.platformToken, aliases(15)));
-      expectRefused(await run(transport, gw, gw.platformToken, aliases(16)), VALIDATION, /^Aliases limit of 15 exceeded, found 16\.$/);
+      expectRefused(
+        await run(transport, gw, gw.platformToken, aliases(16)),
+        VALIDATION,
+        /^Aliases limit of 15 exceeded, found 16\.$/,
+      );
     });
 
     it('allows 50 directives and refuses 51', async () => {
-      const directives = (n: number) => `{ me { ${Array.from({ length: n }, () => 'id @skip(if: false)').join(' ')} } }`;
+      const directives = (n: number) =>
+        `{ me { ${Array.from({ length: n }, () => 'id @skip(if: false)').join(' ')} } }`;
       expectAccepted(await run(transport, gw, gw.platformToken, directives(50)));
-      expectRefused(await run(transport, gw, gw.platformToken, directives(51)), VALIDATION, /^Directives limit of 50 exceeded, found 51\.$/);
+      expectRefused(
+        await run(transport, gw, gw.platformToken, directives(51)),
+        VALIDATION,
+        /^Directives limit of 50 exceeded, found 51\.$/,
+      );
     });
 
     it('allows 1000 tokens and refuses 1001', async () => {

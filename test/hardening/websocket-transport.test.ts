@@ -147,7 +147,9 @@ describe('WebSocket transport', () => {
       const socket = rawSocket(gw.wsUrl, { origin });
       await opened(socket);
       const ack = nextMessage(socket, 'connection_ack');
-      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${gw.platformToken}` } }));
+      socket.send(
+        JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${gw.platformToken}` } }),
+      );
       await ack;
       const next = nextMessage(socket, 'next');
       socket.send(subscribeMessage('1', '{ me { id } }'));

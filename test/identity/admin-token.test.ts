@@ -38,7 +38,12 @@ test('admin-token prints a token that authenticates as PLATFORM_ADMIN, and the i
 
   const events = await allAuditEvents(gw, token, { action: 'token.issue', targetId: stored.id });
   expect(events).toHaveLength(1);
-  expect(events[0]).toMatchObject({ tenantId: me.tenant.id, actorId: null, targetType: 'api_token', outcome: 'SUCCESS' });
+  expect(events[0]).toMatchObject({
+    tenantId: me.tenant.id,
+    actorId: null,
+    targetType: 'api_token',
+    outcome: 'SUCCESS',
+  });
   expect(JSON.parse(events[0].detail!)).toEqual({ userId: me.id, via: 'cli' });
 
   const second = await runKeyward(['admin-token']);

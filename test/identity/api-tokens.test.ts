@@ -51,7 +51,12 @@ describe("createTenant's first admin token", () => {
 
     const events = await allAuditEvents(gw, gw.platformToken, { action: 'token.issue', targetId: initialId });
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ tenantId: platformTenantId, actorId: platformAdminId, targetType: 'api_token', outcome: 'SUCCESS' });
+    expect(events[0]).toMatchObject({
+      tenantId: platformTenantId,
+      actorId: platformAdminId,
+      targetType: 'api_token',
+      outcome: 'SUCCESS',
+    });
     expect(parseDetail(events[0])).toEqual({ userId: a.adminId, tenantId: a.tenantId, reason: 'tenant.create' });
     // The same request's tenant.create event.
     const created = await allAuditEvents(gw, gw.platformToken, { action: 'tenant.create', targetId: a.tenantId });
@@ -60,9 +65,12 @@ describe("createTenant's first admin token", () => {
 
   test('its admin revokes it, after which it stops working', async () => {
     const t = await seed(gw).tenant({ prefix: 'tokens-own-revoke' });
-    const spare = (await ok(gw, t.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('spare') } })).issueApiToken.token;
+    const spare = (await ok(gw, t.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('spare') } })).issueApiToken
+      .token;
     const initialId = await idOfToken(t.adminToken);
-    expect((await ok(gw, t.adminToken, REVOKE_TOKEN, { id: initialId })).revokeApiToken.revokedAt).toEqual(expect.any(String));
+    expect((await ok(gw, t.adminToken, REVOKE_TOKEN, { id: initialId })).revokeApiToken.revokedAt).toEqual(
+      expect.any(String),
+    );
     expect(await failCode(gw, t.adminToken, ME)).toBe('UNAUTHENTICATED');
     expect((await tokens(spare)).find((token) => token.id === initialId)?.revokedAt).toEqual(expect.any(String));
   });
@@ -83,13 +91,21 @@ describe('the bootstrap token', () => {
     try {
       secondId = await idOfToken(second.platformToken);
       const listed = await tokens(gw.platformToken, { userId: platformAdminId });
-      expect(listed.find((token) => token.id === secondId)).toMatchObject({ name: 'bootstrap token', revokedAt: null, user: { id: platformAdminId } });
+      expect(listed.find((token) => token.id === secondId)).toMatchObject({
+        name: 'bootstrap token',
+        revokedAt: null,
+        user: { id: platformAdminId },
+      });
       expect(listed.map((token) => token.id)).toContain(await idOfToken(gw.platformToken));
 
       const events = await allAuditEvents(gw, gw.platformToken, { action: 'token.issue', targetId: secondId });
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ tenantId: platformTenantId, actorId: null, outcome: 'SUCCESS' });
-      expect(parseDetail(events[0])).toEqual({ userId: platformAdminId, tenantId: platformTenantId, reason: 'bootstrap' });
+      expect(parseDetail(events[0])).toEqual({
+        userId: platformAdminId,
+        tenantId: platformTenantId,
+        reason: 'bootstrap',
+      });
 
       await ok(gw, gw.platformToken, REVOKE_TOKEN, { id: secondId });
       expect(await failCode(second, second.platformToken, ME)).toBe('UNAUTHENTICATED');
@@ -113,9 +129,16 @@ describe('who sees which tokens', () => {
     const listed = await tokens(a.adminToken);
     const ids = listed.map((token) => token.id);
     expect(ids).toEqual(expect.arrayContaining([memberA.tokenId, auditorA.tokenId, await idOfToken(a.adminToken)]));
-    expect(listed.map((token) => token.createdAt)).toEqual([...listed.map((token) => token.createdAt)].sort().reverse());
-    expect((await tokens(a.adminToken, { userId: memberA.userId })).map((token) => token.id)).toEqual([memberA.tokenId]);
-    const stored = await sql<{ n: string }>('select count(*) as n from api_tokens t join users u on u.id = t.user_id where u.tenant_id = $1', [a.tenantId]);
+    expect(listed.map((token) => token.createdAt)).toEqual(
+      [...listed.map((token) => token.createdAt)].sort().reverse(),
+    );
+    expect((await tokens(a.adminToken, { userId: memberA.userId })).map((token) => token.id)).toEqual([
+      memberA.tokenId,
+    ]);
+    const stored = await sql<{ n: string }>(
+      'select count(*) as n from api_tokens t join users u on u.id = t.user_id where u.tenant_id = $1',
+      [a.tenantId],
+    );
     expect(listed).toHaveLength(Number(stored[0].n));
   });
 
@@ -125,12 +148,17 @@ describe('who sees which tokens', () => {
     expect(await failCode(gw, memberA.token, API_TOKENS, { tenantId: b.tenantId })).toBe('FORBIDDEN');
     const theirs = await tokens(gw.platformToken, { tenantId: b.tenantId });
     expect(theirs.map((token) => token.user.id)).toEqual([b.adminId]);
-    expect((await tokens(gw.platformToken, { userId: b.adminId })).map((token) => token.id)).toEqual(theirs.map((token) => token.id));
+    expect((await tokens(gw.platformToken, { userId: b.adminId })).map((token) => token.id)).toEqual(
+      theirs.map((token) => token.id),
+    );
   });
 
   test('the response never carries a token hash or a bearer token', async () => {
     const res = await post(gw, a.adminToken, API_TOKENS, {});
-    const hashes = await sql<{ token_hash: string }>('select token_hash from api_tokens t join users u on u.id = t.user_id where u.tenant_id = $1', [a.tenantId]);
+    const hashes = await sql<{ token_hash: string }>(
+      'select token_hash from api_tokens t join users u on u.id = t.user_id where u.tenant_id = $1',
+      [a.tenantId],
+    );
     expect(hashes.length).toBeGreaterThan(2);
     for (const { token_hash } of hashes) expect(res.raw).not.toContain(token_hash);
     for (const bearer of [a.adminToken, memberA.token, auditorA.token]) expect(res.raw).not.toContain(bearer);

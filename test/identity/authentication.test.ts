@@ -26,7 +26,13 @@ afterAll(() => gw?.stop());
 
 /** `me` over HTTP with a raw Authorization header value (undefined: no header). */
 const meOverHttp = (authorization?: string) =>
-  gql<{ me: { id: string; role: string } }>(gw.url, ME, undefined, undefined, authorization === undefined ? {} : { authorization });
+  gql<{ me: { id: string; role: string } }>(
+    gw.url,
+    ME,
+    undefined,
+    undefined,
+    authorization === undefined ? {} : { authorization },
+  );
 
 interface MeResult {
   data?: { me: { id: string; role: string } } | null;
@@ -55,7 +61,8 @@ async function meOverWs(authorization?: string): Promise<MeResult> {
 }
 
 /** How a request was refused: its error code, or the socket's close code. */
-const refusal = (res: MeResult): unknown => (res.closeCode === undefined ? res.errors?.[0]?.extensions?.code : `closed ${res.closeCode}`);
+const refusal = (res: MeResult): unknown =>
+  res.closeCode === undefined ? res.errors?.[0]?.extensions?.code : `closed ${res.closeCode}`;
 
 const revoke = (callerToken: string, id: string) => ok(gw, callerToken, REVOKE_TOKEN, { id });
 
@@ -113,7 +120,10 @@ describe.each([
   test('an expired token works until expiresAt, then → refused', async () => {
     const member = await createMember(gw, tenant.adminToken, 'MEMBER');
     const expiresAt = new Date(Date.now() + 2_000);
-    const short = await issueToken(gw, member.token, { name: uniqueName('short-lived'), expiresAt: expiresAt.toISOString() });
+    const short = await issueToken(gw, member.token, {
+      name: uniqueName('short-lived'),
+      expiresAt: expiresAt.toISOString(),
+    });
     expect((await me(bearer(short.token))).data?.me.id).toBe(member.userId);
 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt.getTime() - Date.now()) + 250));

@@ -81,12 +81,15 @@ describe('createTenant', () => {
     expect(await rowsForTenantAttempt(name, adminEmail)).toEqual({ tenants: 0, users: 0 });
   });
 
-  test.each(badNames().filter(([, name]) => name !== ''))('adminName %s → BAD_USER_INPUT, nothing written', async (_case, adminName, marker) => {
-    const input = { name: uniqueName('tenant'), adminEmail: uniqueEmail('admin'), adminName };
-    const res = await gql(gw.url, CREATE_TENANT, { input }, gw.platformToken);
-    expectRejected(res, 'adminName', adminName, marker);
-    expect(await rowsForTenantAttempt(input.name, input.adminEmail)).toEqual({ tenants: 0, users: 0 });
-  });
+  test.each(badNames().filter(([, name]) => name !== ''))(
+    'adminName %s → BAD_USER_INPUT, nothing written',
+    async (_case, adminName, marker) => {
+      const input = { name: uniqueName('tenant'), adminEmail: uniqueEmail('admin'), adminName };
+      const res = await gql(gw.url, CREATE_TENANT, { input }, gw.platformToken);
+      expectRejected(res, 'adminName', adminName, marker);
+      expect(await rowsForTenantAttempt(input.name, input.adminEmail)).toEqual({ tenants: 0, users: 0 });
+    },
+  );
 
   test('a duplicate name, in any case and with spaces around it → BAD_USER_INPUT, nothing written', async () => {
     const name = uniqueName('Acme');
@@ -126,7 +129,9 @@ test('over WebSocket too, a variable of the wrong type is BAD_USER_INPUT without
   const marker = `Echo${uniqueSuffix()}`;
   const client = wsClient(gw.wsUrl, bearer(gw.platformToken));
   try {
-    const res = await wsRequest(client, CREATE_TENANT, { input: { name: { secret: marker }, adminEmail: uniqueEmail() } });
+    const res = await wsRequest(client, CREATE_TENANT, {
+      input: { name: { secret: marker }, adminEmail: uniqueEmail() },
+    });
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(res.errors?.[0]?.message).toContain('input.name');
     expect(JSON.stringify(res)).not.toContain(marker);
@@ -144,11 +149,14 @@ describe('createUser', () => {
     expect(await tenantRowCounts(t.tenantId)).toEqual(before);
   });
 
-  test.each(badNames().filter(([, name]) => name !== ''))('name %s → BAD_USER_INPUT, users unchanged', async (_case, name, marker) => {
-    const before = await tenantRowCounts(t.tenantId);
-    expectRejected(await attempt({ email: uniqueEmail(), name, role: 'MEMBER' }), 'name', name, marker);
-    expect(await tenantRowCounts(t.tenantId)).toEqual(before);
-  });
+  test.each(badNames().filter(([, name]) => name !== ''))(
+    'name %s → BAD_USER_INPUT, users unchanged',
+    async (_case, name, marker) => {
+      const before = await tenantRowCounts(t.tenantId);
+      expectRejected(await attempt({ email: uniqueEmail(), name, role: 'MEMBER' }), 'name', name, marker);
+      expect(await tenantRowCounts(t.tenantId)).toEqual(before);
+    },
+  );
 
   test('an unknown role → BAD_USER_INPUT, users unchanged', async () => {
     const before = await tenantRowCounts(t.tenantId);
@@ -167,9 +175,13 @@ describe('createUser', () => {
     }
     expect(await tenantRowCounts(t.tenantId)).toEqual(before);
     // The failed flush left the request's state clean: the same admin carries on.
-    expect((await ok(gw, t.adminToken, CREATE_USER, { input: { email: uniqueEmail(), role: 'MEMBER' } })).createUser.id).toEqual(expect.any(String));
+    expect(
+      (await ok(gw, t.adminToken, CREATE_USER, { input: { email: uniqueEmail(), role: 'MEMBER' } })).createUser.id,
+    ).toEqual(expect.any(String));
     const other = await createTenantWithAdmin(gw, 'dup-elsewhere');
-    expect((await ok(gw, other.adminToken, CREATE_USER, { input: { email, role: 'MEMBER' } })).createUser.email).toBe(email);
+    expect((await ok(gw, other.adminToken, CREATE_USER, { input: { email, role: 'MEMBER' } })).createUser.email).toBe(
+      email,
+    );
   });
 });
 
@@ -187,7 +199,12 @@ describe('issueApiToken', () => {
     ['a number', () => 17],
   ])('expiresAt %s → BAD_USER_INPUT, no token written', async (_case, expiresAt) => {
     const before = await tenantRowCounts(t.tenantId);
-    const res = await gql(gw.url, ISSUE_TOKEN, { input: { name: uniqueName('t'), expiresAt: expiresAt() } }, member.token);
+    const res = await gql(
+      gw.url,
+      ISSUE_TOKEN,
+      { input: { name: uniqueName('t'), expiresAt: expiresAt() } },
+      member.token,
+    );
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(res.errors?.[0]?.message).toMatch(/expiresAt/);
     expect(await tenantRowCounts(t.tenantId)).toEqual(before);
@@ -196,7 +213,11 @@ describe('issueApiToken', () => {
 
 describe('requests that never reach a resolver', () => {
   const post = (body: string, contentType = 'application/json') =>
-    fetch(gw.url, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${t.adminToken}` }, body });
+    fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': contentType, authorization: `Bearer ${t.adminToken}` },
+      body,
+    });
 
   test.each([
     ['truncated JSON', '{"query": "{ me { id } }"'],
@@ -214,7 +235,9 @@ describe('requests that never reach a resolver', () => {
   });
 
   test('a syntax error → GRAPHQL_PARSE_FAILED; an unknown field → GRAPHQL_VALIDATION_FAILED', async () => {
-    expect((await gql(gw.url, '{ me { id ', undefined, t.adminToken)).errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect((await gql(gw.url, '{ me { id ', undefined, t.adminToken)).errors?.[0]?.extensions?.code).toBe(
+      'GRAPHQL_PARSE_FAILED',
+    );
     expect((await gql(gw.url, '{ me { password } }', undefined, t.adminToken)).errors?.[0]?.extensions?.code).toBe(
       'GRAPHQL_VALIDATION_FAILED',
     );

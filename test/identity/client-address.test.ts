@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { chat, chatTenant, startChatEnvironment, uniqueText, usageRows, type ChatEnvironment } from '../support/chat-harness';
+import {
+  chat,
+  chatTenant,
+  startChatEnvironment,
+  uniqueText,
+  usageRows,
+  type ChatEnvironment,
+} from '../support/chat-harness';
 import { ISSUE_TOKEN } from '../support/documents';
 import { anthropicKey, createMember, storeAnthropicKey, uniqueName } from '../support/fixtures';
 import { gql } from '../support/graphql-client';
@@ -18,14 +25,22 @@ const LOOPBACK = /^(::ffff:)?127\.0\.0\.1$/;
 
 /** The audit row of the token that issueApiToken created. */
 const tokenIssueRow = async (tokenId: string) =>
-  (await sql<{ ip: string; request_id: string }>(
-    `select ip, request_id from audit_events where action = 'token.issue' and target_id = $1`,
-    [tokenId],
-  ))[0];
+  (
+    await sql<{ ip: string; request_id: string }>(
+      `select ip, request_id from audit_events where action = 'token.issue' and target_id = $1`,
+      [tokenId],
+    )
+  )[0];
 
 /** issueApiToken for oneself over HTTP with extra headers; returns the new token's id and the answer's x-request-id. */
 async function issueOverHttp(url: string, token: string, headers: Record<string, string>) {
-  const res = await gql<{ issueApiToken: { apiToken: { id: string } } }>(url, ISSUE_TOKEN, { input: { name: uniqueName('addr') } }, token, headers);
+  const res = await gql<{ issueApiToken: { apiToken: { id: string } } }>(
+    url,
+    ISSUE_TOKEN,
+    { input: { name: uniqueName('addr') } },
+    token,
+    headers,
+  );
   expect(res.errors).toBeUndefined();
   return { tokenId: res.data!.issueApiToken.apiToken.id, requestId: res.requestId! };
 }
@@ -39,7 +54,9 @@ async function issueOverWs(wsUrl: string, token: string, headers: Record<string,
   }
   const client = wsClient(wsUrl, bearer(token), { webSocketImpl: WithHeaders });
   try {
-    const res = await wsRequest<{ issueApiToken: { apiToken: { id: string } } }>(client, ISSUE_TOKEN, { input: { name: uniqueName('addr') } });
+    const res = await wsRequest<{ issueApiToken: { apiToken: { id: string } } }>(client, ISSUE_TOKEN, {
+      input: { name: uniqueName('addr') },
+    });
     expect(res.errors).toBeUndefined();
     return { tokenId: res.data!.issueApiToken.apiToken.id };
   } finally {
@@ -72,9 +89,11 @@ describe.each([
     const earlier = await chat(env.gw, tenant.member.token, { message: uniqueText('earlier') });
     const chatRequestId = earlier.started!.requestId;
     const chatAuditRows = async () =>
-      (await sql<{ action: string }>('select action from audit_events where request_id = $1 order by seq', [chatRequestId])).map(
-        (row) => row.action,
-      );
+      (
+        await sql<{ action: string }>('select action from audit_events where request_id = $1 order by seq', [
+          chatRequestId,
+        ])
+      ).map((row) => row.action);
     const auditBefore = await chatAuditRows();
     expect(auditBefore.length).toBeGreaterThan(0);
     expect(await usageRows(chatRequestId)).toHaveLength(1);
@@ -85,7 +104,9 @@ describe.each([
       expect(issued.requestId).toMatch(/^[0-9a-f-]{36}$/);
       expect((await tokenIssueRow(issued.tokenId)).request_id).toBe(issued.requestId);
       // The client's id is logged beside the gateway's, as what it is.
-      const line = env.gw.logs.parsed().find((each) => each.msg === 'graphql operation' && each.requestId === issued.requestId);
+      const line = env.gw.logs
+        .parsed()
+        .find((each) => each.msg === 'graphql operation' && each.requestId === issued.requestId);
       expect(line).toMatchObject({ clientRequestId });
     }
     expect(await chatAuditRows()).toEqual(auditBefore);

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uniqueEmail, uniqueName } from '../support/fixtures';
 import { ok } from '../support/graphql-client';
-import { freePort, killAllGateways, requireBuiltMain, spawnGateway, type GatewayProcess } from '../support/gateway-process';
+import {
+  freePort,
+  killAllGateways,
+  requireBuiltMain,
+  spawnGateway,
+  type GatewayProcess,
+} from '../support/gateway-process';
 
 jest.setTimeout(120_000);
 
@@ -30,7 +36,12 @@ afterAll(async () => {
 /** The gateway as an operator runs it in development: embedded database, generated master key. */
 async function startDevGateway(): Promise<{ proc: GatewayProcess; url: string }> {
   const port = await freePort();
-  const proc = spawnGateway({ NODE_ENV: 'development', HOST: '127.0.0.1', PORT: String(port), KEYWARD_DATA_DIR: dataDir });
+  const proc = spawnGateway({
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    KEYWARD_DATA_DIR: dataDir,
+  });
   const [, url] = await proc.waitForStdout(LISTENING);
   expect(url).toBe(`http://127.0.0.1:${port}/graphql`);
   return { proc, url };
@@ -50,9 +61,14 @@ test('state survives a restart: bootstrap token printed once, token and tenant s
 
   const name = uniqueName('Persisted');
   const created = (
-    await ok(gw, platformToken, 'mutation ($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id } admin { id } token } }', {
-      input: { name, adminEmail: uniqueEmail('persist') },
-    })
+    await ok(
+      gw,
+      platformToken,
+      'mutation ($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id } admin { id } token } }',
+      {
+        input: { name, adminEmail: uniqueEmail('persist') },
+      },
+    )
   ).createTenant;
   await stopWithSigterm(first.proc);
   expect(first.proc.stderr).not.toMatch(/error|failed/i);
@@ -66,7 +82,7 @@ test('state survives a restart: bootstrap token printed once, token and tenant s
   const second = await startDevGateway();
   const again = { url: second.url };
   expect((await ok(again, platformToken, '{ me { role } }')).me.role).toBe('PLATFORM_ADMIN');
-  const tenant = (await ok(again, created.token, '{ tenant { id name } users { id role } }'));
+  const tenant = await ok(again, created.token, '{ tenant { id name } users { id role } }');
   expect(tenant.tenant).toEqual({ id: created.tenant.id, name });
   expect(tenant.users).toEqual([{ id: created.admin.id, role: 'TENANT_ADMIN' }]);
   await stopWithSigterm(second.proc);

@@ -17,7 +17,6 @@ import { startTestGateway, type TestGateway } from '../support/gateway';
 import { failCode, ok } from '../support/graphql-client';
 import { rowsForTenantAttempt, tenantRowCounts } from '../support/sql';
 
-
 let gw: TestGateway;
 let platformTenantId: string;
 let a: SeededTenant;
@@ -86,7 +85,11 @@ describe('createTenant', () => {
     const adminEmail = uniqueEmail('Boss').toUpperCase();
     const created = (await ok(gw, gw.platformToken, CREATE_TENANT, { input: { name, adminEmail } })).createTenant;
     expect(created.tenant).toMatchObject({ name, dataKeyVersion: 1 });
-    expect(created.admin).toMatchObject({ email: adminEmail.toLowerCase(), role: 'TENANT_ADMIN', tenant: { id: created.tenant.id } });
+    expect(created.admin).toMatchObject({
+      email: adminEmail.toLowerCase(),
+      role: 'TENANT_ADMIN',
+      tenant: { id: created.tenant.id },
+    });
     expect(created.token).toMatch(/^kw_[A-Za-z0-9_-]{20,}$/);
     const me = (await ok(gw, created.token, ME)).me;
     expect(me).toMatchObject({ id: created.admin.id, role: 'TENANT_ADMIN', tenant: { id: created.tenant.id } });
@@ -100,13 +103,16 @@ describe('createTenant', () => {
 });
 
 describe('createUser', () => {
-  test.each(['TENANT_ADMIN', 'MEMBER', 'AUDITOR'] as const)('a TENANT_ADMIN creates a %s in its own tenant', async (role) => {
-    const email = uniqueEmail(role);
-    const user = (await ok(gw, a.adminToken, CREATE_USER, { input: { email, role } })).createUser;
-    expect(user).toEqual({ id: expect.any(String), email: email.toLowerCase(), role, tenant: { id: a.tenantId } });
-    const listed = (await ok(gw, a.adminToken, USERS)).users.map((u: { id: string }) => u.id);
-    expect(listed).toContain(user.id);
-  });
+  test.each(['TENANT_ADMIN', 'MEMBER', 'AUDITOR'] as const)(
+    'a TENANT_ADMIN creates a %s in its own tenant',
+    async (role) => {
+      const email = uniqueEmail(role);
+      const user = (await ok(gw, a.adminToken, CREATE_USER, { input: { email, role } })).createUser;
+      expect(user).toEqual({ id: expect.any(String), email: email.toLowerCase(), role, tenant: { id: a.tenantId } });
+      const listed = (await ok(gw, a.adminToken, USERS)).users.map((u: { id: string }) => u.id);
+      expect(listed).toContain(user.id);
+    },
+  );
 
   test('a PLATFORM_ADMIN creates users, platform admins included, in the platform tenant', async () => {
     const input = { email: uniqueEmail('operator'), role: 'PLATFORM_ADMIN' };
@@ -134,7 +140,12 @@ describe('issueApiToken', () => {
     const self = await meId(tokenOf(role));
     for (const input of [{ name: uniqueName('self') }, { name: uniqueName('self-explicit'), userId: self }]) {
       const issued = (await ok(gw, tokenOf(role), ISSUE_TOKEN, { input })).issueApiToken;
-      expect(issued.apiToken).toMatchObject({ name: input.name, user: { id: self }, revokedAt: null, lastUsedAt: null });
+      expect(issued.apiToken).toMatchObject({
+        name: input.name,
+        user: { id: self },
+        revokedAt: null,
+        lastUsedAt: null,
+      });
       expect(await meId(issued.token)).toBe(self);
     }
   });
@@ -146,12 +157,15 @@ describe('issueApiToken', () => {
     expect(await meId(issued.token)).toBe(memberA.userId);
   });
 
-  test.each(['MEMBER', 'AUDITOR'] as const)('%s issuing for another user → FORBIDDEN, nothing written', async (role) => {
-    const before = await tenantRowCounts(a.tenantId);
-    const input = { name: uniqueName('other'), userId: a.adminId };
-    expect(await failCode(gw, tokenOf(role), ISSUE_TOKEN, { input })).toBe('FORBIDDEN');
-    expect(await tenantRowCounts(a.tenantId)).toEqual(before);
-  });
+  test.each(['MEMBER', 'AUDITOR'] as const)(
+    '%s issuing for another user → FORBIDDEN, nothing written',
+    async (role) => {
+      const before = await tenantRowCounts(a.tenantId);
+      const input = { name: uniqueName('other'), userId: a.adminId };
+      expect(await failCode(gw, tokenOf(role), ISSUE_TOKEN, { input })).toBe('FORBIDDEN');
+      expect(await tenantRowCounts(a.tenantId)).toEqual(before);
+    },
+  );
 
   test.each([
     ['TENANT_ADMIN', () => a.adminToken],
@@ -164,7 +178,9 @@ describe('issueApiToken', () => {
   });
 
   test.each(['not-a-uuid', randomUUID(), "' or 1=1 --"])('userId %p → NOT_FOUND', async (userId) => {
-    expect(await failCode(gw, a.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('x'), userId } })).toBe('NOT_FOUND');
+    expect(await failCode(gw, a.adminToken, ISSUE_TOKEN, { input: { name: uniqueName('x'), userId } })).toBe(
+      'NOT_FOUND',
+    );
   });
 });
 
@@ -185,11 +201,14 @@ describe('revokeApiToken', () => {
     expect(await failCode(gw, member.token, ME)).toBe('UNAUTHENTICATED');
   });
 
-  test.each(['MEMBER', 'AUDITOR'] as const)('%s revoking another user’s token → FORBIDDEN; the token keeps working', async (role) => {
-    const victim = await a.member();
-    expect(await failCode(gw, tokenOf(role), REVOKE_TOKEN, { id: victim.tokenId })).toBe('FORBIDDEN');
-    expect(await meId(victim.token)).toBe(victim.userId);
-  });
+  test.each(['MEMBER', 'AUDITOR'] as const)(
+    '%s revoking another user’s token → FORBIDDEN; the token keeps working',
+    async (role) => {
+      const victim = await a.member();
+      expect(await failCode(gw, tokenOf(role), REVOKE_TOKEN, { id: victim.tokenId })).toBe('FORBIDDEN');
+      expect(await meId(victim.token)).toBe(victim.userId);
+    },
+  );
 
   test('another tenant’s token id → NOT_FOUND; the token keeps working', async () => {
     for (const token of [a.adminToken, memberA.token]) {
@@ -224,19 +243,43 @@ describe('updateTenantPolicy', () => {
       requestsPerMinute: 30,
     };
     const expected = { ...input, allowedModels: ['claude-sonnet-4-5', 'claude-haiku-4-5'] };
-    expect((await ok(gw, t.adminToken, UPDATE_POLICY, { input })).updateTenantPolicy).toEqual({ id: t.tenantId, policy: expected });
+    expect((await ok(gw, t.adminToken, UPDATE_POLICY, { input })).updateTenantPolicy).toEqual({
+      id: t.tenantId,
+      policy: expected,
+    });
     expect(await policyOf(member.token)).toEqual(expected);
-    expect(await policyOf(a.adminToken)).toMatchObject({ allowPlatformKey: true, allowedModels: null, monthlyBudgetUsd: null });
+    expect(await policyOf(a.adminToken)).toMatchObject({
+      allowPlatformKey: true,
+      allowedModels: null,
+      monthlyBudgetUsd: null,
+    });
   });
 
   test('omitted fields are kept; null clears budget, limit and allowedModels', async () => {
-    await ok(gw, t.adminToken, UPDATE_POLICY, { input: { monthlyBudgetUsd: 5, requestsPerMinute: 10, allowedModels: ['claude-haiku-4-5'], defaultModel: 'claude-haiku-4-5' } });
+    await ok(gw, t.adminToken, UPDATE_POLICY, {
+      input: {
+        monthlyBudgetUsd: 5,
+        requestsPerMinute: 10,
+        allowedModels: ['claude-haiku-4-5'],
+        defaultModel: 'claude-haiku-4-5',
+      },
+    });
     await ok(gw, t.adminToken, UPDATE_POLICY, { input: { allowPlatformKey: true } });
-    expect(await policyOf(t.adminToken)).toMatchObject({ monthlyBudgetUsd: 5, requestsPerMinute: 10, allowedModels: ['claude-haiku-4-5'] });
+    expect(await policyOf(t.adminToken)).toMatchObject({
+      monthlyBudgetUsd: 5,
+      requestsPerMinute: 10,
+      allowedModels: ['claude-haiku-4-5'],
+    });
 
     const input = { monthlyBudgetUsd: null, requestsPerMinute: null, allowedModels: null };
     const policy = (await ok(gw, t.adminToken, UPDATE_POLICY, { input })).updateTenantPolicy.policy;
-    expect(policy).toEqual({ allowPlatformKey: true, allowedModels: null, defaultModel: 'claude-haiku-4-5', monthlyBudgetUsd: null, requestsPerMinute: null });
+    expect(policy).toEqual({
+      allowPlatformKey: true,
+      allowedModels: null,
+      defaultModel: 'claude-haiku-4-5',
+      monthlyBudgetUsd: null,
+      requestsPerMinute: null,
+    });
     expect(await policyOf(t.adminToken)).toEqual(policy);
   });
 
@@ -275,24 +318,33 @@ describe('setPreferredModel', () => {
     expect(await preferred(member.token)).toBe('claude-sonnet-4-5');
     expect(await preferred(t.adminToken)).toBeNull();
 
-    expect((await ok(gw, member.token, SET_PREFERRED_MODEL, { model: null })).setPreferredModel.preferredModel).toBeNull();
+    expect(
+      (await ok(gw, member.token, SET_PREFERRED_MODEL, { model: null })).setPreferredModel.preferredModel,
+    ).toBeNull();
     expect(await preferred(member.token)).toBeNull();
   });
 
   test('an unknown model → UNKNOWN_MODEL; a model the tenant does not allow → MODEL_NOT_ALLOWED', async () => {
     await ok(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-haiku-4-5' });
     expect(await failCode(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-haiku-9' })).toBe('UNKNOWN_MODEL');
-    await ok(gw, t.adminToken, UPDATE_POLICY, { input: { allowedModels: ['claude-haiku-4-5'], defaultModel: 'claude-haiku-4-5' } });
-    expect(await failCode(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-opus-4-5' })).toBe('MODEL_NOT_ALLOWED');
+    await ok(gw, t.adminToken, UPDATE_POLICY, {
+      input: { allowedModels: ['claude-haiku-4-5'], defaultModel: 'claude-haiku-4-5' },
+    });
+    expect(await failCode(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-opus-4-5' })).toBe(
+      'MODEL_NOT_ALLOWED',
+    );
     expect(await preferred(member.token)).toBe('claude-haiku-4-5');
   });
 });
 
 describe('deleteTenant', () => {
-  test.each(['TENANT_ADMIN', 'MEMBER', 'AUDITOR'] as const)('%s deleting another tenant → FORBIDDEN; it survives', async (role) => {
-    expect(await failCode(gw, tokenOf(role), DELETE_TENANT, { id: b.tenantId })).toBe('FORBIDDEN');
-    expect(await meId(b.adminToken)).toBe(b.adminId);
-  });
+  test.each(['TENANT_ADMIN', 'MEMBER', 'AUDITOR'] as const)(
+    '%s deleting another tenant → FORBIDDEN; it survives',
+    async (role) => {
+      expect(await failCode(gw, tokenOf(role), DELETE_TENANT, { id: b.tenantId })).toBe('FORBIDDEN');
+      expect(await meId(b.adminToken)).toBe(b.adminId);
+    },
+  );
 
   test('a TENANT_ADMIN deleting its own tenant → FORBIDDEN', async () => {
     expect(await failCode(gw, a.adminToken, DELETE_TENANT, { id: a.tenantId })).toBe('FORBIDDEN');
@@ -334,7 +386,9 @@ describe('tenant isolation', () => {
   ])('B’s %s cannot touch A’s tokens or users (NOT_FOUND)', async (_label, role) => {
     const token = role === 'TENANT_ADMIN' ? b.adminToken : memberB.token;
     expect(await failCode(gw, token, REVOKE_TOKEN, { id: memberA.tokenId })).toBe('NOT_FOUND');
-    expect(await failCode(gw, token, ISSUE_TOKEN, { input: { name: uniqueName('x'), userId: a.adminId } })).toBe('NOT_FOUND');
+    expect(await failCode(gw, token, ISSUE_TOKEN, { input: { name: uniqueName('x'), userId: a.adminId } })).toBe(
+      'NOT_FOUND',
+    );
     expect(await meId(memberA.token)).toBe(memberA.userId);
   });
 });

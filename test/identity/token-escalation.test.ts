@@ -1,5 +1,13 @@
 import { hashBearerToken } from '../../src/auth/bearer-token';
-import { API_TOKENS, CREATE_USER, DELETE_CREDENTIAL, ISSUE_TOKEN, ME, REVOKE_TOKEN, SET_CREDENTIAL } from '../support/documents';
+import {
+  API_TOKENS,
+  CREATE_USER,
+  DELETE_CREDENTIAL,
+  ISSUE_TOKEN,
+  ME,
+  REVOKE_TOKEN,
+  SET_CREDENTIAL,
+} from '../support/documents';
 import { anthropicKey, createMember, uniqueEmail, uniqueName, type UserFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { failCode, ok } from '../support/graphql-client';
@@ -10,7 +18,6 @@ import { sql } from '../support/sql';
  * through tokens (issue one for it, revoke its bootstrap token, list its tokens) nor through its
  * account or keys. Nobody acts on a role above its own.
  */
-
 
 let gw: TestGateway;
 let platformAdminId: string;
@@ -27,17 +34,22 @@ beforeAll(async () => {
   const me = (await ok(gw, gw.platformToken, ME)).me;
   platformAdminId = me.id;
   platformTenantId = me.tenant.id;
-  bootstrapTokenId = (await sql<{ id: string }>('select id from api_tokens where token_hash = $1', [hashBearerToken(gw.platformToken)]))[0].id;
+  bootstrapTokenId = (
+    await sql<{ id: string }>('select id from api_tokens where token_hash = $1', [hashBearerToken(gw.platformToken)])
+  )[0].id;
   platformTenantAdmin = await createMember(gw, gw.platformToken, 'TENANT_ADMIN');
 }, 60_000);
 afterAll(() => gw?.stop());
 
 test('the fixture: a TENANT_ADMIN of the platform tenant, beside the PLATFORM_ADMIN', async () => {
-  expect((await ok(gw, platformTenantAdmin.token, ME)).me).toMatchObject({ role: 'TENANT_ADMIN', tenant: { id: platformTenantId } });
+  expect((await ok(gw, platformTenantAdmin.token, ME)).me).toMatchObject({
+    role: 'TENANT_ADMIN',
+    tenant: { id: platformTenantId },
+  });
   expect((await ok(gw, gw.platformToken, ME)).me.role).toBe('PLATFORM_ADMIN');
 });
 
-test("issuing a token for the PLATFORM_ADMIN → FORBIDDEN, no token row written, a DENIED token.issue event", async () => {
+test('issuing a token for the PLATFORM_ADMIN → FORBIDDEN, no token row written, a DENIED token.issue event', async () => {
   const before = await tokenRowsOf(platformAdminId);
   const input = { name: uniqueName('escalate'), userId: platformAdminId };
   expect(await failCode(gw, platformTenantAdmin.token, ISSUE_TOKEN, { input })).toBe('FORBIDDEN');
@@ -46,7 +58,9 @@ test("issuing a token for the PLATFORM_ADMIN → FORBIDDEN, no token row written
     `select outcome, detail from audit_events where chain = $1 and action = 'token.issue' and actor_id = $2`,
     [platformTenantId, platformTenantAdmin.userId],
   );
-  expect(denied).toEqual([{ outcome: 'DENIED', detail: JSON.stringify({ userId: platformAdminId, code: 'FORBIDDEN' }) }]);
+  expect(denied).toEqual([
+    { outcome: 'DENIED', detail: JSON.stringify({ userId: platformAdminId, code: 'FORBIDDEN' }) },
+  ]);
 });
 
 test('revoking the bootstrap token → FORBIDDEN; it keeps working, and a restart with it still starts', async () => {
@@ -64,7 +78,8 @@ test('revoking the bootstrap token → FORBIDDEN; it keeps working, and a restar
 
 test("listing the PLATFORM_ADMIN's tokens → FORBIDDEN; the tenant-wide list leaves them out", async () => {
   expect(await failCode(gw, platformTenantAdmin.token, API_TOKENS, { userId: platformAdminId })).toBe('FORBIDDEN');
-  const listed: Array<{ id: string; user: { id: string } }> = (await ok(gw, platformTenantAdmin.token, API_TOKENS)).apiTokens;
+  const listed: Array<{ id: string; user: { id: string } }> = (await ok(gw, platformTenantAdmin.token, API_TOKENS))
+    .apiTokens;
   expect(listed.map((token) => token.id)).toContain(platformTenantAdmin.tokenId);
   expect(listed.map((token) => token.id)).not.toContain(bootstrapTokenId);
   expect(listed.filter((token) => token.user.id === platformAdminId)).toEqual([]);
@@ -72,7 +87,9 @@ test("listing the PLATFORM_ADMIN's tokens → FORBIDDEN; the tenant-wide list le
 
 test('creating a PLATFORM_ADMIN in the platform tenant → FORBIDDEN, nothing written', async () => {
   const email = uniqueEmail('climb');
-  expect(await failCode(gw, platformTenantAdmin.token, CREATE_USER, { input: { email, role: 'PLATFORM_ADMIN' } })).toBe('FORBIDDEN');
+  expect(await failCode(gw, platformTenantAdmin.token, CREATE_USER, { input: { email, role: 'PLATFORM_ADMIN' } })).toBe(
+    'FORBIDDEN',
+  );
   expect(await sql('select id from users where email = $1', [email])).toEqual([]);
 });
 
@@ -89,16 +106,24 @@ test('a TENANT_ADMIN still manages its peers and everyone below it in the platfo
   const peer = await createMember(gw, gw.platformToken, 'TENANT_ADMIN');
   const member = await createMember(gw, gw.platformToken, 'MEMBER');
   for (const user of [peer, member]) {
-    const issued = (await ok(gw, platformTenantAdmin.token, ISSUE_TOKEN, { input: { name: uniqueName('ok'), userId: user.userId } })).issueApiToken;
+    const issued = (
+      await ok(gw, platformTenantAdmin.token, ISSUE_TOKEN, { input: { name: uniqueName('ok'), userId: user.userId } })
+    ).issueApiToken;
     expect((await ok(gw, issued.token, ME)).me.id).toBe(user.userId);
-    expect((await ok(gw, platformTenantAdmin.token, REVOKE_TOKEN, { id: issued.apiToken.id })).revokeApiToken.revokedAt).toEqual(expect.any(String));
+    expect(
+      (await ok(gw, platformTenantAdmin.token, REVOKE_TOKEN, { id: issued.apiToken.id })).revokeApiToken.revokedAt,
+    ).toEqual(expect.any(String));
     expect(await failCode(gw, issued.token, ME)).toBe('UNAUTHENTICATED');
   }
 });
 
 test('the PLATFORM_ADMIN still issues, lists and revokes tokens of anyone in its tenant, itself included', async () => {
-  const issued = (await ok(gw, gw.platformToken, ISSUE_TOKEN, { input: { name: uniqueName('own'), userId: platformAdminId } })).issueApiToken;
-  const listed = (await ok(gw, gw.platformToken, API_TOKENS, { userId: platformAdminId })).apiTokens.map((token: { id: string }) => token.id);
+  const issued = (
+    await ok(gw, gw.platformToken, ISSUE_TOKEN, { input: { name: uniqueName('own'), userId: platformAdminId } })
+  ).issueApiToken;
+  const listed = (await ok(gw, gw.platformToken, API_TOKENS, { userId: platformAdminId })).apiTokens.map(
+    (token: { id: string }) => token.id,
+  );
   expect(listed).toEqual(expect.arrayContaining([issued.apiToken.id, bootstrapTokenId]));
   await ok(gw, gw.platformToken, REVOKE_TOKEN, { id: issued.apiToken.id });
   expect(await failCode(gw, issued.token, ME)).toBe('UNAUTHENTICATED');

@@ -39,7 +39,10 @@ describe('auditing failed authentications', () => {
     for (let i = 0; i < 40; i++) {
       const unknown = await gql(gw.url, '{ me { id } }', undefined, unknownToken(), headers);
       expect(unknown.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-      const malformed = await gql(gw.url, '{ me { id } }', undefined, undefined, { ...headers, authorization: 'Bearer nonsense' });
+      const malformed = await gql(gw.url, '{ me { id } }', undefined, undefined, {
+        ...headers,
+        authorization: 'Bearer nonsense',
+      });
       expect(malformed.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     }
     for (let i = 0; i < 20; i++) {
@@ -51,7 +54,10 @@ describe('auditing failed authentications', () => {
     }
 
     const rows = await authFailedRows([ip]);
-    expect(rows.map((row) => (JSON.parse(row.detail) as { reason: string }).reason).sort()).toEqual(['malformed', 'unknown']);
+    expect(rows.map((row) => (JSON.parse(row.detail) as { reason: string }).reason).sort()).toEqual([
+      'malformed',
+      'unknown',
+    ]);
   });
 
   test('many clients: at most 60 auth.failed rows a minute per process', async () => {
@@ -85,16 +91,22 @@ describe('WebSockets without a valid token', () => {
     return (await whenClosed).code;
   };
   const closeAll = async (held: WebSocket[]) => {
-    await Promise.all(held.map((socket) => {
-      const whenClosed = closed(socket);
-      socket.close();
-      return whenClosed;
-    }));
+    await Promise.all(
+      held.map((socket) => {
+        const whenClosed = closed(socket);
+        socket.close();
+        return whenClosed;
+      }),
+    );
   };
 
   beforeAll(async () => {
     gw = await startSharedGateway({
-      env: { KEYWARD_TRUST_PROXY: 'loopback', KEYWARD_WS_MAX_UNAUTHENTICATED_PER_IP: '3', KEYWARD_WS_MAX_UNAUTHENTICATED_TOTAL: '5' },
+      env: {
+        KEYWARD_TRUST_PROXY: 'loopback',
+        KEYWARD_WS_MAX_UNAUTHENTICATED_PER_IP: '3',
+        KEYWARD_WS_MAX_UNAUTHENTICATED_TOTAL: '5',
+      },
     });
   });
   afterAll(async () => {

@@ -27,7 +27,9 @@ const hugeName = (): string => `Op${randomBytes(5_000).toString('hex')}`;
 const operationLabels = (snapshot: MetricsSnapshot): Set<string> =>
   new Set(
     snapshot.samples
-      .filter((sample) => sample.name === 'keyward_graphql_requests_total' || sample.name === 'keyward_graphql_errors_total')
+      .filter(
+        (sample) => sample.name === 'keyward_graphql_requests_total' || sample.name === 'keyward_graphql_errors_total',
+      )
       .map((sample) => sample.labels.operation),
   );
 
@@ -42,7 +44,8 @@ async function subscribeMany(socket: WebSocket, payload: () => Record<string, un
     });
     socket.once('close', (code) => reject(new Error(`socket closed with ${code}`)));
   });
-  for (let i = 0; i < MESSAGES; i++) socket.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: payload() }));
+  for (let i = 0; i < MESSAGES; i++)
+    socket.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: payload() }));
   await done;
 }
 
@@ -90,7 +93,9 @@ test('300 WebSocket subscribe messages with `{` and unique 10 KB operation names
     expectBoundedLines(lines, names);
     const after = await scrape(gw.url);
     expectBoundedLabels(after, names);
-    expect(after.value('keyward_graphql_requests_total', { operation: 'invalid', transport: 'ws' })).toBeGreaterThanOrEqual(MESSAGES);
+    expect(
+      after.value('keyward_graphql_requests_total', { operation: 'invalid', transport: 'ws' }),
+    ).toBeGreaterThanOrEqual(MESSAGES);
   }
   // Two series more at most (ws/invalid/error and its error code), not one per name.
   expect((await scrape(gw.url)).text.length - before.text.length).toBeLessThan(20_000);

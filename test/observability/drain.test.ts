@@ -93,7 +93,11 @@ describe('in process (KEYWARD_DRAIN_SECONDS=1)', () => {
 
       expect(await usageRow(quickRun.started!.requestId)).toMatchObject({ status: 'completed', error_code: null });
       const slowUsage = await usageRow(slowRun.started!.requestId);
-      expect(slowUsage).toMatchObject({ status: 'failed', error_code: 'SHUTTING_DOWN', output_tokens: slowRun.deltas.length });
+      expect(slowUsage).toMatchObject({
+        status: 'failed',
+        error_code: 'SHUTTING_DOWN',
+        output_tokens: slowRun.deltas.length,
+      });
       expect((await messageRows(slowRun.started!.conversationId))[1]).toMatchObject({
         role: 'ASSISTANT',
         content: slowRun.text,
@@ -165,7 +169,11 @@ describe('a real process on SIGTERM', () => {
       await waitForClose(upstream);
       expect(upstream.completed).toBe(false);
 
-      expect(await usageRow(run.started!.requestId)).toMatchObject({ status: 'failed', error_code: 'SHUTTING_DOWN', key_source: 'TENANT' });
+      expect(await usageRow(run.started!.requestId)).toMatchObject({
+        status: 'failed',
+        error_code: 'SHUTTING_DOWN',
+        key_source: 'TENANT',
+      });
       const logged = gateway.stdout
         .split('\n')
         .filter((line) => line.startsWith('{'))

@@ -41,7 +41,12 @@ interface Posted {
 }
 
 /** POSTs an operation with our own X-Request-Id (or none) and returns the id the gateway answered with. */
-async function post(token: string | undefined, query: string, variables?: Record<string, unknown>, requestId?: string): Promise<Posted> {
+async function post(
+  token: string | undefined,
+  query: string,
+  variables?: Record<string, unknown>,
+  requestId?: string,
+): Promise<Posted> {
   const response = await fetch(env.gw.url, {
     method: 'POST',
     headers: {
@@ -79,7 +84,9 @@ describe('a known key leaves no trace in the logs', () => {
     });
     received.push(stored.raw);
     expect(stored.body.errors).toBeUndefined();
-    expect(env.anthropic.requests.some((request) => request.path === '/v1/models' && request.apiKey === key)).toBe(true);
+    expect(env.anthropic.requests.some((request) => request.path === '/v1/models' && request.apiKey === key)).toBe(
+      true,
+    );
 
     // The key in variables of the wrong type: graphql-js would echo the value in its message.
     for (const input of [
@@ -95,7 +102,9 @@ describe('a known key leaves no trace in the logs', () => {
     // And on the WebSocket transport.
     const socket = wsClient(env.gw.wsUrl, bearer(tenant.member.token));
     try {
-      const overWs = await wsRequest(socket, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: key, validate: key } });
+      const overWs = await wsRequest(socket, SET_CREDENTIAL, {
+        input: { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: key, validate: key },
+      });
       received.push(JSON.stringify(overWs));
       expect(overWs.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     } finally {
@@ -124,7 +133,9 @@ describe('a known key leaves no trace in the logs', () => {
       received.push(...run.raw);
       expect(run.started).toBeDefined();
     }
-    expect(env.anthropic.requests.filter((request) => request.path === '/v1/messages' && request.apiKey === key)).toHaveLength(5);
+    expect(
+      env.anthropic.requests.filter((request) => request.path === '/v1/messages' && request.apiKey === key),
+    ).toHaveLength(5);
 
     const written = env.gw.logs.lines.slice(linesBefore);
     // What was written: a line per operation (HTTP: 1 stored, 4 refused, 1 invalid; WebSocket: 1
@@ -155,11 +166,43 @@ describe('a known key leaves no trace in the logs', () => {
 describe('graphql operation lines', () => {
   test('one line per HTTP request, with request id, operation, tenant, user, duration and outcome', async () => {
     const requests = [
-      { token: tenant.member.token, query: 'query LogMe { me { id } }', operation: 'LogMe', outcome: 'success', who: tenant.member.userId },
-      { token: tenant.adminToken, query: 'query LogUsers { users { id } }', operation: 'LogUsers', outcome: 'success', who: tenant.adminId },
-      { token: tenant.member.token, query: 'query LogForbidden { users { id } }', operation: 'LogForbidden', outcome: 'error', who: tenant.member.userId, codes: ['FORBIDDEN'] },
-      { token: tenant.member.token, query: '{ tenant { id } }', operation: 'anonymous', outcome: 'success', who: tenant.member.userId },
-      { token: undefined, query: 'query LogAnonymous { me { id } }', operation: 'LogAnonymous', outcome: 'error', who: null, codes: ['UNAUTHENTICATED'] },
+      {
+        token: tenant.member.token,
+        query: 'query LogMe { me { id } }',
+        operation: 'LogMe',
+        outcome: 'success',
+        who: tenant.member.userId,
+      },
+      {
+        token: tenant.adminToken,
+        query: 'query LogUsers { users { id } }',
+        operation: 'LogUsers',
+        outcome: 'success',
+        who: tenant.adminId,
+      },
+      {
+        token: tenant.member.token,
+        query: 'query LogForbidden { users { id } }',
+        operation: 'LogForbidden',
+        outcome: 'error',
+        who: tenant.member.userId,
+        codes: ['FORBIDDEN'],
+      },
+      {
+        token: tenant.member.token,
+        query: '{ tenant { id } }',
+        operation: 'anonymous',
+        outcome: 'success',
+        who: tenant.member.userId,
+      },
+      {
+        token: undefined,
+        query: 'query LogAnonymous { me { id } }',
+        operation: 'LogAnonymous',
+        outcome: 'error',
+        who: null,
+        codes: ['UNAUTHENTICATED'],
+      },
     ];
     for (const request of requests) {
       const clientRequestId = `test-${randomBytes(8).toString('hex')}`;
@@ -190,7 +233,9 @@ describe('graphql operation lines', () => {
   test('one line per WebSocket operation: chats completed, refused, unsubscribed, or cut off with the socket', async () => {
     await storeAnthropicKey(env.gw, tenant.adminToken, 'TENANT', anthropicKey());
     const completed = await chat(env.gw, tenant.adminToken, { message: uniqueText('ws-log') });
-    const refusedBefore = logLines().filter((line) => line.msg === 'graphql operation' && line.userId === tenant.adminId).length;
+    const refusedBefore = logLines().filter(
+      (line) => line.msg === 'graphql operation' && line.userId === tenant.adminId,
+    ).length;
     const refused = await chat(env.gw, tenant.adminToken, { message: uniqueText('ws-log'), keySource: 'PERSONAL' });
     expect(errorCode(refused)).toBe('PERSONAL_KEY_MISSING');
 
@@ -202,11 +247,19 @@ describe('graphql operation lines', () => {
     cut.socket!.terminate();
     await Promise.all([unsubscribed.dispose(), cut.dispose()]);
 
-    const expected = { transport: 'ws', operation: 'Chat', operationType: 'subscription', tenantId: tenant.tenantId, userId: tenant.adminId };
+    const expected = {
+      transport: 'ws',
+      operation: 'Chat',
+      operationType: 'subscription',
+      tenantId: tenant.tenantId,
+      userId: tenant.adminId,
+    };
     for (const run of [completed, unsubscribed.run, cut.run]) {
       const requestId = run.started!.requestId;
       await waitFor(() => operationLines(requestId).length > 0, `the line of ${requestId}`);
-      expect(operationLines(requestId)).toEqual([expect.objectContaining({ ...expected, requestId, outcome: 'success' })]);
+      expect(operationLines(requestId)).toEqual([
+        expect.objectContaining({ ...expected, requestId, outcome: 'success' }),
+      ]);
       expect(operationLines(requestId)[0].durationMs as number).toBeGreaterThanOrEqual(0);
     }
     const refusals = logLines()
@@ -217,10 +270,18 @@ describe('graphql operation lines', () => {
   });
 
   test('a request without X-Request-Id gets a generated one, used in its line', async () => {
-    const res = await post(tenant.member.token, 'mutation LogPreferred { setPreferredModel(model: "claude-haiku-4-5") { id } }');
+    const res = await post(
+      tenant.member.token,
+      'mutation LogPreferred { setPreferredModel(model: "claude-haiku-4-5") { id } }',
+    );
     expect(res.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(operationLines(res.requestId!)).toEqual([
-      expect.objectContaining({ operation: 'LogPreferred', operationType: 'mutation', outcome: 'success', userId: tenant.member.userId }),
+      expect.objectContaining({
+        operation: 'LogPreferred',
+        operationType: 'mutation',
+        outcome: 'success',
+        userId: tenant.member.userId,
+      }),
     ]);
   });
 });
@@ -231,7 +292,10 @@ describe('unexpected errors', () => {
     const broken = await chatTenant(env.gw);
     await sqlSimple('update tenants set allowed_models = array[null]::text[] where id = $1', [broken.tenantId]);
 
-    const res = await post(broken.adminToken, 'mutation LogBroken { updateTenantPolicy(input: { requestsPerMinute: 100 }) { id } }');
+    const res = await post(
+      broken.adminToken,
+      'mutation LogBroken { updateTenantPolicy(input: { requestsPerMinute: 100 }) { id } }',
+    );
     expect(res.body.errors).toHaveLength(1);
     const [error] = res.body.errors!;
     expect(error.message).toBe('Internal server error');
@@ -242,7 +306,12 @@ describe('unexpected errors', () => {
     expect(logged).toHaveLength(1);
     expect(JSON.stringify(logged[0].err)).toMatch(/TypeError/);
     expect(operationLines(res.requestId!)).toEqual([
-      expect.objectContaining({ operation: 'LogBroken', outcome: 'error', errorCodes: ['INTERNAL_SERVER_ERROR'], tenantId: broken.tenantId }),
+      expect.objectContaining({
+        operation: 'LogBroken',
+        outcome: 'error',
+        errorCodes: ['INTERNAL_SERVER_ERROR'],
+        tenantId: broken.tenantId,
+      }),
     ]);
 
     // Over the WebSocket the same broken row (a null in a [String!] list) is masked the same way.
@@ -253,7 +322,9 @@ describe('unexpected errors', () => {
       expect(wsError?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
       const requestId = wsError?.extensions?.requestId as string;
       expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(logLines().filter((line) => line.requestId === requestId && line.msg === 'unexpected error')).toHaveLength(1);
+      expect(logLines().filter((line) => line.requestId === requestId && line.msg === 'unexpected error')).toHaveLength(
+        1,
+      );
     } finally {
       await socket.dispose();
     }

@@ -58,11 +58,19 @@ test('KEYWARD_METRICS_TOKEN: no bearer or a wrong one → 401, the token → 200
   expect(await without.text()).not.toContain('keyward_');
 
   const lastCharChanged = `${METRICS_TOKEN.slice(0, -1)}${METRICS_TOKEN.endsWith('x') ? 'y' : 'x'}`;
-  for (const authorization of [`Bearer ${lastCharChanged}`, `Bearer ${METRICS_TOKEN}x`, 'Bearer ', METRICS_TOKEN, `Basic ${METRICS_TOKEN}`]) {
+  for (const authorization of [
+    `Bearer ${lastCharChanged}`,
+    `Bearer ${METRICS_TOKEN}x`,
+    'Bearer ',
+    METRICS_TOKEN,
+    `Basic ${METRICS_TOKEN}`,
+  ]) {
     expect((await fetch(metricsUrl(), { headers: { authorization } })).status).toBe(401);
   }
   // A Keyward API token is not the metrics token.
-  expect((await fetch(metricsUrl(), { headers: { authorization: `Bearer ${env.gw.platformToken}` } })).status).toBe(401);
+  expect((await fetch(metricsUrl(), { headers: { authorization: `Bearer ${env.gw.platformToken}` } })).status).toBe(
+    401,
+  );
 
   const withToken = await fetch(metricsUrl(), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
   expect(withToken.status).toBe(200);
@@ -143,18 +151,25 @@ test('chat metrics: open streams, time to first token, stream duration by status
   );
 
   expect((await chat(env.gw, tenant.member.token, { message: uniqueText('done') })).completed).toBeDefined();
-  expect(errorCode(await chat(env.gw, tenant.member.token, { message: uniqueText('refused'), keySource: 'TENANT' }))).toBe('TENANT_KEY_MISSING');
+  expect(
+    errorCode(await chat(env.gw, tenant.member.token, { message: uniqueText('refused'), keySource: 'TENANT' })),
+  ).toBe('TENANT_KEY_MISSING');
   env.anthropic.enqueue({ kind: 'http-error', status: 500 });
   expect((await chat(env.gw, tenant.member.token, { message: uniqueText('500') })).failed?.code).toBe('UPSTREAM_ERROR');
   env.anthropic.enqueue({ kind: 'http-error', status: 401 });
-  expect((await chat(env.gw, tenant.member.token, { message: uniqueText('401') })).failed?.code).toBe('INVALID_PROVIDER_KEY');
+  expect((await chat(env.gw, tenant.member.token, { message: uniqueText('401') })).failed?.code).toBe(
+    'INVALID_PROVIDER_KEY',
+  );
 
   const after = await metrics();
-  const delta = (name: string, labels: Record<string, string> = {}) => after.value(name, labels) - before.value(name, labels);
+  const delta = (name: string, labels: Record<string, string> = {}) =>
+    after.value(name, labels) - before.value(name, labels);
   // Only the completed chat produced a first token.
   expect(delta('keyward_chat_time_to_first_token_seconds_count', { model, key_source: 'PERSONAL' })).toBe(1);
   expect(delta('keyward_chat_time_to_first_token_seconds_sum', { model, key_source: 'PERSONAL' })).toBeGreaterThan(0);
-  expect(delta('keyward_chat_time_to_first_token_seconds_bucket', { model, key_source: 'PERSONAL', le: '+Inf' })).toBe(1);
+  expect(delta('keyward_chat_time_to_first_token_seconds_bucket', { model, key_source: 'PERSONAL', le: '+Inf' })).toBe(
+    1,
+  );
   expect(delta('keyward_chat_stream_duration_seconds_count', { model, status: 'completed' })).toBe(1);
   expect(delta('keyward_chat_stream_duration_seconds_count', { model, status: 'cancelled' })).toBe(1);
   expect(delta('keyward_chat_stream_duration_seconds_count', { model, status: 'failed' })).toBe(2);
@@ -182,15 +197,23 @@ test('keyring calls and data-key cache hits and misses', async () => {
   // Storing a key spends that use (a hit); the chat's decryption then misses and unwraps again.
   await storeAnthropicKey(env.gw, fresh.adminToken, 'TENANT', anthropicKey());
   const stored = await metrics();
-  expect(stored.value('keyward_datakey_cache_hits_total')).toBeGreaterThan(created.value('keyward_datakey_cache_hits_total'));
+  expect(stored.value('keyward_datakey_cache_hits_total')).toBeGreaterThan(
+    created.value('keyward_datakey_cache_hits_total'),
+  );
 
   expect((await chat(env.gw, fresh.adminToken, { message: uniqueText('cache') })).completed).toBeDefined();
   const after = await metrics();
-  expect(after.value('keyward_datakey_cache_misses_total')).toBeGreaterThan(stored.value('keyward_datakey_cache_misses_total'));
-  expect(after.value('keyward_datakey_cache_hits_total')).toBeGreaterThan(stored.value('keyward_datakey_cache_hits_total'));
+  expect(after.value('keyward_datakey_cache_misses_total')).toBeGreaterThan(
+    stored.value('keyward_datakey_cache_misses_total'),
+  );
+  expect(after.value('keyward_datakey_cache_hits_total')).toBeGreaterThan(
+    stored.value('keyward_datakey_cache_hits_total'),
+  );
   expect(
     after.value('keyward_keyring_calls_total', { keyring: 'local', operation: 'unwrap', outcome: 'success' }),
-  ).toBeGreaterThan(stored.value('keyward_keyring_calls_total', { keyring: 'local', operation: 'unwrap', outcome: 'success' }));
+  ).toBeGreaterThan(
+    stored.value('keyward_keyring_calls_total', { keyring: 'local', operation: 'unwrap', outcome: 'success' }),
+  );
   expect(after.value('keyward_datakey_cache_size')).toBeGreaterThanOrEqual(1);
 });
 
@@ -205,12 +228,18 @@ test('keyward_db_pool_used counts a connection held by a request waiting on a ro
     await holder.query(`select id from tenants where id = ${sqlLiteral(locked.tenantId)} for update`);
     // Blocks on the lock (on PGlite every other connection waits for the transaction), holding a pooled connection.
     pending = gql(env.gw.url, UPDATE_POLICY, { input: { requestsPerMinute: 1000 } }, locked.adminToken);
-    await eventually(async () => (await metrics()).value('keyward_db_pool_used') > before, 'a pooled connection in use');
+    await eventually(
+      async () => (await metrics()).value('keyward_db_pool_used') > before,
+      'a pooled connection in use',
+    );
   } finally {
     await holder.query('commit').catch(() => undefined);
     await holder.end();
   }
   const res = (await pending) as { errors?: unknown };
   expect(res.errors).toBeUndefined();
-  await eventually(async () => (await metrics()).value('keyward_db_pool_used') === before, 'the connection to be released');
+  await eventually(
+    async () => (await metrics()).value('keyward_db_pool_used') === before,
+    'the connection to be released',
+  );
 });

@@ -85,7 +85,11 @@ describe('streaming Messages API', () => {
     const texts = ['alpha one', 'bravo two three', 'charlie', 'delta four five six', 'echo seven', 'foxtrot'];
 
     const finals = await Promise.all(
-      texts.map((text, i) => client({ apiKey: `sk-ant-user-${i}` }).messages.stream(params(text)).finalMessage()),
+      texts.map((text, i) =>
+        client({ apiKey: `sk-ant-user-${i}` })
+          .messages.stream(params(text))
+          .finalMessage(),
+      ),
     );
 
     finals.forEach((message, i) => {
@@ -112,7 +116,10 @@ describe('streaming Messages API', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(response.headers.get('request-id')).toMatch(/^req_/);
-    const events = text.split('\n\n').filter(Boolean).map((chunk) => chunk.split('\n'));
+    const events = text
+      .split('\n\n')
+      .filter(Boolean)
+      .map((chunk) => chunk.split('\n'));
     for (const [eventLine, dataLine, ...rest] of events) {
       expect(rest).toEqual([]);
       expect(JSON.parse(dataLine.replace(/^data: /, '')).type).toBe(eventLine.replace(/^event: /, ''));
@@ -165,10 +172,16 @@ describe('non-streaming Messages API', () => {
     server.enqueue({ kind: 'http-error', status: 500 });
     const noMaxTokens = { model: MODEL, messages: [{ role: 'user' as const, content: 'x' }] };
 
-    const error = await errorOf(client({ maxRetries: 2 }).messages.create(noMaxTokens as unknown as ReturnType<typeof params>));
+    const error = await errorOf(
+      client({ maxRetries: 2 }).messages.create(noMaxTokens as unknown as ReturnType<typeof params>),
+    );
 
     expect(error).toBeInstanceOf(BadRequestError);
-    expect(error).toMatchObject({ status: 400, type: 'invalid_request_error', apiMessage: 'max_tokens: Field required' });
+    expect(error).toMatchObject({
+      status: 400,
+      type: 'invalid_request_error',
+      apiMessage: 'max_tokens: Field required',
+    });
     expect(server.requests).toHaveLength(1);
     // The queued 500 is still there for the next valid request.
     await expect(client().messages.create(params())).rejects.toBeInstanceOf(InternalServerError);
@@ -249,7 +262,9 @@ describe('authentication', () => {
     server.rejectKey('sk-ant-forbidden', 403);
     server.rejectKey('sk-ant-revoked');
 
-    await expect(client({ apiKey: 'custom-key' }).messages.create(params())).resolves.toMatchObject({ type: 'message' });
+    await expect(client({ apiKey: 'custom-key' }).messages.create(params())).resolves.toMatchObject({
+      type: 'message',
+    });
     await expect(client().messages.create(params())).rejects.toBeInstanceOf(AuthenticationError);
     await expect(client({ apiKey: 'sk-ant-revoked' }).models.list()).rejects.toBeInstanceOf(AuthenticationError);
     const forbidden = await errorOf(client({ apiKey: 'sk-ant-forbidden' }).messages.create(params()));
@@ -286,7 +301,10 @@ describe('errors and retries', () => {
   });
 
   it('throws RateLimitError when the 429 persists', async () => {
-    server.enqueue({ kind: 'http-error', status: 429, retryAfterMs: 10 }, { kind: 'http-error', status: 429, retryAfterMs: 10 });
+    server.enqueue(
+      { kind: 'http-error', status: 429, retryAfterMs: 10 },
+      { kind: 'http-error', status: 429, retryAfterMs: 10 },
+    );
     const error = await errorOf(client({ maxRetries: 1 }).messages.create(params()));
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error).toMatchObject({ type: 'rate_limit_error' });
@@ -301,7 +319,10 @@ describe('errors and retries', () => {
     expect(error).toMatchObject({ status: 529, type: 'overloaded_error', requestID: server.requests[0].requestId });
 
     server.reset();
-    server.enqueue({ kind: 'http-error', status: 529, retryAfterMs: 10 }, { kind: 'http-error', status: 529, retryAfterMs: 10 });
+    server.enqueue(
+      { kind: 'http-error', status: 529, retryAfterMs: 10 },
+      { kind: 'http-error', status: 529, retryAfterMs: 10 },
+    );
     await expect(client({ maxRetries: 1 }).messages.create(params())).rejects.toBeInstanceOf(OverloadedError);
     expect(server.requests).toHaveLength(2);
 
@@ -365,7 +386,9 @@ describe('errors and retries', () => {
     server.setBehaviour((request) =>
       request.apiKey === 'sk-ant-overloaded' ? { kind: 'http-error', status: 529 } : undefined,
     );
-    await expect(client({ apiKey: 'sk-ant-overloaded' }).messages.create(params())).rejects.toBeInstanceOf(OverloadedError);
+    await expect(client({ apiKey: 'sk-ant-overloaded' }).messages.create(params())).rejects.toBeInstanceOf(
+      OverloadedError,
+    );
     await expect(client().messages.create(params('fine'))).resolves.toMatchObject({
       content: [{ type: 'text', text: 'Echo: fine' }],
     });

@@ -25,12 +25,13 @@ function stale(): boolean {
 /** Builds dist (`npx tsc -p tsconfig.build.json`) when the CLI is missing or older than its audit/cli sources. */
 export async function ensureCliBuilt(): Promise<void> {
   if (!stale()) return;
-  await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).catch(
-    (error: { stdout?: string; stderr?: string }) => {
-      // tsc still emits on type errors elsewhere in the tree; only a missing CLI is fatal.
-      if (!existsSync(CLI)) throw new Error(`build failed: ${error.stdout ?? ''}${error.stderr ?? ''}`);
-    },
-  );
+  await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  }).catch((error: { stdout?: string; stderr?: string }) => {
+    // tsc still emits on type errors elsewhere in the tree; only a missing CLI is fatal.
+    if (!existsSync(CLI)) throw new Error(`build failed: ${error.stdout ?? ''}${error.stderr ?? ''}`);
+  });
 }
 
 export interface CliResult {

@@ -45,7 +45,7 @@ export const parseDetail = (event: AuditEventView): Record<string, unknown> | nu
   event.detail === null ? null : (JSON.parse(event.detail) as Record<string, unknown>);
 
 /** Whether any of `secrets` occurs in `text`. */
-export const leaks = (text: string, secrets: Iterable<string>): string[] => [...secrets].filter((secret) => text.includes(secret));
+export const leaks = (text: string, secrets: Iterable<string>): string[] =>
+  [...secrets].filter((secret) => text.includes(secret));
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-

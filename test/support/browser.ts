@@ -11,7 +11,9 @@ export const CHROMIUM = process.env.KEYWARD_CHROMIUM ?? '/usr/bin/chromium';
 
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium); .ci/run does this`);
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium); .ci/run does this`,
+    );
   }
   return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
 }
@@ -39,7 +41,11 @@ export interface WatchedPage {
   close(): Promise<void>;
 }
 
-export async function openPage(browser: Browser, origin: string, viewport = { width: 1200, height: 800 }): Promise<WatchedPage> {
+export async function openPage(
+  browser: Browser,
+  origin: string,
+  viewport = { width: 1200, height: 800 },
+): Promise<WatchedPage> {
   const context = await browser.newContext({ viewport, reducedMotion: 'reduce' });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
@@ -55,7 +61,8 @@ export async function openPage(browser: Browser, origin: string, viewport = { wi
     if (!allowedOrigins.has(url.origin)) problems.push(`request to another origin: ${request.url()}`);
   });
   page.on('websocket', (socket) => {
-    if (!allowedOrigins.has(new URL(socket.url()).origin)) problems.push(`WebSocket to another origin: ${socket.url()}`);
+    if (!allowedOrigins.has(new URL(socket.url()).origin))
+      problems.push(`WebSocket to another origin: ${socket.url()}`);
   });
   return {
     page,

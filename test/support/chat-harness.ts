@@ -46,7 +46,9 @@ export class ChatRun {
   }
 
   get deltas(): string[] {
-    return this.events.filter((event): event is ChatDeltaEvent => event.__typename === 'ChatDelta').map((event) => event.text);
+    return this.events
+      .filter((event): event is ChatDeltaEvent => event.__typename === 'ChatDelta')
+      .map((event) => event.text);
   }
 
   get text(): string {
@@ -101,7 +103,10 @@ export async function chat(
 export function runChat(client: Client, input: ChatInputArgs, timeoutMs = 20_000): Promise<ChatRun> {
   return new Promise((resolve, reject) => {
     const run = new ChatRun();
-    const timer = setTimeout(() => reject(new Error(`chat did not end within ${timeoutMs} ms: ${run.raw.join(' ')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`chat did not end within ${timeoutMs} ms: ${run.raw.join(' ')}`)),
+      timeoutMs,
+    );
     const finish = () => {
       clearTimeout(timer);
       resolve(run);
@@ -116,7 +121,11 @@ export function runChat(client: Client, input: ChatInputArgs, timeoutMs = 20_000
             return finish();
           }
           clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(`socket error: ${String((error as { reason?: string })?.reason ?? error)}`));
+          reject(
+            error instanceof Error
+              ? error
+              : new Error(`socket error: ${String((error as { reason?: string })?.reason ?? error)}`),
+          );
         },
         complete: finish,
       },
@@ -129,7 +138,8 @@ export type CompletedChatRun = ChatRun & { readonly started: ChatStartedEvent; r
 /** A chat on a shared client that must complete. */
 export async function completedChat(client: Client, input: ChatInputArgs): Promise<CompletedChatRun> {
   const run = await runChat(client, input);
-  if (run.errors?.length || !run.started || !run.completed) throw new Error(`expected a completed chat, got ${run.raw.join(' ')}`);
+  if (run.errors?.length || !run.started || !run.completed)
+    throw new Error(`expected a completed chat, got ${run.raw.join(' ')}`);
   return run as CompletedChatRun;
 }
 
@@ -137,7 +147,11 @@ export async function completedChat(client: Client, input: ChatInputArgs): Promi
 export const chatClient = (gw: Pick<TestGateway, 'wsUrl'>, token: string): Client => wsClient(gw.wsUrl, bearer(token));
 
 /** A chat that must be refused before any event; returns the error code. */
-export async function refusedChat(gw: Pick<TestGateway, 'wsUrl'>, token: string, input: ChatInputArgs): Promise<unknown> {
+export async function refusedChat(
+  gw: Pick<TestGateway, 'wsUrl'>,
+  token: string,
+  input: ChatInputArgs,
+): Promise<unknown> {
   const run = await chat(gw, token, input);
   if (run.events.length) throw new Error(`expected a refusal, got events ${JSON.stringify(run.events)}`);
   if (!run.errors?.length) throw new Error('expected a refusal, got neither events nor errors');
@@ -158,7 +172,12 @@ export class OpenChat {
   private ended = false;
   private unsubscribeFn: () => void = () => undefined;
 
-  constructor(gw: Pick<TestGateway, 'wsUrl'>, token: string, input: ChatInputArgs, options: Partial<ClientOptions> = {}) {
+  constructor(
+    gw: Pick<TestGateway, 'wsUrl'>,
+    token: string,
+    input: ChatInputArgs,
+    options: Partial<ClientOptions> = {},
+  ) {
     this.client = wsClient(gw.wsUrl, bearer(token), {
       ...options,
       on: {
@@ -200,7 +219,14 @@ export class OpenChat {
     return new Promise((resolve, reject) => {
       const check = () => {
         if (predicate(this.run)) return settle(resolve);
-        if (this.ended) settle(() => reject(new Error(`chat ended before ${what}: ${JSON.stringify(this.run.events)} ${JSON.stringify(this.run.errors)}`)));
+        if (this.ended)
+          settle(() =>
+            reject(
+              new Error(
+                `chat ended before ${what}: ${JSON.stringify(this.run.events)} ${JSON.stringify(this.run.errors)}`,
+              ),
+            ),
+          );
       };
       const timer = setTimeout(() => settle(() => reject(new Error(`timed out waiting for ${what}`))), timeoutMs);
       const settle = (action: () => void) => {
@@ -258,7 +284,9 @@ export async function startChatEnvironment(env: Record<string, string | undefine
   const anthropic = await startAnthropicServer();
   try {
     // A short drain, so that stopping a gateway with a stream still open (a failed test) is quick.
-    const gw = await startSharedGateway({ env: { ANTHROPIC_BASE_URL: anthropic.baseURL, KEYWARD_DRAIN_SECONDS: '1', ...env } });
+    const gw = await startSharedGateway({
+      env: { ANTHROPIC_BASE_URL: anthropic.baseURL, KEYWARD_DRAIN_SECONDS: '1', ...env },
+    });
     return {
       anthropic,
       gw,
@@ -278,7 +306,11 @@ export interface ChatTenant extends TenantFixture {
 }
 
 /** A tenant with one member of `role` (MEMBER by default) and the given policy. */
-export async function chatTenant(gw: TestGateway, policy: TenantPolicyArgs = {}, role: RoleName = 'MEMBER'): Promise<ChatTenant> {
+export async function chatTenant(
+  gw: TestGateway,
+  policy: TenantPolicyArgs = {},
+  role: RoleName = 'MEMBER',
+): Promise<ChatTenant> {
   const tenant = await seed(gw).tenant({ prefix: 'chat', policy });
   return { ...tenant, member: await tenant.member(role) };
 }
@@ -381,7 +413,11 @@ export function keyTraces(key: string): string[] {
   // A base64 rendering of the key shifted by one or two bytes shares no prefix with the above;
   // strip its first and last 4 characters so any alignment still matches.
   for (const offset of [0, 1, 2]) {
-    traces.push(Buffer.from(`${'x'.repeat(offset)}${key}`).toString('base64').slice(offset ? 4 : 0, -4));
+    traces.push(
+      Buffer.from(`${'x'.repeat(offset)}${key}`)
+        .toString('base64')
+        .slice(offset ? 4 : 0, -4),
+    );
   }
   return traces;
 }

@@ -28,12 +28,18 @@ export function parsePrometheus(text: string): Sample[] {
 }
 
 export class MetricsSnapshot {
-  constructor(readonly samples: Sample[], readonly text: string) {}
+  constructor(
+    readonly samples: Sample[],
+    readonly text: string,
+  ) {}
 
   /** Sum of the samples named `name` whose labels include `labels` (0 when there are none). */
   value(name: string, labels: Record<string, string> = {}): number {
     return this.samples
-      .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+      .filter(
+        (sample) =>
+          sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+      )
       .reduce((sum, sample) => sum + sample.value, 0);
   }
 

@@ -13,7 +13,8 @@ export type TypedDocument<Result, Variables = Record<string, never>> = string & 
   readonly [variablesType]?: Variables;
 };
 
-export type ResultOf<D> = D extends TypedDocument<infer R, unknown> ? (unknown extends R ? Record<string, any> : R) : never;
+export type ResultOf<D> =
+  D extends TypedDocument<infer R, unknown> ? (unknown extends R ? Record<string, any> : R) : never;
 export type VariablesOf<D> = D extends TypedDocument<unknown, infer V> ? V : never;
 
 export const doc = <Result, Variables = Record<string, never>>(source: string): TypedDocument<Result, Variables> =>
@@ -56,8 +57,27 @@ export interface PlatformKeyLimitArgs {
 // Tenants and users
 
 export const ME = doc<{
-  me: { id: string; email: string; role: RoleName; tenant: { id: string; name: string }; preferredModel: string | null };
-}>(/* GraphQL */ `{ me { id email role tenant { id name } preferredModel } }`);
+  me: {
+    id: string;
+    email: string;
+    role: RoleName;
+    tenant: { id: string; name: string };
+    preferredModel: string | null;
+  };
+}>(/* GraphQL */ `
+  {
+    me {
+      id
+      email
+      role
+      tenant {
+        id
+        name
+      }
+      preferredModel
+    }
+  }
+`);
 
 export interface CreateTenantArgs {
   name: string;
@@ -78,8 +98,23 @@ export const CREATE_TENANT = doc<
 >(/* GraphQL */ `
   mutation ($input: CreateTenantInput!) {
     createTenant(input: $input) {
-      tenant { id name dataKeyVersion platformKey { enabled monthlyCapUsd } }
-      admin { id email role tenant { id } }
+      tenant {
+        id
+        name
+        dataKeyVersion
+        platformKey {
+          enabled
+          monthlyCapUsd
+        }
+      }
+      admin {
+        id
+        email
+        role
+        tenant {
+          id
+        }
+      }
       token
     }
   }
@@ -89,37 +124,83 @@ export const CREATE_USER = doc<
   { createUser: { id: string; email: string; role: RoleName; tenant: { id: string } } },
   { input: { email: string; name?: string; role: string } }
 >(/* GraphQL */ `
-  mutation ($input: CreateUserInput!) { createUser(input: $input) { id email role tenant { id } } }
+  mutation ($input: CreateUserInput!) {
+    createUser(input: $input) {
+      id
+      email
+      role
+      tenant {
+        id
+      }
+    }
+  }
 `);
 
-export const USERS = doc<{ users: Array<{ id: string; email: string; role: RoleName; tenant: { id: string } }> }>(/* GraphQL */ `
-  { users { id email role tenant { id } } }
-`);
-
-export const DELETE_TENANT = doc<{ deleteTenant: boolean }, { id: string }>(/* GraphQL */ `
-  mutation ($id: ID!) { deleteTenant(id: $id) }
-`);
-
-export const UPDATE_POLICY = doc<{ updateTenantPolicy: { id: string; policy: PolicyView } }, { input: TenantPolicyArgs }>(
+export const USERS = doc<{ users: Array<{ id: string; email: string; role: RoleName; tenant: { id: string } }> }>(
   /* GraphQL */ `
-    mutation ($input: UpdateTenantPolicyInput!) {
-      updateTenantPolicy(input: $input) { id policy { allowPlatformKey allowedModels defaultModel monthlyBudgetUsd requestsPerMinute } }
+    {
+      users {
+        id
+        email
+        role
+        tenant {
+          id
+        }
+      }
     }
   `,
 );
+
+export const DELETE_TENANT = doc<{ deleteTenant: boolean }, { id: string }>(/* GraphQL */ `
+  mutation ($id: ID!) {
+    deleteTenant(id: $id)
+  }
+`);
+
+export const UPDATE_POLICY = doc<
+  { updateTenantPolicy: { id: string; policy: PolicyView } },
+  { input: TenantPolicyArgs }
+>(/* GraphQL */ `
+  mutation ($input: UpdateTenantPolicyInput!) {
+    updateTenantPolicy(input: $input) {
+      id
+      policy {
+        allowPlatformKey
+        allowedModels
+        defaultModel
+        monthlyBudgetUsd
+        requestsPerMinute
+      }
+    }
+  }
+`);
 
 export const SET_PLATFORM_KEY_LIMIT = doc<
   { setPlatformKeyLimit: { id: string; platformKey: PlatformKeyView } },
   { tenantId: string; input: PlatformKeyLimitArgs }
 >(/* GraphQL */ `
   mutation ($tenantId: ID!, $input: PlatformKeyLimitInput!) {
-    setPlatformKeyLimit(tenantId: $tenantId, input: $input) { id platformKey { enabled monthlyCapUsd } }
+    setPlatformKeyLimit(tenantId: $tenantId, input: $input) {
+      id
+      platformKey {
+        enabled
+        monthlyCapUsd
+      }
+    }
   }
 `);
 
-export const SET_PREFERRED_MODEL = doc<{ setPreferredModel: { id: string; preferredModel: string | null } }, { model: string | null }>(
-  /* GraphQL */ `mutation ($model: String) { setPreferredModel(model: $model) { id preferredModel } }`,
-);
+export const SET_PREFERRED_MODEL = doc<
+  { setPreferredModel: { id: string; preferredModel: string | null } },
+  { model: string | null }
+>(/* GraphQL */ `
+  mutation ($model: String) {
+    setPreferredModel(model: $model) {
+      id
+      preferredModel
+    }
+  }
+`);
 
 // ---------------------------------------------------------------------------------------------
 // Tokens
@@ -138,25 +219,66 @@ export const ISSUE_TOKEN = doc<
   {
     issueApiToken: {
       token: string;
-      apiToken: { id: string; name: string; expiresAt: string | null; lastUsedAt: string | null; revokedAt: string | null; user: { id: string } };
+      apiToken: {
+        id: string;
+        name: string;
+        expiresAt: string | null;
+        lastUsedAt: string | null;
+        revokedAt: string | null;
+        user: { id: string };
+      };
     };
   },
   { input: { name: string; userId?: string; expiresAt?: string | null } }
 >(/* GraphQL */ `
   mutation ($input: IssueApiTokenInput!) {
-    issueApiToken(input: $input) { token apiToken { id name expiresAt lastUsedAt revokedAt user { id } } }
+    issueApiToken(input: $input) {
+      token
+      apiToken {
+        id
+        name
+        expiresAt
+        lastUsedAt
+        revokedAt
+        user {
+          id
+        }
+      }
+    }
   }
 `);
 
-export const REVOKE_TOKEN = doc<{ revokeApiToken: { id: string; revokedAt: string | null; lastUsedAt: string | null } }, { id: string }>(
-  /* GraphQL */ `mutation ($id: ID!) { revokeApiToken(id: $id) { id revokedAt lastUsedAt } }`,
+export const REVOKE_TOKEN = doc<
+  { revokeApiToken: { id: string; revokedAt: string | null; lastUsedAt: string | null } },
+  { id: string }
+>(/* GraphQL */ `
+  mutation ($id: ID!) {
+    revokeApiToken(id: $id) {
+      id
+      revokedAt
+      lastUsedAt
+    }
+  }
+`);
+
+export const API_TOKENS = doc<{ apiTokens: ApiTokenView[] }, { userId?: string | null; tenantId?: string | null }>(
+  /* GraphQL */ `
+    query ($userId: ID, $tenantId: ID) {
+      apiTokens(userId: $userId, tenantId: $tenantId) {
+        id
+        name
+        createdAt
+        lastUsedAt
+        revokedAt
+        expiresAt
+        user {
+          id
+          role
+        }
+      }
+    }
+  `,
 );
-
-export const API_TOKENS = doc<{ apiTokens: ApiTokenView[] }, { userId?: string | null; tenantId?: string | null }>(/* GraphQL */ `
-  query ($userId: ID, $tenantId: ID) {
-    apiTokens(userId: $userId, tenantId: $tenantId) { id name createdAt lastUsedAt revokedAt expiresAt user { id role } }
-  }
-`);
 
 // ---------------------------------------------------------------------------------------------
 // Credentials and keys
@@ -189,24 +311,47 @@ export const SET_CREDENTIAL = doc<{ setCredential: CredentialView }, { input: Se
   mutation ($input: SetCredentialInput!) { setCredential(input: $input) { ${CREDENTIAL_FIELDS} } }
 `);
 
-export const CREDENTIALS = doc<{ credentials: CredentialView[] }>(/* GraphQL */ `{ credentials { ${CREDENTIAL_FIELDS} } }`);
+export const CREDENTIALS = doc<{ credentials: CredentialView[] }>(
+  /* GraphQL */ `{ credentials { ${CREDENTIAL_FIELDS} } }`,
+);
 
 export const DELETE_CREDENTIAL = doc<{ deleteCredential: boolean }, { id: string }>(/* GraphQL */ `
-  mutation ($id: ID!) { deleteCredential(id: $id) }
+  mutation ($id: ID!) {
+    deleteCredential(id: $id)
+  }
 `);
 
 export const KEY_STATUS = doc<
   { keyStatus: { provider: string; hasPersonalKey: boolean; hasTenantKey: boolean; platformKeyAvailable: boolean } },
   { provider: string }
 >(/* GraphQL */ `
-  query ($provider: Provider!) { keyStatus(provider: $provider) { provider hasPersonalKey hasTenantKey platformKeyAvailable } }
+  query ($provider: Provider!) {
+    keyStatus(provider: $provider) {
+      provider
+      hasPersonalKey
+      hasTenantKey
+      platformKeyAvailable
+    }
+  }
 `);
 
 export const ROTATE_DATA_KEY = doc<{ rotateDataKey: { id: string; dataKeyVersion: number; keyring: string } }>(
-  /* GraphQL */ `mutation { rotateDataKey { id dataKeyVersion keyring } }`,
+  /* GraphQL */ `
+    mutation {
+      rotateDataKey {
+        id
+        dataKeyVersion
+        keyring
+      }
+    }
+  `,
 );
 
-export const REWRAP_DATA_KEYS = doc<{ rewrapDataKeys: number }>(/* GraphQL */ `mutation { rewrapDataKeys }`);
+export const REWRAP_DATA_KEYS = doc<{ rewrapDataKeys: number }>(/* GraphQL */ `
+  mutation {
+    rewrapDataKeys
+  }
+`);
 
 export const TENANT = doc<{
   tenant: {
@@ -220,9 +365,21 @@ export const TENANT = doc<{
 }>(/* GraphQL */ `
   {
     tenant {
-      id name keyring dataKeyVersion
-      policy { allowPlatformKey allowedModels defaultModel monthlyBudgetUsd requestsPerMinute }
-      platformKey { enabled monthlyCapUsd }
+      id
+      name
+      keyring
+      dataKeyVersion
+      policy {
+        allowPlatformKey
+        allowedModels
+        defaultModel
+        monthlyBudgetUsd
+        requestsPerMinute
+      }
+      platformKey {
+        enabled
+        monthlyCapUsd
+      }
     }
   }
 `);
@@ -239,14 +396,29 @@ export interface ModelView {
 }
 
 export const MODELS = doc<{ models: ModelView[] }>(/* GraphQL */ `
-  { models { id provider inputUsdPerMTok outputUsdPerMTok keySources } }
+  {
+    models {
+      id
+      provider
+      inputUsdPerMTok
+      outputUsdPerMTok
+      keySources
+    }
+  }
 `);
 
 export const CREATE_AGENT = doc<
   { createAgent: { id: string; name: string; model: string | null; systemPrompt: string } },
   { input: { name: string; systemPrompt: string; model?: string } }
 >(/* GraphQL */ `
-  mutation ($input: CreateAgentInput!) { createAgent(input: $input) { id name model systemPrompt } }
+  mutation ($input: CreateAgentInput!) {
+    createAgent(input: $input) {
+      id
+      name
+      model
+      systemPrompt
+    }
+  }
 `);
 
 export const CONVERSATION = doc<
@@ -255,13 +427,32 @@ export const CONVERSATION = doc<
       id: string;
       title: string | null;
       agent: { id: string } | null;
-      messages: Array<{ id: string; role: string; content: string; model: string | null; keySource: KeySourceName | null }>;
+      messages: Array<{
+        id: string;
+        role: string;
+        content: string;
+        model: string | null;
+        keySource: KeySourceName | null;
+      }>;
     } | null;
   },
   { id: string }
 >(/* GraphQL */ `
   query ($id: ID!) {
-    conversation(id: $id) { id title agent { id } messages { id role content model keySource } }
+    conversation(id: $id) {
+      id
+      title
+      agent {
+        id
+      }
+      messages {
+        id
+        role
+        content
+        model
+        keySource
+      }
+    }
   }
 `);
 
@@ -305,10 +496,28 @@ export const CHAT = doc<{ chat: ChatEvent }, { input: ChatInputArgs }>(/* GraphQ
   subscription Chat($input: ChatInput!) {
     chat(input: $input) {
       __typename
-      ... on ChatStarted { requestId conversationId model keySource }
-      ... on ChatDelta { text }
-      ... on ChatCompleted { stopReason usage { inputTokens outputTokens costUsd } }
-      ... on ChatFailed { code message retryable }
+      ... on ChatStarted {
+        requestId
+        conversationId
+        model
+        keySource
+      }
+      ... on ChatDelta {
+        text
+      }
+      ... on ChatCompleted {
+        stopReason
+        usage {
+          inputTokens
+          outputTokens
+          costUsd
+        }
+      }
+      ... on ChatFailed {
+        code
+        message
+        retryable
+      }
     }
   }
 `);
@@ -352,8 +561,28 @@ export const AUDIT_EVENTS = doc<
 >(/* GraphQL */ `
   query ($filter: AuditFilter, $first: Int, $after: String) {
     auditEvents(filter: $filter, first: $first, after: $after) {
-      edges { cursor node { id seq at tenantId actorId action targetType targetId outcome requestId ip detail hash } }
-      pageInfo { hasNextPage endCursor }
+      edges {
+        cursor
+        node {
+          id
+          seq
+          at
+          tenantId
+          actorId
+          action
+          targetType
+          targetId
+          outcome
+          requestId
+          ip
+          detail
+          hash
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
     }
   }
 `);
@@ -365,12 +594,26 @@ export interface AuditVerification {
 }
 
 export const VERIFY_AUDIT_LOG = doc<{ verifyAuditLog: AuditVerification }>(/* GraphQL */ `
-  { verifyAuditLog { ok checked firstBrokenSeq } }
+  {
+    verifyAuditLog {
+      ok
+      checked
+      firstBrokenSeq
+    }
+  }
 `);
 
-export const VERIFY_AUDIT_LOG_OF = doc<{ verifyAuditLog: AuditVerification }, { tenantId: string | null }>(/* GraphQL */ `
-  query ($tenantId: ID) { verifyAuditLog(tenantId: $tenantId) { ok checked firstBrokenSeq } }
-`);
+export const VERIFY_AUDIT_LOG_OF = doc<{ verifyAuditLog: AuditVerification }, { tenantId: string | null }>(
+  /* GraphQL */ `
+    query ($tenantId: ID) {
+      verifyAuditLog(tenantId: $tenantId) {
+        ok
+        checked
+        firstBrokenSeq
+      }
+    }
+  `,
+);
 
 export interface UsageBucketView {
   userId: string | null;
@@ -388,6 +631,15 @@ export const USAGE = doc<
   { filter?: Record<string, unknown> | null; groupBy?: Array<'USER' | 'MODEL' | 'KEY_SOURCE' | 'DAY'> | null }
 >(/* GraphQL */ `
   query ($filter: UsageFilter, $groupBy: [UsageDimension!]) {
-    usage(filter: $filter, groupBy: $groupBy) { userId model keySource day requests inputTokens outputTokens costUsd }
+    usage(filter: $filter, groupBy: $groupBy) {
+      userId
+      model
+      keySource
+      day
+      requests
+      inputTokens
+      outputTokens
+      costUsd
+    }
   }
 `);

@@ -13,7 +13,6 @@ import {
 import type { TestGateway } from './gateway';
 import { ok } from './graphql-client';
 
-
 /** Every test file shares one database, so names and emails carry a random suffix. */
 export const uniqueSuffix = (): string => randomBytes(5).toString('hex');
 export const uniqueName = (prefix: string): string => `${prefix}-${uniqueSuffix()}`;
@@ -39,10 +38,15 @@ export interface UserFixture {
 }
 
 /** A new tenant (created by the platform admin) with its first TENANT_ADMIN and that admin's token. */
-export async function createTenantWithAdmin(gw: Pick<TestGateway, 'url' | 'platformToken'>, prefix = 'tenant'): Promise<TenantFixture> {
+export async function createTenantWithAdmin(
+  gw: Pick<TestGateway, 'url' | 'platformToken'>,
+  prefix = 'tenant',
+): Promise<TenantFixture> {
   const tenantName = uniqueName(prefix);
   const adminEmail = uniqueEmail('admin');
-  const data = await ok(gw, gw.platformToken, CREATE_TENANT, { input: { name: tenantName, adminEmail, adminName: 'Admin' } });
+  const data = await ok(gw, gw.platformToken, CREATE_TENANT, {
+    input: { name: tenantName, adminEmail, adminName: 'Admin' },
+  });
   const created = data.createTenant;
   return { tenantId: created.tenant.id, tenantName, adminId: created.admin.id, adminEmail, adminToken: created.token };
 }
@@ -76,7 +80,9 @@ export async function storeAnthropicKey(
   scope: CredentialScope,
   apiKey: string,
 ): Promise<string> {
-  const data = await ok(gw, token, SET_CREDENTIAL, { input: { provider: 'ANTHROPIC', scope, apiKey, validate: false } });
+  const data = await ok(gw, token, SET_CREDENTIAL, {
+    input: { provider: 'ANTHROPIC', scope, apiKey, validate: false },
+  });
   return data.setCredential.id;
 }
 
@@ -84,7 +90,11 @@ export const updatePolicy = (gw: Pick<TestGateway, 'url'>, adminToken: string, i
   ok(gw, adminToken, UPDATE_POLICY, { input });
 
 /** A model's catalog prices (USD per million tokens) as the API reports them. */
-export async function modelPrices(gw: Pick<TestGateway, 'url'>, token: string, model: string): Promise<{ input: number; output: number }> {
+export async function modelPrices(
+  gw: Pick<TestGateway, 'url'>,
+  token: string,
+  model: string,
+): Promise<{ input: number; output: number }> {
   const entry = (await ok(gw, token, MODELS)).models.find((candidate) => candidate.id === model);
   if (!entry) throw new Error(`${model} is not in the catalog`);
   return { input: entry.inputUsdPerMTok, output: entry.outputUsdPerMTok };

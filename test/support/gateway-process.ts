@@ -21,7 +21,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -71,7 +73,13 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
         const match = stdout.match(pattern);
         if (match) return done(() => resolveMatch(match));
         if (child.exitCode !== null || child.signalCode !== null) {
-          done(() => reject(new Error(`gateway exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}\nstdout:\n${stdout}\nstderr:\n${stderr}`)));
+          done(() =>
+            reject(
+              new Error(
+                `gateway exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+              ),
+            ),
+          );
         }
       };
       const timer = setTimeout(

@@ -29,7 +29,13 @@ export async function gql<T = Record<string, unknown>>(
   });
   const raw = await response.text();
   const body = JSON.parse(raw) as { data?: T | null; errors?: GraphQLResponse['errors'] };
-  return { status: response.status, data: body.data, errors: body.errors, raw, requestId: response.headers.get('x-request-id') };
+  return {
+    status: response.status,
+    data: body.data,
+    errors: body.errors,
+    raw,
+    requestId: response.headers.get('x-request-id'),
+  };
 }
 
 /** POSTs a document to the gateway as the holder of `token`; the response is typed by the document. */
@@ -62,8 +68,9 @@ export async function ok<D extends string>(
 }
 
 /** The first error's extensions.code, whatever carried it (HTTP, WebSocket, a chat run). */
-export const errorCode = (result: { readonly errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> | null }): unknown =>
-  result.errors?.[0]?.extensions?.code;
+export const errorCode = (result: {
+  readonly errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> | null;
+}): unknown => result.errors?.[0]?.extensions?.code;
 
 /** Runs an operation that must fail, and returns the first error's code. */
 export async function failCode<D extends string>(

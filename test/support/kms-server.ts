@@ -173,11 +173,9 @@ class FakeKmsServer implements KmsServer {
       keyId: (isReEncrypt ? body.DestinationKeyId : body.KeyId) as string | undefined,
       sourceKeyId: (isReEncrypt ? body.SourceKeyId : undefined) as string | undefined,
       encryptionContext: (isReEncrypt ? body.SourceEncryptionContext : body.EncryptionContext) as
-        | EncryptionContext
-        | undefined,
+        EncryptionContext | undefined,
       destinationEncryptionContext: (isReEncrypt ? body.DestinationEncryptionContext : undefined) as
-        | EncryptionContext
-        | undefined,
+        EncryptionContext | undefined,
     });
     this.callLog.push(record);
     return record;
@@ -223,7 +221,9 @@ function assertKmsRequest(request: IncomingMessage, operation: string): void {
   if (!request.headers.authorization) {
     throw new KmsProtocolError('MissingAuthenticationTokenException', 'Missing Authentication Token');
   }
-  const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const contentType = String(request.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim();
   if (request.method !== 'POST' || request.url !== '/' || contentType !== JSON_1_1 || !operation) {
     throw new KmsProtocolError(
       'UnknownOperationException',

@@ -22,15 +22,20 @@ export async function withPg<T>(use: (client: Client) => Promise<T>, url = testD
 }
 
 /** One statement on a database given by URL (the run's shared one, or an isolated one). */
-export const sqlOn = <R extends Record<string, unknown> = Record<string, any>>(url: string, text: string, params: unknown[] = []): Promise<R[]> =>
-  withPg(async (client) => (await client.query<R>(text, params)).rows, url);
+export const sqlOn = <R extends Record<string, unknown> = Record<string, any>>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<R[]> => withPg(async (client) => (await client.query<R>(text, params)).rows, url);
 
 /**
  * Runs one query on the run's test database over a plain `pg` connection (the PostgreSQL server
  * and the embedded PGlite both answer on a socket), for checks the API cannot express.
  */
-export const sql = <R extends Record<string, unknown> = Record<string, any>>(text: string, params: unknown[] = []): Promise<R[]> =>
-  sqlOn<R>(testDatabaseUrl(), text, params);
+export const sql = <R extends Record<string, unknown> = Record<string, any>>(
+  text: string,
+  params: unknown[] = [],
+): Promise<R[]> => sqlOn<R>(testDatabaseUrl(), text, params);
 
 const count = async (text: string, params: unknown[]): Promise<number> =>
   Number((await sql<{ n: string }>(text, params))[0].n);
@@ -53,18 +58,25 @@ export async function tenantRowCounts(tenantId: string): Promise<{ users: number
 const storable = (value: string): string => value.replace(/\u0000/g, '');
 
 /** Rows that a createTenant with this name or admin email would have written. */
-export async function rowsForTenantAttempt(name: string, adminEmail: string): Promise<{ tenants: number; users: number }> {
+export async function rowsForTenantAttempt(
+  name: string,
+  adminEmail: string,
+): Promise<{ tenants: number; users: number }> {
   return {
     tenants: await count('select count(*) as n from tenants where name_key = lower(btrim($1))', [storable(name)]),
     users: await count('select count(*) as n from users where email = lower(btrim($1))', [storable(adminEmail)]),
   };
 }
 
-export async function tokenRow(id: string): Promise<{ last_used_at: Date | null; revoked_at: Date | null } | undefined> {
-  return (await sql<{ last_used_at: Date | null; revoked_at: Date | null }>(
-    'select last_used_at, revoked_at from api_tokens where id = $1',
-    [id],
-  ))[0];
+export async function tokenRow(
+  id: string,
+): Promise<{ last_used_at: Date | null; revoked_at: Date | null } | undefined> {
+  return (
+    await sql<{ last_used_at: Date | null; revoked_at: Date | null }>(
+      'select last_used_at, revoked_at from api_tokens where id = $1',
+      [id],
+    )
+  )[0];
 }
 
 /**

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
 /** The server CI provides (TEST_DATABASE_URL or DATABASE_URL), if any. */
-export const serverUrl = (): string | undefined => process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
+export const serverUrl = (): string | undefined =>
+  process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
 
 const withDatabase = (url: string, database: string): string => {
   const parsed = new URL(url);

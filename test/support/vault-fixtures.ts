@@ -10,7 +10,14 @@ import { Role } from '../../src/modules/user/role';
 import type { ResolvedKey } from '../../src/modules/credential/key-selector';
 import { anthropicKey, type TenantFixture, type UserFixture } from './fixtures';
 import type { TestGateway } from './gateway';
-import { CREDENTIALS, SET_CREDENTIAL, type CredentialView, type ResultOf, type SetCredentialArgs, type VariablesOf } from './documents';
+import {
+  CREDENTIALS,
+  SET_CREDENTIAL,
+  type CredentialView,
+  type ResultOf,
+  type SetCredentialArgs,
+  type VariablesOf,
+} from './documents';
 import { post, succeeded, type GraphQLResponse } from './graphql-client';
 import { sqlOn } from './sql';
 
@@ -48,7 +55,11 @@ export class RecordingClient {
 
   constructor(private readonly gw: Pick<TestGateway, 'url'>) {}
 
-  async send<D extends string>(token: string | undefined, query: D, variables?: VariablesOf<D>): Promise<GraphQLResponse<ResultOf<D>>> {
+  async send<D extends string>(
+    token: string | undefined,
+    query: D,
+    variables?: VariablesOf<D>,
+  ): Promise<GraphQLResponse<ResultOf<D>>> {
     const res = await post(this.gw, token, query, variables);
     this.bodies.push(res.raw);
     return res;
@@ -79,7 +90,11 @@ export interface Actor {
   role: Role;
 }
 
-export const adminOf = (tenant: TenantFixture): Actor => ({ tenantId: tenant.tenantId, userId: tenant.adminId, role: Role.TENANT_ADMIN });
+export const adminOf = (tenant: TenantFixture): Actor => ({
+  tenantId: tenant.tenantId,
+  userId: tenant.adminId,
+  role: Role.TENANT_ADMIN,
+});
 export const userOf = (tenant: TenantFixture, user: UserFixture): Actor => ({
   tenantId: tenant.tenantId,
   userId: user.userId,
@@ -116,7 +131,8 @@ export async function keywardErrorOf(promise: Promise<unknown>): Promise<Keyward
     (value) => ({ value }),
     (error: unknown) => ({ error }),
   );
-  if (!('error' in outcome)) throw new Error(`expected a KeywardError, but it resolved with ${JSON.stringify(outcome.value)}`);
+  if (!('error' in outcome))
+    throw new Error(`expected a KeywardError, but it resolved with ${JSON.stringify(outcome.value)}`);
   if (!(outcome.error instanceof KeywardError)) throw outcome.error;
   return outcome.error;
 }
@@ -171,7 +187,11 @@ export const dataKeyRows = (url: string, tenantId?: string): Promise<DataKeyRow[
   );
 
 /** Runs `count` tasks with at most `concurrency` in flight; results in order. */
-export async function pooled<T>(count: number, concurrency: number, task: (index: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
+export async function pooled<T>(
+  count: number,
+  concurrency: number,
+  task: (index: number) => Promise<T>,
+): Promise<PromiseSettledResult<T>[]> {
   const results: PromiseSettledResult<T>[] = new Array(count);
   let next = 0;
   const worker = async () => {

@@ -47,7 +47,10 @@ export async function startIsolatedDatabase(prefix = 'keyward_vault'): Promise<I
   const admin = serverUrl();
   if (admin) {
     const url = await createDatabase(admin, prefix);
-    return { url, close: () => (process.env.KEYWARD_KEEP_TEST_DATABASE ? Promise.resolve() : dropDatabase(admin, url)) };
+    return {
+      url,
+      close: () => (process.env.KEYWARD_KEEP_TEST_DATABASE ? Promise.resolve() : dropDatabase(admin, url)),
+    };
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'keyward-vault-pg-'));
   const child = spawn(process.execPath, ['-e', PGLITE_CHILD, join(dataDir, 'pgdata')], {

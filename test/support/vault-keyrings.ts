@@ -1,4 +1,11 @@
-import { KeyringError, type GeneratedDataKey, type Keyring, type KeyringKind, type KeyPurpose, type WrappedDataKey } from '../../src/vault/keyring/keyring';
+import {
+  KeyringError,
+  type GeneratedDataKey,
+  type Keyring,
+  type KeyringKind,
+  type KeyPurpose,
+  type WrappedDataKey,
+} from '../../src/vault/keyring/keyring';
 
 export type KeyringOperation = 'generate' | 'wrap' | 'unwrap' | 'rewrap';
 

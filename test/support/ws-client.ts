@@ -40,11 +40,15 @@ export function wsRequest<T = Record<string, any>>(
         error: (error) => {
           // Errors that stop an operation before execution arrive as an array of GraphQL errors.
           if (Array.isArray(error)) resolve({ errors: error });
-          else reject(error instanceof Error ? error : new Error(`socket error: ${String((error as { reason?: string })?.reason ?? error)}`));
+          else
+            reject(
+              error instanceof Error
+                ? error
+                : new Error(`socket error: ${String((error as { reason?: string })?.reason ?? error)}`),
+            );
         },
         complete: () => (result ? resolve(result) : reject(new Error('completed without a result'))),
       },
     );
   });
 }
-

@@ -28,10 +28,15 @@ let b: TenantFixture;
 let member: UserFixture;
 
 /** name → stored credential id and its plaintext */
-const stored: Record<'aTenantAnthropic' | 'aTenantOpenai' | 'aPersonalAnthropic' | 'bTenantAnthropic', { id: string; key: string }> =
-  {} as never;
+const stored: Record<
+  'aTenantAnthropic' | 'aTenantOpenai' | 'aPersonalAnthropic' | 'bTenantAnthropic',
+  { id: string; key: string }
+> = {} as never;
 /** Original row values, restored after each test. */
-const originals = new Map<string, { ciphertext: Buffer; owner_id: string | null; data_key_version: number; provider: string; scope: string }>();
+const originals = new Map<
+  string,
+  { ciphertext: Buffer; owner_id: string | null; data_key_version: number; provider: string; scope: string }
+>();
 
 beforeAll(async () => {
   platformKey = providerKey(Provider.ANTHROPIC);
@@ -51,9 +56,10 @@ beforeAll(async () => {
   stored.aTenantOpenai = await store(a.adminToken, 'OPENAI', 'TENANT');
   stored.aPersonalAnthropic = await store(member.token, 'ANTHROPIC', 'PERSONAL');
   stored.bTenantAnthropic = await store(b.adminToken, 'ANTHROPIC', 'TENANT');
-  for (const row of await sql('select id, ciphertext, owner_id, data_key_version, provider, scope from credentials where tenant_id = any($1)', [
-    [a.tenantId, b.tenantId],
-  ])) {
+  for (const row of await sql(
+    'select id, ciphertext, owner_id, data_key_version, provider, scope from credentials where tenant_id = any($1)',
+    [[a.tenantId, b.tenantId]],
+  )) {
     originals.set(row.id, row as never);
   }
   expect(originals.size).toBe(4);
@@ -61,21 +67,18 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const [id, row] of originals) {
-    await sql('update credentials set ciphertext = $2, owner_id = $3, data_key_version = $4, provider = $5, scope = $6 where id = $1', [
-      id,
-      row.ciphertext,
-      row.owner_id,
-      row.data_key_version,
-      row.provider,
-      row.scope,
-    ]);
+    await sql(
+      'update credentials set ciphertext = $2, owner_id = $3, data_key_version = $4, provider = $5, scope = $6 where id = $1',
+      [id, row.ciphertext, row.owner_id, row.data_key_version, row.provider, row.scope],
+    );
   }
 });
 
 afterAll(() => gw?.stop());
 
 const ciphertextOf = (id: string) => originals.get(id)!.ciphertext;
-const setCiphertext = (id: string, ciphertext: Buffer) => sql('update credentials set ciphertext = $2 where id = $1', [id, ciphertext]);
+const setCiphertext = (id: string, ciphertext: Buffer) =>
+  sql('update credentials set ciphertext = $2 where id = $1', [id, ciphertext]);
 
 async function swap(first: { id: string }, second: { id: string }): Promise<void> {
   await setCiphertext(first.id, ciphertextOf(second.id));
@@ -91,8 +94,12 @@ const aMember = (): Actor => userOf(a, member);
 
 test('every credential opens to its own key while untouched (the control for every test below)', async () => {
   for (const { id, key } of Object.values(stored)) expect(await openCredentialRow(gw, id)).toBe(key);
-  expect((await resolveKey(gw, aMember(), Provider.ANTHROPIC, KeySource.AUTO)).apiKey).toBe(stored.aPersonalAnthropic.key);
-  expect((await resolveKey(gw, bAdmin(), Provider.ANTHROPIC, KeySource.TENANT)).apiKey).toBe(stored.bTenantAnthropic.key);
+  expect((await resolveKey(gw, aMember(), Provider.ANTHROPIC, KeySource.AUTO)).apiKey).toBe(
+    stored.aPersonalAnthropic.key,
+  );
+  expect((await resolveKey(gw, bAdmin(), Provider.ANTHROPIC, KeySource.TENANT)).apiKey).toBe(
+    stored.bTenantAnthropic.key,
+  );
 });
 
 test('ciphertexts swapped between two tenant keys of one tenant open for neither', async () => {
@@ -127,7 +134,7 @@ test('ciphertexts swapped across tenants open in neither tenant', async () => {
   expect(await openCredentialRow(gw, stored.aTenantOpenai.id)).toBe(stored.aTenantOpenai.key);
 });
 
-test("a personal credential re-assigned to another user (owner_id changed by SQL) does not open for them", async () => {
+test('a personal credential re-assigned to another user (owner_id changed by SQL) does not open for them', async () => {
   await sql('update credentials set owner_id = $2 where id = $1', [stored.aPersonalAnthropic.id, a.adminId]);
   await expectKeyUnavailable(resolveKey(gw, aAdmin(), Provider.ANTHROPIC, KeySource.PERSONAL));
   await expectKeyUnavailable(openCredentialRow(gw, stored.aPersonalAnthropic.id));
@@ -139,22 +146,32 @@ test('a row re-labelled to another provider, to the other scope, or to another d
   await expectKeyUnavailable(openCredentialRow(gw, id));
   await expectKeyUnavailable(resolveKey(gw, aAdmin(), Provider.LINEAR, KeySource.AUTO));
 
-  await sql("update credentials set provider = 'OPENAI', scope = 'PERSONAL', owner_id = $2 where id = $1", [id, a.adminId]);
+  await sql("update credentials set provider = 'OPENAI', scope = 'PERSONAL', owner_id = $2 where id = $1", [
+    id,
+    a.adminId,
+  ]);
   await expectKeyUnavailable(openCredentialRow(gw, id));
 
   await sql("update credentials set scope = 'TENANT', owner_id = null, data_key_version = 2 where id = $1", [id]);
   await expectKeyUnavailable(openCredentialRow(gw, id));
 });
 
-test("an old ciphertext of the same slot, put into the credential that replaced it after a delete, does not open", async () => {
+test('an old ciphertext of the same slot, put into the credential that replaced it after a delete, does not open', async () => {
   // Same tenant, provider, scope, owner and data-key version: only the credential id differs.
   const client = new RecordingClient(gw);
   const oldKey = providerKey(Provider.LINEAR);
   const old = await client.storeCredential(member.token, { provider: 'LINEAR', scope: 'PERSONAL', apiKey: oldKey });
-  const [{ ciphertext: oldCiphertext }] = await sql<{ ciphertext: Buffer }>('select ciphertext from credentials where id = $1', [old.id]);
+  const [{ ciphertext: oldCiphertext }] = await sql<{ ciphertext: Buffer }>(
+    'select ciphertext from credentials where id = $1',
+    [old.id],
+  );
   await client.ok(member.token, 'mutation ($id: ID!) { deleteCredential(id: $id) }', { id: old.id });
   const newKey = providerKey(Provider.LINEAR);
-  const replacement = await client.storeCredential(member.token, { provider: 'LINEAR', scope: 'PERSONAL', apiKey: newKey });
+  const replacement = await client.storeCredential(member.token, {
+    provider: 'LINEAR',
+    scope: 'PERSONAL',
+    apiKey: newKey,
+  });
   expect(replacement.id).not.toBe(old.id);
   expect(replacement.dataKeyVersion).toBe(old.dataKeyVersion);
 
@@ -189,7 +206,9 @@ function flip(blob: Buffer, index: number): Buffer {
 
 describe('fail closed: nothing falls back to another key', () => {
   const lastUsed = async (id: string) =>
-    (await sql<{ last_used_at: Date | null }>('select last_used_at from credentials where id = $1', [id]))[0].last_used_at?.getTime() ?? null;
+    (
+      await sql<{ last_used_at: Date | null }>('select last_used_at from credentials where id = $1', [id])
+    )[0].last_used_at?.getTime() ?? null;
 
   test('AUTO with a broken personal key and a healthy tenant key → KEY_UNAVAILABLE, not the tenant key', async () => {
     await swap(stored.aPersonalAnthropic, stored.aTenantOpenai);
@@ -209,8 +228,13 @@ describe('fail closed: nothing falls back to another key', () => {
     await expectKeyUnavailable(resolveKey(gw, aMember(), Provider.ANTHROPIC, KeySource.AUTO));
     await expectKeyUnavailable(resolveKey(gw, aAdmin(), Provider.ANTHROPIC, KeySource.AUTO));
     // The platform key exists and is allowed: it is only used when asked for, or when no key is stored.
-    expect(await resolveKey(gw, aMember(), Provider.ANTHROPIC, KeySource.PLATFORM)).toMatchObject({ source: 'PLATFORM', apiKey: platformKey });
-    expect(await resolveKey(gw, aMember(), Provider.OPENROUTER, KeySource.AUTO).catch((error) => error.code)).toBe('NO_CREDENTIAL');
+    expect(await resolveKey(gw, aMember(), Provider.ANTHROPIC, KeySource.PLATFORM)).toMatchObject({
+      source: 'PLATFORM',
+      apiKey: platformKey,
+    });
+    expect(await resolveKey(gw, aMember(), Provider.OPENROUTER, KeySource.AUTO).catch((error) => error.code)).toBe(
+      'NO_CREDENTIAL',
+    );
   });
 });
 

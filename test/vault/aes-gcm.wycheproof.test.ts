@@ -125,7 +125,9 @@ describe('AES-GCM against Wycheproof aes_gcm_test.json', () => {
 });
 
 describe('aesGcmOpen parameter checks (on a valid AES-256 / 96-bit IV Wycheproof vector)', () => {
-  const vector = runnable.find((c) => c.keySize === 256 && c.ivSize === 96 && c.result === 'valid' && c.msg.length > 0)!;
+  const vector = runnable.find(
+    (c) => c.keySize === 256 && c.ivSize === 96 && c.result === 'valid' && c.msg.length > 0,
+  )!;
   const key = hex(vector.key);
   const iv = hex(vector.iv);
   const aad = hex(vector.aad);

@@ -72,7 +72,11 @@ describe('AwsKmsKeyring against a KMS-protocol server with the real SDK', () => 
       const keyId = keyArn.split('/').pop()!;
       kms.resetCalls();
 
-      const byAlias = await AwsKmsKeyring.create({ keyId: 'alias/keyward-test', endpoint: kms.endpoint, region: REGION });
+      const byAlias = await AwsKmsKeyring.create({
+        keyId: 'alias/keyward-test',
+        endpoint: kms.endpoint,
+        region: REGION,
+      });
       openKeyrings.push(byAlias);
       expect(kms.calls.counts).toEqual({ DescribeKey: 1 });
       const byKeyId = await openKeyring({ keyId });
@@ -177,7 +181,8 @@ describe('AwsKmsKeyring against a KMS-protocol server with the real SDK', () => 
           await keyring.unwrapDataKey(TENANT, tampered);
           accepted.push(bit);
         } catch (error) {
-          if (!(error instanceof KeyringError) || error.reason !== 'rejected') notRejected.push(`${bit}: ${String(error)}`);
+          if (!(error instanceof KeyringError) || error.reason !== 'rejected')
+            notRejected.push(`${bit}: ${String(error)}`);
         }
       }
 
@@ -275,7 +280,12 @@ describe('AwsKmsKeyring against a KMS-protocol server with the real SDK', () => 
 
       expect((await keyring.unwrapDataKey(TENANT, generated)).equals(generated.plaintext)).toBe(true);
       expect(kms.calls.counts).toEqual({ GenerateDataKey: 3, Decrypt: 1 });
-      expect(kms.calls.log.map((call) => call.error)).toEqual(['ThrottlingException', 'ThrottlingException', undefined, undefined]);
+      expect(kms.calls.log.map((call) => call.error)).toEqual([
+        'ThrottlingException',
+        'ThrottlingException',
+        undefined,
+        undefined,
+      ]);
     });
 
     it('is unavailable when throttling persists, after exactly maxAttempts attempts (default 4)', async () => {
@@ -293,7 +303,9 @@ describe('AwsKmsKeyring against a KMS-protocol server with the real SDK', () => 
       const keyring = await openKeyring({ maxAttempts: 2 });
       kms.failMode = 'internal-error';
 
-      const error = await keyringErrorOf(keyring.unwrapDataKey(TENANT, { wrapped: Buffer.alloc(77), masterKeyId: keyArn }));
+      const error = await keyringErrorOf(
+        keyring.unwrapDataKey(TENANT, { wrapped: Buffer.alloc(77), masterKeyId: keyArn }),
+      );
 
       expect(error.reason).toBe('unavailable');
       expect(error.message).toContain('KMSInternalException');

@@ -47,7 +47,14 @@ const submit = (key: string): string => {
 };
 
 const rowsOf = (tenantId: string) =>
-  sql<{ id: string; provider: string; scope: string; owner_id: string | null; last4: string; data_key_version: number }>(
+  sql<{
+    id: string;
+    provider: string;
+    scope: string;
+    owner_id: string | null;
+    last4: string;
+    data_key_version: number;
+  }>(
     'select id, provider, scope, owner_id, last4, data_key_version from credentials where tenant_id = $1 order by created_at, id',
     [tenantId],
   );
@@ -75,7 +82,12 @@ describe('setCredential', () => {
   test('validate:false stores the key and answers with metadata only (last4, dataKeyVersion), never the key', async () => {
     const apiKey = submit(providerKey(Provider.OPENAI));
     const before = upstreamCallsWith(apiKey).length;
-    const res = await client.setCredential(tenant.adminToken, { provider: 'OPENAI', scope: 'TENANT', apiKey, label: 'shared' });
+    const res = await client.setCredential(tenant.adminToken, {
+      provider: 'OPENAI',
+      scope: 'TENANT',
+      apiKey,
+      label: 'shared',
+    });
 
     expect(res.errors).toBeUndefined();
     const credential = res.data!.setCredential;
@@ -94,7 +106,13 @@ describe('setCredential', () => {
 
     const rows = (await rowsOf(tenant.tenantId)).filter((row) => row.provider === 'OPENAI');
     expect(rows).toEqual([
-      expect.objectContaining({ id: credential.id, scope: 'TENANT', owner_id: null, last4: apiKey.slice(-4), data_key_version: 1 }),
+      expect.objectContaining({
+        id: credential.id,
+        scope: 'TENANT',
+        owner_id: null,
+        last4: apiKey.slice(-4),
+        data_key_version: 1,
+      }),
     ]);
     // It is really the key that was stored: the gateway's own resolution opens it.
     const resolved = await resolveKey(gw, userOf(tenant, member), Provider.OPENAI, KeySource.TENANT);
@@ -115,29 +133,38 @@ describe('setCredential', () => {
   test.each([
     ['TENANT', 'LINEAR'],
     ['PERSONAL', 'OPENROUTER'],
-  ] as const)('a second set for the same %s slot replaces the key in place (same id, new last4, one row)', async (scope, provider) => {
-    const token = scope === 'TENANT' ? tenant.adminToken : member.token;
-    const actor = scope === 'TENANT' ? adminOf(tenant) : userOf(tenant, member);
-    const first = submit(providerKey(Provider[provider]));
-    const second = submit(anotherKey(Provider[provider], first));
+  ] as const)(
+    'a second set for the same %s slot replaces the key in place (same id, new last4, one row)',
+    async (scope, provider) => {
+      const token = scope === 'TENANT' ? tenant.adminToken : member.token;
+      const actor = scope === 'TENANT' ? adminOf(tenant) : userOf(tenant, member);
+      const first = submit(providerKey(Provider[provider]));
+      const second = submit(anotherKey(Provider[provider], first));
 
-    const created = await client.storeCredential(token, { provider, scope, apiKey: first, label: 'v1' });
-    const replaced = await client.storeCredential(token, { provider, scope, apiKey: second, label: 'v2' });
+      const created = await client.storeCredential(token, { provider, scope, apiKey: first, label: 'v1' });
+      const replaced = await client.storeCredential(token, { provider, scope, apiKey: second, label: 'v2' });
 
-    expect(replaced.id).toBe(created.id);
-    expect(replaced.last4).toBe(second.slice(-4));
-    expect(replaced.last4).not.toBe(created.last4);
-    expect(replaced.label).toBe('v2');
-    expect(new Date(replaced.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(created.updatedAt).getTime());
-    const slotRows = (await rowsOf(tenant.tenantId)).filter((row) => row.provider === provider && row.scope === scope);
-    expect(slotRows).toHaveLength(1);
-    expect(slotRows[0]).toMatchObject({ id: created.id, last4: second.slice(-4) });
-    expect((await resolveKey(gw, actor, Provider[provider], KeySource[scope])).apiKey).toBe(second);
-  });
+      expect(replaced.id).toBe(created.id);
+      expect(replaced.last4).toBe(second.slice(-4));
+      expect(replaced.last4).not.toBe(created.last4);
+      expect(replaced.label).toBe('v2');
+      expect(new Date(replaced.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(created.updatedAt).getTime());
+      const slotRows = (await rowsOf(tenant.tenantId)).filter(
+        (row) => row.provider === provider && row.scope === scope,
+      );
+      expect(slotRows).toHaveLength(1);
+      expect(slotRows[0]).toMatchObject({ id: created.id, last4: second.slice(-4) });
+      expect((await resolveKey(gw, actor, Provider[provider], KeySource[scope])).apiKey).toBe(second);
+    },
+  );
 
   test('the same provider in the other scope is a separate slot', async () => {
     const personal = submit(providerKey(Provider.LINEAR));
-    const mine = await client.storeCredential(tenant.adminToken, { provider: 'LINEAR', scope: 'PERSONAL', apiKey: personal });
+    const mine = await client.storeCredential(tenant.adminToken, {
+      provider: 'LINEAR',
+      scope: 'PERSONAL',
+      apiKey: personal,
+    });
     const shared = (await rowsOf(tenant.tenantId)).find((row) => row.provider === 'LINEAR' && row.scope === 'TENANT');
     expect(shared).toBeDefined();
     expect(mine.id).not.toBe(shared!.id);
@@ -154,7 +181,12 @@ describe('setCredential with validate:true (Anthropic key check)', () => {
 
   test('a key Anthropic accepts is checked with GET /v1/models and stored', async () => {
     const apiKey = submit(providerKey(Provider.ANTHROPIC));
-    const credential = await client.storeCredential(tenant.adminToken, { provider: 'ANTHROPIC', scope: 'TENANT', apiKey, validate: true });
+    const credential = await client.storeCredential(tenant.adminToken, {
+      provider: 'ANTHROPIC',
+      scope: 'TENANT',
+      apiKey,
+      validate: true,
+    });
 
     const calls = upstreamCallsWith(apiKey);
     expect(calls.map((call) => [call.method, call.path, call.status])).toEqual([['GET', '/v1/models', 200]]);
@@ -171,28 +203,46 @@ describe('setCredential with validate:true (Anthropic key check)', () => {
     expect(upstreamCallsWith(apiKey)).toHaveLength(1);
   });
 
-  test.each([401, 403] as const)('a key Anthropic rejects with %i → INVALID_PROVIDER_KEY, and nothing is stored', async (status) => {
-    const fresh = await createTenantWithAdmin(gw, 'cred-reject');
-    const apiKey = submit(providerKey(Provider.ANTHROPIC));
-    anthropic.rejectKey(apiKey, status);
+  test.each([401, 403] as const)(
+    'a key Anthropic rejects with %i → INVALID_PROVIDER_KEY, and nothing is stored',
+    async (status) => {
+      const fresh = await createTenantWithAdmin(gw, 'cred-reject');
+      const apiKey = submit(providerKey(Provider.ANTHROPIC));
+      anthropic.rejectKey(apiKey, status);
 
-    const res = await client.setCredential(fresh.adminToken, { provider: 'ANTHROPIC', scope: 'TENANT', apiKey, validate: true });
+      const res = await client.setCredential(fresh.adminToken, {
+        provider: 'ANTHROPIC',
+        scope: 'TENANT',
+        apiKey,
+        validate: true,
+      });
 
-    expect(errorCode(res)).toBe('INVALID_PROVIDER_KEY');
-    expect(res.data ?? null).toBeNull();
-    expect(upstreamCallsWith(apiKey).map((call) => call.status)).toEqual([status]);
-    expect(await rowsOf(fresh.tenantId)).toEqual([]);
-    expect(res.raw).not.toContain(apiKey);
-  });
+      expect(errorCode(res)).toBe('INVALID_PROVIDER_KEY');
+      expect(res.data ?? null).toBeNull();
+      expect(upstreamCallsWith(apiKey).map((call) => call.status)).toEqual([status]);
+      expect(await rowsOf(fresh.tenantId)).toEqual([]);
+      expect(res.raw).not.toContain(apiKey);
+    },
+  );
 
   test('a rejected replacement leaves the stored key untouched', async () => {
     const good = submit(providerKey(Provider.ANTHROPIC));
     const bad = submit(anotherKey(Provider.ANTHROPIC, good));
     const fresh = await createTenantWithAdmin(gw, 'cred-reject-replace');
-    const stored = await client.storeCredential(fresh.adminToken, { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: good, validate: true });
+    const stored = await client.storeCredential(fresh.adminToken, {
+      provider: 'ANTHROPIC',
+      scope: 'TENANT',
+      apiKey: good,
+      validate: true,
+    });
     anthropic.rejectKey(bad, 401);
 
-    const res = await client.setCredential(fresh.adminToken, { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: bad, validate: true });
+    const res = await client.setCredential(fresh.adminToken, {
+      provider: 'ANTHROPIC',
+      scope: 'TENANT',
+      apiKey: bad,
+      validate: true,
+    });
 
     expect(errorCode(res)).toBe('INVALID_PROVIDER_KEY');
     expect(await rowsOf(fresh.tenantId)).toEqual([expect.objectContaining({ id: stored.id, last4: good.slice(-4) })]);
@@ -207,7 +257,12 @@ describe('keyStatus', () => {
     const bob = await createMember(gw, tenant.adminToken, 'MEMBER');
     const status = async (token: string, provider: Provider) =>
       (await client.ok(token, KEY_STATUS, { provider })).keyStatus;
-    const expected = (provider: Provider, hasPersonalKey: boolean, hasTenantKey: boolean, platformKeyAvailable: boolean) => ({
+    const expected = (
+      provider: Provider,
+      hasPersonalKey: boolean,
+      hasTenantKey: boolean,
+      platformKeyAvailable: boolean,
+    ) => ({
       provider,
       hasPersonalKey,
       hasTenantKey,
@@ -218,10 +273,18 @@ describe('keyStatus', () => {
     expect(await status(alice.token, Provider.ANTHROPIC)).toEqual(expected(Provider.ANTHROPIC, false, false, true));
     expect(await status(alice.token, Provider.OPENAI)).toEqual(expected(Provider.OPENAI, false, false, false));
 
-    await client.storeCredential(tenant.adminToken, { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: submit(providerKey(Provider.ANTHROPIC)) });
+    await client.storeCredential(tenant.adminToken, {
+      provider: 'ANTHROPIC',
+      scope: 'TENANT',
+      apiKey: submit(providerKey(Provider.ANTHROPIC)),
+    });
     expect(await status(alice.token, Provider.ANTHROPIC)).toEqual(expected(Provider.ANTHROPIC, false, true, true));
 
-    await client.storeCredential(alice.token, { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: submit(providerKey(Provider.ANTHROPIC)) });
+    await client.storeCredential(alice.token, {
+      provider: 'ANTHROPIC',
+      scope: 'PERSONAL',
+      apiKey: submit(providerKey(Provider.ANTHROPIC)),
+    });
     expect(await status(alice.token, Provider.ANTHROPIC)).toEqual(expected(Provider.ANTHROPIC, true, true, true));
     // Alice's personal key is not Bob's, and no other provider changed.
     expect(await status(bob.token, Provider.ANTHROPIC)).toEqual(expected(Provider.ANTHROPIC, false, true, true));
@@ -236,26 +299,36 @@ describe('deleteCredential', () => {
   test('a member deletes their own personal key; it is gone for every path', async () => {
     const tenant = await createTenantWithAdmin(gw, 'cred-delete');
     const member = await createMember(gw, tenant.adminToken, 'MEMBER');
-    const stored = await client.storeCredential(member.token, { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: submit(providerKey(Provider.ANTHROPIC)) });
+    const stored = await client.storeCredential(member.token, {
+      provider: 'ANTHROPIC',
+      scope: 'PERSONAL',
+      apiKey: submit(providerKey(Provider.ANTHROPIC)),
+    });
 
     expect((await client.ok(member.token, DELETE_CREDENTIAL, { id: stored.id })).deleteCredential).toBe(true);
 
     expect(await rowsOf(tenant.tenantId)).toEqual([]);
     expect((await client.ok(member.token, KEY_STATUS, { provider: 'ANTHROPIC' })).keyStatus.hasPersonalKey).toBe(false);
     expect(await client.credentials(member.token)).toEqual([]);
-    expect((await keywardErrorOf(resolveKey(gw, userOf(tenant, member), Provider.ANTHROPIC, KeySource.PERSONAL))).code).toBe(
-      'PERSONAL_KEY_MISSING',
-    );
+    expect(
+      (await keywardErrorOf(resolveKey(gw, userOf(tenant, member), Provider.ANTHROPIC, KeySource.PERSONAL))).code,
+    ).toBe('PERSONAL_KEY_MISSING');
     // Deleting it again: it does not exist any more.
     expect(errorCode(await client.send(member.token, DELETE_CREDENTIAL, { id: stored.id }))).toBe('NOT_FOUND');
   });
 
   test('a tenant admin deletes the tenant key', async () => {
     const tenant = await createTenantWithAdmin(gw, 'cred-delete-tenant');
-    const stored = await client.storeCredential(tenant.adminToken, { provider: 'OPENAI', scope: 'TENANT', apiKey: submit(providerKey(Provider.OPENAI)) });
+    const stored = await client.storeCredential(tenant.adminToken, {
+      provider: 'OPENAI',
+      scope: 'TENANT',
+      apiKey: submit(providerKey(Provider.OPENAI)),
+    });
     expect((await client.ok(tenant.adminToken, DELETE_CREDENTIAL, { id: stored.id })).deleteCredential).toBe(true);
     expect(await rowsOf(tenant.tenantId)).toEqual([]);
-    expect((await keywardErrorOf(resolveKey(gw, adminOf(tenant), Provider.OPENAI, KeySource.TENANT))).code).toBe('TENANT_KEY_MISSING');
+    expect((await keywardErrorOf(resolveKey(gw, adminOf(tenant), Provider.OPENAI, KeySource.TENANT))).code).toBe(
+      'TENANT_KEY_MISSING',
+    );
   });
 });
 
@@ -276,8 +349,16 @@ describe('roles', () => {
     auditor = await createMember(gw, tenant.adminToken, 'AUDITOR');
     aliceSecret = submit(providerKey(Provider.OPENAI));
     tenantSecret = submit(providerKey(Provider.OPENAI));
-    aliceKey = await client.storeCredential(alice.token, { provider: 'OPENAI', scope: 'PERSONAL', apiKey: aliceSecret });
-    tenantKey = await client.storeCredential(tenant.adminToken, { provider: 'OPENAI', scope: 'TENANT', apiKey: tenantSecret });
+    aliceKey = await client.storeCredential(alice.token, {
+      provider: 'OPENAI',
+      scope: 'PERSONAL',
+      apiKey: aliceSecret,
+    });
+    tenantKey = await client.storeCredential(tenant.adminToken, {
+      provider: 'OPENAI',
+      scope: 'TENANT',
+      apiKey: tenantSecret,
+    });
   });
 
   const ids = async () => (await rowsOf(tenant.tenantId)).map((row) => row.id).sort();
@@ -292,7 +373,11 @@ describe('roles', () => {
 
   test.each(['PERSONAL', 'TENANT'] as const)('an AUDITOR cannot set a %s key', async (scope) => {
     const before = await ids();
-    const res = await client.setCredential(auditor.token, { provider: 'LINEAR', scope, apiKey: submit(providerKey(Provider.LINEAR)) });
+    const res = await client.setCredential(auditor.token, {
+      provider: 'LINEAR',
+      scope,
+      apiKey: submit(providerKey(Provider.LINEAR)),
+    });
     expect(errorCode(res)).toBe('FORBIDDEN');
     expect(await ids()).toEqual(before);
   });
@@ -306,7 +391,11 @@ describe('roles', () => {
 
   test("a member's personal set never touches another member's slot", async () => {
     const bobSecret = submit(providerKey(Provider.OPENAI));
-    const bobKey = await client.storeCredential(bob.token, { provider: 'OPENAI', scope: 'PERSONAL', apiKey: bobSecret });
+    const bobKey = await client.storeCredential(bob.token, {
+      provider: 'OPENAI',
+      scope: 'PERSONAL',
+      apiKey: bobSecret,
+    });
     expect(bobKey.id).not.toBe(aliceKey.id);
     expect(bobKey.owner).toEqual({ id: bob.userId });
     expect((await resolveKey(gw, userOf(tenant, alice), Provider.OPENAI, KeySource.PERSONAL)).apiKey).toBe(aliceSecret);
@@ -363,7 +452,11 @@ describe('bad input', () => {
   // at its default (true), so a key that got past the format check would also be sent upstream.
   const CASES: Array<[string, Provider, (secret: string) => string]> = [
     ['an empty key', Provider.ANTHROPIC, () => ''],
-    ['a 100 KB key', Provider.ANTHROPIC, (secret) => `sk-ant-api03-${secret}${randomBytes(75 * 1024).toString('base64url')}`],
+    [
+      'a 100 KB key',
+      Provider.ANTHROPIC,
+      (secret) => `sk-ant-api03-${secret}${randomBytes(75 * 1024).toString('base64url')}`,
+    ],
     ['a NUL character', Provider.ANTHROPIC, (secret) => `sk-ant-api03-${secret}\u0000${secretPart()}`],
     ['a newline inside', Provider.OPENAI, (secret) => `sk-proj-${secret}\n${secretPart()}`],
     ['a trailing newline', Provider.ANTHROPIC, (secret) => `sk-ant-api03-${secret}\n`],
@@ -379,31 +472,38 @@ describe('bad input', () => {
     ['a key too short after its prefix', Provider.LINEAR, (secret) => `lin_api_${secret.slice(0, 10)}`],
   ];
 
-  test.each(CASES)('%s → BAD_USER_INPUT, nothing stored, the key neither echoed nor sent upstream', async (_case, provider, makeKey) => {
-    const secret = secretPart();
-    const apiKey = submit(makeKey(secret));
-    const requestsBefore = anthropic.requests.length;
-    const res = await client.send(tenant.adminToken, SET_CREDENTIAL, { input: { provider, scope: 'TENANT', apiKey } });
+  test.each(CASES)(
+    '%s → BAD_USER_INPUT, nothing stored, the key neither echoed nor sent upstream',
+    async (_case, provider, makeKey) => {
+      const secret = secretPart();
+      const apiKey = submit(makeKey(secret));
+      const requestsBefore = anthropic.requests.length;
+      const res = await client.send(tenant.adminToken, SET_CREDENTIAL, {
+        input: { provider, scope: 'TENANT', apiKey },
+      });
 
-    expect(res.status).toBeLessThan(500);
-    expect(errorCode(res)).toBe('BAD_USER_INPUT');
-    expect(res.errors![0].extensions).toMatchObject({ field: 'apiKey' });
-    expect(res.data ?? null).toBeNull();
-    expect(await rowsOf(tenant.tenantId)).toEqual([]);
-    expect(anthropic.requests.length).toBe(requestsBefore);
-    if (apiKey) {
-      expect(res.raw).not.toContain(apiKey);
-      expect(res.raw).not.toContain(JSON.stringify(apiKey).slice(1, -1));
-      // Not even a slice of the random part (a message could quote part of the key).
-      const quoted = apiKey.includes(secret) ? secret : secret.slice(0, 10);
-      expect(res.raw).not.toContain(quoted.slice(0, 10));
-      expect(res.raw).not.toContain(quoted.slice(-10));
-    }
-  });
+      expect(res.status).toBeLessThan(500);
+      expect(errorCode(res)).toBe('BAD_USER_INPUT');
+      expect(res.errors![0].extensions).toMatchObject({ field: 'apiKey' });
+      expect(res.data ?? null).toBeNull();
+      expect(await rowsOf(tenant.tenantId)).toEqual([]);
+      expect(anthropic.requests.length).toBe(requestsBefore);
+      if (apiKey) {
+        expect(res.raw).not.toContain(apiKey);
+        expect(res.raw).not.toContain(JSON.stringify(apiKey).slice(1, -1));
+        // Not even a slice of the random part (a message could quote part of the key).
+        const quoted = apiKey.includes(secret) ? secret : secret.slice(0, 10);
+        expect(res.raw).not.toContain(quoted.slice(0, 10));
+        expect(res.raw).not.toContain(quoted.slice(-10));
+      }
+    },
+  );
 
   test('an unknown provider in variables → BAD_USER_INPUT (HTTP 400) before any resolver runs', async () => {
     const apiKey = submit(providerKey(Provider.ANTHROPIC));
-    const res = await client.send(tenant.adminToken, SET_CREDENTIAL, { input: { provider: 'MISTRAL', scope: 'TENANT', apiKey } });
+    const res = await client.send(tenant.adminToken, SET_CREDENTIAL, {
+      input: { provider: 'MISTRAL', scope: 'TENANT', apiKey },
+    });
     expect(res.status).toBe(400);
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
     expect(res.raw).not.toContain(apiKey);
@@ -424,8 +524,14 @@ describe('bad input', () => {
 
   test.each([
     ['a missing scope', (apiKey: string) => ({ provider: 'ANTHROPIC', apiKey })],
-    ['an unknown input field', (apiKey: string) => ({ provider: 'ANTHROPIC', scope: 'TENANT', apiKey, organisation: 'x' })],
-    ['a non-boolean validate', (apiKey: string) => ({ provider: 'ANTHROPIC', scope: 'TENANT', apiKey, validate: 'yes' })],
+    [
+      'an unknown input field',
+      (apiKey: string) => ({ provider: 'ANTHROPIC', scope: 'TENANT', apiKey, organisation: 'x' }),
+    ],
+    [
+      'a non-boolean validate',
+      (apiKey: string) => ({ provider: 'ANTHROPIC', scope: 'TENANT', apiKey, validate: 'yes' }),
+    ],
   ])('%s → BAD_USER_INPUT, and the error does not quote the input (which holds the key)', async (_case, input) => {
     const apiKey = submit(providerKey(Provider.ANTHROPIC));
     const res = await gql(gw.url, SET_CREDENTIAL, { input: input(apiKey) }, tenant.adminToken);

@@ -43,7 +43,9 @@ test('only a PLATFORM_ADMIN deletes tenants; unknown ids are NOT_FOUND; the plat
   const platformTenantId = (await client.ok(gw.platformToken, TENANT)).tenant.id;
   expect(errorCode(await client.send(gw.platformToken, DELETE_TENANT, { id: platformTenantId }))).toBe('FORBIDDEN');
   expect(await count('select count(*) as n from tenant_data_keys where tenant_id = $1', [tenant.tenantId])).toBe(1);
-  expect(await count('select count(*) as n from tenant_data_keys where tenant_id = $1', [platformTenantId])).toBeGreaterThanOrEqual(1);
+  expect(
+    await count('select count(*) as n from tenant_data_keys where tenant_id = $1', [platformTenantId]),
+  ).toBeGreaterThanOrEqual(1);
 });
 
 test('deleteTenant destroys the data keys and credentials; a backup of the rows restored later cannot be decrypted', async () => {
@@ -81,7 +83,8 @@ test('deleteTenant destroys the data keys and credentials; a backup of the rows 
 
   // Restore the backup: tenant, users and credential rows exactly as they were.
   for (const [table, rows] of Object.entries(backup)) {
-    for (const { row } of rows) await sql(`insert into ${table} select * from json_populate_record(null::${table}, $1::json)`, [row]);
+    for (const { row } of rows)
+      await sql(`insert into ${table} select * from json_populate_record(null::${table}, $1::json)`, [row]);
   }
   try {
     expect(await count('select count(*) as n from credentials where tenant_id = $1', [tenant.tenantId])).toBe(2);
@@ -93,7 +96,11 @@ test('deleteTenant destroys the data keys and credentials; a backup of the rows 
     for (const version of [1, 2]) {
       await expectKeyUnavailable(gw.gateway.services.dataKeys.withKey(em, tenant.tenantId, version, () => 'opened'));
     }
-    expect(gw.logs.parsed().some((line) => line.msg?.toString().includes('data key missing') && line.tenantId === tenant.tenantId)).toBe(true);
+    expect(
+      gw.logs
+        .parsed()
+        .some((line) => line.msg?.toString().includes('data key missing') && line.tenantId === tenant.tenantId),
+    ).toBe(true);
   } finally {
     await sql('delete from tenants where id = $1', [tenant.tenantId]);
   }

@@ -34,9 +34,12 @@ beforeAll(async () => {
   const client = new RecordingClient(env.gw);
   personalKey = providerKey(Provider.ANTHROPIC);
   tenantKey = providerKey(Provider.ANTHROPIC);
-  personalId = (await client.storeCredential(tenant.member.token, { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: personalKey })).id;
+  personalId = (
+    await client.storeCredential(tenant.member.token, { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: personalKey })
+  ).id;
   await client.storeCredential(tenant.adminToken, { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: tenantKey });
-  original = (await sql<{ ciphertext: Buffer }>('select ciphertext from credentials where id = $1', [personalId]))[0].ciphertext;
+  original = (await sql<{ ciphertext: Buffer }>('select ciphertext from credentials where id = $1', [personalId]))[0]
+    .ciphertext;
 });
 
 afterEach(async () => {
@@ -73,7 +76,9 @@ test('AUTO with a personal key that does not decrypt: KEY_UNAVAILABLE, nothing s
 test('PERSONAL with that key: KEY_UNAVAILABLE too; TENANT still serves the healthy tenant key', async () => {
   await corruptPersonalKey();
   const refused = uniqueText('closed-personal');
-  expect(await refusedChat(env.gw, tenant.member.token, { message: refused, keySource: 'PERSONAL' })).toBe('KEY_UNAVAILABLE');
+  expect(await refusedChat(env.gw, tenant.member.token, { message: refused, keySource: 'PERSONAL' })).toBe(
+    'KEY_UNAVAILABLE',
+  );
   expect(upstreamFor(env.anthropic, refused)).toEqual([]);
 
   const served = uniqueText('closed-tenant');

@@ -71,7 +71,8 @@ afterAll(async () => {
   restoreEnv();
 });
 
-const count = async (sql: string, params: unknown[] = []) => Number((await sqlOn<{ n: string }>(db.url, sql, params))[0].n);
+const count = async (sql: string, params: unknown[] = []) =>
+  Number((await sqlOn<{ n: string }>(db.url, sql, params))[0].n);
 const tableCounts = async () => ({
   tenants: await count('select count(*) as n from tenants'),
   users: await count('select count(*) as n from users'),
@@ -89,7 +90,9 @@ test('createTenant generates the data key with one KMS GenerateDataKey bound to 
   // on its first event), each with purpose audit-key, never a second data key.
   const { counts, log } = kms.calls;
   const dataKeyCalls = log.filter((call) => call.encryptionContext?.['keyward:purpose'] === 'data-key');
-  expect(dataKeyCalls).toEqual([expect.objectContaining({ keyId: keyArn, encryptionContext: dataKeyContext(tenant.tenantId) })]);
+  expect(dataKeyCalls).toEqual([
+    expect.objectContaining({ keyId: keyArn, encryptionContext: dataKeyContext(tenant.tenantId) }),
+  ]);
   expect(Object.keys(counts)).toEqual(['GenerateDataKey']);
   const auditKeyCalls = log.filter((call) => call !== dataKeyCalls[0]);
   expect(auditKeyCalls.every((call) => call.encryptionContext?.['keyward:purpose'] === 'audit-key')).toBe(true);
@@ -122,10 +125,13 @@ describe('data-key cache in front of KMS', () => {
 
     // 50 at once (all miss together: one unwrap must serve them), then 50 one after another.
     const burst = await pooled(50, 50, (i) =>
-      i % 2 ? resolveKey(gw, userOf(tenant, member), Provider.ANTHROPIC, KeySource.AUTO) : resolveKey(gw, userOf(tenant, member), Provider.OPENAI, KeySource.AUTO),
+      i % 2
+        ? resolveKey(gw, userOf(tenant, member), Provider.ANTHROPIC, KeySource.AUTO)
+        : resolveKey(gw, userOf(tenant, member), Provider.OPENAI, KeySource.AUTO),
     );
     const sequential = [];
-    for (let i = 0; i < 50; i++) sequential.push(await resolveKey(gw, adminOf(tenant), Provider.ANTHROPIC, KeySource.TENANT));
+    for (let i = 0; i < 50; i++)
+      sequential.push(await resolveKey(gw, adminOf(tenant), Provider.ANTHROPIC, KeySource.TENANT));
 
     expect(burst.filter((result) => result.status === 'rejected')).toEqual([]);
     burst.forEach((result, i) =>
@@ -197,7 +203,9 @@ describe('KMS down', () => {
     expect(await tableCounts()).toEqual(before);
     expect(await count('select count(*) as n from tenants where name_key = lower($1)', [name])).toBe(0);
     expect(await count('select count(*) as n from users where email = lower($1)', [adminEmail])).toBe(0);
-    expect(gw.logs.parsed().some((line) => line.msg === 'keyring call failed' && line.operation === 'generate')).toBe(true);
+    expect(gw.logs.parsed().some((line) => line.msg === 'keyring call failed' && line.operation === 'generate')).toBe(
+      true,
+    );
 
     // Once KMS is back, the same name is free and the tenant is created normally.
     kms.setFailMode('none');
@@ -211,7 +219,7 @@ describe('KMS down', () => {
     expect(await dataKeyRows(db.url, retried.data!.createTenant.tenant.id)).toHaveLength(1);
   });
 
-  test("a tenant whose data key is not cached fails with KEY_UNAVAILABLE, and recovers when KMS is back", async () => {
+  test('a tenant whose data key is not cached fails with KEY_UNAVAILABLE, and recovers when KMS is back', async () => {
     await expectKeyUnavailable(resolveKey(gw, adminOf(uncached), Provider.ANTHROPIC, KeySource.TENANT));
     expect(kms.calls.log.filter((call) => call.operation === 'Decrypt').length).toBeGreaterThanOrEqual(1);
     // A failed unwrap is not cached: the next request after recovery succeeds.
@@ -221,7 +229,11 @@ describe('KMS down', () => {
 
   test('setCredential for an uncached tenant fails with KEY_UNAVAILABLE and stores nothing', async () => {
     const before = await count('select count(*) as n from credentials where tenant_id = $1', [uncached.tenantId]);
-    const res = await client.setCredential(uncached.adminToken, { provider: 'LINEAR', scope: 'TENANT', apiKey: providerKey(Provider.LINEAR) });
+    const res = await client.setCredential(uncached.adminToken, {
+      provider: 'LINEAR',
+      scope: 'TENANT',
+      apiKey: providerKey(Provider.LINEAR),
+    });
     expect(errorCode(res)).toBe('KEY_UNAVAILABLE');
     expect(await count('select count(*) as n from credentials where tenant_id = $1', [uncached.tenantId])).toBe(before);
   });

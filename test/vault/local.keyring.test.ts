@@ -208,13 +208,20 @@ describe('loadLocalMasterKey', () => {
   test('a configured KEYWARD_MASTER_KEY is used as is and no file is written', async () => {
     const configuredKey = randomBytes(32);
     for (const production of [false, true]) {
-      const loaded = await loadLocalMasterKey({ configured: configuredKey.toString('base64'), dataDir, production, log });
+      const loaded = await loadLocalMasterKey({
+        configured: configuredKey.toString('base64'),
+        dataDir,
+        production,
+        log,
+      });
       expect(loaded.equals(configuredKey)).toBe(true);
     }
     const unpadded = configuredKey.toString('base64').replace(/=+$/, '');
-    expect((await loadLocalMasterKey({ configured: `${unpadded}\n`, dataDir, production: false, log })).equals(configuredKey)).toBe(
-      true,
-    );
+    expect(
+      (await loadLocalMasterKey({ configured: `${unpadded}\n`, dataDir, production: false, log })).equals(
+        configuredKey,
+      ),
+    ).toBe(true);
     expect(await fs.readdir(dataDir)).toEqual([]);
     expect(warnings).toEqual([]);
   });

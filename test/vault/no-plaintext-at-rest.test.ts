@@ -8,7 +8,14 @@ import { createMember, createTenantWithAdmin, type TenantFixture, type UserFixtu
 import { type TestGateway } from '../support/gateway';
 import { errorCode } from '../support/graphql-client';
 import { testDatabaseUrl } from '../support/sql';
-import { providerKey, PROVIDERS, RecordingClient, resolveKey, startSharedGateway, userOf } from '../support/vault-fixtures';
+import {
+  providerKey,
+  PROVIDERS,
+  RecordingClient,
+  resolveKey,
+  startSharedGateway,
+  userOf,
+} from '../support/vault-fixtures';
 
 /**
  * Principle 1: no plaintext key at rest, in logs or in responses. Keys of every provider and
@@ -63,7 +70,13 @@ async function scanDatabase(url: string, needles: Needle[]): Promise<{ hits: Hit
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows: columns } = await client.query<{ table_schema: string; table_name: string; column_name: string; data_type: string; udt_name: string }>(
+    const { rows: columns } = await client.query<{
+      table_schema: string;
+      table_name: string;
+      column_name: string;
+      data_type: string;
+      udt_name: string;
+    }>(
       `select c.table_schema, c.table_name, c.column_name, c.data_type, c.udt_name
          from information_schema.columns c
          join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
@@ -83,7 +96,9 @@ async function scanDatabase(url: string, needles: Needle[]): Promise<{ hits: Hit
     const needleBytes = needles.map((needle) => ({ needle, bytes: needle.bytes ?? Buffer.from(needle.text!, 'utf8') }));
     for (const [table, tableColumns] of byTable) {
       const select = tableColumns
-        .map((column, i) => (column.data_type === 'bytea' ? `"${column.column_name}" as c${i}` : `"${column.column_name}"::text as c${i}`))
+        .map((column, i) =>
+          column.data_type === 'bytea' ? `"${column.column_name}" as c${i}` : `"${column.column_name}"::text as c${i}`,
+        )
         .join(', ');
       const { rows } = await client.query<Record<string, string | Buffer | null>>(`select ${select} from ${table}`);
       rowCount += rows.length;
@@ -97,7 +112,8 @@ async function scanDatabase(url: string, needles: Needle[]): Promise<{ hits: Hit
             }
           } else {
             for (const needle of needles) {
-              if (needle.text !== undefined && value.includes(needle.text)) hits.push({ table, column: column.column_name, needle: needle.label });
+              if (needle.text !== undefined && value.includes(needle.text))
+                hits.push({ table, column: column.column_name, needle: needle.label });
             }
           }
         });
@@ -135,7 +151,9 @@ test('the scanner finds what is there: bytes in a bytea column, text in text col
   });
   const db = new Client({ connectionString: testDatabaseUrl() });
   await db.connect();
-  const { ciphertext } = (await db.query<{ ciphertext: Buffer }>('select ciphertext from credentials where id = $1', [stored.id])).rows[0];
+  const { ciphertext } = (
+    await db.query<{ ciphertext: Buffer }>('select ciphertext from credentials where id = $1', [stored.id])
+  ).rows[0];
   await db.end();
 
   const { hits, columns, rows } = await scanDatabase(testDatabaseUrl(), [
@@ -159,7 +177,9 @@ test('the scanner finds what is there: bytes in a bytea column, text in text col
   const word = `k-${randomBytes(9).toString('hex')}`;
   for (const prefix of ['', 'x', 'xy']) {
     const encoded = Buffer.from(`${prefix}${word}tail`).toString('base64');
-    expect(needlesFor('w', word).some((needle) => needle.label.startsWith('w base64/') && encoded.includes(needle.text!))).toBe(true);
+    expect(
+      needlesFor('w', word).some((needle) => needle.label.startsWith('w base64/') && encoded.includes(needle.text!)),
+    ).toBe(true);
   }
 });
 
@@ -179,7 +199,13 @@ test('no key appears in any column of any table, in the logs, or in any response
       keys.set(`t${t} ${provider} TENANT`, shared);
       keys.set(`t${t} ${provider} PERSONAL`, personal);
       const validate = provider === Provider.ANTHROPIC;
-      await client.storeCredential(tenant.adminToken, { provider, scope: 'TENANT', apiKey: shared, validate, label: 'team key' });
+      await client.storeCredential(tenant.adminToken, {
+        provider,
+        scope: 'TENANT',
+        apiKey: shared,
+        validate,
+        label: 'team key',
+      });
       await client.storeCredential(member.token, { provider, scope: 'PERSONAL', apiKey: personal, validate });
     }
   }
@@ -196,14 +222,23 @@ test('no key appears in any column of any table, in the logs, or in any response
   const rejected = providerKey(Provider.ANTHROPIC);
   keys.set('rejected upstream', rejected);
   anthropic.rejectKey(rejected, 401);
-  expect(errorCode(await client.setCredential(a.adminToken, { provider: 'ANTHROPIC', scope: 'TENANT', apiKey: rejected, validate: true }))).toBe(
-    'INVALID_PROVIDER_KEY',
-  );
+  expect(
+    errorCode(
+      await client.setCredential(a.adminToken, {
+        provider: 'ANTHROPIC',
+        scope: 'TENANT',
+        apiKey: rejected,
+        validate: true,
+      }),
+    ),
+  ).toBe('INVALID_PROVIDER_KEY');
   const malformed = `${providerKey(Provider.ANTHROPIC)} `;
   keys.set('malformed', malformed);
-  expect(errorCode(await client.setCredential(memberA.token, { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: malformed }))).toBe(
-    'BAD_USER_INPUT',
-  );
+  expect(
+    errorCode(
+      await client.setCredential(memberA.token, { provider: 'ANTHROPIC', scope: 'PERSONAL', apiKey: malformed }),
+    ),
+  ).toBe('BAD_USER_INPUT');
 
   // Rotate once: every ciphertext is rewritten under data key v2.
   expect((await client.ok(a.adminToken, ROTATE_DATA_KEY)).rotateDataKey.dataKeyVersion).toBe(2);
@@ -236,5 +271,7 @@ test('no key appears in any column of any table, in the logs, or in any response
   expect(needles.filter((needle) => logged.includes(needle.text!)).map((needle) => needle.label)).toEqual([]);
 
   expect(client.bodies.length).toBeGreaterThan(30);
-  expect(needles.filter((needle) => client.bodies.some((body) => body.includes(needle.text!))).map((needle) => needle.label)).toEqual([]);
+  expect(
+    needles.filter((needle) => client.bodies.some((body) => body.includes(needle.text!))).map((needle) => needle.label),
+  ).toEqual([]);
 });

@@ -47,8 +47,13 @@ beforeAll(async () => {
   kms = await startKmsServer({ region: REGION });
   keyArn = kms.createKey('keyward rewrap target');
   db = await startIsolatedDatabase();
-  localGw = await startTestGateway({ env: { DATABASE_URL: db.url }, keyrings: new Keyrings(new LocalKeyring(testMasterKey())) });
-  kmsKeyring = new InstrumentedKeyring(await AwsKmsKeyring.create({ keyId: keyArn, endpoint: kms.endpoint, region: REGION }));
+  localGw = await startTestGateway({
+    env: { DATABASE_URL: db.url },
+    keyrings: new Keyrings(new LocalKeyring(testMasterKey())),
+  });
+  kmsKeyring = new InstrumentedKeyring(
+    await AwsKmsKeyring.create({ keyId: keyArn, endpoint: kms.endpoint, region: REGION }),
+  );
   kmsGw = await startTestGateway({
     env: { DATABASE_URL: db.url },
     keyrings: new Keyrings(kmsKeyring, [new LocalKeyring(testMasterKey())]),
@@ -102,9 +107,13 @@ const credentialsSnapshot = () =>
 const rewrap = (token: string) => client.send(token, REWRAP_DATA_KEYS);
 /** Audit chain keys not yet under the KMS key (rewrapDataKeys moves them too, after the data keys). */
 const staleAuditKeys = async (): Promise<string[]> =>
-  (await sqlOn<{ chain: string }>(db.url, 'select chain from audit_keys where keyring <> $1 or master_key_id <> $2 order by chain', ['aws-kms', keyArn])).map(
-    (row) => row.chain,
-  );
+  (
+    await sqlOn<{ chain: string }>(
+      db.url,
+      'select chain from audit_keys where keyring <> $1 or master_key_id <> $2 order by chain',
+      ['aws-kms', keyArn],
+    )
+  ).map((row) => row.chain);
 const purposeOf = (call: { encryptionContext?: Record<string, string> }) => call.encryptionContext?.['keyward:purpose'];
 
 /** Each stored key resolves to its plaintext on `gw` with its data-key cache emptied first. */
@@ -120,7 +129,9 @@ let first: { tenants: TenantFixture[]; keys: StoredKey[] };
 test('only a PLATFORM_ADMIN may rewrap: TENANT_ADMIN and MEMBER get FORBIDDEN and nothing changes', async () => {
   first = await localTenants(3, 'rewrap');
   // One tenant has rotated: it has a retired v1 and an active v2, both to be moved.
-  expect((await new RecordingClient(localGw).ok(first.tenants[0].adminToken, ROTATE_DATA_KEY)).rotateDataKey.dataKeyVersion).toBe(2);
+  expect(
+    (await new RecordingClient(localGw).ok(first.tenants[0].adminToken, ROTATE_DATA_KEY)).rotateDataKey.dataKeyVersion,
+  ).toBe(2);
   const member = await createMember(kmsGw, first.tenants[1].adminToken, 'MEMBER');
   const before = await allDataKeys();
   kms.resetCalls();
@@ -149,7 +160,12 @@ test('rewrapDataKeys moves every local data key under the KMS key, returns the c
   const after = await allDataKeys();
   expect(after.map((row) => row.id)).toEqual(before.map((row) => row.id));
   after.forEach((row, i) => {
-    expect(row).toMatchObject({ keyring: 'aws-kms', master_key_id: keyArn, version: before[i].version, retired_at: before[i].retired_at });
+    expect(row).toMatchObject({
+      keyring: 'aws-kms',
+      master_key_id: keyArn,
+      version: before[i].version,
+      retired_at: before[i].retired_at,
+    });
     expect(row.rewrapped_at).toBeInstanceOf(Date);
     expect(row.wrapped_key.equals(before[i].wrapped_key)).toBe(false);
   });
@@ -158,9 +174,13 @@ test('rewrapDataKeys moves every local data key under the KMS key, returns the c
   const { counts } = kms.calls;
   const log = kms.calls.log.filter((call) => call.operation === 'Encrypt');
   expect(counts.Encrypt).toBe(stale.length + staleAudit.length);
-  expect(kms.calls.log.filter((call) => call.operation !== 'Encrypt').every((call) => purposeOf(call) === 'audit-key')).toBe(true);
+  expect(
+    kms.calls.log.filter((call) => call.operation !== 'Encrypt').every((call) => purposeOf(call) === 'audit-key'),
+  ).toBe(true);
   const dataKeyCalls = log.filter((call) => purposeOf(call) === 'data-key');
-  expect(dataKeyCalls.map((call) => call.encryptionContext!['keyward:tenant']).sort()).toEqual(stale.map((row) => row.tenant_id).sort());
+  expect(dataKeyCalls.map((call) => call.encryptionContext!['keyward:tenant']).sort()).toEqual(
+    stale.map((row) => row.tenant_id).sort(),
+  );
   const auditKeyCalls = log.filter((call) => purposeOf(call) === 'audit-key');
   expect(auditKeyCalls.map((call) => call.encryptionContext!['keyward:tenant']).sort()).toEqual(staleAudit);
   expect(log.every((call) => call.keyId === keyArn)).toBe(true);
@@ -172,7 +192,10 @@ test('rewrapDataKeys moves every local data key under the KMS key, returns the c
   kms.resetCalls();
   await expectAllResolve(kmsGw, first.keys);
   expect(kms.calls.counts.Decrypt).toBe(first.tenants.length);
-  expect((await client.ok(first.tenants[0].adminToken, TENANT)).tenant).toMatchObject({ keyring: 'aws-kms', dataKeyVersion: 2 });
+  expect((await client.ok(first.tenants[0].adminToken, TENANT)).tenant).toMatchObject({
+    keyring: 'aws-kms',
+    dataKeyVersion: 2,
+  });
 
   // The keys have really left the local master key: a gateway with only the local keyring cannot unwrap them.
   localGw.gateway.services.dataKeys.cache.clear();

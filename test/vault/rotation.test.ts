@@ -132,12 +132,15 @@ test('rotateDataKey bumps the version; every credential follows it and still ope
 
   // A second rotation goes on to v3; both older versions are retired.
   expect((await rotate(tenant.adminToken)).data!.rotateDataKey.dataKeyVersion).toBe(3);
-  expect((await dataKeyRows(testDatabaseUrl(), tenant.tenantId)).map((row) => [row.version, row.retired_at !== null])).toEqual([
+  expect(
+    (await dataKeyRows(testDatabaseUrl(), tenant.tenantId)).map((row) => [row.version, row.retired_at !== null]),
+  ).toEqual([
     [1, true],
     [2, true],
     [3, false],
   ]);
-  for (const stored of keys) expect(await resolveStored(stored)).toMatchObject({ apiKey: stored.key, dataKeyVersion: 3 });
+  for (const stored of keys)
+    expect(await resolveStored(stored)).toMatchObject({ apiKey: stored.key, dataKeyVersion: 3 });
 });
 
 test('a ciphertext from before the rotation, put back into its row, no longer opens', async () => {
@@ -145,7 +148,14 @@ test('a ciphertext from before the rotation, put back into its row, no longer op
   const [old] = await credentialRows(testDatabaseUrl(), tenant.tenantId);
   await rotate(tenant.adminToken);
   await sql('update credentials set ciphertext = $2 where id = $1', [old.id, old.ciphertext]);
-  const failures = await Promise.all(keys.map((stored) => resolveStored(stored).then(() => null, (error) => error.code)));
+  const failures = await Promise.all(
+    keys.map((stored) =>
+      resolveStored(stored).then(
+        () => null,
+        (error) => error.code,
+      ),
+    ),
+  );
   expect(failures.filter((code) => code === 'KEY_UNAVAILABLE')).toHaveLength(1);
   expect(failures.filter((code) => code !== null && code !== 'KEY_UNAVAILABLE')).toEqual([]);
 });
@@ -250,7 +260,8 @@ describe('a rotation that fails changes nothing', () => {
     // Repaired, the tenant rotates normally to v2 (the failed attempt left no v2 behind).
     await sql('update credentials set ciphertext = $2 where id = $1', [victim.id, victim.ciphertext]);
     expect((await rotate(tenant.adminToken)).data!.rotateDataKey.dataKeyVersion).toBe(2);
-    for (const stored of keys) expect(await resolveStored(stored)).toMatchObject({ apiKey: stored.key, dataKeyVersion: 2 });
+    for (const stored of keys)
+      expect(await resolveStored(stored)).toMatchObject({ apiKey: stored.key, dataKeyVersion: 2 });
   });
 
   test('a keyring that fails to generate the new key: KEY_UNAVAILABLE, nothing changed', async () => {
@@ -260,7 +271,8 @@ describe('a rotation that fails changes nothing', () => {
     expect(errorCode(await rotate(tenant.adminToken))).toBe('KEY_UNAVAILABLE');
     expect(await snapshot(tenant.tenantId)).toEqual(before);
     keyring.failing.clear();
-    for (const stored of keys) expect(await resolveStored(stored)).toMatchObject({ apiKey: stored.key, dataKeyVersion: 1 });
+    for (const stored of keys)
+      expect(await resolveStored(stored)).toMatchObject({ apiKey: stored.key, dataKeyVersion: 1 });
   });
 
   test('a keyring that fails to unwrap the old key after the new one was made: KEY_UNAVAILABLE, nothing changed', async () => {
@@ -278,6 +290,7 @@ describe('a rotation that fails changes nothing', () => {
     expect(await snapshot(tenant.tenantId)).toEqual(before);
     keyring.failing.clear();
     expect((await rotate(tenant.adminToken)).data!.rotateDataKey.dataKeyVersion).toBe(2);
-    for (const stored of keys) expect(await resolveStored(stored)).toMatchObject({ apiKey: stored.key, dataKeyVersion: 2 });
+    for (const stored of keys)
+      expect(await resolveStored(stored)).toMatchObject({ apiKey: stored.key, dataKeyVersion: 2 });
   });
 });

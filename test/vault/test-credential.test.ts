@@ -9,10 +9,24 @@ import { failCode, ok } from '../support/graphql-client';
  */
 
 const TEST_CREDENTIAL = /* GraphQL */ `
-  mutation ($id: ID!) { testCredential(id: $id) { result message credential { id lastCheckedAt lastCheckResult } } }
+  mutation ($id: ID!) {
+    testCredential(id: $id) {
+      result
+      message
+      credential {
+        id
+        lastCheckedAt
+        lastCheckResult
+      }
+    }
+  }
 `;
 const SET_OPENAI = /* GraphQL */ `
-  mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id } }
+  mutation ($input: SetCredentialInput!) {
+    setCredential(input: $input) {
+      id
+    }
+  }
 `;
 
 let env: ChatEnvironment;
@@ -40,11 +54,17 @@ test('a key the provider accepts is VALID; the check used the stored key and is 
   expect(checks.map((request) => request.apiKey)).toEqual([key]);
   expect(JSON.stringify(data)).not.toContain(key.slice(10));
 
-  const audit = await ok(env.gw, tenant.adminToken, AUDIT_EVENTS, { filter: { action: 'credential.test', targetId: id } });
+  const audit = await ok(env.gw, tenant.adminToken, AUDIT_EVENTS, {
+    filter: { action: 'credential.test', targetId: id },
+  });
   const events = audit.auditEvents.edges.map((edge) => edge.node);
   expect(events).toHaveLength(1);
   expect(events[0]).toMatchObject({ outcome: 'SUCCESS', actorId: tenant.member.userId });
-  expect(JSON.parse(events[0].detail as string)).toMatchObject({ result: 'VALID', provider: 'ANTHROPIC', scope: 'PERSONAL' });
+  expect(JSON.parse(events[0].detail as string)).toMatchObject({
+    result: 'VALID',
+    provider: 'ANTHROPIC',
+    scope: 'PERSONAL',
+  });
 });
 
 test('a key the provider now rejects is REJECTED, and that is what the credential shows', async () => {
@@ -55,7 +75,9 @@ test('a key the provider now rejects is REJECTED, and that is what the credentia
   expect(data.testCredential).toMatchObject({ result: 'REJECTED', credential: { lastCheckResult: 'REJECTED' } });
   expect(data.testCredential.message).toMatch(/rejected/);
   const listed = await ok(env.gw, tenant.member.token, `{ credentials { id lastCheckResult lastCheckedAt } }`);
-  expect(listed.credentials.find((row: { id: string }) => row.id === id)).toMatchObject({ lastCheckResult: 'REJECTED' });
+  expect(listed.credentials.find((row: { id: string }) => row.id === id)).toMatchObject({
+    lastCheckResult: 'REJECTED',
+  });
 });
 
 test('a provider without a live check says so and sends nothing', async () => {
@@ -63,7 +85,10 @@ test('a provider without a live check says so and sends nothing', async () => {
     input: { provider: 'OPENAI', scope: 'PERSONAL', apiKey: `sk-${'a'.repeat(40)}` },
   });
   const data = await ok(env.gw, tenant.member.token, TEST_CREDENTIAL, { id: created.setCredential.id });
-  expect(data.testCredential).toMatchObject({ result: 'NO_LIVE_CHECK', credential: { lastCheckedAt: null, lastCheckResult: null } });
+  expect(data.testCredential).toMatchObject({
+    result: 'NO_LIVE_CHECK',
+    credential: { lastCheckedAt: null, lastCheckResult: null },
+  });
   expect(data.testCredential.message).toMatch(/no live check for OPENAI/);
   expect(env.anthropic.requests).toHaveLength(0);
 });
@@ -72,12 +97,22 @@ test('the same permissions as deleteCredential: another member cannot test a per
   const id = await storeAnthropicKey(env.gw, tenant.member.token, 'PERSONAL', anthropicKey());
   const other = await chatTenant(env.gw);
   expect(await failCode(env.gw, other.member.token, TEST_CREDENTIAL, { id })).toBe('NOT_FOUND');
-  const colleague = await ok(env.gw, tenant.adminToken, `mutation ($i: CreateUserInput!) { createUser(input: $i) { id } }`, {
-    i: { email: `colleague-${Date.now()}@example.test`, role: 'MEMBER' },
-  });
-  const token = await ok(env.gw, tenant.adminToken, `mutation ($i: IssueApiTokenInput!) { issueApiToken(input: $i) { token } }`, {
-    i: { name: 'colleague', userId: colleague.createUser.id },
-  });
+  const colleague = await ok(
+    env.gw,
+    tenant.adminToken,
+    `mutation ($i: CreateUserInput!) { createUser(input: $i) { id } }`,
+    {
+      i: { email: `colleague-${Date.now()}@example.test`, role: 'MEMBER' },
+    },
+  );
+  const token = await ok(
+    env.gw,
+    tenant.adminToken,
+    `mutation ($i: IssueApiTokenInput!) { issueApiToken(input: $i) { token } }`,
+    {
+      i: { name: 'colleague', userId: colleague.createUser.id },
+    },
+  );
   expect(await failCode(env.gw, token.issueApiToken.token, TEST_CREDENTIAL, { id })).toBe('FORBIDDEN');
   const data = await ok(env.gw, tenant.adminToken, TEST_CREDENTIAL, { id });
   expect(data.testCredential.result).toBe('VALID');

@@ -27,11 +27,22 @@ export function BarChart({ title, bars, unit }: { title: string; bars: Bar[]; un
           const x = index * slot + (slot - barWidth) / 2;
           return (
             <g>
-              <rect x={x} y={height - bottom - barHeight} width={barWidth} height={Math.max(barHeight, bar.value > 0 ? 1 : 0)} class="bar">
+              <rect
+                x={x}
+                y={height - bottom - barHeight}
+                width={barWidth}
+                height={Math.max(barHeight, bar.value > 0 ? 1 : 0)}
+                class="bar"
+              >
                 <title>{bar.detail}</title>
               </rect>
               {index % labelEvery === 0 && (
-                <text x={index === 0 ? x : x + barWidth / 2} y={height - 8} text-anchor={index === 0 ? 'start' : 'middle'} class="tick">
+                <text
+                  x={index === 0 ? x : x + barWidth / 2}
+                  y={height - 8}
+                  text-anchor={index === 0 ? 'start' : 'middle'}
+                  class="tick"
+                >
                   {bar.label}
                 </text>
               )}

@@ -8,13 +8,35 @@ import { graphql, type ResultOf, type VariablesOf } from '../graphql';
 const AUDIT_EVENTS = graphql(`
   query AuditEvents($filter: AuditFilter, $after: String) {
     auditEvents(filter: $filter, first: 50, after: $after) {
-      edges { cursor node { id seq at action outcome actorId targetType targetId detail } }
-      pageInfo { endCursor hasNextPage }
+      edges {
+        cursor
+        node {
+          id
+          seq
+          at
+          action
+          outcome
+          actorId
+          targetType
+          targetId
+          detail
+        }
+      }
+      pageInfo {
+        endCursor
+        hasNextPage
+      }
     }
   }
 `);
 const VERIFY = graphql(`
-  query VerifyAuditLog { verifyAuditLog { ok checked firstBrokenSeq } }
+  query VerifyAuditLog {
+    verifyAuditLog {
+      ok
+      checked
+      firstBrokenSeq
+    }
+  }
 `);
 
 type AuditNode = ResultOf<typeof AUDIT_EVENTS>['auditEvents']['edges'][number]['node'];
@@ -95,7 +117,11 @@ export function AuditLog() {
           <div class="filter-grid">
             <label>
               Action
-              <input value={action} placeholder="e.g. credential.set" onInput={(event) => setAction(event.currentTarget.value)} />
+              <input
+                value={action}
+                placeholder="e.g. credential.set"
+                onInput={(event) => setAction(event.currentTarget.value)}
+              />
             </label>
             <label>
               Actor id
@@ -123,7 +149,9 @@ export function AuditLog() {
           <caption>Audit events, newest first</caption>
           <thead>
             <tr>
-              <th scope="col" class="num">Seq</th>
+              <th scope="col" class="num">
+                Seq
+              </th>
               <th scope="col">Time</th>
               <th scope="col">Action</th>
               <th scope="col">Outcome</th>

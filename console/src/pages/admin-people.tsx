@@ -7,21 +7,79 @@ import { graphql, type ResultOf } from '../graphql';
 import { useSession } from '../session-context';
 
 const USERS = graphql(`
-  query Users { users { id email name role createdAt preferredModel } }
+  query Users {
+    users {
+      id
+      email
+      name
+      role
+      createdAt
+      preferredModel
+    }
+  }
 `);
 const CREATE_USER = graphql(`
-  mutation CreateUser($input: CreateUserInput!) { createUser(input: $input) { id email name role createdAt preferredModel } }
+  mutation CreateUser($input: CreateUserInput!) {
+    createUser(input: $input) {
+      id
+      email
+      name
+      role
+      createdAt
+      preferredModel
+    }
+  }
 `);
 const ISSUE_TOKEN = graphql(`
   mutation IssueToken($input: IssueApiTokenInput!) {
-    issueApiToken(input: $input) { token apiToken { id name createdAt expiresAt revokedAt lastUsedAt user { id email } } }
+    issueApiToken(input: $input) {
+      token
+      apiToken {
+        id
+        name
+        createdAt
+        expiresAt
+        revokedAt
+        lastUsedAt
+        user {
+          id
+          email
+        }
+      }
+    }
   }
 `);
 const REVOKE_TOKEN = graphql(`
-  mutation RevokeToken($id: ID!) { revokeApiToken(id: $id) { id name createdAt expiresAt revokedAt lastUsedAt user { id email } } }
+  mutation RevokeToken($id: ID!) {
+    revokeApiToken(id: $id) {
+      id
+      name
+      createdAt
+      expiresAt
+      revokedAt
+      lastUsedAt
+      user {
+        id
+        email
+      }
+    }
+  }
 `);
 const API_TOKENS = graphql(`
-  query ApiTokens { apiTokens { id name createdAt expiresAt revokedAt lastUsedAt user { id email } } }
+  query ApiTokens {
+    apiTokens {
+      id
+      name
+      createdAt
+      expiresAt
+      revokedAt
+      lastUsedAt
+      user {
+        id
+        email
+      }
+    }
+  }
 `);
 
 type UserRow = ResultOf<typeof USERS>['users'][number];
@@ -93,11 +151,21 @@ export function Users() {
       <form class="stacked" onSubmit={create}>
         <h3>Add a user</h3>
         <label for="new-user-email">Email</label>
-        <input id="new-user-email" type="email" required value={email} onInput={(event) => setEmail(event.currentTarget.value)} />
+        <input
+          id="new-user-email"
+          type="email"
+          required
+          value={email}
+          onInput={(event) => setEmail(event.currentTarget.value)}
+        />
         <label for="new-user-name">Name (optional)</label>
         <input id="new-user-name" value={name} onInput={(event) => setName(event.currentTarget.value)} />
         <label for="new-user-role">Role</label>
-        <select id="new-user-role" value={role} onChange={(event) => setRole(event.currentTarget.value as (typeof ROLES)[number])}>
+        <select
+          id="new-user-role"
+          value={role}
+          onChange={(event) => setRole(event.currentTarget.value as (typeof ROLES)[number])}
+        >
           {ROLES.map((candidate) => (
             <option value={candidate}>{candidate}</option>
           ))}
@@ -152,7 +220,11 @@ export function Tokens() {
     event.preventDefault();
     void act(async () => {
       const data = await request(ISSUE_TOKEN, {
-        input: { name: name.trim(), userId, ...(expires ? { expiresAt: new Date(`${expires}T23:59:59Z`).toISOString() } : {}) },
+        input: {
+          name: name.trim(),
+          userId,
+          ...(expires ? { expiresAt: new Date(`${expires}T23:59:59Z`).toISOString() } : {}),
+        },
       });
       setIssued({ token: data.issueApiToken.token, name: data.issueApiToken.apiToken.name });
       setName('');
@@ -186,7 +258,12 @@ export function Tokens() {
             ))}
         </select>
         <label for="token-expires">Expires on (optional, UTC)</label>
-        <input id="token-expires" type="date" value={expires} onInput={(event) => setExpires(event.currentTarget.value)} />
+        <input
+          id="token-expires"
+          type="date"
+          value={expires}
+          onInput={(event) => setExpires(event.currentTarget.value)}
+        />
         <button type="submit" class="primary" disabled={!name.trim()}>
           Issue token
         </button>
@@ -232,7 +309,12 @@ export function Tokens() {
                 <td>{token.revokedAt ? `revoked ${dateTime(token.revokedAt)}` : 'active'}</td>
                 <td>
                   {!token.revokedAt && (
-                    <button type="button" class="danger" onClick={() => revoke(token.id)} aria-label={`Revoke ${token.name}`}>
+                    <button
+                      type="button"
+                      class="danger"
+                      onClick={() => revoke(token.id)}
+                      aria-label={`Revoke ${token.name}`}
+                    >
                       Revoke
                     </button>
                   )}

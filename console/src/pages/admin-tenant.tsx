@@ -6,17 +6,47 @@ import { graphql, type ResultOf } from '../graphql';
 
 const TENANT = graphql(`
   query TenantPolicy {
-    tenant { id name keyring dataKeyVersion policy { allowPlatformKey allowedModels defaultModel monthlyBudgetUsd requestsPerMinute } }
-    models { id displayName }
+    tenant {
+      id
+      name
+      keyring
+      dataKeyVersion
+      policy {
+        allowPlatformKey
+        allowedModels
+        defaultModel
+        monthlyBudgetUsd
+        requestsPerMinute
+      }
+    }
+    models {
+      id
+      displayName
+    }
   }
 `);
 const UPDATE_POLICY = graphql(`
   mutation UpdatePolicy($input: UpdateTenantPolicyInput!) {
-    updateTenantPolicy(input: $input) { id policy { allowPlatformKey allowedModels defaultModel monthlyBudgetUsd requestsPerMinute } }
+    updateTenantPolicy(input: $input) {
+      id
+      policy {
+        allowPlatformKey
+        allowedModels
+        defaultModel
+        monthlyBudgetUsd
+        requestsPerMinute
+      }
+    }
   }
 `);
 const ROTATE = graphql(`
-  mutation RotateDataKey { rotateDataKey { id dataKeyVersion keyring } }
+  mutation RotateDataKey {
+    rotateDataKey {
+      id
+      dataKeyVersion
+      keyring
+    }
+  }
 `);
 
 type TenantData = ResultOf<typeof TENANT>;
@@ -75,8 +105,8 @@ function PolicyForm({ data, readOnly }: { data: TenantData; readOnly: boolean })
       <fieldset disabled={readOnly}>
         <legend>Allowed models</legend>
         <label class="checkbox">
-          <input type="checkbox" checked={allModels} onChange={(event) => setAllModels(event.currentTarget.checked)} /> Every model in the
-          catalog
+          <input type="checkbox" checked={allModels} onChange={(event) => setAllModels(event.currentTarget.checked)} />{' '}
+          Every model in the catalog
         </label>
         {!allModels &&
           data.models.map((model) => (
@@ -85,7 +115,9 @@ function PolicyForm({ data, readOnly }: { data: TenantData; readOnly: boolean })
                 type="checkbox"
                 checked={allowed.includes(model.id)}
                 onChange={(event) =>
-                  setAllowed((current) => (event.currentTarget.checked ? [...current, model.id] : current.filter((id) => id !== model.id)))
+                  setAllowed((current) =>
+                    event.currentTarget.checked ? [...current, model.id] : current.filter((id) => id !== model.id),
+                  )
                 }
               />{' '}
               {model.displayName}
@@ -95,19 +127,43 @@ function PolicyForm({ data, readOnly }: { data: TenantData; readOnly: boolean })
       <fieldset disabled={readOnly}>
         <legend>Defaults and limits</legend>
         <label for="policy-default-model">Default model</label>
-        <select id="policy-default-model" value={defaultModel} onChange={(event) => setDefaultModel(event.currentTarget.value)}>
+        <select
+          id="policy-default-model"
+          value={defaultModel}
+          onChange={(event) => setDefaultModel(event.currentTarget.value)}
+        >
           {data.models.map((model) => (
             <option value={model.id}>{model.displayName}</option>
           ))}
         </select>
         <label class="checkbox">
-          <input type="checkbox" checked={allowPlatformKey} onChange={(event) => setAllowPlatformKey(event.currentTarget.checked)} /> Allow
-          the platform key
+          <input
+            type="checkbox"
+            checked={allowPlatformKey}
+            onChange={(event) => setAllowPlatformKey(event.currentTarget.checked)}
+          />{' '}
+          Allow the platform key
         </label>
         <label for="policy-budget">Monthly budget in USD (empty: no budget)</label>
-        <input id="policy-budget" type="number" min="0" step="0.01" inputMode="decimal" value={budget} onInput={(event) => setBudget(event.currentTarget.value)} />
+        <input
+          id="policy-budget"
+          type="number"
+          min="0"
+          step="0.01"
+          inputMode="decimal"
+          value={budget}
+          onInput={(event) => setBudget(event.currentTarget.value)}
+        />
         <label for="policy-rate">Requests per minute per user (empty: no limit)</label>
-        <input id="policy-rate" type="number" min="1" step="1" inputMode="numeric" value={rate} onInput={(event) => setRate(event.currentTarget.value)} />
+        <input
+          id="policy-rate"
+          type="number"
+          min="1"
+          step="1"
+          inputMode="numeric"
+          value={rate}
+          onInput={(event) => setRate(event.currentTarget.value)}
+        />
       </fieldset>
       <Problem problem={problem} />
       {!readOnly && (
@@ -135,7 +191,9 @@ export function DataKey() {
     try {
       const result = await request(ROTATE);
       setVersion(result.rotateDataKey.dataKeyVersion);
-      setStatus(`Rotated: data key version ${result.rotateDataKey.dataKeyVersion}; every stored key was re-encrypted under it.`);
+      setStatus(
+        `Rotated: data key version ${result.rotateDataKey.dataKeyVersion}; every stored key was re-encrypted under it.`,
+      );
     } catch (error) {
       setActionProblem(explainError(error));
     } finally {
@@ -147,8 +205,9 @@ export function DataKey() {
     <div>
       <h2>Data key</h2>
       <p>
-        The tenant's stored keys are encrypted with data key version <strong>{version ?? data.tenant.dataKeyVersion}</strong>, wrapped by
-        the <strong>{data.tenant.keyring}</strong> keyring. Rotating creates a new version and re-encrypts every stored key under it.
+        The tenant's stored keys are encrypted with data key version{' '}
+        <strong>{version ?? data.tenant.dataKeyVersion}</strong>, wrapped by the <strong>{data.tenant.keyring}</strong>{' '}
+        keyring. Rotating creates a new version and re-encrypts every stored key under it.
       </p>
       <button type="button" class="primary" disabled={busy} onClick={rotate}>
         Rotate data key

@@ -8,21 +8,55 @@ import { isTenantAdmin, useSession } from '../session-context';
 
 export const CREDENTIALS = graphql(`
   query Credentials {
-    credentials { id provider scope last4 lastUsedAt lastCheckedAt lastCheckResult createdAt owner { id } }
+    credentials {
+      id
+      provider
+      scope
+      last4
+      lastUsedAt
+      lastCheckedAt
+      lastCheckResult
+      createdAt
+      owner {
+        id
+      }
+    }
   }
 `);
 const SET_CREDENTIAL = graphql(`
   mutation SetCredential($input: SetCredentialInput!) {
-    setCredential(input: $input) { id provider scope last4 lastUsedAt lastCheckedAt lastCheckResult createdAt owner { id } }
+    setCredential(input: $input) {
+      id
+      provider
+      scope
+      last4
+      lastUsedAt
+      lastCheckedAt
+      lastCheckResult
+      createdAt
+      owner {
+        id
+      }
+    }
   }
 `);
 const TEST_CREDENTIAL = graphql(`
   mutation TestCredential($id: ID!) {
-    testCredential(id: $id) { result message credential { id lastCheckedAt lastCheckResult } }
+    testCredential(id: $id) {
+      result
+      message
+      credential {
+        id
+        lastCheckedAt
+        lastCheckResult
+      }
+    }
   }
 `);
 const DELETE_CREDENTIAL = graphql(`
-  mutation DeleteCredential($id: ID!) { deleteCredential(id: $id) }
+  mutation DeleteCredential($id: ID!) {
+    deleteCredential(id: $id)
+  }
 `);
 
 type CredentialRow = ResultOf<typeof CREDENTIALS>['credentials'][number];
@@ -54,7 +88,9 @@ export function ApiKeys({ onChanged }: { onChanged?(): void }) {
   };
   const readOnly = me.role === 'AUDITOR';
   const find = (provider: ProviderName, scope: Scope) =>
-    rows?.find((row) => row.provider === provider && row.scope === scope && (scope === 'TENANT' || row.owner?.id === me.id)) ?? null;
+    rows?.find(
+      (row) => row.provider === provider && row.scope === scope && (scope === 'TENANT' || row.owner?.id === me.id),
+    ) ?? null;
 
   return (
     <div class="api-keys">
@@ -69,7 +105,13 @@ export function ApiKeys({ onChanged }: { onChanged?(): void }) {
           <p aria-busy="true">Loading keys…</p>
         ) : (
           PROVIDERS.map((provider) => (
-            <KeyRow provider={provider} scope="PERSONAL" row={find(provider, 'PERSONAL')} readOnly={readOnly} onChanged={changed} />
+            <KeyRow
+              provider={provider}
+              scope="PERSONAL"
+              row={find(provider, 'PERSONAL')}
+              readOnly={readOnly}
+              onChanged={changed}
+            />
           ))
         )}
       </section>
@@ -79,7 +121,13 @@ export function ApiKeys({ onChanged }: { onChanged?(): void }) {
           <p class="hint">Shared by everyone in {me.tenant.name} whose requests may use the tenant key.</p>
           {rows &&
             PROVIDERS.map((provider) => (
-              <KeyRow provider={provider} scope="TENANT" row={find(provider, 'TENANT')} readOnly={false} onChanged={changed} />
+              <KeyRow
+                provider={provider}
+                scope="TENANT"
+                row={find(provider, 'TENANT')}
+                readOnly={false}
+                onChanged={changed}
+              />
             ))}
         </section>
       )}

@@ -10,11 +10,28 @@ import { canChat, useSession } from '../session-context';
 import { KeysAndModels } from './settings';
 
 const CONVERSATIONS = graphql(`
-  query Conversations { conversations(first: 50) { id title createdAt } }
+  query Conversations {
+    conversations(first: 50) {
+      id
+      title
+      createdAt
+    }
+  }
 `);
 const CONVERSATION = graphql(`
   query Conversation($id: ID!) {
-    conversation(id: $id) { id title messages { id role content model keySource createdAt } }
+    conversation(id: $id) {
+      id
+      title
+      messages {
+        id
+        role
+        content
+        model
+        keySource
+        createdAt
+      }
+    }
   }
 `);
 
@@ -64,7 +81,8 @@ export function ChatPage({ path }: { path: string }) {
     if (!routeId) return setTurns([]);
     request(CONVERSATION, { id: routeId }).then(
       (data) => {
-        if (!data.conversation) return setProblem(explain('NOT_FOUND', 'This conversation does not exist or is not yours'));
+        if (!data.conversation)
+          return setProblem(explain('NOT_FOUND', 'This conversation does not exist or is not yours'));
         setTurns(
           data.conversation.messages.map((stored) => ({
             key: stored.id,
@@ -165,7 +183,10 @@ export function ChatPage({ path }: { path: string }) {
         <ul>
           {conversations.map((conversation) => (
             <li>
-              <a href={`/chat/${conversation.id}`} aria-current={conversation.id === conversationId ? 'page' : undefined}>
+              <a
+                href={`/chat/${conversation.id}`}
+                aria-current={conversation.id === conversationId ? 'page' : undefined}
+              >
                 {conversation.title || 'Untitled'}
               </a>
             </li>

@@ -8,13 +8,36 @@ import { useSession, type KeySource, type ModelChoice } from '../session-context
 
 export const MODEL_OPTIONS = graphql(`
   query ModelOptions {
-    models { id displayName provider keySources inputUsdPerMTok outputUsdPerMTok }
-    tenant { policy { allowedModels allowPlatformKey defaultModel } }
-    anthropic: keyStatus(provider: ANTHROPIC) { provider hasPersonalKey hasTenantKey platformKeyAvailable }
+    models {
+      id
+      displayName
+      provider
+      keySources
+      inputUsdPerMTok
+      outputUsdPerMTok
+    }
+    tenant {
+      policy {
+        allowedModels
+        allowPlatformKey
+        defaultModel
+      }
+    }
+    anthropic: keyStatus(provider: ANTHROPIC) {
+      provider
+      hasPersonalKey
+      hasTenantKey
+      platformKeyAvailable
+    }
   }
 `);
 const SET_PREFERRED_MODEL = graphql(`
-  mutation SetPreferredModel($model: String) { setPreferredModel(model: $model) { id preferredModel } }
+  mutation SetPreferredModel($model: String) {
+    setPreferredModel(model: $model) {
+      id
+      preferredModel
+    }
+  }
 `);
 
 type Options = ResultOf<typeof MODEL_OPTIONS>;
@@ -42,7 +65,9 @@ export function ModelSelection({ onDone, reloadKey }: { onDone?(): void; reloadK
   const session = useSession();
   const [options, setOptions] = useState<Options | null>(null);
   const [problem, setProblem] = useState<Explained | null>(null);
-  const [selected, setSelected] = useState<string | null>(session.choice ? `${session.choice.model}|${session.choice.keySource}` : null);
+  const [selected, setSelected] = useState<string | null>(
+    session.choice ? `${session.choice.model}|${session.choice.keySource}` : null,
+  );
   const [makeDefault, setMakeDefault] = useState(false);
   const [status, setStatus] = useState<string | null>(null);
 
@@ -82,8 +107,8 @@ export function ModelSelection({ onDone, reloadKey }: { onDone?(): void; reloadK
       <fieldset>
         <legend>Model and key</legend>
         <p class="hint">
-          Your default model: {options.models.find((model) => model.id === preferred)?.displayName ?? preferred}. Without a choice here,
-          chats use it with the best available key (personal, then tenant, then platform).
+          Your default model: {options.models.find((model) => model.id === preferred)?.displayName ?? preferred}.
+          Without a choice here, chats use it with the best available key (personal, then tenant, then platform).
         </p>
         <div role="radiogroup" aria-label="Model and key" class="options">
           {options.models.map((model) =>
@@ -105,7 +130,9 @@ export function ModelSelection({ onDone, reloadKey }: { onDone?(): void; reloadK
                   />
                   <label for={id}>{optionLabel(model.displayName, source)}</label>
                   <span class="detail" id={`${id}-detail`}>
-                    {reason ? `Unavailable: ${reason}.` : `${usd(model.inputUsdPerMTok)} in / ${usd(model.outputUsdPerMTok)} out per million tokens`}
+                    {reason
+                      ? `Unavailable: ${reason}.`
+                      : `${usd(model.inputUsdPerMTok)} in / ${usd(model.outputUsdPerMTok)} out per million tokens`}
                   </span>
                 </div>
               );
@@ -114,7 +141,11 @@ export function ModelSelection({ onDone, reloadKey }: { onDone?(): void; reloadK
         </div>
       </fieldset>
       <label class="checkbox">
-        <input type="checkbox" checked={makeDefault} onChange={(event) => setMakeDefault(event.currentTarget.checked)} />
+        <input
+          type="checkbox"
+          checked={makeDefault}
+          onChange={(event) => setMakeDefault(event.currentTarget.checked)}
+        />
         Also make this model my default
       </label>
       <Problem problem={problem} />

@@ -9,8 +9,10 @@ export function SignIn({ onSignIn, notice }: { onSignIn(token: string): Promise<
   const submit = async (event: Event) => {
     event.preventDefault();
     const candidate = token.trim();
-    if (!candidate) return setProblem('Enter your token: the kw_… string printed by the gateway or given by your admin.');
-    if (!candidate.startsWith('kw_')) return setProblem('Keyward tokens start with kw_. Check that you copied the whole token.');
+    if (!candidate)
+      return setProblem('Enter your token: the kw_… string printed by the gateway or given by your admin.');
+    if (!candidate.startsWith('kw_'))
+      return setProblem('Keyward tokens start with kw_. Check that you copied the whole token.');
     setBusy(true);
     setProblem(null);
     try {
@@ -31,7 +33,9 @@ export function SignIn({ onSignIn, notice }: { onSignIn(token: string): Promise<
   return (
     <main class="sign-in" id="main">
       <h1>Keyward</h1>
-      <p>Sign in with your API token. It stays in this browser tab only and is forgotten when you close it or sign out.</p>
+      <p>
+        Sign in with your API token. It stays in this browser tab only and is forgotten when you close it or sign out.
+      </p>
       {notice && (
         <p class="notice" role="status">
           {notice}

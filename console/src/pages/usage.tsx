@@ -10,7 +10,13 @@ import { canSeeTenantAudit, useSession } from '../session-context';
 const USAGE = graphql(`
   query Usage($filter: UsageFilter) {
     usage(filter: $filter, groupBy: [DAY, MODEL, KEY_SOURCE]) {
-      day model keySource requests inputTokens outputTokens costUsd
+      day
+      model
+      keySource
+      requests
+      inputTokens
+      outputTokens
+      costUsd
     }
   }
 `);
@@ -53,7 +59,9 @@ export function UsagePage() {
     entry.requests += bucket.requests;
     costByDay.set(bucket.day ?? '', entry);
   }
-  const rows = [...(buckets ?? [])].sort((a, b) => (b.day ?? '').localeCompare(a.day ?? '') || (a.model ?? '').localeCompare(b.model ?? ''));
+  const rows = [...(buckets ?? [])].sort(
+    (a, b) => (b.day ?? '').localeCompare(a.day ?? '') || (a.model ?? '').localeCompare(b.model ?? ''),
+  );
   const total = rows.reduce(
     (sum, row) => ({
       requests: sum.requests + row.requests,
@@ -74,7 +82,8 @@ export function UsagePage() {
             <input type="radio" name="usage-scope" checked={scope === 'mine'} onChange={() => setScope('mine')} /> Mine
           </label>
           <label class="checkbox">
-            <input type="radio" name="usage-scope" checked={scope === 'tenant'} onChange={() => setScope('tenant')} /> Whole tenant ({me.tenant.name})
+            <input type="radio" name="usage-scope" checked={scope === 'tenant'} onChange={() => setScope('tenant')} />{' '}
+            Whole tenant ({me.tenant.name})
           </label>
         </fieldset>
       )}
@@ -84,15 +93,19 @@ export function UsagePage() {
       ) : (
         <>
           <p>
-            Last {DAYS} days (UTC): {integer(total.requests)} {total.requests === 1 ? 'request' : 'requests'}, {integer(total.input)} input and {integer(total.output)} output tokens,{' '}
-            {usd(total.cost)}.
+            Last {DAYS} days (UTC): {integer(total.requests)} {total.requests === 1 ? 'request' : 'requests'},{' '}
+            {integer(total.input)} input and {integer(total.output)} output tokens, {usd(total.cost)}.
           </p>
           <BarChart
             title={`Cost per day, last ${DAYS} days`}
             unit={usd}
             bars={days.map((day) => {
               const entry = costByDay.get(day) ?? { cost: 0, requests: 0 };
-              return { label: day.slice(5), value: entry.cost, detail: `${day}: ${usd(entry.cost)}, ${entry.requests} requests` };
+              return {
+                label: day.slice(5),
+                value: entry.cost,
+                detail: `${day}: ${usd(entry.cost)}, ${entry.requests} requests`,
+              };
             })}
           />
           <div class="table-wrap">
@@ -103,10 +116,18 @@ export function UsagePage() {
                   <th scope="col">Day</th>
                   <th scope="col">Model</th>
                   <th scope="col">Key source</th>
-                  <th scope="col" class="num">Requests</th>
-                  <th scope="col" class="num">Input tokens</th>
-                  <th scope="col" class="num">Output tokens</th>
-                  <th scope="col" class="num">Cost</th>
+                  <th scope="col" class="num">
+                    Requests
+                  </th>
+                  <th scope="col" class="num">
+                    Input tokens
+                  </th>
+                  <th scope="col" class="num">
+                    Output tokens
+                  </th>
+                  <th scope="col" class="num">
+                    Cost
+                  </th>
                 </tr>
               </thead>
               <tbody>

@@ -26,6 +26,10 @@ export class AgentService {
   }
 
   async list(caller: Caller): Promise<AgentEntity[]> {
-    return caller.em.find(AgentEntity, { tenant: caller.principal.tenantId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    return caller.em.find(
+      AgentEntity,
+      { tenant: caller.principal.tenantId },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
   }
 }

@@ -24,7 +24,8 @@ export class ConversationResolver {
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,
     @CurrentCaller() caller: Caller,
   ): Promise<Conversation[]> {
-    if (!Number.isInteger(first) || first < 1 || first > 200) throw badInput('first must be between 1 and 200', 'first');
+    if (!Number.isInteger(first) || first < 1 || first > 200)
+      throw badInput('first must be between 1 and 200', 'first');
     return (await this.conversationService.listOwn(caller, first)).map(Conversation.from);
   }
 

@@ -24,7 +24,11 @@ export class ConversationService {
   }
 
   async messages(caller: Caller, conversationId: string): Promise<MessageEntity[]> {
-    return caller.em.find(MessageEntity, { conversation: conversationId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    return caller.em.find(
+      MessageEntity,
+      { conversation: conversationId },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
   }
 
   async agent(caller: Caller, agentId: string): Promise<AgentEntity | null> {

@@ -14,13 +14,11 @@ import { Provider } from './provider';
 @Index({ properties: ['tenant'], name: 'credentials_tenant_id_index' })
 @Unique({
   name: 'credentials_tenant_key_unique',
-  expression:
-    `create unique index "credentials_tenant_key_unique" on "credentials" ("tenant_id", "provider") where "scope" = 'TENANT'`,
+  expression: `create unique index "credentials_tenant_key_unique" on "credentials" ("tenant_id", "provider") where "scope" = 'TENANT'`,
 })
 @Unique({
   name: 'credentials_personal_key_unique',
-  expression:
-    `create unique index "credentials_personal_key_unique" on "credentials" ("tenant_id", "owner_id", "provider") where "scope" = 'PERSONAL'`,
+  expression: `create unique index "credentials_personal_key_unique" on "credentials" ("tenant_id", "owner_id", "provider") where "scope" = 'PERSONAL'`,
 })
 export class CredentialEntity {
   [OptionalProps]?: 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'lastCheckedAt' | 'lastCheckResult' | 'label' | 'owner';

@@ -23,6 +23,10 @@ export class SetCredentialInput {
   @DisplayName(MAX_CREDENTIAL_LABEL_LENGTH)
   label?: string | null;
 
-  @Field(() => Boolean, { nullable: true, defaultValue: true, description: 'Check the key against the provider before storing it.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: true,
+    description: 'Check the key against the provider before storing it.',
+  })
   validate?: boolean | null;
 }

@@ -16,14 +16,19 @@ export class CredentialResolver {
   constructor(private readonly credentialService: CredentialService) {}
 
   @Authorized()
-  @Query(() => [Credential], { description: "The caller's personal credentials, and the tenant's credentials for admins." })
+  @Query(() => [Credential], {
+    description: "The caller's personal credentials, and the tenant's credentials for admins.",
+  })
   async credentials(@CurrentCaller() caller: Caller): Promise<Credential[]> {
     return (await this.credentialService.list(caller)).map(Credential.from);
   }
 
   @Authorized<Action>('credential.status')
   @Query(() => KeyStatus)
-  async keyStatus(@Arg('provider', () => Provider) provider: Provider, @CurrentCaller() caller: Caller): Promise<KeyStatus> {
+  async keyStatus(
+    @Arg('provider', () => Provider) provider: Provider,
+    @CurrentCaller() caller: Caller,
+  ): Promise<KeyStatus> {
     return Object.assign(new KeyStatus(), await this.credentialService.keyStatus(caller, provider));
   }
 

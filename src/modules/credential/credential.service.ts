@@ -87,9 +87,13 @@ export class CredentialService {
     }
   }
 
-  private async setUnaudited(caller: Caller, input: SetCredentialInput): Promise<{ row: CredentialEntity; replaced: boolean }> {
+  private async setUnaudited(
+    caller: Caller,
+    input: SetCredentialInput,
+  ): Promise<{ row: CredentialEntity; replaced: boolean }> {
     const { tenantId, userId } = caller.principal;
-    const slot: Target = input.scope === CredentialScope.PERSONAL ? { tenantId, ownerId: userId } : tenantWide(tenantId);
+    const slot: Target =
+      input.scope === CredentialScope.PERSONAL ? { tenantId, ownerId: userId } : tenantWide(tenantId);
     assertCan(caller.principal, 'credential.set', slot);
     assertProviderKeyFormat(input.provider, input.apiKey);
     if (input.validate !== false) await this.liveCheck(input.provider, input.apiKey);
@@ -115,7 +119,10 @@ export class CredentialService {
   private async deleteUnaudited(caller: Caller, id: string): Promise<boolean> {
     const row = await this.manageable(caller, id, 'credential.delete');
     await caller.em.nativeDelete(CredentialEntity, { id: row.id });
-    await this.caches.tenantChanged({ tenantId: row.tenant.id, stop: { reason: 'CREDENTIAL_DELETED', credentialId: row.id } });
+    await this.caches.tenantChanged({
+      tenantId: row.tenant.id,
+      stop: { reason: 'CREDENTIAL_DELETED', credentialId: row.id },
+    });
     return true;
   }
 
@@ -136,9 +143,15 @@ export class CredentialService {
 
   private async testUnaudited(caller: Caller, id: string): Promise<CredentialTestOutcome> {
     const row = await this.manageable(caller, id, 'credential.test');
-    const result = await this.vault.lend(caller.em, sealedCredential(row), (apiKey) => this.checkResult(row.provider, apiKey));
+    const result = await this.vault.lend(caller.em, sealedCredential(row), (apiKey) =>
+      this.checkResult(row.provider, apiKey),
+    );
     if (result === CredentialCheckResult.NO_LIVE_CHECK) {
-      return { row, result, message: `Keyward has no live check for ${row.provider} keys yet; the key is stored but was not tested` };
+      return {
+        row,
+        result,
+        message: `Keyward has no live check for ${row.provider} keys yet; the key is stored but was not tested`,
+      };
     }
     row.lastCheckedAt = new Date();
     row.lastCheckResult = result;
@@ -148,7 +161,9 @@ export class CredentialService {
 
   private async checkResult(provider: Provider, apiKey: string): Promise<CredentialCheckResult> {
     try {
-      return (await this.liveCheck(provider, apiKey)) ? CredentialCheckResult.VALID : CredentialCheckResult.NO_LIVE_CHECK;
+      return (await this.liveCheck(provider, apiKey))
+        ? CredentialCheckResult.VALID
+        : CredentialCheckResult.NO_LIVE_CHECK;
     } catch (error) {
       if (isKeywardError(error) && error.code === ErrorCode.INVALID_PROVIDER_KEY) return CredentialCheckResult.REJECTED;
       if (isKeywardError(error) && error.code === ErrorCode.UPSTREAM_ERROR) return CredentialCheckResult.UNREACHABLE;
@@ -157,7 +172,11 @@ export class CredentialService {
   }
 
   /** A credential the caller may delete or test. */
-  private async manageable(caller: Caller, id: string, action: 'credential.delete' | 'credential.test'): Promise<CredentialEntity> {
+  private async manageable(
+    caller: Caller,
+    id: string,
+    action: 'credential.delete' | 'credential.test',
+  ): Promise<CredentialEntity> {
     const row = isUuid(id) ? await caller.em.findOne(CredentialEntity, { id }, { populate: ['owner'] }) : null;
     if (!row) throw notFound('Credential');
     const owner = row.scope === CredentialScope.PERSONAL ? (row.owner?.getEntity() ?? null) : null;
@@ -203,7 +222,15 @@ export class CredentialService {
       const existing = await tx.findOne(CredentialEntity, slot);
       const row =
         existing ??
-        tx.create(CredentialEntity, { tenant, provider: input.provider, scope: input.scope, owner, ciphertext: Buffer.alloc(0), last4: '', dataKeyVersion: 0 });
+        tx.create(CredentialEntity, {
+          tenant,
+          provider: input.provider,
+          scope: input.scope,
+          owner,
+          ciphertext: Buffer.alloc(0),
+          last4: '',
+          dataKeyVersion: 0,
+        });
       if (input.label !== undefined) row.label = input.label?.trim() ?? null;
       row.last4 = last4Of(input.apiKey);
       row.ciphertext = await this.vault.seal(tx, credentialBinding(row, tenant.dataKeyVersion), input.apiKey);

@@ -56,10 +56,16 @@ export function chooseKeySource(requested: KeySource, facts: KeyFacts): KeyChoic
         : { refused: ErrorCode.TENANT_KEY_MISSING, message: `Your tenant has no shared ${provider} key` };
     case KeySource.PLATFORM:
       if (!facts.tenant.platformKeyEnabled) {
-        return { refused: ErrorCode.PLATFORM_KEY_DISABLED, message: 'The operator has switched off the platform key for your tenant' };
+        return {
+          refused: ErrorCode.PLATFORM_KEY_DISABLED,
+          message: 'The operator has switched off the platform key for your tenant',
+        };
       }
       if (!facts.tenant.allowPlatformKey) {
-        return { refused: ErrorCode.PLATFORM_KEY_DISABLED, message: "Your tenant's policy does not allow the platform key" };
+        return {
+          refused: ErrorCode.PLATFORM_KEY_DISABLED,
+          message: "Your tenant's policy does not allow the platform key",
+        };
       }
       if (!facts.platformConfigured) {
         return { refused: ErrorCode.NO_CREDENTIAL, message: `The operator has configured no platform ${provider} key` };
@@ -68,7 +74,10 @@ export function chooseKeySource(requested: KeySource, facts: KeyFacts): KeyChoic
     case KeySource.AUTO: {
       const [first] = availableKeySources(facts);
       if (first) return { source: first };
-      return { refused: ErrorCode.NO_CREDENTIAL, message: `No ${provider} key is available to you (personal, tenant or platform)` };
+      return {
+        refused: ErrorCode.NO_CREDENTIAL,
+        message: `No ${provider} key is available to you (personal, tenant or platform)`,
+      };
     }
   }
 }

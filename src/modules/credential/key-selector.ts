@@ -5,7 +5,13 @@ import type { TenantScopedCache } from '../../cache/tenant-scoped-cache';
 import type { CredentialVault, SealedCredential } from '../../vault/credential-vault';
 import { CredentialEntity } from './credential.entity';
 import { CredentialScope } from './credential-scope';
-import { availableKeySources, chooseKeySource, platformKeyAvailable, type KeyFacts, type PlatformKeyPolicy } from './key-selection-rules';
+import {
+  availableKeySources,
+  chooseKeySource,
+  platformKeyAvailable,
+  type KeyFacts,
+  type PlatformKeyPolicy,
+} from './key-selection-rules';
 import { KeySource, type ConcreteKeySource } from './key-source';
 import { sealedCredential } from './sealed-credential';
 import type { PlatformKeys } from './platform-keys';
@@ -92,7 +98,13 @@ export class KeySelector {
   }
 
   private facts({ personal, shared }: CallerKeys, tenant: PlatformKeyPolicy, provider: Provider): KeyFacts {
-    return { provider, hasPersonal: personal !== null, hasTenant: shared !== null, tenant, platformConfigured: this.platform.has(provider) };
+    return {
+      provider,
+      hasPersonal: personal !== null,
+      hasTenant: shared !== null,
+      tenant,
+      platformConfigured: this.platform.has(provider),
+    };
   }
 
   private async storedFor(em: EntityManager, principal: Principal, provider: Provider): Promise<CallerKeys> {
@@ -106,7 +118,10 @@ export class KeySelector {
         const row = rows.find((candidate) => candidate.scope === scope);
         return row ? { ...sealedCredential(row), lastUsedAt: row.lastUsedAt } : null;
       };
-      return { tenantId: principal.tenantId, value: { personal: stored(CredentialScope.PERSONAL), shared: stored(CredentialScope.TENANT) } };
+      return {
+        tenantId: principal.tenantId,
+        value: { personal: stored(CredentialScope.PERSONAL), shared: stored(CredentialScope.TENANT) },
+      };
     });
     return keys!;
   }
@@ -133,7 +148,8 @@ export class KeySelector {
 
   private platformKey(provider: Provider): ResolvedKey {
     const apiKey = this.platform.get(provider);
-    if (!apiKey) throw new KeywardError(ErrorCode.NO_CREDENTIAL, `The operator has configured no platform ${provider} key`);
+    if (!apiKey)
+      throw new KeywardError(ErrorCode.NO_CREDENTIAL, `The operator has configured no platform ${provider} key`);
     return { source: KeySource.PLATFORM, credentialId: null, dataKeyVersion: null, apiKey, lastUsedDue: false };
   }
 }

@@ -22,13 +22,18 @@ const MIN_SECRET_LENGTH = 16;
 export function assertProviderKeyFormat(provider: Provider, apiKey: string): void {
   const format = FORMATS[provider];
   if (apiKey.length === 0) throw badInput('apiKey must not be empty', 'apiKey');
-  if (apiKey.length > MAX_API_KEY_LENGTH) throw badInput(`apiKey must be at most ${MAX_API_KEY_LENGTH} characters`, 'apiKey');
+  if (apiKey.length > MAX_API_KEY_LENGTH)
+    throw badInput(`apiKey must be at most ${MAX_API_KEY_LENGTH} characters`, 'apiKey');
   if (!KEY_CHARACTERS.test(apiKey)) {
-    throw badInput('apiKey contains characters no provider key has (whitespace, control or non-ASCII characters)', 'apiKey');
+    throw badInput(
+      'apiKey contains characters no provider key has (whitespace, control or non-ASCII characters)',
+      'apiKey',
+    );
   }
   const prefix = format.prefixes.find((candidate) => apiKey.startsWith(candidate));
   if (!prefix) throw badInput(`apiKey does not look like a ${provider} key (expected ${format.example})`, 'apiKey');
-  if (apiKey.length - prefix.length < MIN_SECRET_LENGTH) throw badInput(`apiKey is too short for a ${provider} key`, 'apiKey');
+  if (apiKey.length - prefix.length < MIN_SECRET_LENGTH)
+    throw badInput(`apiKey is too short for a ${provider} key`, 'apiKey');
 }
 
 /** The last four characters, the only part of a key ever shown again. */

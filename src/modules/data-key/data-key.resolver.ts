@@ -10,7 +10,9 @@ export class DataKeyResolver {
   constructor(private readonly keyManagement: KeyManagementService) {}
 
   @Authorized<Action>('datakey.rotate')
-  @Mutation(() => Tenant, { description: 'New tenant data key version; every credential of the tenant is re-encrypted under it.' })
+  @Mutation(() => Tenant, {
+    description: 'New tenant data key version; every credential of the tenant is re-encrypted under it.',
+  })
   async rotateDataKey(@CurrentCaller() caller: Caller): Promise<Tenant> {
     return Tenant.from(await this.keyManagement.rotate(caller));
   }

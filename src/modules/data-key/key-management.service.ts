@@ -58,7 +58,11 @@ export class KeyManagementService {
         created = next.version;
         const rows = await tx.find(CredentialEntity, { tenant: tenantId });
         for (const row of rows) {
-          row.ciphertext = await this.vault.reseal(tx, { binding: credentialBinding(row), ciphertext: row.ciphertext }, next.version);
+          row.ciphertext = await this.vault.reseal(
+            tx,
+            { binding: credentialBinding(row), ciphertext: row.ciphertext },
+            next.version,
+          );
           row.dataKeyVersion = next.version;
         }
         tenant.dataKeyVersion = next.version;

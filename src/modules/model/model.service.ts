@@ -22,7 +22,8 @@ export class ModelService {
     const tenant = await caller.em.findOneOrFail(TenantEntity, { id: caller.principal.tenantId });
     const byProvider = new Map<Provider, Promise<ConcreteKeySource[]>>();
     const sourcesFor = (provider: Provider) => {
-      if (!byProvider.has(provider)) byProvider.set(provider, this.keys.availableSources(caller.em, caller.principal, tenant, provider));
+      if (!byProvider.has(provider))
+        byProvider.set(provider, this.keys.availableSources(caller.em, caller.principal, tenant, provider));
       return byProvider.get(provider)!;
     };
     return Promise.all(

@@ -19,6 +19,8 @@ export class Model {
   @Field(() => Float)
   outputUsdPerMTok!: number;
 
-  @Field(() => [KeySource], { description: 'The key sources that would serve this model for the caller right now; empty if none.' })
+  @Field(() => [KeySource], {
+    description: 'The key sources that would serve this model for the caller right now; empty if none.',
+  })
   keySources!: KeySource[];
 }

@@ -5,7 +5,17 @@ export const DEFAULT_MODEL = 'claude-haiku-4-5';
 
 @Entity({ tableName: 'tenants' })
 export class TenantEntity {
-  [OptionalProps]?: 'createdAt' | 'isPlatform' | 'dataKeyVersion' | 'allowPlatformKey' | 'allowedModels' | 'defaultModel' | 'monthlyBudgetUsd' | 'requestsPerMinute' | 'platformKeyEnabled' | 'platformKeyMonthlyCapUsd';
+  [OptionalProps]?:
+    | 'createdAt'
+    | 'isPlatform'
+    | 'dataKeyVersion'
+    | 'allowPlatformKey'
+    | 'allowedModels'
+    | 'defaultModel'
+    | 'monthlyBudgetUsd'
+    | 'requestsPerMinute'
+    | 'platformKeyEnabled'
+    | 'platformKeyMonthlyCapUsd';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();

@@ -1,4 +1,14 @@
-import { ArrayMaxSize, IsEmail, IsInt, IsNumber, IsOptional, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsEmail,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { Field, Float, InputType, Int } from 'type-graphql';
 import { DisplayName } from '../../common/text-constraints';
 import { MAX_EMAIL_LENGTH, MAX_PERSON_NAME_LENGTH } from '../user/user.input';

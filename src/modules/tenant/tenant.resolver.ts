@@ -25,14 +25,18 @@ export class TenantResolver {
 
   @Authorized<Action>('tenant.create')
   @Mutation(() => CreateTenantPayload)
-  async createTenant(@Arg('input') input: CreateTenantInput, @CurrentCaller() caller: Caller): Promise<CreateTenantPayload> {
+  async createTenant(
+    @Arg('input') input: CreateTenantInput,
+    @CurrentCaller() caller: Caller,
+  ): Promise<CreateTenantPayload> {
     const created = await this.tenants.create(caller, input);
     return { tenant: Tenant.from(created.tenant), admin: User.from(created.admin), token: created.token };
   }
 
   @Authorized<Action>('tenant.delete')
   @Mutation(() => Boolean, {
-    description: 'Crypto-shreds the tenant: its data keys are destroyed, so its credentials can never be decrypted again.',
+    description:
+      'Crypto-shreds the tenant: its data keys are destroyed, so its credentials can never be decrypted again.',
   })
   async deleteTenant(@Arg('id', () => ID) id: string, @CurrentCaller() caller: Caller): Promise<boolean> {
     return this.tenants.delete(caller, id);
@@ -40,13 +44,17 @@ export class TenantResolver {
 
   @Authorized<Action>('tenant.updatePolicy')
   @Mutation(() => Tenant)
-  async updateTenantPolicy(@Arg('input') input: UpdateTenantPolicyInput, @CurrentCaller() caller: Caller): Promise<Tenant> {
+  async updateTenantPolicy(
+    @Arg('input') input: UpdateTenantPolicyInput,
+    @CurrentCaller() caller: Caller,
+  ): Promise<Tenant> {
     return Tenant.from(await this.tenants.updatePolicy(caller, input));
   }
 
   @Authorized<Action>('tenant.setPlatformKeyLimit')
   @Mutation(() => Tenant, {
-    description: "Sets the operator's limit on a tenant's platform-key use (on/off, monthly USD cap); tenant admins cannot change it.",
+    description:
+      "Sets the operator's limit on a tenant's platform-key use (on/off, monthly USD cap); tenant admins cannot change it.",
   })
   async setPlatformKeyLimit(
     @Arg('tenantId', () => ID) tenantId: string,

@@ -44,7 +44,10 @@ export class TenantService {
       {
         action: 'tenant.create',
         targetType: 'tenant',
-        detail: { name: input.name.trim(), ...(input.platformKey ? { platformKey: limitDetail(input.platformKey) } : {}) },
+        detail: {
+          name: input.name.trim(),
+          ...(input.platformKey ? { platformKey: limitDetail(input.platformKey) } : {}),
+        },
       },
       () => this.createUnaudited(caller, input),
       (result) => ({ targetId: result.tenant.id, detail: { adminId: result.admin.id } }),
@@ -87,9 +90,20 @@ export class TenantService {
    */
   async provision(
     em: EntityManager,
-    spec: { name: string; adminEmail: string; adminName: string | null; adminRole: Role; isPlatform: boolean; tokenOrigin: TokenOrigin },
+    spec: {
+      name: string;
+      adminEmail: string;
+      adminName: string | null;
+      adminRole: Role;
+      isPlatform: boolean;
+      tokenOrigin: TokenOrigin;
+    },
   ): Promise<CreatedTenant> {
-    const tenant = em.create(TenantEntity, { name: spec.name, nameKey: spec.name.toLowerCase(), isPlatform: spec.isPlatform });
+    const tenant = em.create(TenantEntity, {
+      name: spec.name,
+      nameKey: spec.name.toLowerCase(),
+      isPlatform: spec.isPlatform,
+    });
     await this.dataKeys.createFirst(em, tenant);
     const admin = em.create(UserEntity, {
       tenant,
@@ -124,7 +138,8 @@ export class TenantService {
     if (next.defaultModel === null) throw badInput('defaultModel cannot be null', 'defaultModel');
     if (next.allowedModels) {
       next.allowedModels = [...new Set(next.allowedModels)];
-      if (next.allowedModels.length === 0) throw badInput('allowedModels must name at least one model (null allows all)', 'allowedModels');
+      if (next.allowedModels.length === 0)
+        throw badInput('allowedModels must name at least one model (null allows all)', 'allowedModels');
       next.allowedModels.forEach((model) => this.models.assertKnown(model));
     }
     this.models.assertUsable({ allowedModels: next.allowedModels }, next.defaultModel);
@@ -144,7 +159,11 @@ export class TenantService {
     );
   }
 
-  private async setPlatformKeyLimitUnaudited(caller: Caller, tenantId: string, input: PlatformKeyLimitInput): Promise<TenantEntity> {
+  private async setPlatformKeyLimitUnaudited(
+    caller: Caller,
+    tenantId: string,
+    input: PlatformKeyLimitInput,
+  ): Promise<TenantEntity> {
     const tenant = isUuid(tenantId) ? await caller.em.findOne(TenantEntity, { id: tenantId }) : null;
     if (!tenant) throw notFound('Tenant');
     assertCan(caller.principal, 'tenant.setPlatformKeyLimit', { tenantId: tenant.id, hiddenAs: 'Tenant' });
@@ -164,7 +183,7 @@ export class TenantService {
   private async deleteUnaudited(caller: Caller, id: string): Promise<boolean> {
     const tenant = isUuid(id) ? await caller.em.findOne(TenantEntity, { id }) : null;
     if (!tenant) throw notFound('Tenant');
-    if (tenant.isPlatform) throw forbidden("The platform tenant cannot be deleted");
+    if (tenant.isPlatform) throw forbidden('The platform tenant cannot be deleted');
     await caller.em.transactional(async (em) => {
       await this.dataKeys.destroyTenantKeys(em, tenant.id);
       await em.nativeDelete(TenantEntity, { id: tenant.id });
@@ -183,4 +202,8 @@ function applyPlatformKeyLimit(tenant: TenantEntity, input: PlatformKeyLimitInpu
 }
 
 const limitDetail = (input: PlatformKeyLimitInput): Record<string, unknown> =>
-  Object.fromEntries(Object.entries({ enabled: input.enabled, monthlyCapUsd: input.monthlyCapUsd }).filter(([, value]) => value !== undefined));
+  Object.fromEntries(
+    Object.entries({ enabled: input.enabled, monthlyCapUsd: input.monthlyCapUsd }).filter(
+      ([, value]) => value !== undefined,
+    ),
+  );

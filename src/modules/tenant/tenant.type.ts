@@ -24,7 +24,9 @@ export class TenantPolicy {
     "The operator's limits on this tenant's use of the platform key. Set by a platform admin (setPlatformKeyLimit); read-only to the tenant.",
 })
 export class PlatformKeyLimit {
-  @Field({ description: 'false: the platform key serves no request of this tenant, whatever its own allowPlatformKey says.' })
+  @Field({
+    description: 'false: the platform key serves no request of this tenant, whatever its own allowPlatformKey says.',
+  })
   enabled!: boolean;
 
   @Field(() => Float, { nullable: true, description: 'USD of platform-key spend per UTC month; null: no cap.' })

@@ -28,7 +28,10 @@ export class ApiTokenResolver {
 
   @Authorized()
   @Mutation(() => IssuedApiToken)
-  async issueApiToken(@Arg('input') input: IssueApiTokenInput, @CurrentCaller() caller: Caller): Promise<IssuedApiToken> {
+  async issueApiToken(
+    @Arg('input') input: IssueApiTokenInput,
+    @CurrentCaller() caller: Caller,
+  ): Promise<IssuedApiToken> {
     const issued = await this.tokens.issue(caller, input);
     return { token: issued.token, apiToken: ApiToken.from(issued.entity) };
   }

@@ -54,7 +54,13 @@ export class ApiTokenService {
    * token.issue event in the same transaction: such a token never exists without its audit
    * event. The chain's head stays locked until `tx` ends.
    */
-  async register(tx: EntityManager, user: UserEntity, name: string, tokenHash: string, origin: TokenOrigin): Promise<ApiTokenEntity> {
+  async register(
+    tx: EntityManager,
+    user: UserEntity,
+    name: string,
+    tokenHash: string,
+    origin: TokenOrigin,
+  ): Promise<ApiTokenEntity> {
     const entity = tx.create(ApiTokenEntity, { user, name, tokenHash });
     await this.audit.appendWithin(tx, [
       {
@@ -139,7 +145,10 @@ export class ApiTokenService {
     if (!token.revokedAt) {
       token.revokedAt = this.now();
       await caller.em.flush();
-      await this.caches.tenantChanged({ tenantId: owner.tenant.id, stop: { reason: 'TOKEN_REVOKED', tokenId: token.id } });
+      await this.caches.tenantChanged({
+        tenantId: owner.tenant.id,
+        stop: { reason: 'TOKEN_REVOKED', tokenId: token.id },
+      });
     }
     return token;
   }

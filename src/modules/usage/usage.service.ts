@@ -24,7 +24,11 @@ interface Row {
 
 export class UsageService {
   /** Sums of the usage rows the caller may see (members: their own; readers: the tenant's), grouped as asked. */
-  async aggregate(caller: Caller, filter: UsageFilter | null | undefined, groupBy: UsageDimension[]): Promise<UsageBucket[]> {
+  async aggregate(
+    caller: Caller,
+    filter: UsageFilter | null | undefined,
+    groupBy: UsageDimension[],
+  ): Promise<UsageBucket[]> {
     const { tenantId, userId } = caller.principal;
     const knex = caller.em.getKnex();
     const dims = [...new Set(groupBy)];

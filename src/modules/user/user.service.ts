@@ -30,7 +30,11 @@ export class UserService {
   }
 
   async list(caller: Caller): Promise<UserEntity[]> {
-    return caller.em.find(UserEntity, { tenant: caller.principal.tenantId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    return caller.em.find(
+      UserEntity,
+      { tenant: caller.principal.tenantId },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
   }
 
   /** A user of any tenant, or NOT_FOUND; whether the caller may touch it is the policy's to say. */
@@ -51,7 +55,11 @@ export class UserService {
   }
 
   private async createUnaudited(caller: Caller, input: CreateUserInput): Promise<UserEntity> {
-    assertCan(caller.principal, 'user.create', { tenantId: caller.principal.tenantId, ownerId: null, ownerRole: input.role });
+    assertCan(caller.principal, 'user.create', {
+      tenantId: caller.principal.tenantId,
+      ownerId: null,
+      ownerRole: input.role,
+    });
     const tenant = caller.em.getReference(TenantEntity, caller.principal.tenantId);
     const user = caller.em.create(UserEntity, {
       tenant,

@@ -37,7 +37,9 @@ const networkCode = (error: Error): string | undefined => {
  */
 export function classifyAnthropicError(error: unknown): UpstreamFailure {
   if (error instanceof Anthropic.APIConnectionError) {
-    return new UpstreamFailure(ChatFailedCode.UPSTREAM_UNREACHABLE, 'Could not reach Anthropic', { networkCode: networkCode(error) });
+    return new UpstreamFailure(ChatFailedCode.UPSTREAM_UNREACHABLE, 'Could not reach Anthropic', {
+      networkCode: networkCode(error),
+    });
   }
   if (!(error instanceof Anthropic.APIError)) {
     return new UpstreamFailure(ChatFailedCode.UPSTREAM_ERROR, 'Anthropic stream failed unexpectedly');
@@ -45,7 +47,11 @@ export function classifyAnthropicError(error: unknown): UpstreamFailure {
   const status = error.status;
   const type = errorType(error);
   if (status === 401 || status === 403 || type === 'authentication_error' || type === 'permission_error') {
-    return new UpstreamFailure(ChatFailedCode.INVALID_PROVIDER_KEY, 'Anthropic rejected the key used for this request', { status });
+    return new UpstreamFailure(
+      ChatFailedCode.INVALID_PROVIDER_KEY,
+      'Anthropic rejected the key used for this request',
+      { status },
+    );
   }
   if (status === 429 || type === 'rate_limit_error') {
     return new UpstreamFailure(ChatFailedCode.UPSTREAM_RATE_LIMITED, 'Anthropic rate-limited this request', {
@@ -59,8 +65,16 @@ export function classifyAnthropicError(error: unknown): UpstreamFailure {
       retryAfterMs: retryAfterMs(error.headers),
     });
   }
-  if (status === 400 || status === 404 || status === 413 || type === 'invalid_request_error' || type === 'not_found_error') {
-    return new UpstreamFailure(ChatFailedCode.UPSTREAM_BAD_REQUEST, 'Anthropic refused the request as invalid', { status });
+  if (
+    status === 400 ||
+    status === 404 ||
+    status === 413 ||
+    type === 'invalid_request_error' ||
+    type === 'not_found_error'
+  ) {
+    return new UpstreamFailure(ChatFailedCode.UPSTREAM_BAD_REQUEST, 'Anthropic refused the request as invalid', {
+      status,
+    });
   }
   return new UpstreamFailure(ChatFailedCode.UPSTREAM_ERROR, 'Anthropic returned an error', { status });
 }

@@ -118,7 +118,8 @@ function bodyOf(body: RequestInit['body']): string | Uint8Array | undefined {
 
 function responseOf(url: URL, response: IncomingMessage): Response {
   const headers = new Headers();
-  for (let i = 0; i < response.rawHeaders.length; i += 2) headers.append(response.rawHeaders[i], response.rawHeaders[i + 1]);
+  for (let i = 0; i < response.rawHeaders.length; i += 2)
+    headers.append(response.rawHeaders[i], response.rawHeaders[i + 1]);
   const status = response.statusCode ?? 0;
   const text = async (): Promise<string> => {
     const chunks: Buffer[] = [];

@@ -62,7 +62,9 @@ export class AwsKmsKeyring implements Keyring {
   static async create(options: AwsKmsKeyringOptions): Promise<AwsKmsKeyring> {
     const client = options.client ?? createKmsClient(options);
     try {
-      const described = await callKms('DescribeKey', () => client.send(new DescribeKeyCommand({ KeyId: options.keyId })));
+      const described = await callKms('DescribeKey', () =>
+        client.send(new DescribeKeyCommand({ KeyId: options.keyId })),
+      );
       const arn = described.KeyMetadata?.Arn;
       if (!arn) {
         throw new KeyringError('unavailable', 'KMS DescribeKey returned no key ARN');
@@ -99,7 +101,11 @@ export class AwsKmsKeyring implements Keyring {
     }
     const response = await callKms('Encrypt', () =>
       this.client.send(
-        new EncryptCommand({ KeyId: this.masterKeyId, Plaintext: plaintext, EncryptionContext: dataKeyContext(tenantId, purpose) }),
+        new EncryptCommand({
+          KeyId: this.masterKeyId,
+          Plaintext: plaintext,
+          EncryptionContext: dataKeyContext(tenantId, purpose),
+        }),
       ),
     );
     return wrappedFrom(response, 'Encrypt');
@@ -120,7 +126,11 @@ export class AwsKmsKeyring implements Keyring {
   }
 
   /** Re-wraps under the current key inside KMS (ReEncrypt); a key already under it is returned as is. */
-  async rewrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose: KeyPurpose = 'data-key'): Promise<WrappedDataKey> {
+  async rewrapDataKey(
+    tenantId: string,
+    wrapped: WrappedDataKey,
+    purpose: KeyPurpose = 'data-key',
+  ): Promise<WrappedDataKey> {
     if (wrapped.masterKeyId === this.masterKeyId) {
       return wrapped;
     }
@@ -161,10 +171,7 @@ function dataKeyContext(tenantId: string, purpose: KeyPurpose): Record<string, s
   return { 'keyward:tenant': tenantId, 'keyward:purpose': purpose };
 }
 
-function wrappedFrom(
-  response: { CiphertextBlob?: Uint8Array; KeyId?: string },
-  operation: string,
-): WrappedDataKey {
+function wrappedFrom(response: { CiphertextBlob?: Uint8Array; KeyId?: string }, operation: string): WrappedDataKey {
   if (!response.CiphertextBlob?.length || !response.KeyId) {
     throw new KeyringError('unavailable', `KMS ${operation} returned no ciphertext or key id`);
   }

@@ -58,7 +58,8 @@ export async function loadLocalMasterKey(options: LoadLocalMasterKeyOptions): Pr
 
   // Another process created the file between our read and our create: use its key, not ours.
   const createdConcurrently = await readKeyFile(keyPath);
-  if (createdConcurrently === undefined) throw new Error(`${keyPath} disappeared while it was being created; start again`);
+  if (createdConcurrently === undefined)
+    throw new Error(`${keyPath} disappeared while it was being created; start again`);
   warnUsing();
   return createdConcurrently;
 }

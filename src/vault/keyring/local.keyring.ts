@@ -67,7 +67,11 @@ export class LocalKeyring implements Keyring {
   }
 
   /** Local keys have no server-side re-encrypt: unwrap under whichever master wrapped it, wrap under the current one. */
-  async rewrapDataKey(tenantId: string, wrapped: WrappedDataKey, purpose: KeyPurpose = 'data-key'): Promise<WrappedDataKey> {
+  async rewrapDataKey(
+    tenantId: string,
+    wrapped: WrappedDataKey,
+    purpose: KeyPurpose = 'data-key',
+  ): Promise<WrappedDataKey> {
     const plaintext = this.#unwrap(tenantId, wrapped, purpose);
     try {
       return this.#wrap(tenantId, plaintext, purpose);
@@ -106,7 +110,10 @@ export class LocalKeyring implements Keyring {
   #unwrap(tenantId: string, { wrapped, masterKeyId }: WrappedDataKey, purpose: KeyPurpose): Buffer {
     const masterKey = this.#masterKeysById.get(masterKeyId);
     if (masterKey === undefined) {
-      throw new KeyringError('rejected', `data key is wrapped by master key ${masterKeyId}, which this local keyring does not hold`);
+      throw new KeyringError(
+        'rejected',
+        `data key is wrapped by master key ${masterKeyId}, which this local keyring does not hold`,
+      );
     }
     if (!Buffer.isBuffer(wrapped) || wrapped.length !== WRAPPED_BYTES || wrapped[0] !== WRAP_FORMAT_V1) {
       throw new KeyringError('rejected', 'wrapped data key is malformed');
@@ -137,7 +144,8 @@ function assertMasterKey(masterKey: Buffer): void {
 }
 
 function wrapAssociatedData(tenantId: string, masterKeyId: string, purpose: KeyPurpose): Buffer {
-  if (typeof tenantId !== 'string' || tenantId.length === 0) throw new TypeError('tenant id must be a non-empty string');
+  if (typeof tenantId !== 'string' || tenantId.length === 0)
+    throw new TypeError('tenant id must be a non-empty string');
   return Buffer.concat([
     Buffer.from([WRAP_FORMAT_V1]),
     lengthPrefixed(`keyward:purpose=${purpose}`),

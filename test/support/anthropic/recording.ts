@@ -58,7 +58,8 @@ export function waitForClose(record: RecordedRequest, timeoutMs = 2000): Promise
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`request #${record.seq} ${record.method} ${record.path} still open after ${timeoutMs} ms`)),
+      () =>
+        reject(new Error(`request #${record.seq} ${record.method} ${record.path} still open after ${timeoutMs} ms`)),
       timeoutMs,
     );
   });

@@ -56,7 +56,9 @@ function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .filter((block): block is { type: 'text'; text: string } => block?.type === 'text' && typeof block.text === 'string')
+    .filter(
+      (block): block is { type: 'text'; text: string } => block?.type === 'text' && typeof block.text === 'string',
+    )
     .map((block) => block.text)
     .join(' ');
 }

@@ -121,7 +121,12 @@ function startStream(ex: MessagesExchange, inputTokens: number | undefined): Pro
 }
 
 /** Writes up to `count` deltas, pausing before each; false if the client went away. */
-async function writeDeltas(ex: Exchange, tokens: string[], count: number, delayMs: number | undefined): Promise<boolean> {
+async function writeDeltas(
+  ex: Exchange,
+  tokens: string[],
+  count: number,
+  delayMs: number | undefined,
+): Promise<boolean> {
   for (const token of tokens.slice(0, count)) {
     if (!(await pause(ex, delayMs))) return false;
     if (!(await send(ex, streamEvents.textDelta(token)))) return false;
@@ -151,7 +156,10 @@ async function jsonReply(ex: MessagesExchange, b: StreamBehaviour): Promise<void
     model: ex.body.model,
     text: tokens.join(''),
     stopReason: b.stopReason ?? 'end_turn',
-    usage: { inputTokens: b.inputTokens ?? estimateInputTokens(ex.body), outputTokens: b.outputTokens ?? tokens.length },
+    usage: {
+      inputTokens: b.inputTokens ?? estimateInputTokens(ex.body),
+      outputTokens: b.outputTokens ?? tokens.length,
+    },
   });
   sendJson(ex, 200, message);
 }

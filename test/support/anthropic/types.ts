@@ -1,13 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 export type StopReason =
-  | 'end_turn'
-  | 'max_tokens'
-  | 'stop_sequence'
-  | 'tool_use'
-  | 'pause_turn'
-  | 'refusal'
-  | 'model_context_window_exceeded';
+  'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal' | 'model_context_window_exceeded';
 
 /** Error `type` values the real API puts in `{"type":"error","error":{"type":...}}`. */
 export type ApiErrorType =
@@ -93,11 +87,7 @@ export interface HangBehaviour {
 }
 
 export type Behaviour =
-  | StreamBehaviour
-  | HttpErrorBehaviour
-  | ErrorEventBehaviour
-  | DropConnectionBehaviour
-  | HangBehaviour;
+  StreamBehaviour | HttpErrorBehaviour | ErrorEventBehaviour | DropConnectionBehaviour | HangBehaviour;
 
 export type JsonObject = Record<string, unknown>;
 

@@ -134,7 +134,12 @@ export const streamEvents = {
     sseEvent('message_start', {
       type: 'message_start',
       // The real API reports output_tokens as 1 before the first delta.
-      message: messageObject({ ...fields, text: undefined, stopReason: null, usage: { ...fields.usage, outputTokens: 1 } }),
+      message: messageObject({
+        ...fields,
+        text: undefined,
+        stopReason: null,
+        usage: { ...fields.usage, outputTokens: 1 },
+      }),
     }),
   contentBlockStart: () =>
     sseEvent('content_block_start', {
@@ -153,7 +158,8 @@ export const streamEvents = {
       usage: { output_tokens: outputTokens },
     }),
   messageStop: () => sseEvent('message_stop', { type: 'message_stop' }),
-  error: (type: string, message: string, requestId: string) => sseEvent('error', { ...errorBody(type, message, requestId) }),
+  error: (type: string, message: string, requestId: string) =>
+    sseEvent('error', { ...errorBody(type, message, requestId) }),
 };
 
 export const DEFAULT_MODELS = ['claude-opus-5-5', 'claude-sonnet-5-5', 'claude-haiku-5-5', 'claude-sonnet-4-6'];

@@ -65,7 +65,10 @@ export class KmsKeyStore {
       throw new KmsProtocolError('ValidationException', `Alias ${aliasName} is not a valid alias name.`);
     }
     if (this.aliases.has(aliasName)) {
-      throw new KmsProtocolError('AlreadyExistsException', `An alias with the name ${this.aliasArn(aliasName)} already exists`);
+      throw new KmsProtocolError(
+        'AlreadyExistsException',
+        `An alias with the name ${this.aliasArn(aliasName)} already exists`,
+      );
     }
     this.aliases.set(aliasName, this.resolve(targetKeyId).id);
   }

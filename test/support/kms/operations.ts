@@ -14,7 +14,10 @@ export const kmsOperations: Readonly<Record<string, OperationHandler>> = {
     const keyUsage = optionalString(body, 'KeyUsage') ?? 'ENCRYPT_DECRYPT';
     const keySpec = optionalString(body, 'KeySpec') ?? ALGORITHM;
     if (keyUsage !== 'ENCRYPT_DECRYPT' || keySpec !== ALGORITHM) {
-      throw new KmsProtocolError('UnsupportedOperationException', 'This test KMS only creates symmetric encryption keys.');
+      throw new KmsProtocolError(
+        'UnsupportedOperationException',
+        'This test KMS only creates symmetric encryption keys.',
+      );
     }
     return { KeyMetadata: keyMetadata(store.createKey(optionalString(body, 'Description'))) };
   },
@@ -58,7 +61,10 @@ export const kmsOperations: Readonly<Record<string, OperationHandler>> = {
     assertSymmetricAlgorithm(body, 'EncryptionAlgorithm');
     const plaintext = requiredBlob(body, 'Plaintext');
     if (plaintext.length < 1 || plaintext.length > MAX_PLAINTEXT_BYTES) {
-      throw new KmsProtocolError('ValidationException', `Plaintext must be between 1 and ${MAX_PLAINTEXT_BYTES} bytes.`);
+      throw new KmsProtocolError(
+        'ValidationException',
+        `Plaintext must be between 1 and ${MAX_PLAINTEXT_BYTES} bytes.`,
+      );
     }
     const blob = store.encrypt(key, plaintext, encryptionContext(body, 'EncryptionContext'));
     plaintext.fill(0);
@@ -117,7 +123,12 @@ function randomDataKey(body: KmsRequestBody): Buffer {
     }
     return randomBytes(length);
   }
-  if (typeof numberOfBytes !== 'number' || !Number.isInteger(numberOfBytes) || numberOfBytes < 1 || numberOfBytes > 1024) {
+  if (
+    typeof numberOfBytes !== 'number' ||
+    !Number.isInteger(numberOfBytes) ||
+    numberOfBytes < 1 ||
+    numberOfBytes > 1024
+  ) {
     throw new KmsProtocolError('ValidationException', 'NumberOfBytes must be an integer between 1 and 1024.');
   }
   return randomBytes(numberOfBytes);
@@ -145,7 +156,10 @@ function keyMetadata(key: KmsKey): KmsResponseBody {
 function assertSymmetricAlgorithm(body: KmsRequestBody, field: string): void {
   const algorithm = optionalString(body, field);
   if (algorithm !== undefined && algorithm !== ALGORITHM) {
-    throw new KmsProtocolError('InvalidKeyUsageException', `${field} ${algorithm} is not supported by a symmetric key.`);
+    throw new KmsProtocolError(
+      'InvalidKeyUsageException',
+      `${field} ${algorithm} is not supported by a symmetric key.`,
+    );
   }
 }
 
@@ -170,7 +184,10 @@ function optionalString(body: KmsRequestBody, field: string): string | undefined
 function requiredString(body: KmsRequestBody, field: string): string {
   const value = optionalString(body, field);
   if (!value) {
-    throw new KmsProtocolError('ValidationException', `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+    throw new KmsProtocolError(
+      'ValidationException',
+      `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`,
+    );
   }
   return value;
 }

@@ -87,8 +87,13 @@ describe('the table', () => {
   });
 
   test.each(ACTIONS)('%s: who may perform it on others or across tenants may perform it at all', (action) => {
-    const permission = PERMISSIONS[action] as { roles: readonly Role[]; onOthers?: readonly Role[]; acrossTenants?: readonly Role[] };
-    for (const role of [...(permission.onOthers ?? []), ...(permission.acrossTenants ?? [])]) expect(permission.roles).toContain(role);
+    const permission = PERMISSIONS[action] as {
+      roles: readonly Role[];
+      onOthers?: readonly Role[];
+      acrossTenants?: readonly Role[];
+    };
+    for (const role of [...(permission.onOthers ?? []), ...(permission.acrossTenants ?? [])])
+      expect(permission.roles).toContain(role);
     expect([...rolesFor(action)].sort()).toEqual([...EXPECTED[action].any].sort());
   });
 });
@@ -107,9 +112,12 @@ describe.each(ACTIONS)('%s', (action) => {
 
   test.each(ROLES)("%s on other users' objects of its tenant, for every owner role", (role) => {
     for (const ownerRole of ROLES) {
-      const allowed = expected.any.includes(role) && expected.others.includes(role) && rankOf(role) >= rankOf(ownerRole);
+      const allowed =
+        expected.any.includes(role) && expected.others.includes(role) && rankOf(role) >= rankOf(ownerRole);
       expect([ownerRole, can(principal(role), action, otherUser(ownerRole))]).toEqual([ownerRole, allowed]);
-      expect(codeOf(() => assertCan(principal(role), action, otherUser(ownerRole)))).toBe(allowed ? null : ErrorCode.FORBIDDEN);
+      expect(codeOf(() => assertCan(principal(role), action, otherUser(ownerRole)))).toBe(
+        allowed ? null : ErrorCode.FORBIDDEN,
+      );
     }
   });
 
@@ -126,19 +134,30 @@ describe.each(ACTIONS)('%s', (action) => {
     expect(codeOf(() => assertCan(principal(role), action, hidden))).toBe(
       hiddenAllowed ? null : !mayAct ? ErrorCode.FORBIDDEN : !across ? ErrorCode.NOT_FOUND : ErrorCode.FORBIDDEN,
     );
-    expect(codeOf(() => assertCan(principal(role), action, { tenantId: ELSEWHERE }))).toBe(across ? null : ErrorCode.FORBIDDEN);
+    expect(codeOf(() => assertCan(principal(role), action, { tenantId: ELSEWHERE }))).toBe(
+      across ? null : ErrorCode.FORBIDDEN,
+    );
   });
 });
 
 describe('role order: nobody acts on a role above its own', () => {
-  const onUsers: Action[] = ['user.create', 'token.issue', 'token.list', 'token.revoke', 'credential.delete', 'credential.test'];
+  const onUsers: Action[] = [
+    'user.create',
+    'token.issue',
+    'token.list',
+    'token.revoke',
+    'credential.delete',
+    'credential.test',
+  ];
 
   test.each(onUsers)('%s on a PLATFORM_ADMIN: only a PLATFORM_ADMIN', (action) => {
     expect(ROLES.filter((role) => can(principal(role), action, otherUser(P)))).toEqual([P]);
   });
 
   test.each(onUsers)('%s: a TENANT_ADMIN reaches TENANT_ADMIN, AUDITOR and MEMBER, not PLATFORM_ADMIN', (action) => {
-    expect(ROLES.filter((ownerRole) => can(principal(T), action, otherUser(ownerRole))).sort()).toEqual([A, M, T].sort());
+    expect(ROLES.filter((ownerRole) => can(principal(T), action, otherUser(ownerRole))).sort()).toEqual(
+      [A, M, T].sort(),
+    );
   });
 
   test('giving a role: a TENANT_ADMIN creates up to TENANT_ADMIN, a PLATFORM_ADMIN anything', () => {
@@ -156,7 +175,9 @@ describe('role order: nobody acts on a role above its own', () => {
 
   test('the caller itself is never above its own role', () => {
     for (const role of ROLES) {
-      expect(can(principal(role), 'token.revoke', userTarget({ id: `caller-${role}`, role, tenantId: HOME }))).toBe(true);
+      expect(can(principal(role), 'token.revoke', userTarget({ id: `caller-${role}`, role, tenantId: HOME }))).toBe(
+        true,
+      );
     }
   });
 });

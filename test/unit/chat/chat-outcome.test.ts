@@ -28,12 +28,32 @@ describe('classifyRun', () => {
     ['finished with a null stop reason and nothing else happening', {}, 'completed', null],
     ['upstream failed', { failure: upstream }, 'failed', 'UPSTREAM_OVERLOADED'],
     ['client went away before the end', { aborted: true }, 'cancelled', null],
-    ['server stopped it with a reason', { interrupted: true, interruption: budget, aborted: true }, 'failed', 'BUDGET_EXCEEDED'],
+    [
+      'server stopped it with a reason',
+      { interrupted: true, interruption: budget, aborted: true },
+      'failed',
+      'BUDGET_EXCEEDED',
+    ],
     ['server stopped it for a shutdown', { interrupted: true, aborted: true }, 'failed', 'SHUTTING_DOWN'],
     ['finished before the client went away', { stopReason: 'end_turn', aborted: true }, 'completed', null],
-    ['finished before the server stopped it', { stopReason: 'max_tokens', interrupted: true, interruption: budget, aborted: true }, 'completed', null],
-    ['upstream failed, then the server stopped it', { failure: upstream, interrupted: true, interruption: budget, aborted: true }, 'failed', 'UPSTREAM_OVERLOADED'],
-    ['upstream failed, then the client went away', { failure: upstream, aborted: true }, 'failed', 'UPSTREAM_OVERLOADED'],
+    [
+      'finished before the server stopped it',
+      { stopReason: 'max_tokens', interrupted: true, interruption: budget, aborted: true },
+      'completed',
+      null,
+    ],
+    [
+      'upstream failed, then the server stopped it',
+      { failure: upstream, interrupted: true, interruption: budget, aborted: true },
+      'failed',
+      'UPSTREAM_OVERLOADED',
+    ],
+    [
+      'upstream failed, then the client went away',
+      { failure: upstream, aborted: true },
+      'failed',
+      'UPSTREAM_OVERLOADED',
+    ],
   ])('%s: %s', (_, overrides, status, code) => {
     const verdict = classifyRun(end(overrides));
     expect(verdict.status).toBe(status);
@@ -102,7 +122,13 @@ describe('finalEvent', () => {
   test('failed: ChatFailed with the failure code, message and retryable flag', () => {
     const event = finalEvent({ status: 'failed', failure: upstream }, null, usage);
     expect(event).toBeInstanceOf(ChatFailed);
-    expect(event).toEqual(Object.assign(new ChatFailed(), { code: 'UPSTREAM_OVERLOADED', message: 'Anthropic is overloaded', retryable: true }));
+    expect(event).toEqual(
+      Object.assign(new ChatFailed(), {
+        code: 'UPSTREAM_OVERLOADED',
+        message: 'Anthropic is overloaded',
+        retryable: true,
+      }),
+    );
   });
 
   test('cancelled: nothing (the client is gone)', () => {

@@ -1,4 +1,10 @@
-import { DEFAULT_RETRY_POLICY, isRetriable, retryDelayMs, shouldRetry, type RetryPolicy } from '../../../src/chat/upstream-retry';
+import {
+  DEFAULT_RETRY_POLICY,
+  isRetriable,
+  retryDelayMs,
+  shouldRetry,
+  type RetryPolicy,
+} from '../../../src/chat/upstream-retry';
 import type { ChatFailedCode } from '../../../src/common/codes';
 import { UpstreamFailure } from '../../../src/providers/provider-stream';
 
@@ -10,12 +16,15 @@ describe('isRetriable', () => {
     expect(isRetriable(failure(code))).toBe(true);
   });
 
-  test.each<ChatFailedCode>(['INVALID_PROVIDER_KEY', 'UPSTREAM_BAD_REQUEST', 'UPSTREAM_ERROR', 'UPSTREAM_UNREACHABLE', 'SHUTTING_DOWN'])(
-    '%s is not retried',
-    (code) => {
-      expect(isRetriable(failure(code))).toBe(false);
-    },
-  );
+  test.each<ChatFailedCode>([
+    'INVALID_PROVIDER_KEY',
+    'UPSTREAM_BAD_REQUEST',
+    'UPSTREAM_ERROR',
+    'UPSTREAM_UNREACHABLE',
+    'SHUTTING_DOWN',
+  ])('%s is not retried', (code) => {
+    expect(isRetriable(failure(code))).toBe(false);
+  });
 
   test('anything but an UpstreamFailure is not retried', () => {
     expect(isRetriable(new Error('UPSTREAM_RATE_LIMITED'))).toBe(false);

@@ -1,4 +1,12 @@
-import { AUTO_RETRIED_CODES, ChatFailedCode, CODES, codesArising, ErrorCode, isRetryable, type Code } from '../../../src/common/codes';
+import {
+  AUTO_RETRIED_CODES,
+  ChatFailedCode,
+  CODES,
+  codesArising,
+  ErrorCode,
+  isRetryable,
+  type Code,
+} from '../../../src/common/codes';
 
 const allCodes = Object.keys(CODES) as Code[];
 
@@ -12,7 +20,8 @@ describe('the code catalogue', () => {
   test('ErrorCode holds the GraphQL codes and ChatFailedCode the stream codes, each as its own name', () => {
     expect(Object.keys(ErrorCode).sort()).toEqual([...codesArising('resolver'), ...codesArising('request')].sort());
     expect(Object.keys(ChatFailedCode).sort()).toEqual(codesArising('stream').sort());
-    for (const [name, value] of [...Object.entries(ErrorCode), ...Object.entries(ChatFailedCode)]) expect(value).toBe(name);
+    for (const [name, value] of [...Object.entries(ErrorCode), ...Object.entries(ChatFailedCode)])
+      expect(value).toBe(name);
   });
 
   test('every code arises somewhere a client sees it', () => {

@@ -2,7 +2,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import { classifyAnthropicError, midStreamFailure } from '../../../src/providers/anthropic/anthropic-errors';
 
 const apiError = (status: number, type?: string, headers: Record<string, string> = {}) =>
-  Anthropic.APIError.generate(status, type ? { type: 'error', error: { type, message: 'm' } } : undefined, 'm', new Headers(headers));
+  Anthropic.APIError.generate(
+    status,
+    type ? { type: 'error', error: { type, message: 'm' } } : undefined,
+    'm',
+    new Headers(headers),
+  );
 
 describe('classifyAnthropicError', () => {
   test.each([
@@ -38,7 +43,12 @@ describe('classifyAnthropicError', () => {
 
   test("messages are the gateway's own, never the provider's", () => {
     const failure = classifyAnthropicError(
-      Anthropic.APIError.generate(400, { type: 'error', error: { type: 'invalid_request_error', message: 'echo sk-ant-x' } }, 'echo sk-ant-x', new Headers()),
+      Anthropic.APIError.generate(
+        400,
+        { type: 'error', error: { type: 'invalid_request_error', message: 'echo sk-ant-x' } },
+        'echo sk-ant-x',
+        new Headers(),
+      ),
     );
     expect(failure.message).not.toContain('sk-ant');
   });

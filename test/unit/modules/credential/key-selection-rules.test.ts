@@ -47,7 +47,8 @@ for (const personal of [false, true])
   for (const tenantKey of [false, true])
     for (const operatorOn of [false, true])
       for (const tenantAllows of [false, true])
-        for (const configured of [false, true]) SITUATIONS.push({ personal, tenantKey, operatorOn, tenantAllows, configured });
+        for (const configured of [false, true])
+          SITUATIONS.push({ personal, tenantKey, operatorOn, tenantAllows, configured });
 
 const describeSituation = (s: Situation): string =>
   [
@@ -89,12 +90,26 @@ describe('chooseKeySource: the whole table', () => {
 });
 
 describe('chooseKeySource: the rules in words', () => {
-  const none: Situation = { personal: false, tenantKey: false, operatorOn: true, tenantAllows: true, configured: false };
-  const everything: Situation = { personal: true, tenantKey: true, operatorOn: true, tenantAllows: true, configured: true };
+  const none: Situation = {
+    personal: false,
+    tenantKey: false,
+    operatorOn: true,
+    tenantAllows: true,
+    configured: false,
+  };
+  const everything: Situation = {
+    personal: true,
+    tenantKey: true,
+    operatorOn: true,
+    tenantAllows: true,
+    configured: true,
+  };
 
   test('AUTO prefers the personal key, then the tenant key, then the platform key', () => {
     expect(chooseKeySource(KeySource.AUTO, facts(everything))).toEqual({ source: KeySource.PERSONAL });
-    expect(chooseKeySource(KeySource.AUTO, facts({ ...everything, personal: false }))).toEqual({ source: KeySource.TENANT });
+    expect(chooseKeySource(KeySource.AUTO, facts({ ...everything, personal: false }))).toEqual({
+      source: KeySource.TENANT,
+    });
     expect(chooseKeySource(KeySource.AUTO, facts({ ...everything, personal: false, tenantKey: false }))).toEqual({
       source: KeySource.PLATFORM,
     });
@@ -102,15 +117,23 @@ describe('chooseKeySource: the rules in words', () => {
 
   test('an explicit source never falls back to another one', () => {
     const onlyPlatform = { ...everything, personal: false, tenantKey: false };
-    expect(chooseKeySource(KeySource.PERSONAL, facts(onlyPlatform))).toMatchObject(refuse(ErrorCode.PERSONAL_KEY_MISSING));
+    expect(chooseKeySource(KeySource.PERSONAL, facts(onlyPlatform))).toMatchObject(
+      refuse(ErrorCode.PERSONAL_KEY_MISSING),
+    );
     expect(chooseKeySource(KeySource.TENANT, facts(onlyPlatform))).toMatchObject(refuse(ErrorCode.TENANT_KEY_MISSING));
     const onlyStored = { ...everything, configured: false };
     expect(chooseKeySource(KeySource.PLATFORM, facts(onlyStored))).toMatchObject(refuse(ErrorCode.NO_CREDENTIAL));
   });
 
   test("the operator's switch wins over the tenant's policy, and each says who forbade it", () => {
-    const operatorOff = chooseKeySource(KeySource.PLATFORM, facts({ ...everything, operatorOn: false, tenantAllows: true }));
-    const bothOff = chooseKeySource(KeySource.PLATFORM, facts({ ...everything, operatorOn: false, tenantAllows: false }));
+    const operatorOff = chooseKeySource(
+      KeySource.PLATFORM,
+      facts({ ...everything, operatorOn: false, tenantAllows: true }),
+    );
+    const bothOff = chooseKeySource(
+      KeySource.PLATFORM,
+      facts({ ...everything, operatorOn: false, tenantAllows: false }),
+    );
     const tenantOff = chooseKeySource(KeySource.PLATFORM, facts({ ...everything, tenantAllows: false }));
     expect(operatorOff).toEqual({
       refused: ErrorCode.PLATFORM_KEY_DISABLED,
@@ -125,7 +148,9 @@ describe('chooseKeySource: the rules in words', () => {
 
   test('AUTO does not use a forbidden platform key; it has no key at all then', () => {
     for (const forbidden of [{ operatorOn: false }, { tenantAllows: false }, { configured: false }]) {
-      expect(chooseKeySource(KeySource.AUTO, facts({ ...everything, personal: false, tenantKey: false, ...forbidden }))).toEqual({
+      expect(
+        chooseKeySource(KeySource.AUTO, facts({ ...everything, personal: false, tenantKey: false, ...forbidden })),
+      ).toEqual({
         refused: ErrorCode.NO_CREDENTIAL,
         message: 'No ANTHROPIC key is available to you (personal, tenant or platform)',
       });
@@ -160,10 +185,12 @@ describe('availableKeySources and platformKeyAvailable', () => {
     expect(platformKeyAvailable(facts(s))).toBe(platform);
   });
 
-  test("AUTO picks the first available source, in the same order", () => {
+  test('AUTO picks the first available source, in the same order', () => {
     for (const s of SITUATIONS) {
       const [first] = availableKeySources(facts(s));
-      expect(chooseKeySource(KeySource.AUTO, facts(s))).toMatchObject(first ? { source: first } : refuse(ErrorCode.NO_CREDENTIAL));
+      expect(chooseKeySource(KeySource.AUTO, facts(s))).toMatchObject(
+        first ? { source: first } : refuse(ErrorCode.NO_CREDENTIAL),
+      );
     }
   });
 });

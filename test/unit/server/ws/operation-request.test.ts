@@ -23,7 +23,9 @@ describe('findOperation', () => {
     ['a name the document does not have', 'Three'],
   ])('%s is OPERATION_RESOLUTION_FAILURE', (_case, name) => {
     const found = findOperation(document, name);
-    expect('errors' in found && found.errors.map((error) => error.extensions.code)).toEqual(['OPERATION_RESOLUTION_FAILURE']);
+    expect('errors' in found && found.errors.map((error) => error.extensions.code)).toEqual([
+      'OPERATION_RESOLUTION_FAILURE',
+    ]);
   });
 });
 
@@ -47,6 +49,9 @@ describe('coerceVariables', () => {
 
   test('each wrong or missing variable is BAD_USER_INPUT', () => {
     const coerced = coerceVariables(schema, one, { times: 'many' });
-    expect('errors' in coerced && coerced.errors.map((error) => error.extensions.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
+    expect('errors' in coerced && coerced.errors.map((error) => error.extensions.code)).toEqual([
+      'BAD_USER_INPUT',
+      'BAD_USER_INPUT',
+    ]);
   });
 });

@@ -5,7 +5,10 @@ import { operationKey, OperationTracker } from '../../../../src/server/ws/operat
 function tracker() {
   let clock = 1_000;
   const ended: OperationFacts[] = [];
-  const operations = new OperationTracker((facts) => ended.push(facts), () => clock);
+  const operations = new OperationTracker(
+    (facts) => ended.push(facts),
+    () => clock,
+  );
   return { operations, ended, advance: (ms: number) => (clock += ms) };
 }
 
@@ -38,7 +41,13 @@ describe('OperationTracker', () => {
     const { operations, ended } = tracker();
     operations.start('s:1', 'req-1', null);
     operations.finish('s:1');
-    expect(ended[0]).toMatchObject({ operationName: null, operationType: null, resolved: false, principal: null, errorCodes: [] });
+    expect(ended[0]).toMatchObject({
+      operationName: null,
+      operationType: null,
+      resolved: false,
+      principal: null,
+      errorCodes: [],
+    });
   });
 
   test('operations are found by key until they finish; unknown keys are ignored', () => {
