@@ -405,7 +405,7 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadBefore = loadAverage();
   const setup = await setUp();
-  let failed = false;
+  let failed: boolean;
   try {
     const common = {
       command: commandLine(),

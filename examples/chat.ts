@@ -36,6 +36,17 @@ const CHAT = /* GraphQL */ `
   }
 `;
 
+/** The chat events this example selects. */
+type ChatEvent =
+  | { __typename: 'ChatStarted'; requestId: string; conversationId: string; model: string; keySource: string }
+  | { __typename: 'ChatDelta'; text: string }
+  | {
+      __typename: 'ChatCompleted';
+      stopReason: string;
+      usage: { inputTokens: number; outputTokens: number; costUsd: number };
+    }
+  | { __typename: 'ChatFailed'; code: string; message: string; retryable: boolean };
+
 interface GraphQLErrorLike {
   message: string;
   extensions?: { code?: string };
@@ -76,7 +87,7 @@ async function main(): Promise<number> {
         console.error(describeError(result.errors));
         return 1;
       }
-      const event = result.data?.chat as Record<string, any>;
+      const event = result.data?.chat as ChatEvent;
       switch (event.__typename) {
         case 'ChatStarted':
           console.error(`[${event.model} on the ${event.keySource} key, request ${event.requestId}]`);
@@ -106,4 +117,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code));
+void main().then((code) => process.exit(code));

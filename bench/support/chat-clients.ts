@@ -215,6 +215,8 @@ export function gatewayChat(client: Client, input: Record<string, unknown>, time
           case 'ChatFailed':
             timing.error ??= event.code ?? 'ChatFailed';
             break;
+          case undefined:
+            break;
         }
       },
       error: (error) => {

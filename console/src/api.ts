@@ -1,4 +1,4 @@
-import { print } from '@0no-co/graphql.web';
+import { print, type DocumentNode } from '@0no-co/graphql.web';
 import type { TadaDocumentNode } from 'gql.tada';
 import { storedToken } from './session';
 
@@ -20,7 +20,7 @@ interface GraphQLErrorBody {
 
 const printed = new WeakMap<object, string>();
 
-export function queryText(document: TadaDocumentNode<unknown, never> | TadaDocumentNode<any, any>): string {
+export function queryText(document: DocumentNode): string {
   let text = printed.get(document);
   if (!text) {
     text = print(document);

@@ -16,8 +16,8 @@ const program = new Command('keyward').description('Keyward: a GraphQL gateway f
 program
   .command('serve', { isDefault: true })
   .description('run the gateway (the same as npm start)')
-  .action(() => {
-    require('../main');
+  .action(async () => {
+    await import('../main.js');
   });
 
 program
@@ -73,4 +73,4 @@ async function run(command: (config: ReturnType<typeof loadConfig>) => Promise<n
   }
 }
 
-program.parseAsync(process.argv);
+void program.parseAsync(process.argv);

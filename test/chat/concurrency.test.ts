@@ -61,7 +61,7 @@ describe('40 concurrent chats by 8 users with 8 personal keys', () => {
         ),
       );
     } finally {
-      await Promise.all(sockets.map((socket) => socket.dispose()));
+      await Promise.all(sockets.map(async (socket) => socket.dispose()));
     }
 
     expect(env.anthropic.requests).toHaveLength(USERS * PER_USER);

@@ -264,9 +264,8 @@ async function expectText(
   timeoutMs = 10_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = '';
   for (;;) {
-    last = (await locator.allTextContents().catch(() => [''])).join('\n');
+    const last = (await locator.allTextContents().catch(() => [''])).join('\n');
     if (pattern.test(last)) return;
     if (Date.now() > deadline) throw new Error(`expected text matching ${pattern}, got: ${last}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

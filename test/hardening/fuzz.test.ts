@@ -319,7 +319,7 @@ describe('fuzzing both transports', () => {
 
   afterAll(async () => {
     hostProcess.off('unhandledRejection', onUnhandled);
-    await Promise.all(Object.values(clients).map((each) => each?.dispose()));
+    await Promise.all(Object.values(clients).map(async (each) => each?.dispose()));
     await gw?.stop();
   });
 
@@ -360,7 +360,7 @@ describe('fuzzing both transports', () => {
           // The server must answer every document on the same socket, never close it.
           delete clients[authed ? 'authed' : 'anonymous'];
           void ws.dispose();
-          throw new Error(`WebSocket failed for ${context}: ${String(error)}`);
+          throw new Error(`WebSocket failed for ${context}: ${String(error)}`, { cause: error });
         }
         expectClean(toOutcome(result), `WebSocket ${context}`);
       }),

@@ -1,7 +1,5 @@
 import { Client, escapeLiteral } from 'pg';
-
-// node-postgres's own conversion of a parameter to its text form (untyped in @types/pg).
-const { prepareValue } = require('pg/lib/utils') as { prepareValue: (value: unknown) => string | Buffer | null };
+import { prepareValue } from 'pg/lib/utils';
 
 /** The run's test database (global-setup sets it). */
 export const testDatabaseUrl = (): string => {
@@ -55,7 +53,7 @@ export async function tenantRowCounts(tenantId: string): Promise<{ users: number
 }
 
 // PostgreSQL text cannot hold NUL, so a value with one can only have been stored without it.
-const storable = (value: string): string => value.replace(/\u0000/g, '');
+const storable = (value: string): string => value.replaceAll('\u0000', '');
 
 /** Rows that a createTenant with this name or admin email would have written. */
 export async function rowsForTenantAttempt(

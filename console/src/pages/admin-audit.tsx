@@ -103,7 +103,7 @@ export function AuditLog() {
     <div>
       <h2>Audit log</h2>
       <div class="verify">
-        <button type="button" onClick={verify}>
+        <button type="button" onClick={() => void verify()}>
           Verify
         </button>
         <span role="status" class="status">
@@ -182,7 +182,7 @@ export function AuditLog() {
       </div>
       {events === null && !problem && <p aria-busy="true">Loading events…</p>}
       {next && (
-        <button type="button" onClick={() => load(filter, next)}>
+        <button type="button" onClick={() => void load(filter, next)}>
           Load more
         </button>
       )}

@@ -148,7 +148,7 @@ export function Users() {
           </tbody>
         </table>
       </div>
-      <form class="stacked" onSubmit={create}>
+      <form class="stacked" onSubmit={(event) => void create(event)}>
         <h3>Add a user</h3>
         <label for="new-user-email">Email</label>
         <input
@@ -312,7 +312,7 @@ export function Tokens() {
                     <button
                       type="button"
                       class="danger"
-                      onClick={() => revoke(token.id)}
+                      onClick={() => void revoke(token.id)}
                       aria-label={`Revoke ${token.name}`}
                     >
                       Revoke

@@ -100,7 +100,7 @@ function PolicyForm({ data, readOnly }: { data: TenantData; readOnly: boolean })
   };
 
   return (
-    <form class="stacked" onSubmit={save}>
+    <form class="stacked" onSubmit={(event) => void save(event)}>
       <h2>Policy</h2>
       <fieldset disabled={readOnly}>
         <legend>Allowed models</legend>
@@ -209,7 +209,7 @@ export function DataKey() {
         <strong>{version ?? data.tenant.dataKeyVersion}</strong>, wrapped by the <strong>{data.tenant.keyring}</strong>{' '}
         keyring. Rotating creates a new version and re-encrypts every stored key under it.
       </p>
-      <button type="button" class="primary" disabled={busy} onClick={rotate}>
+      <button type="button" class="primary" disabled={busy} onClick={() => void rotate()}>
         Rotate data key
       </button>
       <Problem problem={actionProblem} />

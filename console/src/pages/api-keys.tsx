@@ -236,10 +236,10 @@ function KeyRow({
         <button type="submit" class="primary" disabled={readOnly || busy}>
           Save Key
         </button>
-        <button type="button" disabled={!row || busy || readOnly} onClick={test}>
+        <button type="button" disabled={!row || busy || readOnly} onClick={() => void test()}>
           Test Key
         </button>
-        <button type="button" class="danger" disabled={!row || busy || readOnly} onClick={remove}>
+        <button type="button" class="danger" disabled={!row || busy || readOnly} onClick={() => void remove()}>
           Delete Key
         </button>
       </div>

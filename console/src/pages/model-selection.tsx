@@ -103,7 +103,7 @@ export function ModelSelection({ onDone, reloadKey }: { onDone?(): void; reloadK
   if (!options) return problem ? <Problem problem={problem} /> : <p aria-busy="true">Loading models…</p>;
   const preferred = session.me.preferredModel ?? options.tenant.policy.defaultModel;
   return (
-    <form class="model-selection" onSubmit={apply}>
+    <form class="model-selection" onSubmit={(event) => void apply(event)}>
       <fieldset>
         <legend>Model and key</legend>
         <p class="hint">

@@ -41,7 +41,7 @@ export function SignIn({ onSignIn, notice }: { onSignIn(token: string): Promise<
           {notice}
         </p>
       )}
-      <form onSubmit={submit} noValidate>
+      <form onSubmit={(event) => void submit(event)} noValidate>
         <label for="token">Token</label>
         <input
           id="token"

@@ -63,6 +63,9 @@ export async function streamAnthropic(
         case 'message_stop':
           finished = true;
           break;
+        case 'content_block_start':
+        case 'content_block_stop':
+          break;
       }
     }
   } catch {
