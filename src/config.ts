@@ -115,8 +115,8 @@ const EnvSchema = z.object({
   KEYWARD_ALLOWED_ORIGINS: originList.optional(),
   // Untrusted clients: proxies, unauthenticated WebSockets.
   KEYWARD_TRUST_PROXY: trustProxy.optional(),
-  KEYWARD_WS_MAX_UNAUTHENTICATED_PER_IP: positiveInt(10),
-  KEYWARD_WS_MAX_UNAUTHENTICATED_TOTAL: positiveInt(500),
+  KEYWARD_WS_MAX_UNAUTHENTICATED_PER_IP: positiveInt(128),
+  KEYWARD_WS_MAX_UNAUTHENTICATED_TOTAL: positiveInt(2048),
   KEYWARD_WS_UNAUTHENTICATED_TIMEOUT_MS: positiveInt(30_000),
 });
 

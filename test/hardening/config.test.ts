@@ -28,8 +28,8 @@ describe('hardening configuration', () => {
       initTimeoutMs: 10_000,
       keepAliveMs: 12_000,
       allowedOrigins: undefined,
-      maxUnauthenticatedPerIp: 10,
-      maxUnauthenticatedTotal: 500,
+      maxUnauthenticatedPerIp: 128,
+      maxUnauthenticatedTotal: 2048,
       unauthenticatedTimeoutMs: 30_000,
     });
     expect(config.trustProxy).toBe(false);

@@ -181,3 +181,31 @@ describe('KEYWARD_WS_UNAUTHENTICATED_TIMEOUT_MS', () => {
     authenticated.close();
   });
 });
+
+describe('the default limits', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startSharedGateway();
+  });
+  afterAll(() => gw?.stop());
+
+  // A chat backend or a load test opens many sockets at once from one address: each counts as
+  // unauthenticated until its connection_init is accepted, and none may be refused for that.
+  test('64 sockets opened at once from one address, each with a valid token, are all served', async () => {
+    const sockets = await Promise.all(Array.from({ length: 64 }, () => initializedSocket(gw, gw.platformToken)));
+    try {
+      const answers = await Promise.all(
+        sockets.map((socket) => {
+          const answer = nextMessage(socket, 'next');
+          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ me { role } }' } }));
+          return answer;
+        }),
+      );
+      expect(answers.map((answer) => (answer.payload as { data?: { me?: { role?: string } } }).data?.me?.role)).toEqual(
+        Array(64).fill('PLATFORM_ADMIN'),
+      );
+    } finally {
+      for (const socket of sockets) socket.close();
+    }
+  });
+});
