@@ -31,7 +31,10 @@ export async function checkOpenAiKey(apiKey: string, options: OpenAiKeyCheckOpti
  * and would prove nothing). 401/403 → INVALID_PROVIDER_KEY; any other failure → UPSTREAM_ERROR.
  */
 export async function checkOpenRouterKey(apiKey: string, options: OpenAiKeyCheckOptions = {}): Promise<void> {
-  const client = checkClient(apiKey, options.baseURL ?? DEFAULT_OPENROUTER_BASE_URL, options.timeoutMs,
+  const client = checkClient(
+    apiKey,
+    options.baseURL ?? DEFAULT_OPENROUTER_BASE_URL,
+    options.timeoutMs,
     openRouterHeaders(options.appUrl),
   );
   try {
