@@ -307,13 +307,13 @@ class FakeOpenAiServer implements OpenAiServer {
       return;
     }
     if (behaviour.kind === 'drop-connection' && (behaviour.afterTokens as number) < tokens.length) {
-      res.socket?.destroy();
+      destroyAfterFlush(res);
       return;
     }
     const finishReason = behaviour.kind === 'stream' ? (behaviour.finishReason ?? 'stop') : 'stop';
     data(chunk([choice({}, finishReason)]));
     if (behaviour.kind === 'drop-connection') {
-      res.socket?.destroy();
+      destroyAfterFlush(res);
       return;
     }
     if (includeUsage) {
@@ -366,6 +366,11 @@ class FakeOpenAiServer implements OpenAiServer {
         : { code: status, message };
     this.sendJson(ex, status, { error }, headers);
   }
+}
+
+/** Cuts the connection once what was written has reached the socket, so the client sees those events first. */
+function destroyAfterFlush(res: ServerResponse): void {
+  res.write('', () => res.socket?.destroy());
 }
 
 function openAiErrorType(status: number): string {
