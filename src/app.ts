@@ -154,7 +154,8 @@ export function createServices(
       case Provider.OPENROUTER:
         await checkOpenRouterKey(apiKey, { baseURL: config.openRouterBaseUrl, appUrl: config.openRouterAppUrl });
         return true;
-      default:
+      case Provider.GITHUB:
+      case Provider.LINEAR:
         return false;
     }
   };

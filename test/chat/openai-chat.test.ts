@@ -96,7 +96,11 @@ describe.each(CASES)('$provider', ({ provider, model, newKey, server, path }) =>
     return openAiUpstreamFor(server(), message);
   }
 
-  async function expectServed(token: string, keySource: KeySourceName | undefined, expected: { source: string; key: string }) {
+  async function expectServed(
+    token: string,
+    keySource: KeySourceName | undefined,
+    expected: { source: string; key: string },
+  ) {
     const message = uniqueText('pick');
     const run = await chat(env.gw, token, { message, model, ...(keySource ? { keySource } : {}) });
     expect(run.errors).toBeUndefined();
