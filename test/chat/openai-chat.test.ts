@@ -15,7 +15,7 @@ import {
   type ChatRun,
   type ChatTenant,
 } from '../support/chat-harness';
-import { CREATE_AGENT, type KeySourceName } from '../support/documents';
+import { CREATE_AGENT, MODELS, type KeySourceName } from '../support/documents';
 import {
   anthropicKey,
   createMember,
@@ -134,6 +134,14 @@ describe.each(CASES)('$provider', ({ provider, model, newKey, server, path }) =>
       await expectServed(other.token, 'AUTO', { source: 'TENANT', key: tenantKey });
       const bare = await chatTenant(env.gw, { allowPlatformKey: true });
       await expectServed(bare.member.token, 'AUTO', { source: 'PLATFORM', key: platform[provider] });
+    });
+
+    test('models lists the sources that would serve the model for the caller', async () => {
+      const sourcesFor = async (token: string) =>
+        (await ok(env.gw, token, MODELS)).models.find((entry: { id: string }) => entry.id === model)!.keySources;
+      expect(await sourcesFor(tenant.member.token)).toEqual(['PERSONAL', 'TENANT', 'PLATFORM']);
+      const closed = await chatTenant(env.gw, { allowPlatformKey: false });
+      expect(await sourcesFor(closed.member.token)).toEqual([]);
     });
 
     test('missing keys: PERSONAL_KEY_MISSING, TENANT_KEY_MISSING, PLATFORM_KEY_DISABLED, NO_CREDENTIAL', async () => {
