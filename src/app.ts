@@ -41,6 +41,17 @@ import { PlatformKeys } from './modules/credential/platform-keys';
 import { Provider } from './modules/credential/provider';
 import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
 import { AnthropicClients } from './providers/anthropic/anthropic-clients';
+import { AnthropicChat } from './providers/anthropic/anthropic-chat';
+import { OpenAiClients } from './providers/openai/openai-clients';
+import {
+  DEFAULT_OPENAI_BASE_URL,
+  DEFAULT_OPENROUTER_BASE_URL,
+  OpenAiChat,
+  openRouterHeaders,
+} from './providers/openai/openai-chat';
+import { checkOpenAiKey, checkOpenRouterKey } from './providers/openai/openai-key-check';
+import { createNodeHttpFetch } from './providers/node-http-fetch';
+import { ChatProviders } from './chat/chat-providers';
 import { ChatPlanner } from './chat/chat-planner';
 import { ChatRunner } from './chat/chat-runner';
 import { deletedTenantUsage } from './chat/deleted-tenant-usage';
@@ -126,19 +137,34 @@ export function createServices(
   const tokens = new ApiTokenService(users, audit, caches);
   const tenants = new TenantService(dataKeys, tokens, modelRules, audit, caches);
   const vault = new CredentialVault(dataKeys, log);
-  const platformKeys = new PlatformKeys({ [Provider.ANTHROPIC]: config.platformAnthropicKey });
+  const platformKeys = new PlatformKeys({
+    [Provider.ANTHROPIC]: config.platformAnthropicKey,
+    [Provider.OPENAI]: config.platformOpenAiKey,
+    [Provider.OPENROUTER]: config.platformOpenRouterKey,
+  });
   const keys = new KeySelector(vault, platformKeys, new TenantScopedCache<CallerKeys>(caches, cacheOptions));
   const liveCheck: ProviderKeyCheck = async (provider, apiKey) => {
-    if (provider !== Provider.ANTHROPIC) return false;
-    await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
-    return true;
+    switch (provider) {
+      case Provider.ANTHROPIC:
+        await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
+        return true;
+      case Provider.OPENAI:
+        await checkOpenAiKey(apiKey, { baseURL: config.openAiBaseUrl });
+        return true;
+      case Provider.OPENROUTER:
+        await checkOpenRouterKey(apiKey, { baseURL: config.openRouterBaseUrl, appUrl: config.openRouterAppUrl });
+        return true;
+      case Provider.GITHUB:
+      case Provider.LINEAR:
+        return false;
+    }
   };
   const credentials = new CredentialService(vault, keys, liveCheck, audit, caches);
   const keyManagement = new KeyManagementService(vault, dataKeys, audit, caches);
   const agents = new AgentService(modelRules);
   const conversations = new ConversationService();
   const models = new ModelService(modelRules, keys);
-  const anthropicClients = new AnthropicClients({ baseURL: config.anthropicBaseUrl });
+  const chatProviders = createChatProviders(config);
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
   const budget = new BudgetGuard();
   const planner = new ChatPlanner(
@@ -148,10 +174,11 @@ export function createServices(
     budget,
     profiles,
     new PlatformSpendGuard(),
+    chatProviders,
   );
   const recorder = new ChatRecorder(em, audit);
   const runner = new ChatRunner(
-    anthropicClients,
+    chatProviders,
     recorder,
     catalog,
     log,
@@ -185,6 +212,25 @@ export function createServices(
     auditQueries: new AuditService(auditKeys),
     usage: new UsageService(),
   };
+}
+
+/**
+ * The providers chat streams through. OpenAI and OpenRouter share one keep-alive pool (a
+ * connection carries no key: each request sends its own); Anthropic keeps its own.
+ */
+function createChatProviders(config: Config): ChatProviders {
+  const openAiFetch = createNodeHttpFetch();
+  const openAi = new OpenAiClients({ baseURL: config.openAiBaseUrl ?? DEFAULT_OPENAI_BASE_URL, fetch: openAiFetch });
+  const openRouter = new OpenAiClients({
+    baseURL: config.openRouterBaseUrl ?? DEFAULT_OPENROUTER_BASE_URL,
+    headers: openRouterHeaders(config.openRouterAppUrl),
+    fetch: openAiFetch,
+  });
+  return new ChatProviders({
+    [Provider.ANTHROPIC]: new AnthropicChat(new AnthropicClients({ baseURL: config.anthropicBaseUrl })),
+    [Provider.OPENAI]: new OpenAiChat(openAi, { name: 'OpenAI', maxTokensField: 'max_completion_tokens' }),
+    [Provider.OPENROUTER]: new OpenAiChat(openRouter, { name: 'OpenRouter', maxTokensField: 'max_tokens' }),
+  });
 }
 
 /** The modules, checked against the services: each module's resolvers get what they ask for. */

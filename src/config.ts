@@ -87,6 +87,11 @@ const EnvSchema = z.object({
   AWS_ENDPOINT_URL_KMS: httpUrl.optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: httpUrl.optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: httpUrl.optional(),
+  OPENROUTER_API_KEY: z.string().min(1).optional(),
+  OPENROUTER_BASE_URL: httpUrl.optional(),
+  OPENROUTER_APP_URL: httpUrl.optional(),
   KEYWARD_BOOTSTRAP_TOKEN: z
     .string()
     .regex(/^kw_[A-Za-z0-9_-]{20,200}$/, 'must look like kw_ followed by at least 20 URL-safe characters')
@@ -134,6 +139,14 @@ export interface Config {
   kmsEndpoint?: string;
   platformAnthropicKey?: string;
   anthropicBaseUrl?: string;
+  platformOpenAiKey?: string;
+  /** With the version, as the openai SDK takes it (`https://api.openai.com/v1`). */
+  openAiBaseUrl?: string;
+  platformOpenRouterKey?: string;
+  /** With the version (`https://openrouter.ai/api/v1`). */
+  openRouterBaseUrl?: string;
+  /** Sent to OpenRouter as `HTTP-Referer` (its app attribution). */
+  openRouterAppUrl?: string;
   bootstrapToken?: string;
   modelsFile?: string;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -215,6 +228,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kmsEndpoint: e.AWS_ENDPOINT_URL_KMS,
     platformAnthropicKey: e.ANTHROPIC_API_KEY,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
+    platformOpenAiKey: e.OPENAI_API_KEY,
+    openAiBaseUrl: e.OPENAI_BASE_URL,
+    platformOpenRouterKey: e.OPENROUTER_API_KEY,
+    openRouterBaseUrl: e.OPENROUTER_BASE_URL,
+    openRouterAppUrl: e.OPENROUTER_APP_URL,
     bootstrapToken: e.KEYWARD_BOOTSTRAP_TOKEN,
     modelsFile: e.KEYWARD_MODELS_FILE,
     logLevel: e.LOG_LEVEL,

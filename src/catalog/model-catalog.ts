@@ -7,7 +7,8 @@ const CatalogSchema = z.object({
   models: z
     .array(
       z.object({
-        id: z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,99}$/, 'must be a lower-case model id'),
+        // OpenRouter's ids are `vendor/model`.
+        id: z.string().regex(/^[a-z0-9][a-z0-9._:/-]{0,99}$/, 'must be a lower-case model id'),
         provider: z.enum(Provider),
         displayName: z.string().min(1).max(200),
         inputUsdPerMTok: z.number().nonnegative().finite(),

@@ -8,7 +8,6 @@ import { MessageEntity } from '../modules/conversation/message.entity';
 import { MessageRole } from '../modules/conversation/message-role';
 import type { KeySelector } from '../modules/credential/key-selector';
 import { KeySource } from '../modules/credential/key-source';
-import { Provider } from '../modules/credential/provider';
 import type { ModelSelectionRules } from '../catalog/model-selection-rules';
 import type { CallerProfiles } from './caller-profiles';
 import type { ProviderTurn } from '../providers/provider-stream';
@@ -20,6 +19,7 @@ import type { CatalogModel } from '../catalog/model-catalog';
 import type { ProviderRequest } from '../providers/provider-stream';
 import { DEFAULT_OUTPUT_TOKENS, type ChatInput } from './chat.input';
 import type { ChatPlan } from './chat-plan';
+import type { ChatProviders } from './chat-providers';
 
 /**
  * Decides model and key for one chat request (ModelSelectionRules, KeySelector),
@@ -34,6 +34,7 @@ export class ChatPlanner {
     private readonly budget: BudgetGuard,
     private readonly profiles: CallerProfiles,
     private readonly platformSpend: PlatformSpendGuard,
+    private readonly chatProviders: ChatProviders,
   ) {}
 
   async plan(caller: Caller, input: ChatInput, requestId: string): Promise<ChatPlan> {
@@ -47,8 +48,8 @@ export class ChatPlanner {
     const modelId = input.model ?? agent?.model ?? preferredModel ?? tenant.defaultModel;
     this.models.assertUsable(tenant, modelId);
     const model = this.models.catalog.get(modelId)!;
-    if (model.provider !== Provider.ANTHROPIC) {
-      throw badInput(`Streaming chat is not available for ${model.provider} models yet`, 'model');
+    if (!this.chatProviders.has(model.provider)) {
+      throw badInput(`Streaming chat is not available for ${model.provider} models`, 'model');
     }
 
     await this.rateLimiter.consume(principal.userId, tenant.requestsPerMinute);

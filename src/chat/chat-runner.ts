@@ -2,18 +2,16 @@ import { performance } from 'node:perf_hooks';
 import { ChatFailedCode } from '../common/codes';
 import { ErrorCode, isKeywardError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import type { AnthropicClients } from '../providers/anthropic/anthropic-clients';
-import { streamAnthropic } from '../providers/anthropic/anthropic-stream';
-import { UpstreamFailure, type ProviderEvent } from '../providers/provider-stream';
+import { UpstreamFailure, type ChatProvider, type ProviderEvent, type ProviderKey } from '../providers/provider-stream';
+import { worstCaseInputTokens } from '../limits/worst-case-input';
 import type { ModelCatalog } from '../catalog/model-catalog';
 import { chatDelta, type ChatEventPayload } from './chat-event.type';
 import { asChatFailure, billedOutputTokens, classifyRun, finalEvent, type RunVerdict } from './chat-outcome';
 import type { StartedChat } from './chat-plan';
+import type { ChatProviders } from './chat-providers';
 import type { ChatOutcome, ChatRecorder } from './chat-recorder';
 import type { EventChannel } from './event-channel';
 import { backoff, DEFAULT_RETRY_POLICY, retryDelayMs, shouldRetry, type RetryPolicy } from './upstream-retry';
-
-type AnthropicClient = ReturnType<AnthropicClients['get']>;
 
 /** Observes each finished chat (metrics, audit); must not throw. */
 export type ChatObserver = (plan: StartedChat, outcome: ChatOutcome) => void;
@@ -31,7 +29,7 @@ export type ReservationResize = (chat: StartedChat, worstCaseUsd: number) => Pro
  */
 export class ChatRunner {
   constructor(
-    private readonly clients: AnthropicClients,
+    private readonly providers: ChatProviders,
     private readonly recorder: ChatRecorder,
     private readonly catalog: ModelCatalog,
     private readonly log: Logger,
@@ -75,9 +73,9 @@ export class ChatRunner {
     reply: ReplySoFar,
   ): Promise<UpstreamFailure | null> {
     const identity = plan.key.credentialId ? `${plan.key.credentialId}:${plan.key.dataKeyVersion}` : 'platform';
-    const client = this.clients.get(identity, plan.key.apiKey);
+    const key: ProviderKey = { identity, apiKey: plan.key.apiKey };
     try {
-      await this.streamWithRetries(client, plan, channel, reply);
+      await this.streamWithRetries(this.providers.get(plan.model.provider), key, plan, channel, reply);
       return null;
     } catch (error) {
       if (error instanceof UpstreamFailure) {
@@ -93,16 +91,15 @@ export class ChatRunner {
 
   /** Calls the provider until it streams to the end, retrying busy answers before the first token; throws the last failure. */
   private async streamWithRetries(
-    client: AnthropicClient,
+    provider: ChatProvider,
+    key: ProviderKey,
     plan: StartedChat,
     channel: EventChannel<ChatEventPayload>,
     reply: ReplySoFar,
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await streamAnthropic(client, plan.request, channel.signal, (event) =>
-          this.receive(plan, channel, reply, event),
-        );
+        await provider.stream(key, plan.request, channel.signal, (event) => this.receive(plan, channel, reply, event));
         return;
       } catch (error) {
         if (!shouldRetry(this.retry, attempt, error, reply.firstTokenAt !== null)) throw error;
@@ -121,8 +118,13 @@ export class ChatRunner {
   ): void {
     switch (event.type) {
       case 'start':
-        reply.inputTokens = event.inputTokens;
-        this.correctReservation(plan, event.inputTokens, channel);
+        reply.answerStarted = true;
+        // Only a provider that counts the input at the start (Anthropic) lets the reservation be
+        // corrected before the end; otherwise the planner's worst case stands until the usage is recorded.
+        if (event.inputTokens !== null) {
+          reply.inputTokens = event.inputTokens;
+          this.correctReservation(plan, event.inputTokens, channel);
+        }
         return;
       case 'delta':
         reply.firstTokenAt ??= performance.now();
@@ -142,12 +144,13 @@ export class ChatRunner {
 
   private outcome(plan: StartedChat, reply: ReplySoFar, verdict: RunVerdict, startedAt: number): ChatOutcome {
     const outputTokens = billedOutputTokens(verdict.status, reply.outputTokens, reply.deltas);
+    const inputTokens = billedInputTokens(plan, reply);
     return {
       status: verdict.status,
       text: reply.text,
-      inputTokens: reply.inputTokens,
+      inputTokens,
       outputTokens,
-      costUsd: this.catalog.costUsd(plan.model, reply.inputTokens, outputTokens),
+      costUsd: this.catalog.costUsd(plan.model, inputTokens, outputTokens),
       ttftMs: reply.firstTokenAt === null ? null : Math.round(reply.firstTokenAt - startedAt),
       totalMs: Math.round(performance.now() - startedAt),
       errorCode: verdict.failure?.code ?? null,
@@ -189,7 +192,21 @@ class ReplySoFar {
   deltas = 0;
   /** performance.now() of the first delta. */
   firstTokenAt: number | null = null;
-  inputTokens = 0;
+  /** The provider answered (HTTP 200): from here on it bills the input. */
+  answerStarted = false;
+  /** The provider's count; null until it reports one (OpenAI reports it only in its last chunk). */
+  inputTokens: number | null = null;
   outputTokens = 0;
   stopReason: string | null = null;
+}
+
+/**
+ * The provider's input count when it sent one. A stream that started but ended without it (an
+ * OpenAI-compatible stream cancelled or cut before its usage chunk) is billed the planner's upper
+ * bound (worstCaseInputTokens: the UTF-8 bytes of everything sent plus the framing allowance), so a
+ * budget never counts less than was spent; a request refused before its answer started cost nothing.
+ */
+function billedInputTokens(plan: StartedChat, reply: ReplySoFar): number {
+  if (reply.inputTokens !== null) return reply.inputTokens;
+  return reply.answerStarted ? worstCaseInputTokens(plan.request) : 0;
 }

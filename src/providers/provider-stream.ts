@@ -5,7 +5,11 @@ export type ProviderEventSink = (event: ProviderEvent) => void;
 
 /** What a provider stream yields, whatever the provider. */
 export type ProviderEvent =
-  | { type: 'start'; inputTokens: number }
+  /**
+   * The provider's answer has started (HTTP 200). `inputTokens` is its count of the input when
+   * it reports one at the start (Anthropic's message_start), null when it does not (OpenAI).
+   */
+  | { type: 'start'; inputTokens: number | null }
   | { type: 'delta'; text: string }
   | { type: 'done'; stopReason: string | null; inputTokens: number; outputTokens: number };
 
@@ -19,6 +23,22 @@ export interface ProviderRequest {
   system?: string;
   messages: ProviderTurn[];
   maxTokens: number;
+}
+
+/** The key a request goes out with, and the identity of the SDK client that holds it. */
+export interface ProviderKey {
+  /** `<credentialId>:<dataKeyVersion>` or `platform`: a rotated or deleted key never matches again. */
+  identity: string;
+  apiKey: string;
+}
+
+/**
+ * A provider's streaming chat: one call, its events handed to `emit` as they arrive; resolves when
+ * the stream ends or `signal` aborts it (the upstream socket then closes at once), and throws an
+ * UpstreamFailure otherwise.
+ */
+export interface ChatProvider {
+  stream(key: ProviderKey, request: ProviderRequest, signal: AbortSignal, emit: ProviderEventSink): Promise<void>;
 }
 
 /** What is known of a failure beyond its code: for retries and the log, never shown to clients. */

@@ -216,6 +216,11 @@ describe('models', () => {
       'claude-haiku-4-5': ['PLATFORM'],
       'claude-sonnet-4-5': ['PLATFORM'],
       'claude-opus-4-5': [],
+      // Outside allowedModels (and no OpenAI or OpenRouter platform key in this gateway).
+      'gpt-5-mini': [],
+      'gpt-4.1-mini': [],
+      'openai/gpt-5-mini': [],
+      'google/gemini-2.5-flash': [],
     });
 
     await storeAnthropicKey(env.gw, tenant.adminToken, 'TENANT', anthropicKey());

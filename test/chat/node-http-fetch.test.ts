@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNodeHttpFetch } from '../../src/providers/anthropic/node-http-fetch';
+import { createNodeHttpFetch } from '../../src/providers/node-http-fetch';
 
 /**
- * The fetch the Anthropic clients use (src/providers/anthropic/node-http-fetch.ts), against a
+ * The fetch the provider SDK clients use (src/providers/node-http-fetch.ts), against a
  * real HTTP server: what it sends, what it hands back, and how it stops. The chat suites cover
  * it end to end through the SDK (streams, every failure mode, cancellation within 100 ms).
  */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client, ClientOptions } from 'graphql-ws';
 import type WebSocket from 'ws';
 import { startAnthropicServer, type AnthropicServer, type RecordedRequest } from './anthropic-server';
+import { startOpenAiServer, type OpenAiRecordedRequest, type OpenAiServer } from './openai-server';
 import {
   CHAT,
   type ChatCompletedEvent,
@@ -273,30 +274,49 @@ export const openChat = (
 
 export interface ChatEnvironment {
   anthropic: AnthropicServer;
+  /** The local OpenAI API (OPENAI_BASE_URL) and OpenRouter API (OPENROUTER_BASE_URL). */
+  openai: OpenAiServer;
+  openrouter: OpenAiServer;
   gw: TestGateway;
   stop(): Promise<void>;
 }
 
 export { startSharedGateway as startGatewayRetrying } from './gateway';
 
-/** A local Anthropic API server and a gateway pointed at it (`env` adds to or overrides the defaults). */
+/**
+ * Local Anthropic, OpenAI and OpenRouter API servers and a gateway pointed at them (`env` adds to
+ * or overrides the defaults).
+ */
 export async function startChatEnvironment(env: Record<string, string | undefined> = {}): Promise<ChatEnvironment> {
   const anthropic = await startAnthropicServer();
+  const openai = await startOpenAiServer('openai');
+  const openrouter = await startOpenAiServer('openrouter');
+  const closeUpstreams = async () => {
+    await Promise.all([anthropic.close(), openai.close(), openrouter.close()]);
+  };
   try {
     // A short drain, so that stopping a gateway with a stream still open (a failed test) is quick.
     const gw = await startSharedGateway({
-      env: { ANTHROPIC_BASE_URL: anthropic.baseURL, KEYWARD_DRAIN_SECONDS: '1', ...env },
+      env: {
+        ANTHROPIC_BASE_URL: anthropic.baseURL,
+        OPENAI_BASE_URL: openai.baseURL,
+        OPENROUTER_BASE_URL: openrouter.baseURL,
+        KEYWARD_DRAIN_SECONDS: '1',
+        ...env,
+      },
     });
     return {
       anthropic,
+      openai,
+      openrouter,
       gw,
       stop: async () => {
         await gw.stop();
-        await anthropic.close();
+        await closeUpstreams();
       },
     };
   } catch (error) {
-    await anthropic.close();
+    await closeUpstreams();
     throw error;
   }
 }
@@ -324,6 +344,14 @@ export const upstreamFor = (anthropic: AnthropicServer, text: string): RecordedR
     const messages = (request.body?.messages ?? []) as Array<{ role: string; content: unknown }>;
     const last = messages[messages.length - 1];
     return request.path === '/v1/messages' && last?.role === 'user' && last.content === text;
+  });
+
+/** The upstream /chat/completions requests (OpenAI or OpenRouter) whose last message is the user's `text`. */
+export const openAiUpstreamFor = (server: OpenAiServer, text: string): OpenAiRecordedRequest[] =>
+  server.requests.filter((request) => {
+    const messages = (request.body?.messages ?? []) as Array<{ role: string; content: unknown }>;
+    const last = messages[messages.length - 1];
+    return request.path.endsWith('/chat/completions') && last?.role === 'user' && last.content === text;
   });
 
 export interface UsageRow {

@@ -21,6 +21,14 @@ export const uniqueEmail = (prefix = 'user'): string => `${prefix}-${uniqueSuffi
 /** A fresh Anthropic key: `sk-ant-api03-` and 69 random bytes in base64url, like a real one. */
 export const anthropicKey = (): string => `sk-ant-api03-${randomBytes(69).toString('base64url')}`;
 
+/** A fresh OpenAI project key: `sk-proj-` and 120 random base64url characters. */
+export const openAiKey = (): string => `sk-proj-${randomBytes(90).toString('base64url')}`;
+
+/** A fresh OpenRouter key: `sk-or-v1-` and 64 hex characters, like a real one. */
+export const openRouterKey = (): string => `sk-or-v1-${randomBytes(32).toString('hex')}`;
+
+export type ChatProviderName = 'ANTHROPIC' | 'OPENAI' | 'OPENROUTER';
+
 export interface TenantFixture {
   tenantId: string;
   tenantName: string;
@@ -74,15 +82,22 @@ export async function issueToken(
 }
 
 /** Stores an Anthropic key without asking the provider (validate: false); returns the credential id. */
-export async function storeAnthropicKey(
+export const storeAnthropicKey = (
   gw: Pick<TestGateway, 'url'>,
   token: string,
   scope: CredentialScope,
   apiKey: string,
+): Promise<string> => storeProviderKey(gw, token, 'ANTHROPIC', scope, apiKey);
+
+/** Stores a key of `provider` without asking the provider (validate: false); returns the credential id. */
+export async function storeProviderKey(
+  gw: Pick<TestGateway, 'url'>,
+  token: string,
+  provider: ChatProviderName,
+  scope: CredentialScope,
+  apiKey: string,
 ): Promise<string> {
-  const data = await ok(gw, token, SET_CREDENTIAL, {
-    input: { provider: 'ANTHROPIC', scope, apiKey, validate: false },
-  });
+  const data = await ok(gw, token, SET_CREDENTIAL, { input: { provider, scope, apiKey, validate: false } });
   return data.setCredential.id;
 }
 

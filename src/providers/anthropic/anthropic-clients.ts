@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { LRUCache } from 'lru-cache';
-import { createNodeHttpFetch } from './node-http-fetch';
+import { createNodeHttpFetch } from '../node-http-fetch';
 
 export interface AnthropicClientsOptions {
   baseURL?: string;

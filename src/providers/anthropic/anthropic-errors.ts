@@ -1,34 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ChatFailedCode } from '../../common/codes';
 import { UpstreamFailure } from '../provider-stream';
-
-const MAX_RETRY_AFTER_MS = 30_000;
-
-function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = Number(headers?.get('retry-after-ms'));
-  if (Number.isFinite(ms) && ms > 0) return Math.min(ms, MAX_RETRY_AFTER_MS);
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number(value);
-  const delay = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
-  return Number.isFinite(delay) && delay >= 0 ? Math.min(delay, MAX_RETRY_AFTER_MS) : undefined;
-}
+import { networkCode, retryAfterMs } from '../upstream-headers';
 
 const errorType = (error: InstanceType<typeof Anthropic.APIError>): string | undefined => {
   const body = error.error as { error?: { type?: unknown }; type?: unknown } | undefined;
   const type = body?.error?.type ?? body?.type;
   return typeof type === 'string' ? type : undefined;
-};
-
-/** The code of the network error under the SDK's and fetch's wrappers (ECONNRESET, ENOTFOUND…). */
-const networkCode = (error: Error): string | undefined => {
-  let cause: unknown = error.cause;
-  for (let depth = 0; depth < 4 && typeof cause === 'object' && cause !== null; depth++) {
-    const { code } = cause as { code?: unknown };
-    if (typeof code === 'string') return code;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return undefined;
 };
 
 /**

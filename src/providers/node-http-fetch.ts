@@ -2,7 +2,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 
 /**
- * The `fetch` the Anthropic SDK clients use: node:http(s) with keep-alive agents, returning a
+ * The `fetch` the provider SDK clients (Anthropic, OpenAI) use: node:http(s) with keep-alive agents, returning a
  * Response whose body is the Node response stream itself. The SDK reads any body that is async
  * iterable directly (internal/shims.ts, readableStreamIterator), so a streamed reply reaches its
  * SSE parser without a WHATWG ReadableStream in between; with Node's global fetch (undici), the

@@ -1,0 +1,401 @@
+import { randomBytes } from 'node:crypto';
+import {
+  createServer,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startRecord } from '../anthropic/recording';
+import { defaultReplyTokens, estimateInputTokens, parseJsonObject } from '../anthropic/request';
+import type { JsonObject } from '../anthropic/types';
+import type {
+  Behaviour,
+  BehaviourSource,
+  DropConnectionBehaviour,
+  ErrorEventBehaviour,
+  HttpErrorBehaviour,
+  OpenAiServer,
+  OpenAiServerMode,
+  RecordedRequest,
+  StreamBehaviour,
+} from './types';
+
+/**
+ * A local OpenAI Chat Completions API (or OpenRouter's, in `openrouter` mode) for the real `openai`
+ * SDK: POST /chat/completions streaming as the real APIs do (each SSE event written on its own,
+ * `usage: null` on every chunk, the usage chunk with empty `choices` when asked for, `data: [DONE]`),
+ * JSON error bodies with their statuses and headers, GET /models, and OpenRouter's GET /key,
+ * `: OPENROUTER PROCESSING` comments and in-stream `error` events. Every request is recorded.
+ */
+export async function startOpenAiServer(mode: OpenAiServerMode = 'openai'): Promise<OpenAiServer> {
+  const server = new FakeOpenAiServer(mode);
+  await server.listen();
+  return server;
+}
+
+const DEFAULT_BEHAVIOUR: Behaviour = { kind: 'stream' };
+const MODELS = ['gpt-5-mini', 'gpt-4.1-mini', 'gpt-4.1'];
+/** OpenAI answers 400 for `max_tokens` on its reasoning models (they take `max_completion_tokens`). */
+const REJECTS_MAX_TOKENS = /^(gpt-5|o\d)/;
+
+interface Exchange {
+  res: ServerResponse;
+  record: RecordedRequest;
+  closed: AbortSignal;
+}
+
+class FakeOpenAiServer implements OpenAiServer {
+  readonly requests: RecordedRequest[] = [];
+  private readonly httpServer: Server;
+  private readonly queue: Behaviour[] = [];
+  private behaviourSource: BehaviourSource | undefined;
+  private keyPredicate: (key: string) => boolean;
+  private readonly rejectedKeys = new Map<string, 401 | 403>();
+  private readonly requestWaiters = new Set<() => void>();
+  private seq = 0;
+  private port = 0;
+
+  constructor(readonly mode: OpenAiServerMode) {
+    this.keyPredicate = this.defaultKeyPredicate;
+    this.httpServer = createServer({ keepAlive: true }, (req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500).end(String(error));
+        else res.destroy();
+      });
+    });
+  }
+
+  private get prefix(): string {
+    return this.mode === 'openai' ? '/v1' : '/api/v1';
+  }
+
+  private readonly defaultKeyPredicate = (key: string): boolean =>
+    this.mode === 'openai' ? key.startsWith('sk-') && !key.startsWith('sk-or-') : key.startsWith('sk-or-');
+
+  get baseURL(): string {
+    return `http://127.0.0.1:${this.port}${this.prefix}`;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.httpServer.once('error', reject);
+      this.httpServer.listen(0, '127.0.0.1', () => {
+        this.port = (this.httpServer.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  setBehaviour(source: BehaviourSource | undefined): void {
+    this.behaviourSource = source;
+  }
+
+  enqueue(...behaviours: Behaviour[]): void {
+    this.queue.push(...behaviours);
+  }
+
+  acceptKeys(predicate: (key: string) => boolean): void {
+    this.keyPredicate = predicate;
+  }
+
+  rejectKey(key: string, status: 401 | 403 = 401): void {
+    this.rejectedKeys.set(key, status);
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.queue.length = 0;
+    this.behaviourSource = undefined;
+    this.keyPredicate = this.defaultKeyPredicate;
+    this.rejectedKeys.clear();
+    this.seq = 0;
+  }
+
+  waitForRequests(count: number, timeoutMs = 2000): Promise<RecordedRequest[]> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.requests.length < count) return;
+        cleanup();
+        resolve(this.requests.slice(0, count));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`expected ${count} requests, got ${this.requests.length} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.requestWaiters.delete(check);
+      };
+      this.requestWaiters.add(check);
+      check();
+    });
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    this.httpServer.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const record = startRecord(req, res, this.seq++) as unknown as RecordedRequest;
+    const closed = new AbortController();
+    res.once('close', () => closed.abort());
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    record.rawBody = Buffer.concat(chunks).toString('utf8');
+    record.body = parseJsonObject(record.rawBody);
+    this.requests.push(record);
+    for (const waiter of [...this.requestWaiters]) waiter();
+
+    const ex: Exchange = { res, record, closed: closed.signal };
+    const path = record.path.startsWith(this.prefix) ? record.path.slice(this.prefix.length) : undefined;
+    const route = `${record.method} ${path}`;
+    if (route === 'GET /models' && this.mode === 'openrouter') return this.sendJson(ex, 200, this.modelList());
+    if (
+      !['POST /chat/completions', 'GET /models', 'GET /key'].includes(route) ||
+      (route === `GET /key` && this.mode === 'openai')
+    ) {
+      return this.sendError(ex, 404, 'Not found');
+    }
+    if (!this.authorize(ex)) return;
+    if (route === 'GET /models') return this.sendJson(ex, 200, this.modelList());
+    if (route === 'GET /key') return this.sendJson(ex, 200, keyInfo(record.apiKey!));
+    const problem = this.bodyProblem(record.body);
+    if (problem) return this.sendError(ex, 400, problem);
+    await this.respond(ex, record.body!, this.nextBehaviour(record));
+  }
+
+  /** 401 for a missing or unknown key, 403 for a key marked restricted; true when accepted. */
+  private authorize(ex: Exchange): boolean {
+    const key = ex.record.apiKey;
+    const rejectedWith = key === undefined ? 401 : this.rejectedKeys.get(key);
+    if (rejectedWith === 403) {
+      this.sendError(ex, 403, 'You have insufficient permissions for this operation.');
+      return false;
+    }
+    if (rejectedWith === 401 || !this.keyPredicate(key!)) {
+      this.sendError(
+        ex,
+        401,
+        this.mode === 'openai' ? 'Incorrect API key provided.' : 'No auth credentials found',
+        {},
+        'invalid_api_key',
+      );
+      return false;
+    }
+    return true;
+  }
+
+  /** What the real API rejects with 400 before generating. */
+  private bodyProblem(body: JsonObject | undefined): string | undefined {
+    if (!body) return 'We could not parse the JSON body of your request.';
+    if (typeof body.model !== 'string' || !body.model) return 'you must provide a model parameter';
+    if (!Array.isArray(body.messages) || body.messages.length === 0)
+      return "'messages' must contain at least one message";
+    for (const message of body.messages as JsonObject[]) {
+      if (!['system', 'developer', 'user', 'assistant'].includes(String(message?.role))) return 'Invalid message role';
+      if (typeof message.content !== 'string') return 'Invalid message content';
+    }
+    if (this.mode === 'openai' && body.max_tokens !== undefined && REJECTS_MAX_TOKENS.test(body.model)) {
+      return "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.";
+    }
+    return undefined;
+  }
+
+  private nextBehaviour(record: RecordedRequest): Behaviour {
+    const queued = this.queue.shift();
+    if (queued) return queued;
+    const source = this.behaviourSource;
+    return (typeof source === 'function' ? source(record) : source) ?? DEFAULT_BEHAVIOUR;
+  }
+
+  private async respond(ex: Exchange, body: JsonObject, behaviour: Behaviour): Promise<void> {
+    ex.record.behaviour = behaviour;
+    switch (behaviour.kind) {
+      case 'http-error':
+        return this.httpError(ex, behaviour);
+      case 'hang':
+        return;
+      case 'drop-connection':
+        if (behaviour.afterTokens === 'before-headers') {
+          ex.res.socket?.destroy();
+          return;
+        }
+        return this.stream(ex, body, behaviour);
+      case 'stream':
+      case 'error-event-mid-stream':
+        return this.stream(ex, body, behaviour);
+    }
+  }
+
+  private httpError(ex: Exchange, behaviour: HttpErrorBehaviour): void {
+    const headers: OutgoingHttpHeaders = { ...behaviour.headers };
+    if (behaviour.retryAfterSeconds !== undefined) headers['retry-after'] = String(behaviour.retryAfterSeconds);
+    const message = behaviour.message ?? defaultMessage(behaviour.status);
+    this.sendError(ex, behaviour.status, message, headers);
+  }
+
+  private async stream(
+    ex: Exchange,
+    body: JsonObject,
+    behaviour: StreamBehaviour | ErrorEventBehaviour | DropConnectionBehaviour,
+  ): Promise<void> {
+    const { res, record, closed } = ex;
+    const tokens = behaviour.tokens ?? defaultReplyTokens(body);
+    const includeUsage = (body.stream_options as JsonObject | undefined)?.include_usage === true;
+    const id = `chatcmpl-${randomBytes(12).toString('base64url')}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = String(body.model);
+    const chunk = (choices: unknown[], extra: JsonObject = {}) => ({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      system_fingerprint: null,
+      choices,
+      ...(includeUsage ? { usage: null } : {}),
+      ...extra,
+    });
+    const choice = (delta: JsonObject, finishReason: string | null = null) => ({
+      index: 0,
+      delta,
+      logprobs: null,
+      finish_reason: finishReason,
+    });
+    const write = (text: string) => {
+      if (!closed.aborted) res.write(text);
+    };
+    const data = (payload: unknown) => write(`data: ${JSON.stringify(payload)}\n\n`);
+
+    record.status = 200;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-request-id': record.requestId,
+    });
+    res.flushHeaders();
+    if (this.mode === 'openrouter') write(': OPENROUTER PROCESSING\n\n');
+    data(chunk([choice({ role: 'assistant', content: '', refusal: null })]));
+
+    // drop-connection never has 'before-headers' here: respond() handled it.
+    const stopAfter = behaviour.kind === 'stream' ? behaviour.stallAfter : (behaviour.afterTokens as number);
+    const delayMs = behaviour.kind === 'drop-connection' ? 0 : (behaviour.delayMs ?? 0);
+    for (const [index, token] of tokens.entries()) {
+      if (stopAfter !== undefined && index >= stopAfter) break;
+      if (delayMs) await sleep(delayMs);
+      if (closed.aborted) return;
+      if (this.mode === 'openrouter' && index === 1) write(': OPENROUTER PROCESSING\n\n');
+      data(chunk([choice({ content: token })]));
+      record.tokensSent++;
+    }
+    if (closed.aborted) return;
+
+    if (behaviour.kind === 'stream' && behaviour.stallAfter !== undefined && behaviour.stallAfter < tokens.length) {
+      return; // stalled: the record closes when the client aborts
+    }
+    if (behaviour.kind === 'error-event-mid-stream') {
+      data(
+        chunk([choice({ content: '' }, 'error')], {
+          error: { code: behaviour.code ?? 502, message: behaviour.message ?? 'Provider returned error' },
+        }),
+      );
+      res.end();
+      return;
+    }
+    if (behaviour.kind === 'drop-connection' && (behaviour.afterTokens as number) < tokens.length) {
+      destroyAfterFlush(res);
+      return;
+    }
+    const finishReason = behaviour.kind === 'stream' ? (behaviour.finishReason ?? 'stop') : 'stop';
+    data(chunk([choice({}, finishReason)]));
+    if (behaviour.kind === 'drop-connection') {
+      destroyAfterFlush(res);
+      return;
+    }
+    if (includeUsage) {
+      const promptTokens = behaviour.promptTokens ?? estimateInputTokens(body);
+      const completionTokens = behaviour.completionTokens ?? tokens.length;
+      data(
+        chunk([], {
+          usage: {
+            prompt_tokens: promptTokens,
+            completion_tokens: completionTokens,
+            total_tokens: promptTokens + completionTokens,
+          },
+        }),
+      );
+    }
+    write('data: [DONE]\n\n');
+    res.end();
+  }
+
+  private modelList(): JsonObject {
+    return {
+      object: 'list',
+      data: MODELS.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'system' })),
+    };
+  }
+
+  private sendJson(ex: Exchange, status: number, payload: unknown, headers: OutgoingHttpHeaders = {}): void {
+    const text = JSON.stringify(payload);
+    ex.record.status = status;
+    ex.res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'x-request-id': ex.record.requestId,
+      ...headers,
+    });
+    ex.res.end(text);
+  }
+
+  /** OpenAI: `{error: {message, type, param, code}}`; OpenRouter: `{error: {code: <status>, message}}`. */
+  private sendError(
+    ex: Exchange,
+    status: number,
+    message: string,
+    headers: OutgoingHttpHeaders = {},
+    code?: string,
+  ): void {
+    const error =
+      this.mode === 'openai'
+        ? { message, type: openAiErrorType(status), param: null, code: code ?? null }
+        : { code: status, message };
+    this.sendJson(ex, status, { error }, headers);
+  }
+}
+
+/** Cuts the connection once what was written has reached the socket, so the client sees those events first. */
+function destroyAfterFlush(res: ServerResponse): void {
+  res.write('', () => res.socket?.destroy());
+}
+
+function openAiErrorType(status: number): string {
+  if (status === 401) return 'invalid_request_error';
+  if (status === 429) return 'requests';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+function defaultMessage(status: number): string {
+  if (status === 429) return 'Rate limit reached for requests';
+  if (status === 402) return 'Insufficient credits';
+  if (status >= 500) return 'The server had an error while processing your request.';
+  return 'Bad request';
+}
+
+/** OpenRouter's GET /api/v1/key answer. */
+function keyInfo(key: string): JsonObject {
+  return {
+    data: {
+      label: `${key.slice(0, 8)}...${key.slice(-3)}`,
+      limit: null,
+      usage: 0,
+      is_free_tier: false,
+      limit_remaining: null,
+    },
+  };
+}
