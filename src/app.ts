@@ -35,11 +35,11 @@ import { DataKeyCache } from './vault/data-key-cache';
 import { DataKeyService } from './vault/data-key.service';
 import { CredentialVault } from './vault/credential-vault';
 import { KeyManagementService } from './modules/data-key/key-management.service';
-import { CredentialService, type ProviderKeyCheck } from './modules/credential/credential.service';
+import { CredentialService } from './modules/credential/credential.service';
 import { KeySelector, type CallerKeys } from './modules/credential/key-selector';
 import { PlatformKeys } from './modules/credential/platform-keys';
 import { Provider } from './modules/credential/provider';
-import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
+import { createKeyChecks } from './providers/key-checks';
 import { AnthropicClients } from './providers/anthropic/anthropic-clients';
 import { ChatPlanner } from './chat/chat-planner';
 import { ChatRunner } from './chat/chat-runner';
@@ -128,12 +128,12 @@ export function createServices(
   const vault = new CredentialVault(dataKeys, log);
   const platformKeys = new PlatformKeys({ [Provider.ANTHROPIC]: config.platformAnthropicKey });
   const keys = new KeySelector(vault, platformKeys, new TenantScopedCache<CallerKeys>(caches, cacheOptions));
-  const liveCheck: ProviderKeyCheck = async (provider, apiKey) => {
-    if (provider !== Provider.ANTHROPIC) return false;
-    await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
-    return true;
-  };
-  const credentials = new CredentialService(vault, keys, liveCheck, audit, caches);
+  const keyChecks = createKeyChecks({
+    anthropicBaseUrl: config.anthropicBaseUrl,
+    githubApiUrl: config.githubApiUrl,
+    linearApiUrl: config.linearApiUrl,
+  });
+  const credentials = new CredentialService(vault, keys, keyChecks, audit, caches);
   const keyManagement = new KeyManagementService(vault, dataKeys, audit, caches);
   const agents = new AgentService(modelRules);
   const conversations = new ConversationService();

@@ -87,6 +87,8 @@ const EnvSchema = z.object({
   AWS_ENDPOINT_URL_KMS: httpUrl.optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: httpUrl.optional(),
+  GITHUB_API_URL: httpUrl.default('https://api.github.com'),
+  LINEAR_API_URL: httpUrl.default('https://api.linear.app'),
   KEYWARD_BOOTSTRAP_TOKEN: z
     .string()
     .regex(/^kw_[A-Za-z0-9_-]{20,200}$/, 'must look like kw_ followed by at least 20 URL-safe characters')
@@ -134,6 +136,10 @@ export interface Config {
   kmsEndpoint?: string;
   platformAnthropicKey?: string;
   anthropicBaseUrl?: string;
+  /** GitHub's REST API root (GitHub Enterprise Server: https://HOST/api/v3), for key checks. */
+  githubApiUrl: string;
+  /** Linear's API root; its GraphQL endpoint is /graphql under it. For key checks. */
+  linearApiUrl: string;
   bootstrapToken?: string;
   modelsFile?: string;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -215,6 +221,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kmsEndpoint: e.AWS_ENDPOINT_URL_KMS,
     platformAnthropicKey: e.ANTHROPIC_API_KEY,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
+    githubApiUrl: e.GITHUB_API_URL,
+    linearApiUrl: e.LINEAR_API_URL,
     bootstrapToken: e.KEYWARD_BOOTSTRAP_TOKEN,
     modelsFile: e.KEYWARD_MODELS_FILE,
     logLevel: e.LOG_LEVEL,
