@@ -68,7 +68,7 @@ beforeAll(async () => {
   tenant = await chatTenant(env.gw);
   await storeAnthropicKey(env.gw, tenant.member.token, 'PERSONAL', anthropicKey());
   client = chatClient(env.gw, tenant.member.token);
-  for (const model of ['claude-haiku-4-5', 'claude-haiku-4-5', 'claude-opus-4-5']) {
+  for (const model of ['claude-haiku-4-5', 'claude-haiku-4-5', 'claude-opus-5-5']) {
     env.anthropic.enqueue({ kind: 'stream', tokens: ['Hi', '.'], inputTokens: 300, outputTokens: 20 });
     await completedChat(client, { message: `provider usage ${model}`, model });
   }
@@ -123,7 +123,7 @@ test('PROVIDER with MODEL, and the provider filter, keep models the catalog no l
   const byModel = await usage(['PROVIDER', 'MODEL']);
   expect(byModel.map((bucket) => [bucket.provider, bucket.model, bucket.requests])).toEqual([
     ['ANTHROPIC', 'claude-haiku-4-5', 2],
-    ['ANTHROPIC', 'claude-opus-4-5', 1],
+    ['ANTHROPIC', 'claude-opus-5-5', 1],
     ['OPENAI', 'gpt-retired-test', 2],
     ['OPENROUTER', 'vendor/retired-test', 1],
   ]);
