@@ -35,11 +35,11 @@ import { DataKeyCache } from './vault/data-key-cache';
 import { DataKeyService } from './vault/data-key.service';
 import { CredentialVault } from './vault/credential-vault';
 import { KeyManagementService } from './modules/data-key/key-management.service';
-import { CredentialService, type ProviderKeyCheck } from './modules/credential/credential.service';
+import { CredentialService } from './modules/credential/credential.service';
 import { KeySelector, type CallerKeys } from './modules/credential/key-selector';
 import { PlatformKeys } from './modules/credential/platform-keys';
 import { Provider } from './modules/credential/provider';
-import { checkAnthropicKey } from './providers/anthropic/anthropic-key-check';
+import { createKeyChecks } from './providers/key-checks';
 import { AnthropicClients } from './providers/anthropic/anthropic-clients';
 import { AnthropicChat } from './providers/anthropic/anthropic-chat';
 import { OpenAiClients } from './providers/openai/openai-clients';
@@ -49,7 +49,6 @@ import {
   OpenAiChat,
   openRouterHeaders,
 } from './providers/openai/openai-chat';
-import { checkOpenAiKey, checkOpenRouterKey } from './providers/openai/openai-key-check';
 import { createNodeHttpFetch } from './providers/node-http-fetch';
 import { ChatProviders } from './chat/chat-providers';
 import { ChatPlanner } from './chat/chat-planner';
@@ -143,23 +142,15 @@ export function createServices(
     [Provider.OPENROUTER]: config.platformOpenRouterKey,
   });
   const keys = new KeySelector(vault, platformKeys, new TenantScopedCache<CallerKeys>(caches, cacheOptions));
-  const liveCheck: ProviderKeyCheck = async (provider, apiKey) => {
-    switch (provider) {
-      case Provider.ANTHROPIC:
-        await checkAnthropicKey(apiKey, { baseURL: config.anthropicBaseUrl });
-        return true;
-      case Provider.OPENAI:
-        await checkOpenAiKey(apiKey, { baseURL: config.openAiBaseUrl });
-        return true;
-      case Provider.OPENROUTER:
-        await checkOpenRouterKey(apiKey, { baseURL: config.openRouterBaseUrl, appUrl: config.openRouterAppUrl });
-        return true;
-      case Provider.GITHUB:
-      case Provider.LINEAR:
-        return false;
-    }
-  };
-  const credentials = new CredentialService(vault, keys, liveCheck, audit, caches);
+  const keyChecks = createKeyChecks({
+    anthropicBaseUrl: config.anthropicBaseUrl,
+    openAiBaseUrl: config.openAiBaseUrl,
+    openRouterBaseUrl: config.openRouterBaseUrl,
+    openRouterAppUrl: config.openRouterAppUrl,
+    githubApiUrl: config.githubApiUrl,
+    linearApiUrl: config.linearApiUrl,
+  });
+  const credentials = new CredentialService(vault, keys, keyChecks, audit, caches);
   const keyManagement = new KeyManagementService(vault, dataKeys, audit, caches);
   const agents = new AgentService(modelRules);
   const conversations = new ConversationService();

@@ -92,6 +92,8 @@ const EnvSchema = z.object({
   OPENROUTER_API_KEY: z.string().min(1).optional(),
   OPENROUTER_BASE_URL: httpUrl.optional(),
   OPENROUTER_APP_URL: httpUrl.optional(),
+  GITHUB_API_URL: httpUrl.default('https://api.github.com'),
+  LINEAR_API_URL: httpUrl.default('https://api.linear.app'),
   KEYWARD_BOOTSTRAP_TOKEN: z
     .string()
     .regex(/^kw_[A-Za-z0-9_-]{20,200}$/, 'must look like kw_ followed by at least 20 URL-safe characters')
@@ -147,6 +149,10 @@ export interface Config {
   openRouterBaseUrl?: string;
   /** Sent to OpenRouter as `HTTP-Referer` (its app attribution). */
   openRouterAppUrl?: string;
+  /** GitHub's REST API root (GitHub Enterprise Server: https://HOST/api/v3), for key checks. */
+  githubApiUrl: string;
+  /** Linear's API root; its GraphQL endpoint is /graphql under it. For key checks. */
+  linearApiUrl: string;
   bootstrapToken?: string;
   modelsFile?: string;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -233,6 +239,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     platformOpenRouterKey: e.OPENROUTER_API_KEY,
     openRouterBaseUrl: e.OPENROUTER_BASE_URL,
     openRouterAppUrl: e.OPENROUTER_APP_URL,
+    githubApiUrl: e.GITHUB_API_URL,
+    linearApiUrl: e.LINEAR_API_URL,
     bootstrapToken: e.KEYWARD_BOOTSTRAP_TOKEN,
     modelsFile: e.KEYWARD_MODELS_FILE,
     logLevel: e.LOG_LEVEL,

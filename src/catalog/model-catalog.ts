@@ -13,6 +13,8 @@ const CatalogSchema = z.object({
         displayName: z.string().min(1).max(200),
         inputUsdPerMTok: z.number().nonnegative().finite(),
         outputUsdPerMTok: z.number().nonnegative().finite(),
+        /** The provider's announced end of life (UTC day, YYYY-MM-DD): from its start the model is retired. */
+        endOfLife: z.iso.date('must be a date, YYYY-MM-DD').optional(),
       }),
     )
     .min(1, 'must list at least one model'),
@@ -51,6 +53,17 @@ export class ModelCatalog {
 
   all(): CatalogModel[] {
     return [...this.byId.values()];
+  }
+
+  /** The instant the model retires (start of its end-of-life day, UTC); null when none is announced. */
+  endOfLife(model: CatalogModel): Date | null {
+    return model.endOfLife ? new Date(`${model.endOfLife}T00:00:00Z`) : null;
+  }
+
+  /** Whether the model is past its end of life at `now`. */
+  isRetired(model: CatalogModel, now: Date = new Date()): boolean {
+    const end = this.endOfLife(model);
+    return end !== null && now.getTime() >= end.getTime();
   }
 
   /** USD for a request, from the catalog's per-million-token prices. */

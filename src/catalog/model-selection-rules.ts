@@ -29,6 +29,21 @@ export class ModelSelectionRules {
     return tenant.allowedModels === null || tenant.allowedModels.includes(model);
   }
 
+  /**
+   * Refuses a model past its end of life (MODEL_RETIRED): the provider no longer serves it, so
+   * a request would only fail upstream. Checked where a model is chosen — a chat, an agent, a
+   * preferred or default model — not on the catalog listing, which shows retired models too.
+   */
+  assertCurrent(model: string, now: Date = new Date()): void {
+    const entry = this.catalog.get(model);
+    if (!entry || !this.catalog.isRetired(entry, now)) return;
+    throw new KeywardError(
+      ErrorCode.MODEL_RETIRED,
+      `Model "${model}" reached its end of life on ${entry.endOfLife}; choose a current model`,
+      { model, endOfLife: entry.endOfLife },
+    );
+  }
+
   assertUsable(tenant: ModelPolicy, model: string): void {
     this.assertKnown(model);
     if (!this.isAllowed(tenant, model)) {

@@ -47,6 +47,7 @@ export class ChatPlanner {
 
     const modelId = input.model ?? agent?.model ?? preferredModel ?? tenant.defaultModel;
     this.models.assertUsable(tenant, modelId);
+    this.models.assertCurrent(modelId);
     const model = this.models.catalog.get(modelId)!;
     if (!this.chatProviders.has(model.provider)) {
       throw badInput(`Streaming chat is not available for ${model.provider} models`, 'model');

@@ -135,6 +135,7 @@ async function writeOutcomes(em: EntityManager, records: OutcomeRecord[]): Promi
     records.map(({ chat }) => chat.key.credentialId),
     records.map(({ chat }) => chat.key.source),
     records.map(({ chat }) => chat.model.id),
+    records.map(({ chat }) => chat.model.provider),
     records.map(({ chat }) => chat.requestId),
     records.map(({ outcome }) => outcome.inputTokens),
     records.map(({ outcome }) => outcome.outputTokens),
@@ -174,15 +175,15 @@ const RECORD_OUTCOMES = `with replies as (
     where exists (select 1 from conversations where conversations.id = reply.conversation_id)
   ), usage as (
     insert into usage_records
-      (id, tenant_id, user_id, credential_id, key_source, model, request_id, input_tokens, output_tokens,
+      (id, tenant_id, user_id, credential_id, key_source, model, provider, request_id, input_tokens, output_tokens,
        cost_usd, ttft_ms, total_ms, status, error_code, created_at)
     select u.id, u.tenant_id, u.user_id, (select credentials.id from credentials where credentials.id = u.credential_id),
-      u.key_source, u.model, u.request_id, u.input_tokens, u.output_tokens, u.cost_usd, u.ttft_ms, u.total_ms, u.status,
-      u.error_code, u.created_at
-    from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[],
-      ?::float8[], ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[])
-      as u(id, tenant_id, user_id, credential_id, key_source, model, request_id, input_tokens, output_tokens,
-        cost_usd, ttft_ms, total_ms, status, error_code, created_at)
+      u.key_source, u.model, u.provider, u.request_id, u.input_tokens, u.output_tokens, u.cost_usd, u.ttft_ms,
+      u.total_ms, u.status, u.error_code, u.created_at
+    from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[],
+      ?::int[], ?::float8[], ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[])
+      as u(id, tenant_id, user_id, credential_id, key_source, model, provider, request_id, input_tokens,
+        output_tokens, cost_usd, ttft_ms, total_ms, status, error_code, created_at)
     where exists (select 1 from users where users.id = u.user_id and users.tenant_id = u.tenant_id)
   ), used as (
     update credentials set last_used_at = ?::timestamptz where id = any(?::uuid[])

@@ -69,6 +69,11 @@ export const CODES = {
     arises: ['resolver'],
     retryable: false,
   },
+  MODEL_RETIRED: {
+    meaning: 'the model is past its end of life (`Model.endOfLife`): the provider no longer serves it',
+    arises: ['resolver'],
+    retryable: false,
+  },
   INVALID_PROVIDER_KEY: {
     meaning: 'the provider rejected the key (401/403)',
     arises: ['resolver', 'stream'],

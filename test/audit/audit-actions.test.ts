@@ -315,7 +315,7 @@ describe('tenant-scoped actions', () => {
     note('credential.use');
     const platformChat = await completedChat(socket, {
       message: 'hello platform key',
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       keySource: 'PLATFORM',
     });
     note('credential.use');
@@ -345,7 +345,7 @@ describe('tenant-scoped actions', () => {
       targetType: 'platform_key',
       targetId: null,
       requestId: platformChat.started.requestId,
-      detail: { keySource: 'PLATFORM', model: 'claude-sonnet-4-5', provider: 'ANTHROPIC' },
+      detail: { keySource: 'PLATFORM', model: 'claude-sonnet-5-5', provider: 'ANTHROPIC' },
     });
   });
 

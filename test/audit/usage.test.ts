@@ -75,15 +75,15 @@ beforeAll(async () => {
   const plan: Array<[UserFixture, string, 'AUTO' | 'PERSONAL' | 'TENANT' | 'PLATFORM', string, string]> = [
     // user, model, requested key source, expected key source, key the provider must see
     [alice, 'claude-haiku-4-5', 'AUTO', 'PERSONAL', aliceKey],
-    [alice, 'claude-sonnet-4-5', 'PERSONAL', 'PERSONAL', aliceKey],
+    [alice, 'claude-sonnet-5-5', 'PERSONAL', 'PERSONAL', aliceKey],
     [alice, 'claude-haiku-4-5', 'TENANT', 'TENANT', tenantKey],
-    [alice, 'claude-sonnet-4-5', 'PLATFORM', 'PLATFORM', platformKey],
+    [alice, 'claude-sonnet-5-5', 'PLATFORM', 'PLATFORM', platformKey],
     [alice, 'claude-haiku-4-5', 'AUTO', 'PERSONAL', aliceKey],
     [bob, 'claude-haiku-4-5', 'AUTO', 'TENANT', tenantKey],
-    [bob, 'claude-sonnet-4-5', 'TENANT', 'TENANT', tenantKey],
+    [bob, 'claude-sonnet-5-5', 'TENANT', 'TENANT', tenantKey],
     [bob, 'claude-haiku-4-5', 'PLATFORM', 'PLATFORM', platformKey],
-    [bob, 'claude-sonnet-4-5', 'AUTO', 'TENANT', tenantKey],
-    [bob, 'claude-sonnet-4-5', 'PLATFORM', 'PLATFORM', platformKey],
+    [bob, 'claude-sonnet-5-5', 'AUTO', 'TENANT', tenantKey],
+    [bob, 'claude-sonnet-5-5', 'PLATFORM', 'PLATFORM', platformKey],
   ];
   const clients = new Map([alice, bob].map((user) => [user.userId, chatClient(gw, user.token)]));
   sockets.push(...clients.values());
@@ -213,7 +213,7 @@ describe('what was recorded', () => {
       );
     }
     // The two models really are priced differently, so MODEL groupings are a real test.
-    expect(prices.get('claude-haiku-4-5')).not.toEqual(prices.get('claude-sonnet-4-5'));
+    expect(prices.get('claude-haiku-4-5')).not.toEqual(prices.get('claude-sonnet-5-5'));
   });
 });
 
@@ -295,10 +295,10 @@ describe('filters', () => {
   test('filters combine', async () => {
     const rows = await storedRows();
     const selected = rows.filter(
-      (row) => row.userId === bob.userId && row.model === 'claude-sonnet-4-5' && row.keySource === 'TENANT',
+      (row) => row.userId === bob.userId && row.model === 'claude-sonnet-5-5' && row.keySource === 'TENANT',
     );
     expect(selected).toHaveLength(2);
-    const filter = { userId: bob.userId, model: 'claude-sonnet-4-5', keySource: 'TENANT' };
+    const filter = { userId: bob.userId, model: 'claude-sonnet-5-5', keySource: 'TENANT' };
     expectBuckets(await usage(tenant.adminToken, ['DAY'], filter), aggregate(selected, ['DAY']));
     expectBuckets(await usage(alice.token, null, filter), aggregate([], []));
   });

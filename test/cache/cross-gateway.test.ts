@@ -90,14 +90,14 @@ test('a policy change through A applies to the next chat on B', async () => {
   expect(await keyUsedBy(gwB, tenant.member.token)).toBe(tenant.personalKey);
 
   await updatePolicy(gwA, tenant.adminToken, {
-    allowedModels: ['claude-sonnet-4-5'],
-    defaultModel: 'claude-sonnet-4-5',
+    allowedModels: ['claude-sonnet-5-5'],
+    defaultModel: 'claude-sonnet-5-5',
   });
 
   const run = await chat(gwB, tenant.member.token, { message: uniqueText('refused'), model: 'claude-haiku-4-5' });
   expect(errorCode(run)).toBe('MODEL_NOT_ALLOWED');
   const allowed = await chat(gwB, tenant.member.token, { message: uniqueText('default') });
-  expect(allowed.events[0]).toMatchObject({ __typename: 'ChatStarted', model: 'claude-sonnet-4-5' });
+  expect(allowed.events[0]).toMatchObject({ __typename: 'ChatStarted', model: 'claude-sonnet-5-5' });
 });
 
 test('a preferred model set through A is what B picks next', async () => {
@@ -106,11 +106,11 @@ test('a preferred model set through A is what B picks next', async () => {
   expect(before.events[0]).toMatchObject({ model: 'claude-haiku-4-5' });
 
   await ok(gwA, tenant.member.token, 'mutation ($model: String) { setPreferredModel(model: $model) { id } }', {
-    model: 'claude-opus-4-5',
+    model: 'claude-opus-5-5',
   });
 
   const after = await chat(gwB, tenant.member.token, { message: uniqueText('after') });
-  expect(after.events[0]).toMatchObject({ model: 'claude-opus-4-5' });
+  expect(after.events[0]).toMatchObject({ model: 'claude-opus-5-5' });
 });
 
 test('a token revoked through A is refused by B on its next request', async () => {

@@ -45,7 +45,7 @@ test("the model and the agent's system prompt reach the upstream body, on every 
   const systemPrompt = `You are a pirate ${uniqueText('prompt')}`;
   const agent = (
     await ok(env.gw, tenant.member.token, CREATE_AGENT, {
-      input: { name: 'Pirate', systemPrompt, model: 'claude-sonnet-4-5' },
+      input: { name: 'Pirate', systemPrompt, model: 'claude-sonnet-5-5' },
     })
   ).createAgent;
 
@@ -53,7 +53,7 @@ test("the model and the agent's system prompt reach the upstream body, on every 
   const opened = await chat(env.gw, tenant.member.token, { message: first, agentId: agent.id, maxTokens: 77 });
   expect(opened.completed).toBeDefined();
   expect(onlyUpstream(first).body).toMatchObject({
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-5-5',
     system: systemPrompt,
     max_tokens: 77,
     stream: true,
@@ -68,9 +68,9 @@ test("the model and the agent's system prompt reach the upstream body, on every 
   });
   expect(continued.started).toMatchObject({
     conversationId: opened.started!.conversationId,
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-5-5',
   });
-  expect(onlyUpstream(second).body).toMatchObject({ system: systemPrompt, model: 'claude-sonnet-4-5' });
+  expect(onlyUpstream(second).body).toMatchObject({ system: systemPrompt, model: 'claude-sonnet-5-5' });
 
   const view = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: opened.started!.conversationId }))
     .conversation!;
@@ -97,13 +97,13 @@ test('a continued conversation sends the earlier user and assistant turns in ord
     message: texts[1],
     conversationId,
     keySource: 'TENANT',
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-5-5',
   });
-  expect(second.started).toMatchObject({ conversationId, keySource: 'TENANT', model: 'claude-sonnet-4-5' });
+  expect(second.started).toMatchObject({ conversationId, keySource: 'TENANT', model: 'claude-sonnet-5-5' });
   const secondUpstream = onlyUpstream(texts[1]);
   expect(secondUpstream.apiKey).toBe(tenantKey);
   expect(secondUpstream.body).toMatchObject({
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-5-5',
     messages: [
       { role: 'user', content: texts[0] },
       { role: 'assistant', content: `Echo: ${texts[0]}` },
@@ -115,9 +115,9 @@ test('a continued conversation sends the earlier user and assistant turns in ord
     message: texts[2],
     conversationId,
     keySource: 'PLATFORM',
-    model: 'claude-opus-4-5',
+    model: 'claude-opus-5-5',
   });
-  expect(third.started).toMatchObject({ conversationId, keySource: 'PLATFORM', model: 'claude-opus-4-5' });
+  expect(third.started).toMatchObject({ conversationId, keySource: 'PLATFORM', model: 'claude-opus-5-5' });
   expect(onlyUpstream(texts[2]).body?.messages).toEqual([
     { role: 'user', content: texts[0] },
     { role: 'assistant', content: `Echo: ${texts[0]}` },
@@ -140,9 +140,9 @@ test('a continued conversation sends the earlier user and assistant turns in ord
     { role: 'USER', content: texts[0], model: null, keySource: null },
     { role: 'ASSISTANT', content: `Echo: ${texts[0]}`, model: 'claude-haiku-4-5', keySource: 'PERSONAL' },
     { role: 'USER', content: texts[1], model: null, keySource: null },
-    { role: 'ASSISTANT', content: `Echo: ${texts[1]}`, model: 'claude-sonnet-4-5', keySource: 'TENANT' },
+    { role: 'ASSISTANT', content: `Echo: ${texts[1]}`, model: 'claude-sonnet-5-5', keySource: 'TENANT' },
     { role: 'USER', content: texts[2], model: null, keySource: null },
-    { role: 'ASSISTANT', content: `Echo: ${texts[2]}`, model: 'claude-opus-4-5', keySource: 'PLATFORM' },
+    { role: 'ASSISTANT', content: `Echo: ${texts[2]}`, model: 'claude-opus-5-5', keySource: 'PLATFORM' },
   ]);
 });
 

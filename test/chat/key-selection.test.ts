@@ -154,7 +154,7 @@ describe('model', () => {
   let key: string;
 
   beforeAll(async () => {
-    tenant = await chatTenant(env.gw, { defaultModel: 'claude-opus-4-5' });
+    tenant = await chatTenant(env.gw, { defaultModel: 'claude-opus-5-5' });
     key = anthropicKey();
     await storeAnthropicKey(env.gw, tenant.adminToken, 'TENANT', key);
   });
@@ -164,10 +164,10 @@ describe('model', () => {
 
   test('precedence: input.model > agent model > preferred model > tenant defaultModel', async () => {
     const user = await createMember(env.gw, tenant.adminToken);
-    await served(user.token, {}, 'claude-opus-4-5');
+    await served(user.token, {}, 'claude-opus-5-5');
 
-    await ok(env.gw, user.token, SET_PREFERRED_MODEL, { model: 'claude-sonnet-4-5' });
-    await served(user.token, {}, 'claude-sonnet-4-5');
+    await ok(env.gw, user.token, SET_PREFERRED_MODEL, { model: 'claude-sonnet-5-5' });
+    await served(user.token, {}, 'claude-sonnet-5-5');
 
     const withModel = (
       await ok(env.gw, user.token, CREATE_AGENT, {
@@ -178,8 +178,8 @@ describe('model', () => {
       await ok(env.gw, user.token, CREATE_AGENT, { input: { name: 'Plain agent', systemPrompt: 'Be kind.' } })
     ).createAgent;
     await served(user.token, { agentId: withModel.id }, 'claude-haiku-4-5');
-    await served(user.token, { agentId: withoutModel.id }, 'claude-sonnet-4-5');
-    await served(user.token, { agentId: withModel.id, model: 'claude-opus-4-5' }, 'claude-opus-4-5');
+    await served(user.token, { agentId: withoutModel.id }, 'claude-sonnet-5-5');
+    await served(user.token, { agentId: withModel.id, model: 'claude-opus-5-5' }, 'claude-opus-5-5');
     await served(user.token, { model: 'claude-haiku-4-5' }, 'claude-haiku-4-5');
   });
 
@@ -188,14 +188,14 @@ describe('model', () => {
 
     const narrow = await chatTenant(env.gw, { allowedModels: ['claude-haiku-4-5'] });
     await storeAnthropicKey(env.gw, narrow.member.token, 'PERSONAL', anthropicKey());
-    await expectRefused(narrow.member.token, { model: 'claude-opus-4-5' }, 'MODEL_NOT_ALLOWED');
+    await expectRefused(narrow.member.token, { model: 'claude-opus-5-5' }, 'MODEL_NOT_ALLOWED');
     await expectRefused(narrow.member.token, { model: 'claude-imaginary-9' }, 'UNKNOWN_MODEL');
   });
 
   test('a preferred model the tenant later disallows is MODEL_NOT_ALLOWED', async () => {
     const narrowing = await chatTenant(env.gw);
     await storeAnthropicKey(env.gw, narrowing.member.token, 'PERSONAL', anthropicKey());
-    await ok(env.gw, narrowing.member.token, SET_PREFERRED_MODEL, { model: 'claude-sonnet-4-5' });
+    await ok(env.gw, narrowing.member.token, SET_PREFERRED_MODEL, { model: 'claude-sonnet-5-5' });
     await updatePolicy(env.gw, narrowing.adminToken, { allowedModels: ['claude-haiku-4-5'] });
     await expectRefused(narrowing.member.token, {}, 'MODEL_NOT_ALLOWED');
   });
@@ -203,7 +203,7 @@ describe('model', () => {
 
 describe('models', () => {
   test('lists the key sources that would serve each model for the caller, and none outside allowedModels', async () => {
-    const tenant = await chatTenant(env.gw, { allowedModels: ['claude-haiku-4-5', 'claude-sonnet-4-5'] });
+    const tenant = await chatTenant(env.gw, { allowedModels: ['claude-haiku-4-5', 'claude-sonnet-5-5'] });
     const listFor = async (token: string) =>
       Object.fromEntries(
         ((await ok(env.gw, token, MODELS)).models as Array<{ id: string; keySources: string[] }>).map((model) => [
@@ -214,8 +214,11 @@ describe('models', () => {
 
     expect(await listFor(tenant.member.token)).toEqual({
       'claude-haiku-4-5': ['PLATFORM'],
-      'claude-sonnet-4-5': ['PLATFORM'],
+      'claude-sonnet-4-5': [],
       'claude-opus-4-5': [],
+      'claude-sonnet-5-5': ['PLATFORM'],
+      'claude-opus-5-5': [],
+      'claude-fable-5-1': [],
       // Outside allowedModels (and no OpenAI or OpenRouter platform key in this gateway).
       'gpt-5-mini': [],
       'gpt-4.1-mini': [],
@@ -227,8 +230,8 @@ describe('models', () => {
     await storeAnthropicKey(env.gw, tenant.member.token, 'PERSONAL', anthropicKey());
     const other = await createMember(env.gw, tenant.adminToken);
     expect((await listFor(tenant.member.token))['claude-haiku-4-5']).toEqual(['PERSONAL', 'TENANT', 'PLATFORM']);
-    expect((await listFor(other.token))['claude-sonnet-4-5']).toEqual(['TENANT', 'PLATFORM']);
-    expect((await listFor(other.token))['claude-opus-4-5']).toEqual([]);
+    expect((await listFor(other.token))['claude-sonnet-5-5']).toEqual(['TENANT', 'PLATFORM']);
+    expect((await listFor(other.token))['claude-opus-5-5']).toEqual([]);
 
     await updatePolicy(env.gw, tenant.adminToken, { allowPlatformKey: false });
     expect((await listFor(other.token))['claude-haiku-4-5']).toEqual(['TENANT']);
@@ -247,6 +250,8 @@ describe('models', () => {
         }),
         expect.objectContaining({ id: 'claude-sonnet-4-5', inputUsdPerMTok: 3, outputUsdPerMTok: 15 }),
         expect.objectContaining({ id: 'claude-opus-4-5', inputUsdPerMTok: 5, outputUsdPerMTok: 25 }),
+        expect.objectContaining({ id: 'claude-sonnet-5-5', inputUsdPerMTok: 2, outputUsdPerMTok: 10 }),
+        expect.objectContaining({ id: 'claude-opus-5-5', inputUsdPerMTok: 4, outputUsdPerMTok: 20 }),
       ]),
     );
   });

@@ -50,8 +50,8 @@ const lastUsedAt = async (token: string, credentialId: string): Promise<string |
 
 test.each([
   ['PERSONAL', 'claude-haiku-4-5', (): string | null => personalId],
-  ['TENANT', 'claude-sonnet-4-5', (): string | null => tenantId],
-  ['PLATFORM', 'claude-opus-4-5', (): string | null => null],
+  ['TENANT', 'claude-sonnet-5-5', (): string | null => tenantId],
+  ['PLATFORM', 'claude-opus-5-5', (): string | null => null],
 ] as const)(
   'a completed %s chat on %s: tokens as the upstream reported, catalog cost, timings',
   async (keySource, model, credential) => {

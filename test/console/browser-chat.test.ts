@@ -84,6 +84,20 @@ test('save, test and delete a personal key; the personal option is disabled befo
   const personal = page.getByRole('radio', { name: 'Claude Haiku 4.5 (personal key)' });
   await expect(personal.isDisabled()).resolves.toBe(true);
   await expect(page.getByRole('radio', { name: 'Claude Haiku 4.5 (platform key)' }).isEnabled()).resolves.toBe(true);
+  // claude-sonnet-4-5 retired on 2026-11-30 (shipped catalog): offered with the reason, never selectable.
+  const retired = page.getByRole('radio', { name: 'Claude Sonnet 4.5 (platform key)' });
+  await expect(retired.isDisabled()).resolves.toBe(true);
+  await expect(retired.getAttribute('aria-describedby')).resolves.toBeTruthy();
+  await expectText(
+    page.locator(`#${(await retired.getAttribute('aria-describedby'))!}`),
+    /Unavailable: the provider retired this model on 2026-11-30/,
+  );
+  await expectText(
+    page.locator(
+      `#${(await page.getByRole('radio', { name: 'Claude Opus 4.5 (platform key)' }).getAttribute('aria-describedby'))!}`,
+    ),
+    /retires 2027-01-22/,
+  );
 
   await page.getByRole('tab', { name: 'API Keys' }).click();
   const row = page.getByRole('form', { name: 'Anthropic' }).first();

@@ -237,12 +237,12 @@ describe('updateTenantPolicy', () => {
   test('a TENANT_ADMIN sets every field, and only its own tenant changes', async () => {
     const input = {
       allowPlatformKey: false,
-      allowedModels: ['claude-sonnet-4-5', 'claude-haiku-4-5', 'claude-sonnet-4-5'],
-      defaultModel: 'claude-sonnet-4-5',
+      allowedModels: ['claude-sonnet-5-5', 'claude-haiku-4-5', 'claude-sonnet-5-5'],
+      defaultModel: 'claude-sonnet-5-5',
       monthlyBudgetUsd: 12.5,
       requestsPerMinute: 30,
     };
-    const expected = { ...input, allowedModels: ['claude-sonnet-4-5', 'claude-haiku-4-5'] };
+    const expected = { ...input, allowedModels: ['claude-sonnet-5-5', 'claude-haiku-4-5'] };
     expect((await ok(gw, t.adminToken, UPDATE_POLICY, { input })).updateTenantPolicy).toEqual({
       id: t.tenantId,
       policy: expected,
@@ -288,8 +288,8 @@ describe('updateTenantPolicy', () => {
     ['AUDITOR', { requestsPerMinute: 1 }, 'FORBIDDEN'],
     ['TENANT_ADMIN', { allowedModels: ['claude-haiku-4-5', 'gpt-99'] }, 'UNKNOWN_MODEL'],
     ['TENANT_ADMIN', { defaultModel: 'no-such-model' }, 'UNKNOWN_MODEL'],
-    ['TENANT_ADMIN', { allowedModels: ['claude-haiku-4-5'], defaultModel: 'claude-opus-4-5' }, 'MODEL_NOT_ALLOWED'],
-    ['TENANT_ADMIN', { allowedModels: ['claude-opus-4-5'] }, 'MODEL_NOT_ALLOWED'],
+    ['TENANT_ADMIN', { allowedModels: ['claude-haiku-4-5'], defaultModel: 'claude-opus-5-5' }, 'MODEL_NOT_ALLOWED'],
+    ['TENANT_ADMIN', { allowedModels: ['claude-opus-5-5'] }, 'MODEL_NOT_ALLOWED'],
     ['TENANT_ADMIN', { monthlyBudgetUsd: -0.01 }, 'BAD_USER_INPUT'],
     ['TENANT_ADMIN', { requestsPerMinute: 0 }, 'BAD_USER_INPUT'],
     ['TENANT_ADMIN', { requestsPerMinute: -5 }, 'BAD_USER_INPUT'],
@@ -313,9 +313,9 @@ describe('setPreferredModel', () => {
   });
 
   test('sets a catalog model, and null clears it', async () => {
-    const set = (await ok(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-sonnet-4-5' })).setPreferredModel;
-    expect(set).toEqual({ id: member.userId, preferredModel: 'claude-sonnet-4-5' });
-    expect(await preferred(member.token)).toBe('claude-sonnet-4-5');
+    const set = (await ok(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-sonnet-5-5' })).setPreferredModel;
+    expect(set).toEqual({ id: member.userId, preferredModel: 'claude-sonnet-5-5' });
+    expect(await preferred(member.token)).toBe('claude-sonnet-5-5');
     expect(await preferred(t.adminToken)).toBeNull();
 
     expect(
@@ -330,7 +330,7 @@ describe('setPreferredModel', () => {
     await ok(gw, t.adminToken, UPDATE_POLICY, {
       input: { allowedModels: ['claude-haiku-4-5'], defaultModel: 'claude-haiku-4-5' },
     });
-    expect(await failCode(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-opus-4-5' })).toBe(
+    expect(await failCode(gw, member.token, SET_PREFERRED_MODEL, { model: 'claude-opus-5-5' })).toBe(
       'MODEL_NOT_ALLOWED',
     );
     expect(await preferred(member.token)).toBe('claude-haiku-4-5');

@@ -80,16 +80,17 @@ test('a key the provider now rejects is REJECTED, and that is what the credentia
   });
 });
 
-test('a provider without a live check says so and sends nothing', async () => {
+test("an OpenAI key is checked with OpenAI's model list; a restricted key (403) counts as valid and says so", async () => {
+  const apiKey = `sk-${'a'.repeat(40)}`;
   const created = await ok(env.gw, tenant.member.token, SET_OPENAI, {
-    input: { provider: 'OPENAI', scope: 'PERSONAL', apiKey: `sk-${'a'.repeat(40)}` },
+    input: { provider: 'OPENAI', scope: 'PERSONAL', apiKey },
   });
+  env.openai.rejectKey(apiKey, 403);
   const data = await ok(env.gw, tenant.member.token, TEST_CREDENTIAL, { id: created.setCredential.id });
-  expect(data.testCredential).toMatchObject({
-    result: 'NO_LIVE_CHECK',
-    credential: { lastCheckedAt: null, lastCheckResult: null },
-  });
-  expect(data.testCredential.message).toMatch(/no live check for OPENAI/);
+  expect(data.testCredential).toMatchObject({ result: 'VALID', credential: { lastCheckResult: 'VALID' } });
+  expect(data.testCredential.message).toMatch(/restricted/);
+  const checks = env.openai.requests.filter((request) => request.path.endsWith('/models'));
+  expect(checks.map((request) => request.apiKey)).toEqual([apiKey, apiKey]);
   expect(env.anthropic.requests).toHaveLength(0);
 });
 

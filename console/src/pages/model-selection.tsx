@@ -15,6 +15,8 @@ export const MODEL_OPTIONS = graphql(`
       keySources
       inputUsdPerMTok
       outputUsdPerMTok
+      endOfLife
+      retired
     }
     tenant {
       policy {
@@ -46,6 +48,7 @@ const SOURCES: KeySource[] = ['PERSONAL', 'TENANT', 'PLATFORM'];
 
 /** Why `source` cannot serve `model` right now, or null when it can. */
 function unavailableBecause(model: Model, source: KeySource, options: Options): string | null {
+  if (model.retired) return `the provider retired this model on ${endOfLifeDay(model)}`;
   if (model.keySources.includes(source as never)) return null;
   const policy = options.tenant.policy;
   if (policy.allowedModels && !policy.allowedModels.includes(model.id)) return "not allowed by your tenant's policy";
@@ -54,6 +57,9 @@ function unavailableBecause(model: Model, source: KeySource, options: Options): 
   if (!policy.allowPlatformKey) return 'your tenant does not allow the platform key';
   return 'this gateway has no platform key';
 }
+
+/** The model's end-of-life day (UTC, YYYY-MM-DD), or null when none is announced. */
+const endOfLifeDay = (model: Model): string | null => (model.endOfLife ? model.endOfLife.slice(0, 10) : null);
 
 export const optionLabel = (displayName: string, source: KeySource) => `${displayName} (${KEY_SOURCE_WORDS[source]})`;
 
@@ -132,7 +138,9 @@ export function ModelSelection({ onDone, reloadKey }: { onDone?(): void; reloadK
                   <span class="detail" id={`${id}-detail`}>
                     {reason
                       ? `Unavailable: ${reason}.`
-                      : `${usd(model.inputUsdPerMTok)} in / ${usd(model.outputUsdPerMTok)} out per million tokens`}
+                      : `${usd(model.inputUsdPerMTok)} in / ${usd(model.outputUsdPerMTok)} out per million tokens${
+                          endOfLifeDay(model) ? `; retires ${endOfLifeDay(model)}` : ''
+                        }`}
                   </span>
                 </div>
               );

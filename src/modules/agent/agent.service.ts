@@ -13,6 +13,7 @@ export class AgentService {
     if (input.model) {
       const tenant = await caller.em.findOneOrFail(TenantEntity, { id: caller.principal.tenantId });
       this.models.assertUsable(tenant, input.model);
+      this.models.assertCurrent(input.model);
     }
     const agent = caller.em.create(AgentEntity, {
       tenant: caller.principal.tenantId,

@@ -20,17 +20,14 @@ import { assertProviderKeyFormat, last4Of } from './provider-key-format';
 import { credentialBinding, sealedCredential } from './sealed-credential';
 import { Provider } from './provider';
 import type { CacheInvalidation } from '../../cache/cache-invalidation';
-
-/**
- * Live checks per provider: throws INVALID_PROVIDER_KEY or UPSTREAM_ERROR, and resolves false
- * for a provider without a live check (its keys are stored after the format check alone).
- */
-export type ProviderKeyCheck = (provider: Provider, apiKey: string) => Promise<boolean>;
+import type { KeyCheck, KeyCheckPass, KeyCheckRegistry } from '../../providers/key-checks';
 
 export interface CredentialTestOutcome {
   row: CredentialEntity;
   result: CredentialCheckResult;
   message: string;
+  /** What the provider said about an accepted key (scopes, restriction); null otherwise. */
+  pass: KeyCheckPass | null;
 }
 
 export interface KeyStatusResult {
@@ -46,11 +43,44 @@ const CHECK_MESSAGES: Record<Exclude<CredentialCheckResult, CredentialCheckResul
   [CredentialCheckResult.UNREACHABLE]: 'Could not reach the provider to check this key; try again later',
 };
 
+/** A live check's answer as a result; errors other than the check's own two propagate. */
+async function checkResult(
+  check: KeyCheck,
+  apiKey: string,
+): Promise<{ result: Exclude<CredentialCheckResult, CredentialCheckResult.NO_LIVE_CHECK>; pass: KeyCheckPass | null }> {
+  try {
+    return { result: CredentialCheckResult.VALID, pass: await check(apiKey) };
+  } catch (error) {
+    if (isKeywardError(error) && error.code === ErrorCode.INVALID_PROVIDER_KEY)
+      return { result: CredentialCheckResult.REJECTED, pass: null };
+    if (isKeywardError(error) && error.code === ErrorCode.UPSTREAM_ERROR)
+      return { result: CredentialCheckResult.UNREACHABLE, pass: null };
+    throw error;
+  }
+}
+
+function checkMessage(
+  result: Exclude<CredentialCheckResult, CredentialCheckResult.NO_LIVE_CHECK>,
+  pass: KeyCheckPass | null,
+): string {
+  const notes = [
+    ...(pass?.restricted ? ['it is restricted: some endpoints refuse it'] : []),
+    ...(pass?.scopes ? [`scopes: ${pass.scopes.length ? pass.scopes.join(', ') : 'none'}`] : []),
+  ];
+  return notes.length ? `${CHECK_MESSAGES[result]} (${notes.join('; ')})` : CHECK_MESSAGES[result];
+}
+
+/** The audit facts of an accepted key: its scopes and whether it is restricted, never the key. */
+const passFacts = (pass: KeyCheckPass | null): Record<string, unknown> => ({
+  ...(pass?.scopes ? { scopes: pass.scopes } : {}),
+  ...(pass?.restricted ? { restricted: true } : {}),
+});
+
 export class CredentialService {
   constructor(
     private readonly vault: CredentialVault,
     private readonly keys: KeySelector,
-    private readonly liveCheck: ProviderKeyCheck,
+    private readonly keyChecks: KeyCheckRegistry,
     private readonly audit: AuditLog,
     private readonly caches: CacheInvalidation,
   ) {}
@@ -63,14 +93,14 @@ export class CredentialService {
   async set(caller: Caller, input: SetCredentialInput): Promise<CredentialEntity> {
     const detail = { provider: input.provider, scope: input.scope };
     try {
-      const { row, replaced } = await this.setUnaudited(caller, input);
+      const { row, replaced, pass } = await this.setUnaudited(caller, input);
       await this.audit.append({
         ...callerFacts(caller),
         action: replaced ? 'credential.replace' : 'credential.set',
         targetType: 'credential',
         targetId: row.id,
         outcome: AuditOutcome.SUCCESS,
-        detail: { ...detail, last4: row.last4, dataKeyVersion: row.dataKeyVersion },
+        detail: { ...detail, last4: row.last4, dataKeyVersion: row.dataKeyVersion, ...passFacts(pass) },
       });
       return row;
     } catch (error) {
@@ -90,13 +120,14 @@ export class CredentialService {
   private async setUnaudited(
     caller: Caller,
     input: SetCredentialInput,
-  ): Promise<{ row: CredentialEntity; replaced: boolean }> {
+  ): Promise<{ row: CredentialEntity; replaced: boolean; pass: KeyCheckPass | null }> {
     const { tenantId, userId } = caller.principal;
     const slot: Target =
       input.scope === CredentialScope.PERSONAL ? { tenantId, ownerId: userId } : tenantWide(tenantId);
     assertCan(caller.principal, 'credential.set', slot);
     assertProviderKeyFormat(input.provider, input.apiKey);
-    if (input.validate !== false) await this.liveCheck(input.provider, input.apiKey);
+    const check = this.keyChecks[input.provider];
+    const pass = input.validate !== false && check ? await check(input.apiKey) : null;
 
     let stored: { row: CredentialEntity; replaced: boolean };
     try {
@@ -107,7 +138,7 @@ export class CredentialService {
       stored = await this.store(caller, input);
     }
     await this.caches.tenantChanged({ tenantId: caller.principal.tenantId });
-    return stored;
+    return { ...stored, pass };
   }
 
   async delete(caller: Caller, id: string): Promise<boolean> {
@@ -137,38 +168,35 @@ export class CredentialService {
       caller,
       { action: 'credential.test', targetType: 'credential', targetId: id },
       () => this.testUnaudited(caller, id),
-      (outcome) => ({ detail: { provider: outcome.row.provider, scope: outcome.row.scope, result: outcome.result } }),
+      (outcome) => ({
+        detail: {
+          provider: outcome.row.provider,
+          scope: outcome.row.scope,
+          result: outcome.result,
+          ...passFacts(outcome.pass),
+        },
+      }),
     );
   }
 
   private async testUnaudited(caller: Caller, id: string): Promise<CredentialTestOutcome> {
     const row = await this.manageable(caller, id, 'credential.test');
-    const result = await this.vault.lend(caller.em, sealedCredential(row), (apiKey) =>
-      this.checkResult(row.provider, apiKey),
-    );
-    if (result === CredentialCheckResult.NO_LIVE_CHECK) {
+    const check = this.keyChecks[row.provider];
+    if (!check) {
       return {
         row,
-        result,
+        result: CredentialCheckResult.NO_LIVE_CHECK,
         message: `Keyward has no live check for ${row.provider} keys yet; the key is stored but was not tested`,
+        pass: null,
       };
     }
+    const { result, pass } = await this.vault.lend(caller.em, sealedCredential(row), (apiKey) =>
+      checkResult(check, apiKey),
+    );
     row.lastCheckedAt = new Date();
     row.lastCheckResult = result;
     await caller.em.flush();
-    return { row, result, message: CHECK_MESSAGES[result] };
-  }
-
-  private async checkResult(provider: Provider, apiKey: string): Promise<CredentialCheckResult> {
-    try {
-      return (await this.liveCheck(provider, apiKey))
-        ? CredentialCheckResult.VALID
-        : CredentialCheckResult.NO_LIVE_CHECK;
-    } catch (error) {
-      if (isKeywardError(error) && error.code === ErrorCode.INVALID_PROVIDER_KEY) return CredentialCheckResult.REJECTED;
-      if (isKeywardError(error) && error.code === ErrorCode.UPSTREAM_ERROR) return CredentialCheckResult.UNREACHABLE;
-      throw error;
-    }
+    return { row, result, message: checkMessage(result, pass), pass };
   }
 
   /** A credential the caller may delete or test. */

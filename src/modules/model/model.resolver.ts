@@ -14,8 +14,15 @@ export class ModelResolver {
   @Query(() => [Model])
   async models(@CurrentCaller() caller: Caller): Promise<Model[]> {
     const available = await this.modelService.list(caller);
-    return available.map(({ model, keySources }) =>
-      Object.assign(new Model(), { ...model, provider: model.provider as Provider, keySources }),
+    return available.map(({ model, keySources, endOfLife, retired }) =>
+      Object.assign(new Model(), {
+        ...model,
+        provider: model.provider as Provider,
+        keySources,
+        deprecated: endOfLife !== null,
+        endOfLife,
+        retired,
+      }),
     );
   }
 }

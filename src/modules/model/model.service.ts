@@ -9,6 +9,8 @@ import { TenantEntity } from '../tenant/tenant.entity';
 export interface ModelAvailability {
   model: CatalogModel;
   keySources: ConcreteKeySource[];
+  endOfLife: Date | null;
+  retired: boolean;
 }
 
 export class ModelService {
@@ -26,10 +28,14 @@ export class ModelService {
         byProvider.set(provider, this.keys.availableSources(caller.em, caller.principal, tenant, provider));
       return byProvider.get(provider)!;
     };
+    const { catalog } = this.rules;
+    const now = new Date();
     return Promise.all(
-      this.rules.catalog.all().map(async (model) => ({
+      catalog.all().map(async (model) => ({
         model,
         keySources: this.rules.isAllowed(tenant, model.id) ? await sourcesFor(model.provider as Provider) : [],
+        endOfLife: catalog.endOfLife(model),
+        retired: catalog.isRetired(model, now),
       })),
     );
   }

@@ -19,6 +19,20 @@ export class Model {
   @Field(() => Float)
   outputUsdPerMTok!: number;
 
+  @Field(() => Boolean, { description: 'Whether the provider has announced an end of life for this model.' })
+  deprecated!: boolean;
+
+  @Field(() => Date, {
+    nullable: true,
+    description: 'When the model retires (start of its end-of-life day, UTC); null when none is announced.',
+  })
+  endOfLife!: Date | null;
+
+  @Field(() => Boolean, {
+    description: 'Past its end of life: chats and new settings that name it are refused (MODEL_RETIRED).',
+  })
+  retired!: boolean;
+
   @Field(() => [KeySource], {
     description: 'The key sources that would serve this model for the caller right now; empty if none.',
   })

@@ -143,6 +143,7 @@ export class TenantService {
       next.allowedModels.forEach((model) => this.models.assertKnown(model));
     }
     this.models.assertUsable({ allowedModels: next.allowedModels }, next.defaultModel);
+    if (next.defaultModel !== tenant.defaultModel) this.models.assertCurrent(next.defaultModel);
     caller.em.assign(tenant, next);
     await caller.em.flush();
     await this.caches.tenantChanged({ tenantId: tenant.id });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, type Ref } from '@mikro-orm/core';
 import { CredentialEntity } from '../credential/credential.entity';
 import { KeySource } from '../credential/key-source';
+import { Provider } from '../credential/provider';
 import { TenantEntity } from '../tenant/tenant.entity';
 import { UserEntity } from '../user/user.entity';
 
@@ -31,6 +32,10 @@ export class UsageRecordEntity {
 
   @Property({ type: 'text' })
   model!: string;
+
+  /** The model's provider when the request was made, kept so usage still groups after the catalog drops the model. */
+  @Enum({ items: () => Provider, type: 'text' })
+  provider!: Provider;
 
   @Property({ type: 'text' })
   requestId!: string;

@@ -9,6 +9,7 @@ const COLUMNS: Record<UsageDimension, { sql: string; alias: keyof Row }> = {
   [UsageDimension.MODEL]: { sql: 'model', alias: 'dim_model' },
   [UsageDimension.KEY_SOURCE]: { sql: 'key_source', alias: 'dim_key_source' },
   [UsageDimension.DAY]: { sql: `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD')`, alias: 'dim_day' },
+  [UsageDimension.PROVIDER]: { sql: 'provider', alias: 'dim_provider' },
 };
 
 interface Row {
@@ -16,6 +17,7 @@ interface Row {
   dim_model?: string;
   dim_key_source?: string;
   dim_day?: string;
+  dim_provider?: string;
   requests: string | number;
   input_tokens: string | number;
   output_tokens: string | number;
@@ -37,6 +39,7 @@ export class UsageService {
     if (filter?.userId) query.andWhere('user_id', isUuid(filter.userId) ? filter.userId : null);
     if (filter?.model) query.andWhere('model', filter.model);
     if (filter?.keySource) query.andWhere('key_source', filter.keySource);
+    if (filter?.provider) query.andWhere('provider', filter.provider);
     if (filter?.since) query.andWhere('created_at', '>=', filter.since);
     if (filter?.until) query.andWhere('created_at', '<', filter.until);
     for (const dim of dims) {
@@ -57,6 +60,7 @@ export class UsageService {
       model: row.dim_model ?? null,
       keySource: (row.dim_key_source as UsageBucket['keySource']) ?? null,
       day: row.dim_day ?? null,
+      provider: (row.dim_provider as UsageBucket['provider']) ?? null,
       requests: Number(row.requests),
       inputTokens: Number(row.input_tokens),
       outputTokens: Number(row.output_tokens),

@@ -1,11 +1,13 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { KeySource } from '../credential/key-source';
+import { Provider } from '../credential/provider';
 
 export enum UsageDimension {
   USER = 'USER',
   MODEL = 'MODEL',
   KEY_SOURCE = 'KEY_SOURCE',
   DAY = 'DAY',
+  PROVIDER = 'PROVIDER',
 }
 registerEnumType(UsageDimension, { name: 'UsageDimension' });
 
@@ -25,6 +27,9 @@ export class UsageFilter {
 
   @Field(() => KeySource, { nullable: true })
   keySource?: KeySource | null;
+
+  @Field(() => Provider, { nullable: true })
+  provider?: Provider | null;
 }
 
 @ObjectType({ description: 'One group of usage; the dimension fields not grouped by are null.' })
@@ -40,6 +45,9 @@ export class UsageBucket {
 
   @Field(() => String, { nullable: true, description: 'UTC day, YYYY-MM-DD.' })
   day!: string | null;
+
+  @Field(() => Provider, { nullable: true, description: "The model's provider when the requests were made." })
+  provider!: Provider | null;
 
   @Field(() => Int)
   requests!: number;

@@ -76,6 +76,7 @@ export class UserService {
     if (model !== null) {
       const tenant = await caller.em.findOneOrFail(TenantEntity, { id: caller.principal.tenantId });
       this.models.assertUsable(tenant, model);
+      this.models.assertCurrent(model);
     }
     user.preferredModel = model;
     await caller.em.flush();

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { ErrorCode, KeywardError } from '../../common/errors';
 import { createOpenAiClient } from './openai-clients';
+import type { KeyCheckPass } from '../key-checks';
 import { DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENROUTER_BASE_URL, openRouterHeaders } from './openai-chat';
 
 export interface OpenAiKeyCheckOptions {
@@ -14,14 +15,16 @@ export interface OpenAiKeyCheckOptions {
  * Asks OpenAI whether a key is accepted, with `GET /v1/models` (free of charge). 401 →
  * INVALID_PROVIDER_KEY. A 403 means OpenAI knows the key but it is restricted (a project key
  * without the models permission, or one limited to other endpoints): it counts as valid, since
- * chat may still be allowed. Any other failure → UPSTREAM_ERROR. Messages never contain the key.
+ * chat may still be allowed, and is reported as restricted. Any other failure → UPSTREAM_ERROR.
+ * Messages never contain the key.
  */
-export async function checkOpenAiKey(apiKey: string, options: OpenAiKeyCheckOptions = {}): Promise<void> {
+export async function checkOpenAiKey(apiKey: string, options: OpenAiKeyCheckOptions = {}): Promise<KeyCheckPass> {
   const client = checkClient(apiKey, options.baseURL ?? DEFAULT_OPENAI_BASE_URL, options.timeoutMs);
   try {
     await client.models.list();
+    return {};
   } catch (error) {
-    if (error instanceof OpenAI.PermissionDeniedError) return;
+    if (error instanceof OpenAI.PermissionDeniedError) return { restricted: true };
     throw checkFailure(error, 'OpenAI');
   }
 }
@@ -30,7 +33,7 @@ export async function checkOpenAiKey(apiKey: string, options: OpenAiKeyCheckOpti
  * Asks OpenRouter whether a key is accepted, with `GET /api/v1/key` (free; `/models` needs no key
  * and would prove nothing). 401/403 → INVALID_PROVIDER_KEY; any other failure → UPSTREAM_ERROR.
  */
-export async function checkOpenRouterKey(apiKey: string, options: OpenAiKeyCheckOptions = {}): Promise<void> {
+export async function checkOpenRouterKey(apiKey: string, options: OpenAiKeyCheckOptions = {}): Promise<KeyCheckPass> {
   const client = checkClient(
     apiKey,
     options.baseURL ?? DEFAULT_OPENROUTER_BASE_URL,
@@ -39,6 +42,7 @@ export async function checkOpenRouterKey(apiKey: string, options: OpenAiKeyCheck
   );
   try {
     await client.get('/key');
+    return {};
   } catch (error) {
     throw checkFailure(error, 'OpenRouter');
   }
