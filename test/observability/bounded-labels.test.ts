@@ -76,68 +76,79 @@ function expectBoundedLabels(snapshot: MetricsSnapshot, names: string[]): void {
   expect(names.filter((name) => snapshot.text.includes(name.slice(0, LABEL_LENGTH + 1)))).toEqual([]);
 }
 
-test('300 WebSocket subscribe messages with `{` and unique 10 KB operation names, without and with a token', async () => {
-  const before = await scrape(gw.url);
-  for (const token of [undefined, gw.platformToken]) {
+/** These send over a thousand requests one after another; a loaded CI machine needs more than jest's default. */
+const HEAVY_TEST_TIMEOUT_MS = 120_000;
+
+test(
+  '300 WebSocket subscribe messages with `{` and unique 10 KB operation names, without and with a token',
+  async () => {
+    const before = await scrape(gw.url);
+    for (const token of [undefined, gw.platformToken]) {
+      const names: string[] = [];
+      const socket = await initializedSocket(gw, token);
+      const lines = await linesAddedBy(
+        () =>
+          subscribeMany(socket, () => {
+            names.push(hugeName());
+            return { query: '{', operationName: names[names.length - 1] };
+          }),
+        MESSAGES,
+      );
+      socket.close();
+      expectBoundedLines(lines, names);
+      const after = await scrape(gw.url);
+      expectBoundedLabels(after, names);
+      expect(
+        after.value('keyward_graphql_requests_total', { operation: 'invalid', transport: 'ws' }),
+      ).toBeGreaterThanOrEqual(MESSAGES);
+    }
+    // Two series more at most (ws/invalid/error and its error code), not one per name.
+    expect((await scrape(gw.url)).text.length - before.text.length).toBeLessThan(20_000);
+  },
+  HEAVY_TEST_TIMEOUT_MS,
+);
+
+test(
+  'over HTTP: invalid documents and unauthenticated operations share fixed labels; names are bounded in length and number',
+  async () => {
+    const before = await scrape(gw.url);
     const names: string[] = [];
-    const socket = await initializedSocket(gw, token);
-    const lines = await linesAddedBy(
-      () =>
-        subscribeMany(socket, () => {
-          names.push(hugeName());
-          return { query: '{', operationName: names[names.length - 1] };
-        }),
-      MESSAGES,
-    );
-    socket.close();
+    const send = async (query: (name: string) => string, token?: string, operationName = true) => {
+      for (let i = 0; i < MESSAGES; i++) {
+        const name = hugeName();
+        names.push(name);
+        const res = await fetch(gw.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ query: query(name), ...(operationName ? { operationName: name } : {}) }),
+        });
+        await res.text();
+      }
+    };
+    const lines = await linesAddedBy(async () => {
+      await send(() => '{');
+      await send(() => '{', gw.platformToken);
+      // Valid documents, named, without a token: no name becomes a label.
+      await send((name) => `query ${name} { __typename }`);
+      // Valid and authenticated, but too long to be a label.
+      await send((name) => `query ${name} { __typename }`, gw.platformToken);
+    }, 4 * MESSAGES);
     expectBoundedLines(lines, names);
+
+    // Short unique names from an authenticated caller: the first ones become labels, up to the bound.
+    const shortNames = Array.from({ length: MESSAGES }, (_, i) => `Short${i}_${randomBytes(4).toString('hex')}`);
+    for (const name of shortNames) await gql(gw.url, `query ${name} { __typename }`, undefined, gw.platformToken);
+
     const after = await scrape(gw.url);
     expectBoundedLabels(after, names);
-    expect(
-      after.value('keyward_graphql_requests_total', { operation: 'invalid', transport: 'ws' }),
-    ).toBeGreaterThanOrEqual(MESSAGES);
-  }
-  // Two series more at most (ws/invalid/error and its error code), not one per name.
-  expect((await scrape(gw.url)).text.length - before.text.length).toBeLessThan(20_000);
-});
-
-test('over HTTP: invalid documents and unauthenticated operations share fixed labels; names are bounded in length and number', async () => {
-  const before = await scrape(gw.url);
-  const names: string[] = [];
-  const send = async (query: (name: string) => string, token?: string, operationName = true) => {
-    for (let i = 0; i < MESSAGES; i++) {
-      const name = hugeName();
-      names.push(name);
-      const res = await fetch(gw.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify({ query: query(name), ...(operationName ? { operationName: name } : {}) }),
-      });
-      await res.text();
-    }
-  };
-  const lines = await linesAddedBy(async () => {
-    await send(() => '{');
-    await send(() => '{', gw.platformToken);
-    // Valid documents, named, without a token: no name becomes a label.
-    await send((name) => `query ${name} { __typename }`);
-    // Valid and authenticated, but too long to be a label.
-    await send((name) => `query ${name} { __typename }`, gw.platformToken);
-  }, 4 * MESSAGES);
-  expectBoundedLines(lines, names);
-
-  // Short unique names from an authenticated caller: the first ones become labels, up to the bound.
-  const shortNames = Array.from({ length: MESSAGES }, (_, i) => `Short${i}_${randomBytes(4).toString('hex')}`);
-  for (const name of shortNames) await gql(gw.url, `query ${name} { __typename }`, undefined, gw.platformToken);
-
-  const after = await scrape(gw.url);
-  expectBoundedLabels(after, names);
-  const delta = (operation: string) =>
-    after.value('keyward_graphql_requests_total', { operation, transport: 'http' }) -
-    before.value('keyward_graphql_requests_total', { operation, transport: 'http' });
-  expect(delta('invalid')).toBe(2 * MESSAGES);
-  expect(delta('unauthenticated')).toBe(MESSAGES);
-  expect(delta('other')).toBeGreaterThanOrEqual(MESSAGES + (MESSAGES - DISTINCT_NAMES));
-  expect(shortNames.filter((name) => operationLabels(after).has(name)).length).toBeLessThanOrEqual(DISTINCT_NAMES);
-  expect(operationLabels(after).has(shortNames[0])).toBe(true);
-});
+    const delta = (operation: string) =>
+      after.value('keyward_graphql_requests_total', { operation, transport: 'http' }) -
+      before.value('keyward_graphql_requests_total', { operation, transport: 'http' });
+    expect(delta('invalid')).toBe(2 * MESSAGES);
+    expect(delta('unauthenticated')).toBe(MESSAGES);
+    expect(delta('other')).toBeGreaterThanOrEqual(MESSAGES + (MESSAGES - DISTINCT_NAMES));
+    expect(shortNames.filter((name) => operationLabels(after).has(name)).length).toBeLessThanOrEqual(DISTINCT_NAMES);
+    expect(operationLabels(after).has(shortNames[0])).toBe(true);
+  },
+  HEAVY_TEST_TIMEOUT_MS,
+);
