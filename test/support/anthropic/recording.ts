@@ -65,3 +65,39 @@ export function waitForClose(record: RecordedRequest, timeoutMs = 2000): Promise
   });
   return Promise.race([closed, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** The whole request body as text. */
+export async function readBody(req: AsyncIterable<unknown>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Resolves with the first `count` recorded requests once there are that many; rejects after
+ * `timeoutMs`. `waiters` is the server's set of checks, run after each request is recorded.
+ */
+export function waitForRecorded<T>(
+  requests: readonly T[],
+  waiters: Set<() => void>,
+  count: number,
+  timeoutMs: number,
+): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (requests.length < count) return;
+      cleanup();
+      resolve(requests.slice(0, count));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`expected ${count} requests, got ${requests.length} after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      waiters.delete(check);
+    };
+    waiters.add(check);
+    check();
+  });
+}

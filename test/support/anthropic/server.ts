@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startRecord } from './recording';
+import { readBody, startRecord, waitForRecorded } from './recording';
 import { messagesBodyProblem, parseJsonObject } from './request';
 import { respond, sendError, sendJson, type Exchange, type MessagesExchange } from './responders';
 import type {
@@ -86,23 +86,7 @@ class FakeAnthropicServer implements AnthropicServer {
   }
 
   waitForRequests(count: number, timeoutMs = 2000): Promise<RecordedRequest[]> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.requests.length < count) return;
-        cleanup();
-        resolve(this.requests.slice(0, count));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`expected ${count} requests, got ${this.requests.length} after ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.requestWaiters.delete(check);
-      };
-      this.requestWaiters.add(check);
-      check();
-    });
+    return waitForRecorded(this.requests, this.requestWaiters, count, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -179,10 +163,4 @@ class FakeAnthropicServer implements AnthropicServer {
     const source = this.behaviourSource;
     return (typeof source === 'function' ? source(record) : source) ?? DEFAULT_BEHAVIOUR;
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

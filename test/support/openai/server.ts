@@ -8,7 +8,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRecord } from '../anthropic/recording';
+import { readBody, startRecord, waitForRecorded } from '../anthropic/recording';
 import { defaultReplyTokens, estimateInputTokens, parseJsonObject } from '../anthropic/request';
 import type { JsonObject } from '../anthropic/types';
 import type {
@@ -115,23 +115,7 @@ class FakeOpenAiServer implements OpenAiServer {
   }
 
   waitForRequests(count: number, timeoutMs = 2000): Promise<RecordedRequest[]> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.requests.length < count) return;
-        cleanup();
-        resolve(this.requests.slice(0, count));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`expected ${count} requests, got ${this.requests.length} after ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.requestWaiters.delete(check);
-      };
-      this.requestWaiters.add(check);
-      check();
-    });
+    return waitForRecorded(this.requests, this.requestWaiters, count, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -144,9 +128,7 @@ class FakeOpenAiServer implements OpenAiServer {
     const record = startRecord(req, res, this.seq++) as unknown as RecordedRequest;
     const closed = new AbortController();
     res.once('close', () => closed.abort());
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    record.rawBody = Buffer.concat(chunks).toString('utf8');
+    record.rawBody = await readBody(req);
     record.body = parseJsonObject(record.rawBody);
     this.requests.push(record);
     for (const waiter of [...this.requestWaiters]) waiter();
