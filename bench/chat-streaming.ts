@@ -3,35 +3,45 @@
  *
  *   npm run build && node dist/bench/chat-streaming.js
  *
- * The local Anthropic API server (test/support/anthropic-server) runs in this process and streams
- * BENCH_TOKENS text deltas with no delay. A real gateway runs as a child process
- * (`node dist/src/main.js`, NODE_ENV=production, LOG_LEVEL=warn; embedded PGlite in a temp dir,
- * or a fresh database on the server in DATABASE_URL) pointed at that upstream, with tenants,
- * users and tenant keys created through the GraphQL API.
+ * For each upstream format in BENCH_FORMATS (anthropic,openai), a local server of that API runs in
+ * this process and streams BENCH_TOKENS text deltas with no delay: the Anthropic Messages API
+ * (test/support/anthropic-server) or OpenAI Chat Completions (test/support/openai-server). A real
+ * gateway runs as a child process (`node dist/src/main.js`, NODE_ENV=production, LOG_LEVEL=warn;
+ * embedded PGlite in a temp dir, or a fresh database on the server in DATABASE_URL) pointed at
+ * that upstream, with tenants and users created through the GraphQL API. Anthropic chats use a
+ * TENANT key per tenant; OpenAI chats (gpt-5-mini) the platform key (OPENAI_API_KEY, with
+ * OPENAI_BASE_URL at the local server).
  *
- * 1. Overhead, at each concurrency in BENCH_CONCURRENCY (1,16,64): rounds of the same chat
- *    - direct: @anthropic-ai/sdk `messages.create({ stream: true })` to the upstream, with the
- *      same key, model, message and max_tokens the gateway sends;
+ * 1. Overhead, per format, at each concurrency in BENCH_CONCURRENCY (1,16,64): rounds of the same
+ *    chat
+ *    - direct: the provider's SDK to the upstream (@anthropic-ai/sdk `messages.create`, openai
+ *      `chat.completions.create` with `stream_options.include_usage`), streaming, with the same
+ *      key, model, message and max_tokens the gateway sends;
  *    - gateway: the `chat` subscription over graphql-ws, one client (one socket) per worker,
  *      reused for every stream of the worker;
  *    interleaved D G G D D G … in one run so machine noise hits both. Time to first token runs
  *    from the subscribe / request call to the first text delta; total time to ChatCompleted /
- *    message_stop. Each round is BENCH_STREAMS_PER_WORKER streams per worker (at least
- *    BENCH_MIN_STREAMS_PER_ROUND), and stops early after BENCH_ROUND_SECONDS.
- * 2. Memory per 1,000 open idle streams: a fresh gateway child, warmed up, then BENCH_IDLE_STREAMS
- *    subscriptions over BENCH_IDLE_SOCKETS sockets whose upstream never answers ('hang').
- *    The child's VmRSS (and VmHWM) is read from /proc before, at peak and after they are closed.
+ *    message_stop (OpenAI: the end of the stream, after the usage chunk). Each round is
+ *    BENCH_STREAMS_PER_WORKER streams per worker (at least BENCH_MIN_STREAMS_PER_ROUND), and stops
+ *    early after BENCH_ROUND_SECONDS.
+ * 2. Memory per 1,000 open idle streams, on Anthropic (only when BENCH_FORMATS names it): a fresh
+ *    gateway child, warmed up, then BENCH_IDLE_STREAMS subscriptions over BENCH_IDLE_SOCKETS
+ *    sockets whose upstream never answers ('hang'). The child's VmRSS (and VmHWM) is read from
+ *    /proc before, at peak and after they are closed.
  *
- * Prints one JSON summary on stdout; progress, then a markdown table, on stderr.
+ * Prints one JSON summary on stdout; progress, then a markdown table per format, on stderr.
+ * Just the OpenAI part: BENCH_FORMATS=openai.
  * Other knobs: BENCH_ROUNDS (3 per mode), BENCH_TENANTS (8), BENCH_USERS_PER_TENANT (2),
  * BENCH_GATEWAY_LOG_LEVEL (warn), BENCH_GATEWAY_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
  */
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Anthropic from '@anthropic-ai/sdk';
 import type { Client } from 'graphql-ws';
 import { startAnthropicServer, type AnthropicServer } from '../test/support/anthropic-server';
+import { startOpenAiServer, type OpenAiServer } from '../test/support/openai-server';
 import {
+  BENCH_MODELS,
   chatInput,
   connectWs,
   createBenchUsers,
@@ -39,11 +49,14 @@ import {
   directClient,
   gatewayChat,
   replyTokens,
+  type BenchFormat,
+  type BenchKeys,
   type BenchUser,
   type ChatHandle,
   type ChatTiming,
+  type DirectClient,
 } from './support/chat-clients';
-import { startGatewayChild, type GatewayChild } from './support/gateway-child';
+import { startGatewayChild, type GatewayChild, type GatewayChildOptions } from './support/gateway-child';
 import {
   commandLine,
   intFromEnv,
@@ -57,6 +70,10 @@ import {
   type Percentiles,
 } from './support/stats';
 
+const FORMATS = (process.env.BENCH_FORMATS ?? 'anthropic,openai').split(',').map((value) => {
+  if (value !== 'anthropic' && value !== 'openai') throw new Error('BENCH_FORMATS must list anthropic and/or openai');
+  return value as BenchFormat;
+});
 const TOKENS = intFromEnv('BENCH_TOKENS', 50);
 const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map((value) => {
   const level = Number(value);
@@ -89,10 +106,45 @@ interface RoundResult {
   tail: number[];
 }
 
+/** A local upstream of one format, and how the gateway child and the bench's users reach it. */
+type Upstream = { gatewayOptions: GatewayChildOptions; keys: BenchKeys; describe: string } & (
+  { format: 'anthropic'; server: AnthropicServer } | { format: 'openai'; server: OpenAiServer }
+);
+
+async function startUpstream(format: BenchFormat): Promise<Upstream> {
+  const describe = `local ${format === 'anthropic' ? 'Anthropic Messages' : 'OpenAI Chat Completions'} API server in the bench process, ${TOKENS} text deltas, no delay`;
+  if (format === 'anthropic') {
+    const server = await startAnthropicServer();
+    return {
+      format,
+      server,
+      describe,
+      gatewayOptions: { upstreamBaseUrl: server.baseURL },
+      keys: { source: 'TENANT' },
+    };
+  }
+  const server = await startOpenAiServer('openai');
+  const platformKey = `sk-proj-bench-${randomBytes(32).toString('base64url')}`;
+  return {
+    format,
+    server,
+    describe,
+    gatewayOptions: { env: { OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: platformKey } },
+    keys: { source: 'PLATFORM', apiKey: platformKey },
+  };
+}
+
+/** Every request streams `tokens` text deltas with no delay; the records so far are dropped. */
+function streamReplies(upstream: Upstream, tokens: number): void {
+  upstream.server.setBehaviour({ kind: 'stream', tokens: replyTokens(tokens), delayMs: 0 });
+  upstream.server.requests.splice(0);
+}
+
 interface World {
+  upstream: Upstream;
   gateway: GatewayChild;
   users: BenchUser[];
-  direct: Map<number, Anthropic>;
+  direct: Map<number, DirectClient>;
 }
 
 async function runRound(world: World, mode: Mode, sockets: Client[], streams: number): Promise<RoundResult> {
@@ -109,7 +161,7 @@ async function runRound(world: World, mode: Mode, sockets: Client[], streams: nu
         const timing: ChatTiming =
           mode === 'direct'
             ? await directChat(world.direct.get(user.tenantIndex)!, STREAM_TIMEOUT_MS)
-            : await gatewayChat(sockets[worker], chatInput(), STREAM_TIMEOUT_MS).done;
+            : await gatewayChat(sockets[worker], chatInput(world.upstream.format), STREAM_TIMEOUT_MS).done;
         if (!timing.ok || timing.deltas !== TOKENS) {
           result.errors.push(timing.error ?? `DELTAS_${timing.deltas}`);
           continue;
@@ -161,16 +213,17 @@ function summarizeMode(rounds: RoundResult[]): ModeSummary {
   };
 }
 
-async function startWorld(upstream: AnthropicServer): Promise<World> {
-  const gateway = await startGatewayChild({ upstreamBaseUrl: upstream.baseURL });
+async function startWorld(upstream: Upstream): Promise<World> {
+  const gateway = await startGatewayChild(upstream.gatewayOptions);
   log(
-    `gateway pid ${gateway.pid} on ${gateway.url} (${gateway.database}); creating ${TENANTS} tenants × ${USERS_PER_TENANT} users`,
+    `${upstream.format}: gateway pid ${gateway.pid} on ${gateway.url} (${gateway.database}); creating ${TENANTS} tenants × ${USERS_PER_TENANT} users (${upstream.keys.source} key)`,
   );
-  const users = await createBenchUsers(gateway.url, gateway.platformToken, TENANTS, USERS_PER_TENANT);
-  const direct = new Map<number, Anthropic>();
+  const users = await createBenchUsers(gateway.url, gateway.platformToken, TENANTS, USERS_PER_TENANT, upstream.keys);
+  const direct = new Map<number, DirectClient>();
   for (const user of users)
-    if (!direct.has(user.tenantIndex)) direct.set(user.tenantIndex, directClient(upstream.baseURL, user.apiKey));
-  return { gateway, users, direct };
+    if (!direct.has(user.tenantIndex))
+      direct.set(user.tenantIndex, directClient(upstream.format, upstream.server.baseURL, user.apiKey));
+  return { upstream, gateway, users, direct };
 }
 
 async function connectSockets(world: World, count: number): Promise<Client[]> {
@@ -188,8 +241,8 @@ async function connectSockets(world: World, count: number): Promise<Client[]> {
   return sockets;
 }
 
-async function overhead(upstream: AnthropicServer) {
-  upstream.setBehaviour({ kind: 'stream', tokens: replyTokens(TOKENS), delayMs: 0 });
+async function overhead(upstream: Upstream) {
+  streamReplies(upstream, TOKENS);
   const world = await startWorld(upstream);
   const levels = [];
   try {
@@ -210,9 +263,9 @@ async function overhead(upstream: AnthropicServer) {
         for (const mode of order) {
           const result = await runRound(world, mode, sockets, streams);
           byMode[mode].push(result);
-          upstream.requests.splice(0);
+          upstream.server.requests.splice(0);
           log(
-            `c=${concurrency} round ${r + 1}/${ROUNDS} ${mode}: ${result.streams} streams in ${result.seconds.toFixed(2)} s ` +
+            `${upstream.format} c=${concurrency} round ${r + 1}/${ROUNDS} ${mode}: ${result.streams} streams in ${result.seconds.toFixed(2)} s ` +
               `(${(result.streams / result.seconds).toFixed(1)}/s), ttft p50 ${percentiles(result.ttft).p50Ms} ms, ${result.errors.length} errors`,
           );
         }
@@ -237,7 +290,16 @@ async function overhead(upstream: AnthropicServer) {
         gatewayShareOfDirectStreamsPerSecond: round(gateway.streamsPerSecond / direct.streamsPerSecond, 3),
       });
     }
-    return { levels, gatewayLogs: world.gateway.logs, database: world.gateway.database };
+    return {
+      format: upstream.format,
+      model: BENCH_MODELS[upstream.format],
+      keySource: upstream.keys.source,
+      upstream: upstream.describe,
+      database: world.gateway.database,
+      levels,
+      gatewayLogs: world.gateway.logs,
+      targets: targets(levels),
+    };
   } finally {
     await world.gateway.stop();
   }
@@ -284,9 +346,10 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
   return false;
 }
 
-async function idleMemory(upstream: AnthropicServer) {
-  upstream.setBehaviour({ kind: 'stream', tokens: replyTokens(TOKENS), delayMs: 0 });
-  const world = await startWorld(upstream);
+async function idleMemory(anthropic: Extract<Upstream, { format: 'anthropic' }>) {
+  const upstream = anthropic.server;
+  streamReplies(anthropic, TOKENS);
+  const world = await startWorld(anthropic);
   try {
     const sockets = await connectSockets(world, IDLE_SOCKETS);
     // Warm up with ordinary streams so JIT, pools and caches are in the baseline.
@@ -371,83 +434,99 @@ async function idleMemory(upstream: AnthropicServer) {
   }
 }
 
-function markdown(summary: Awaited<ReturnType<typeof overhead>>, idle: Awaited<ReturnType<typeof idleMemory>>): string {
-  const lines = [
-    '| concurrency | path | streams | TTFT p50 | TTFT p95 | TTFT p99 | total p50 | total p95 | total p99 | streams/s |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
+type Overhead = Awaited<ReturnType<typeof overhead>>;
+
+interface LevelOverhead {
+  concurrency: number;
+  added: { ttftP50Ms: number; ttftP99Ms: number };
+  gatewayShareOfDirectStreamsPerSecond: number;
+}
+
+/** The issue's targets, the same for every format. */
+function targets(levels: LevelOverhead[]) {
+  const c1 = levels.find((level) => level.concurrency === 1);
+  const c64 = levels.find((level) => level.concurrency === 64);
+  return {
+    addedTtftP50AtC1: { targetMs: 1, measuredMs: c1?.added.ttftP50Ms, met: c1 ? c1.added.ttftP50Ms <= 1 : undefined },
+    addedTtftP99AtC1: { targetMs: 3, measuredMs: c1?.added.ttftP99Ms, met: c1 ? c1.added.ttftP99Ms <= 3 : undefined },
+    streamsPerSecondAtC64: {
+      target: '>= 70% of direct',
+      measured: c64?.gatewayShareOfDirectStreamsPerSecond,
+      met: c64 ? c64.gatewayShareOfDirectStreamsPerSecond >= 0.7 : undefined,
+    },
+  };
+}
+
+function markdown(results: Overhead[], idle: Awaited<ReturnType<typeof idleMemory>> | undefined): string {
+  const lines: string[] = [];
   const ms = (value: number) => `${value.toFixed(2)} ms`;
-  for (const level of summary.levels) {
-    for (const mode of ['direct', 'gateway'] as const) {
-      const m = level[mode];
+  for (const result of results) {
+    lines.push(
+      `${result.format} (${result.model}, ${result.keySource} key):`,
+      '',
+      '| concurrency | path | streams | TTFT p50 | TTFT p95 | TTFT p99 | total p50 | total p95 | total p99 | streams/s |',
+      '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const level of result.levels) {
+      for (const mode of ['direct', 'gateway'] as const) {
+        const m = level[mode];
+        lines.push(
+          `| ${level.concurrency} | ${mode}${m.errors ? ` (${m.errors} errors)` : ''} | ${m.streams} | ${ms(m.ttft.p50Ms)} | ${ms(m.ttft.p95Ms)} | ${ms(m.ttft.p99Ms)} | ` +
+            `${ms(m.total.p50Ms)} | ${ms(m.total.p95Ms)} | ${ms(m.total.p99Ms)} | ${m.streamsPerSecond} |`,
+        );
+      }
       lines.push(
-        `| ${level.concurrency} | ${mode}${m.errors ? ` (${m.errors} errors)` : ''} | ${m.streams} | ${ms(m.ttft.p50Ms)} | ${ms(m.ttft.p95Ms)} | ${ms(m.ttft.p99Ms)} | ` +
-          `${ms(m.total.p50Ms)} | ${ms(m.total.p95Ms)} | ${ms(m.total.p99Ms)} | ${m.streamsPerSecond} |`,
+        `| ${level.concurrency} | **added** | | **${ms(level.added.ttftP50Ms)}** | ${ms(level.added.ttftP95Ms)} | **${ms(level.added.ttftP99Ms)}** | ` +
+          `${ms(level.added.totalP50Ms)} | | ${ms(level.added.totalP99Ms)} | **${Math.round(level.gatewayShareOfDirectStreamsPerSecond * 100)}%** of direct |`,
       );
     }
+    lines.push('');
+  }
+  if (idle) {
     lines.push(
-      `| ${level.concurrency} | **added** | | **${ms(level.added.ttftP50Ms)}** | ${ms(level.added.ttftP95Ms)} | **${ms(level.added.ttftP99Ms)}** | ` +
-        `${ms(level.added.totalP50Ms)} | | ${ms(level.added.totalP99Ms)} | **${Math.round(level.gatewayShareOfDirectStreamsPerSecond * 100)}%** of direct |`,
+      `Idle streams (anthropic): ${idle.streams} over ${idle.sockets} sockets; gateway RSS ${idle.rssBeforeMiB} → ${idle.rssPeakMiB} MiB ` +
+        `(+${idle.rssPer1000StreamsMiB} MiB per 1,000), heap used ${idle.heapUsedBeforeMiB} → ${idle.heapUsedAtPeakMiB} MiB ` +
+        `(+${idle.heapPer1000StreamsMiB} MiB per 1,000), VmHWM ${idle.vmHwmMiB} MiB, RSS after closing ${idle.rssAfterCloseMiB} MiB.`,
     );
   }
-  lines.push(
-    '',
-    `Idle streams: ${idle.streams} over ${idle.sockets} sockets; gateway RSS ${idle.rssBeforeMiB} → ${idle.rssPeakMiB} MiB ` +
-      `(+${idle.rssPer1000StreamsMiB} MiB per 1,000), heap used ${idle.heapUsedBeforeMiB} → ${idle.heapUsedAtPeakMiB} MiB ` +
-      `(+${idle.heapPer1000StreamsMiB} MiB per 1,000), VmHWM ${idle.vmHwmMiB} MiB, RSS after closing ${idle.rssAfterCloseMiB} MiB.`,
-  );
   return lines.join('\n');
 }
 
 async function main(): Promise<void> {
-  const upstream = await startAnthropicServer();
-  try {
-    const started = new Date().toISOString();
-    log(`upstream on ${upstream.baseURL}; ${TOKENS} tokens, no delay; concurrency ${LEVELS.join(', ')}`);
-    const result = await overhead(upstream);
-    log(`overhead done; idle-stream memory with ${IDLE_STREAMS} streams on a fresh gateway`);
-    const idle = await idleMemory(upstream);
-    const c1 = result.levels.find((level) => level.concurrency === 1);
-    const c64 = result.levels.find((level) => level.concurrency === 64);
-    const summary = {
-      benchmark: 'chat-streaming',
-      command: commandLine(),
-      startedAt: started,
-      finishedAt: new Date().toISOString(),
-      machine: machine(),
-      database: result.database,
-      gateway:
-        'child process: node dist/src/main.js, NODE_ENV=production, LOG_LEVEL=' +
-        (process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'warn'),
-      upstream: `local Anthropic API server in the bench process, ${TOKENS} text deltas, no delay`,
-      tenants: TENANTS,
-      usersPerTenant: USERS_PER_TENANT,
-      levels: result.levels,
-      overheadGatewayLogs: result.gatewayLogs,
-      idleStreams: idle,
-      targets: {
-        addedTtftP50AtC1: {
-          targetMs: 1,
-          measuredMs: c1?.added.ttftP50Ms,
-          met: c1 ? c1.added.ttftP50Ms <= 1 : undefined,
-        },
-        addedTtftP99AtC1: {
-          targetMs: 3,
-          measuredMs: c1?.added.ttftP99Ms,
-          met: c1 ? c1.added.ttftP99Ms <= 3 : undefined,
-        },
-        streamsPerSecondAtC64: {
-          target: '>= 70% of direct',
-          measured: c64?.gatewayShareOfDirectStreamsPerSecond,
-          met: c64 ? c64.gatewayShareOfDirectStreamsPerSecond >= 0.7 : undefined,
-        },
-      },
-    };
-    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    process.stderr.write(`\n${markdown(result, idle)}\n`);
-  } finally {
-    await upstream.close();
+  const started = new Date().toISOString();
+  const results: Overhead[] = [];
+  let idle: Awaited<ReturnType<typeof idleMemory>> | undefined;
+  for (const format of FORMATS) {
+    const upstream = await startUpstream(format);
+    try {
+      log(
+        `${format}: upstream on ${upstream.server.baseURL}; ${TOKENS} tokens, no delay; concurrency ${LEVELS.join(', ')}`,
+      );
+      results.push(await overhead(upstream));
+      if (upstream.format === 'anthropic') {
+        log(`overhead done; idle-stream memory with ${IDLE_STREAMS} streams on a fresh gateway`);
+        idle = await idleMemory(upstream);
+      }
+    } finally {
+      await upstream.server.close();
+    }
   }
+  const summary = {
+    benchmark: 'chat-streaming',
+    command: commandLine(),
+    startedAt: started,
+    finishedAt: new Date().toISOString(),
+    machine: machine(),
+    gateway:
+      'child process: node dist/src/main.js, NODE_ENV=production, LOG_LEVEL=' +
+      (process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'warn'),
+    tenants: TENANTS,
+    usersPerTenant: USERS_PER_TENANT,
+    overhead: results,
+    ...(idle ? { idleStreams: idle } : {}),
+  };
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  process.stderr.write(`\n${markdown(results, idle)}\n`);
 }
 
 main().catch((error) => {

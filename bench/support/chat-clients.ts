@@ -1,14 +1,20 @@
 /**
  * Bench fixtures created through the GraphQL API (tenants, users, tenant keys), and one chat
- * over graphql-ws or straight to the upstream with @anthropic-ai/sdk, timed the same way.
+ * over graphql-ws or straight to the upstream with the provider's SDK (@anthropic-ai/sdk for the
+ * Anthropic Messages API, openai for OpenAI Chat Completions), timed the same way.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Anthropic from '@anthropic-ai/sdk';
 import { createClient, type Client } from 'graphql-ws';
+import OpenAI from 'openai';
 import WebSocket from 'ws';
 
-export const BENCH_MODEL = 'claude-haiku-4-5';
+/** The upstream API a bench chats with: the Anthropic Messages API or OpenAI Chat Completions. */
+export type BenchFormat = 'anthropic' | 'openai';
+
+/** The model of each format's chats, through the gateway and direct. */
+export const BENCH_MODELS: Record<BenchFormat, string> = { anthropic: 'claude-haiku-4-5', openai: 'gpt-5-mini' };
 export const BENCH_MESSAGE = 'Hello from the Keyward streaming bench';
 export const BENCH_MAX_TOKENS = 1024;
 
@@ -46,19 +52,27 @@ export interface BenchUser {
   /** The tenant admin (the first user of each tenant) or a MEMBER. */
   admin: boolean;
   token: string;
-  /** The tenant's shared Anthropic key, which AUTO resolves to for this user. */
+  /** The key AUTO resolves to for this user: the tenant's shared Anthropic key, or the platform key. */
   apiKey: string;
 }
 
 /**
- * `tenants` tenants, each with a TENANT-scope Anthropic key (stored without a live check) and
- * `usersPerTenant` users (the tenant admin and MEMBERs), each with an API token.
+ * Which key serves the bench users' chats: a TENANT-scope Anthropic key per tenant, or the
+ * platform key the gateway was started with (`apiKey`; tenants allow it by default).
+ */
+export type BenchKeys = { source: 'TENANT' } | { source: 'PLATFORM'; apiKey: string };
+
+/**
+ * `tenants` tenants, each with `usersPerTenant` users (the tenant admin and MEMBERs), each with
+ * an API token; with `{ source: 'TENANT' }` each tenant also gets an Anthropic key (stored
+ * without a live check).
  */
 export async function createBenchUsers(
   url: string,
   platformToken: string,
   tenants: number,
   usersPerTenant: number,
+  keys: BenchKeys = { source: 'TENANT' },
 ): Promise<BenchUser[]> {
   const users: BenchUser[] = [];
   const run = randomBytes(3).toString('hex');
@@ -69,15 +83,18 @@ export async function createBenchUsers(
       'mutation ($input: CreateTenantInput!) { createTenant(input: $input) { token } }',
       { input: { name: `bench-${run}-${t}`, adminEmail: `admin-${t}@bench-${run}.test` } },
     );
-    const apiKey = `sk-ant-api03-bench${t}-${randomBytes(40).toString('base64url')}`;
-    await graphql(
-      url,
-      createTenant.token,
-      'mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id } }',
-      {
-        input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey, validate: false },
-      },
-    );
+    const apiKey =
+      keys.source === 'PLATFORM' ? keys.apiKey : `sk-ant-api03-bench${t}-${randomBytes(40).toString('base64url')}`;
+    if (keys.source === 'TENANT') {
+      await graphql(
+        url,
+        createTenant.token,
+        'mutation ($input: SetCredentialInput!) { setCredential(input: $input) { id } }',
+        {
+          input: { provider: 'ANTHROPIC', scope: 'TENANT', apiKey, validate: false },
+        },
+      );
+    }
     users.push({ tenantIndex: t, admin: true, token: createTenant.token, apiKey });
     for (let u = 1; u < usersPerTenant; u++) {
       const { createUser } = await graphql<{ createUser: { id: string } }>(
@@ -151,7 +168,7 @@ export interface ChatTiming {
   startedMs?: number;
   /** Subscribe (or request) call to the first text delta. */
   ttftMs?: number;
-  /** Subscribe (or request) call to ChatCompleted (message_stop when direct). */
+  /** Subscribe (or request) call to ChatCompleted (direct: message_stop, or an OpenAI stream's end after its usage chunk). */
   totalMs?: number;
   /** Subscribe (or request) call to the last text delta. */
   lastDeltaMs?: number;
@@ -233,28 +250,61 @@ export function gatewayChat(client: Client, input: Record<string, unknown>, time
   return { done, started, cancel: () => unsubscribe() };
 }
 
+/** An SDK client straight to the upstream, with no retries. */
+export type DirectClient = { format: 'anthropic'; sdk: Anthropic } | { format: 'openai'; sdk: OpenAI };
+
+export const directClient = (format: BenchFormat, baseURL: string, apiKey: string): DirectClient =>
+  format === 'anthropic'
+    ? { format, sdk: new Anthropic({ apiKey, baseURL, maxRetries: 0 }) }
+    : { format, sdk: new OpenAI({ apiKey, baseURL, maxRetries: 0 }) };
+
 /** The same request the gateway sends upstream for `BENCH_MESSAGE`, streamed straight to the upstream. */
-export async function directChat(client: Anthropic, timeoutMs: number): Promise<ChatTiming> {
+export async function directChat(client: DirectClient, timeoutMs: number): Promise<ChatTiming> {
   const timing: ChatTiming = { ok: false, deltas: 0 };
   const start = performance.now();
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const delta = () => {
+    timing.ttftMs ??= performance.now() - start;
+    timing.lastDeltaMs = performance.now() - start;
+    timing.deltas++;
+  };
   try {
-    const stream = await client.messages.create(
-      {
-        model: BENCH_MODEL,
-        max_tokens: BENCH_MAX_TOKENS,
-        messages: [{ role: 'user', content: BENCH_MESSAGE }],
-        stream: true,
-      },
-      { signal: controller.signal },
-    );
-    for await (const event of stream) {
-      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
-        timing.ttftMs ??= performance.now() - start;
-        timing.lastDeltaMs = performance.now() - start;
-        timing.deltas++;
-      } else if (event.type === 'message_stop') {
+    if (client.format === 'anthropic') {
+      const stream = await client.sdk.messages.create(
+        {
+          model: BENCH_MODELS.anthropic,
+          max_tokens: BENCH_MAX_TOKENS,
+          messages: [{ role: 'user', content: BENCH_MESSAGE }],
+          stream: true,
+        },
+        { signal: controller.signal },
+      );
+      for await (const event of stream) {
+        if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') delta();
+        else if (event.type === 'message_stop') {
+          timing.totalMs = performance.now() - start;
+          timing.ok = true;
+        }
+      }
+    } else {
+      // The gateway's body (src/providers/openai/openai-stream.ts), and its rule: done once the usage chunk came.
+      const stream = await client.sdk.chat.completions.create(
+        {
+          model: BENCH_MODELS.openai,
+          messages: [{ role: 'user', content: BENCH_MESSAGE }],
+          max_completion_tokens: BENCH_MAX_TOKENS,
+          stream: true,
+          stream_options: { include_usage: true },
+        },
+        { signal: controller.signal },
+      );
+      let usage = false;
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta?.content) delta();
+        if (chunk.usage) usage = true;
+      }
+      if (usage) {
         timing.totalMs = performance.now() - start;
         timing.ok = true;
       }
@@ -269,7 +319,9 @@ export async function directChat(client: Anthropic, timeoutMs: number): Promise<
   return timing;
 }
 
-export const directClient = (baseURL: string, apiKey: string) => new Anthropic({ apiKey, baseURL, maxRetries: 0 });
-
 /** The chat input sent through the gateway: the same model, message and max_tokens as `directChat`. */
-export const chatInput = () => ({ message: BENCH_MESSAGE, model: BENCH_MODEL, maxTokens: BENCH_MAX_TOKENS });
+export const chatInput = (format: BenchFormat = 'anthropic') => ({
+  message: BENCH_MESSAGE,
+  model: BENCH_MODELS[format],
+  maxTokens: BENCH_MAX_TOKENS,
+});

@@ -117,7 +117,8 @@ export interface GatewayChild {
 }
 
 export interface GatewayChildOptions {
-  upstreamBaseUrl: string;
+  /** ANTHROPIC_BASE_URL; other providers' base URLs and platform keys go in `env`. */
+  upstreamBaseUrl?: string;
   env?: Record<string, string>;
   /** Node flags for the child, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']; default from BENCH_GATEWAY_NODE_FLAGS. */
   nodeFlags?: string[];
@@ -143,7 +144,7 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
       PORT: String(port),
       KEYWARD_MASTER_KEY: randomBytes(32).toString('base64'),
       KEYWARD_BOOTSTRAP_TOKEN: platformToken,
-      ANTHROPIC_BASE_URL: options.upstreamBaseUrl,
+      ...(options.upstreamBaseUrl ? { ANTHROPIC_BASE_URL: options.upstreamBaseUrl } : {}),
       LOG_LEVEL: process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'warn',
       KEYWARD_MAX_STREAMS_PER_USER: '100000',
       KEYWARD_MAX_STREAMS_PER_TENANT: '100000',

@@ -223,7 +223,7 @@ describe.each(CASES)('$provider', ({ provider, model, newKey, server, path }) =>
       expect(run.errors).toBeUndefined();
       const attempts = upstreamOf(message);
       expect(attempts.every((request) => request.apiKey === personalKey)).toBe(true);
-      return { run, attempts: attempts.length };
+      return { run, attempts: attempts.length, message };
     }
 
     async function expectFailed(run: ChatRun, code: string, retryable: boolean, deltas: string[] = []) {
@@ -288,6 +288,19 @@ describe.each(CASES)('$provider', ({ provider, model, newKey, server, path }) =>
       expect(row.output_tokens).toBe(2);
       const noUsage = await chatWith({ kind: 'drop-connection', afterTokens: 3, tokens: ['a', 'b', 'c'] });
       await expectFailed(noUsage.run, 'UPSTREAM_ERROR', true, ['a', 'b', 'c']);
+    });
+
+    test('a stream that ends cleanly but without the usage chunk: UPSTREAM_ERROR, billed as a cut stream', async () => {
+      const { run, attempts, message } = await chatWith({ kind: 'stream', tokens: ['a', 'b', 'c'], omitUsage: true });
+      expect(attempts).toBe(1);
+      const [request] = upstreamOf(message);
+      expect(request.body).toMatchObject({ stream_options: { include_usage: true } });
+      expect(request.completed).toBe(true); // finish_reason and [DONE] arrived: not a cut connection
+      const row = await expectFailed(run, 'UPSTREAM_ERROR', true, ['a', 'b', 'c']);
+      // No usage came: output counted from the deltas, input the planner's upper bound (docs/api.md).
+      const inputTokens = worstCaseInputTokens({ messages: [{ role: 'user', content: message }] });
+      expect(row).toMatchObject({ output_tokens: 3, input_tokens: inputTokens });
+      expect(Number(row.cost_usd)).toBeCloseTo(expectedCost(model, inputTokens, 3), 10);
     });
 
     test('an in-stream error event (OpenRouter’s mid-generation errors): UPSTREAM_ERROR, not retried', async () => {

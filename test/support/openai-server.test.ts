@@ -1,6 +1,6 @@
 import OpenAI, { APIError, AuthenticationError, BadRequestError, InternalServerError, RateLimitError } from 'openai';
 import { waitForClose } from './anthropic-server';
-import { startOpenAiServer, type OpenAiServer } from './openai-server';
+import { startOpenAiServer, type OpenAiBehaviour, type OpenAiServer } from './openai-server';
 
 /** The local OpenAI / OpenRouter servers against the real `openai` SDK and raw HTTP: what the SDK and the wire see. */
 
@@ -93,6 +93,26 @@ describe('OpenAI Chat Completions streaming', () => {
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks.every((chunk) => chunk.choices.length === 1 && !('usage' in chunk))).toBe(true);
+  });
+
+  test('omitUsage ends with the finish_reason chunk and [DONE] but no usage chunk, although include_usage was asked', async () => {
+    const omitted: OpenAiBehaviour = { kind: 'stream', tokens: ['Hel', 'lo'], omitUsage: true };
+    openai.enqueue(omitted, omitted);
+    const stream = await client(openai).chat.completions.create(params());
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? null)).toEqual(['', 'Hel', 'lo', null]);
+    expect(chunks[3].choices[0].finish_reason).toBe('stop');
+    expect(chunks.every((chunk) => chunk.choices.length === 1 && chunk.usage === null)).toBe(true);
+    const [request] = openai.requests;
+    expect(request.body).toMatchObject({ stream_options: { include_usage: true } });
+    expect(request.completed).toBe(true);
+    const events = (await rawStream(openai, params('wire check'), OPENAI_KEY)).split('\n\n').filter(Boolean);
+    expect(events[events.length - 1]).toBe('data: [DONE]');
+    expect(JSON.parse(events[events.length - 2].slice('data: '.length))).toMatchObject({
+      choices: [{ finish_reason: 'stop' }],
+      usage: null,
+    });
   });
 
   test('reasoning models refuse max_tokens with 400, as the real API does', async () => {

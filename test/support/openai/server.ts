@@ -298,7 +298,7 @@ class FakeOpenAiServer implements OpenAiServer {
       destroyAfterFlush(res);
       return;
     }
-    if (includeUsage) {
+    if (includeUsage && !(behaviour.kind === 'stream' && behaviour.omitUsage)) {
       const promptTokens = behaviour.promptTokens ?? estimateInputTokens(body);
       const completionTokens = behaviour.completionTokens ?? tokens.length;
       data(

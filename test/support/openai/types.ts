@@ -21,6 +21,11 @@ export interface StreamBehaviour {
   finishReason?: 'stop' | 'length' | 'content_filter';
   /** After this many tokens nothing more is sent until the client closes the request. */
   stallAfter?: number;
+  /**
+   * Ends cleanly (the `finish_reason` chunk, then `data: [DONE]`) without the usage chunk, even
+   * when the request asked for `stream_options.include_usage`.
+   */
+  omitUsage?: boolean;
 }
 
 /** An HTTP error status with the API's JSON error body (OpenAI's or OpenRouter's shape). */
