@@ -138,24 +138,33 @@ async function handleMessage(socket: WebSocket, log: Logger, handle: () => Promi
 const SEND_HIGH_WATER_BYTES = 256 * 1024;
 
 /**
- * Sends messages without a system call each: the TCP socket is corked on the first message of
- * an event-loop turn and uncorked after it, so the deltas of one upstream chunk (and of every
- * stream on the socket) leave in one write. graphql-ws awaits each send, so waiting for each
- * write's callback would also serialise them one per turn; instead a send only waits when the
- * client is not keeping up, which bounds what is queued for it.
+ * Sends messages without a system call each: the first message of an event-loop turn is written
+ * at once, and the TCP socket is then corked for the rest of that turn and uncorked after it, so
+ * the other deltas of one upstream chunk (and of every stream on the socket) leave in one write.
+ * The first is not held back because a provider SDK parses a burst of events that arrived in one
+ * read (a fast upstream's whole reply) in microtasks, without yielding to the event loop: corked,
+ * a chat's first ChatDelta would wait until the whole burst had been parsed and relayed.
+ * graphql-ws awaits each send, so waiting for each write's callback would also serialise them one
+ * per turn; instead a send only waits when the client is not keeping up, which bounds what is
+ * queued for it.
  */
 function batchedSender(socket: WebSocket, transport: Duplex): (data: string) => Promise<void> | void {
+  let inTurn = false;
   let corked = false;
-  const flush = () => {
+  const endTurn = () => {
+    inTurn = false;
+    if (!corked) return;
     corked = false;
     transport.uncork();
   };
   return (data) => {
     if (socket.readyState !== socket.OPEN) return;
-    if (!corked) {
+    if (!inTurn) {
+      inTurn = true;
+      setImmediate(endTurn);
+    } else if (!corked) {
       corked = true;
       transport.cork();
-      setImmediate(flush);
     }
     // A failed write also closes the socket, which ends its operations; nothing to report here.
     socket.send(data, () => undefined);
