@@ -1,7 +1,7 @@
 import { AuditOutcome } from '../../src/audit/audit-event.entity';
 import { auditHash } from '../../src/audit/audit-hash';
 import { ensureCliBuilt, jsonLines, runKeyward } from '../support/audit-cli';
-import { allAuditEvents, sleep } from '../support/audit-helpers';
+import { allAuditEvents, sleep, storedEvents, type StoredEvent } from '../support/audit-helpers';
 import { ISSUE_TOKEN, VERIFY_AUDIT_LOG, type AuditEventView } from '../support/documents';
 import { createTenantWithAdmin, uniqueName, type TenantFixture } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
@@ -73,29 +73,6 @@ async function tenantWithEvents(n: number): Promise<TenantFixture> {
 }
 
 const tamper = (text: string, params: unknown[]) => withPg((pg) => pg.query(text, params));
-
-interface StoredEvent {
-  chain: string;
-  seq: number;
-  at: Date;
-  tenant_id: string | null;
-  actor_id: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  outcome: string;
-  request_id: string | null;
-  ip: string | null;
-  detail: string | null;
-  prev_hash: string;
-  hash: string;
-}
-
-const storedEvents = (chain: string): Promise<StoredEvent[]> =>
-  withPg(
-    async (pg) =>
-      (await pg.query<StoredEvent>('select * from audit_events where chain = $1 order by seq', [chain])).rows,
-  );
 
 /** The hash the application would compute for this stored row after `prevHash`. */
 const rehash = (prevHash: string, row: StoredEvent): string =>

@@ -3,7 +3,7 @@ import { AuditOutcome } from '../../src/audit/audit-event.entity';
 import { auditHash, auditMacMessage, GENESIS_HASH, type HashedContent } from '../../src/audit/audit-hash';
 import { LocalKeyring } from '../../src/vault/keyring/local.keyring';
 import { ensureCliBuilt, jsonLines, runKeyward } from '../support/audit-cli';
-import { allAuditEvents } from '../support/audit-helpers';
+import { allAuditEvents, storedEvents, type StoredEvent } from '../support/audit-helpers';
 import { DELETE_TENANT } from '../support/documents';
 import { errorCode, ok, post } from '../support/graphql-client';
 import { withPg } from '../support/sql';
@@ -73,27 +73,6 @@ const auditHead = async (token: string, tenantId?: string): Promise<Head> =>
 
 const sql = <R extends Record<string, any> = Record<string, any>>(text: string, params: unknown[] = []): Promise<R[]> =>
   withPg(async (pg) => (await pg.query<R>(text, params)).rows);
-
-interface StoredEvent {
-  id: string;
-  chain: string;
-  seq: number;
-  at: Date;
-  tenant_id: string | null;
-  actor_id: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  outcome: string;
-  request_id: string | null;
-  ip: string | null;
-  detail: string | null;
-  prev_hash: string;
-  hash: string;
-}
-
-const storedEvents = (chain: string): Promise<StoredEvent[]> =>
-  sql<StoredEvent>('select * from audit_events where chain = $1 order by seq', [chain]);
 
 const contentOf = (row: StoredEvent): HashedContent => ({
   chain: row.chain,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AUDIT_EVENTS, type AuditEventView, type AuditFilterArgs, type AuditPage } from './documents';
 import type { TestGateway } from './gateway';
 import { post, succeeded, type GraphQLResponse } from './graphql-client';
+import { sql } from './sql';
 
 /** Reading the audit log through the API (test/audit). */
 
@@ -49,3 +50,26 @@ export const leaks = (text: string, secrets: Iterable<string>): string[] =>
   [...secrets].filter((secret) => text.includes(secret));
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An audit_events row as stored, for tests that inspect or tamper with the chain in SQL. */
+export type StoredEvent = {
+  id: string;
+  chain: string;
+  seq: number;
+  at: Date;
+  tenant_id: string | null;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: string;
+  request_id: string | null;
+  ip: string | null;
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
+};
+
+/** A chain's events in order, straight from the table. */
+export const storedEvents = (chain: string): Promise<StoredEvent[]> =>
+  sql<StoredEvent>('select * from audit_events where chain = $1 order by seq', [chain]);
