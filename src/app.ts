@@ -68,7 +68,7 @@ import { PlatformSpendGuard } from './limits/platform-spend-guard';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Metrics } from './observability/metrics';
 import { MeteredKeyring } from './observability/metered-keyring';
-import { chatMetricsObserver, observeComponents } from './observability/component-metrics';
+import { chatMetricsObserver, observeCacheChannel, observeComponents } from './observability/component-metrics';
 import { operationLogPlugin } from './server/operation-log.plugin';
 import { recordOperation } from './observability/operation-log';
 import { metricsRoute } from './observability/metrics-route';
@@ -182,6 +182,7 @@ export function createServices(
     if (change?.stop) chat.streams.stop(change.tenantId, change.stop);
   });
   observeComponents(metrics, dataKeys, chat, em);
+  observeCacheChannel(metrics, caches);
   return {
     caches,
     authenticator: new Authenticator(audit, new TenantScopedCache<TokenFacts>(caches, cacheOptions)),
@@ -336,7 +337,11 @@ export class Gateway {
         bodyLimit: config.maxBodyBytes,
         trustProxy,
         routes: [
-          healthRoutes(orm, () => gateway?.draining ?? false),
+          healthRoutes(
+            orm,
+            () => gateway?.draining ?? false,
+            () => services.caches.channelState,
+          ),
           metricsRoute(services.metrics, config.metricsToken),
         ],
         fallback: consoleRoutes(defaultConsoleDir()),

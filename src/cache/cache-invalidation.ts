@@ -10,6 +10,15 @@ export interface TenantChange {
   stop?: StreamStop;
 }
 
+/**
+ * The cross-process channel, as /readyz and the metrics report it. `in-process`: no channel is
+ * needed (the embedded database has one process). `pooled-transaction-mode`: the database URL
+ * goes through a pooler that does not keep a session (PgBouncer in transaction mode), so LISTEN
+ * cannot work there.
+ */
+export type InvalidationChannelState =
+  'in-process' | 'connecting' | 'listening' | 'lost' | 'notifications-not-delivered' | 'pooled-transaction-mode';
+
 /** `null`: anything may have changed (a missed notification): drop everything. */
 export type InvalidationListener = (change: TenantChange | null) => void;
 
@@ -29,6 +38,7 @@ export class CacheInvalidation {
   private readonly listeners: InvalidationListener[] = [];
   private broadcast: InvalidationBroadcast | null = null;
   private connected = true;
+  private state: InvalidationChannelState = 'in-process';
 
   constructor(private readonly log?: Logger) {}
 
@@ -46,10 +56,15 @@ export class CacheInvalidation {
     return this.connected;
   }
 
+  get channelState(): InvalidationChannelState {
+    return this.state;
+  }
+
   /** The cross-process channel went down (everything cached is dropped) or came back. */
-  setConnected(connected: boolean): void {
+  setConnected(connected: boolean, state: InvalidationChannelState = connected ? 'listening' : 'lost'): void {
     if (!connected) this.invalidateLocally(null);
     this.connected = connected;
+    this.state = state;
   }
 
   /** After a committed change: drops this process's copies and tells the other processes. */

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
 import { parseStreamStop } from './stream-stop';
-import type { CacheInvalidation, InvalidationBroadcast, TenantChange } from './cache-invalidation';
+import type {
+  CacheInvalidation,
+  InvalidationBroadcast,
+  InvalidationChannelState,
+  TenantChange,
+} from './cache-invalidation';
+import { isSessionPinned } from './session-pinning';
 
 export const INVALIDATION_CHANNEL = 'keyward_cache_invalidation';
 const RECONNECT_DELAY_MS = 1_000;
@@ -37,6 +43,7 @@ export class PgInvalidationChannel implements InvalidationBroadcast {
   private closed = false;
   private probe: { id: string; arrived: () => void } | null = null;
   private warnedUndelivered = false;
+  private reportedPooler = false;
 
   constructor(
     private readonly knex: Knex,
@@ -47,7 +54,7 @@ export class PgInvalidationChannel implements InvalidationBroadcast {
   /** Listens before returning, so nothing committed after start is missed. */
   async start(): Promise<void> {
     this.invalidation.attach(this);
-    this.invalidation.setConnected(false);
+    this.invalidation.setConnected(false, 'connecting');
     await this.listen();
   }
 
@@ -83,6 +90,26 @@ export class PgInvalidationChannel implements InvalidationBroadcast {
       throw error;
     }
     this.connection = connection;
+    let pinned: boolean;
+    try {
+      pinned = await isSessionPinned(connection, this.knex);
+    } catch (error) {
+      this.lost(connection, error as Error);
+      return false;
+    }
+    if (!pinned) {
+      if (!this.reportedPooler) {
+        this.reportedPooler = true;
+        this.log.error(
+          'DATABASE_URL goes through a connection pooler in transaction or statement mode (PgBouncer pool_mode=transaction?): ' +
+            'the cache invalidation connection is not pinned to one PostgreSQL backend, so LISTEN/NOTIFY cannot work. ' +
+            'Serving without per-process caches (every request reads the database) and checking again every 30 s. ' +
+            'Point DATABASE_URL at PostgreSQL itself or at a session-mode pool (docs/operations.md, PgBouncer).',
+        );
+      }
+      this.lost(connection, undefined, REPROBE_DELAY_MS, 'pooled-transaction-mode');
+      return false;
+    }
     if (await this.roundTrip()) {
       this.invalidation.setConnected(true);
       return true;
@@ -91,7 +118,7 @@ export class PgInvalidationChannel implements InvalidationBroadcast {
       this.warnedUndelivered = true;
       this.log.warn('this database does not deliver LISTEN/NOTIFY notifications: per-process caches stay off');
     }
-    this.lost(connection, undefined, REPROBE_DELAY_MS);
+    this.lost(connection, undefined, REPROBE_DELAY_MS, 'notifications-not-delivered');
     return false;
   }
 
@@ -112,12 +139,17 @@ export class PgInvalidationChannel implements InvalidationBroadcast {
     }
   }
 
-  private lost(connection: ListeningConnection, error?: Error, retryAfterMs = RECONNECT_DELAY_MS): void {
+  private lost(
+    connection: ListeningConnection,
+    error?: Error,
+    retryAfterMs = RECONNECT_DELAY_MS,
+    state: InvalidationChannelState = 'lost',
+  ): void {
     if (this.connection !== connection || this.closed) return;
     this.connection = null;
     connection.removeAllListeners();
     void this.knex.client.destroyRawConnection(connection).catch(() => undefined);
-    this.invalidation.setConnected(false);
+    this.invalidation.setConnected(false, state);
     if (error) this.log.warn({ err: error }, 'cache invalidation channel lost: caches bypassed until it reconnects');
     this.scheduleReconnect(retryAfterMs);
   }

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CacheInvalidation } from '../cache/cache-invalidation';
 import type { ChatObserver } from '../chat/chat-runner';
 import type { ChatService } from '../chat/chat.service';
 import type { DataKeyService } from '../vault/data-key.service';
@@ -48,5 +49,19 @@ export function observeComponents(
     'keyward_db_pool_pending',
     'Requests waiting for a database connection',
     () => pool()?.numPendingAcquires() ?? 0,
+  );
+}
+
+/** Whether changes made on other replicas reach this one (caches on), and why not. */
+export function observeCacheChannel(metrics: Metrics, caches: CacheInvalidation): void {
+  metrics.observe(
+    'keyward_cache_invalidation_listening',
+    '1 while per-process caches are in use (LISTEN/NOTIFY works or no other process exists), 0 while they are bypassed',
+    () => (caches.cachesUsable ? 1 : 0),
+  );
+  metrics.observe(
+    'keyward_database_pooled_transaction_mode',
+    '1 when DATABASE_URL goes through a pooler in transaction or statement mode (LISTEN cannot work; caches off)',
+    () => (caches.channelState === 'pooled-transaction-mode' ? 1 : 0),
   );
 }

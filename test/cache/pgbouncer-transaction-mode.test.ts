@@ -1,0 +1,79 @@
+import { ME } from '../support/documents';
+import { chatTenant } from '../support/chat-harness';
+import { startTestGateway, type TestGateway } from '../support/gateway';
+import { failCode, ok } from '../support/graphql-client';
+import { startPgBouncer, type PgBouncer } from '../support/pgbouncer';
+import { sql, testDatabaseUrl } from '../support/sql';
+
+/**
+ * LISTEN/NOTIFY needs a connection that keeps one PostgreSQL backend. Through a real PgBouncer in
+ * transaction mode the gateway must notice, say so (log, /readyz, metric) and serve uncached;
+ * through PgBouncer in session mode it must not raise a false alarm.
+ */
+
+jest.setTimeout(60_000);
+
+const POOLER_ERROR = /connection pooler in transaction or statement mode/;
+
+let transactionPool: PgBouncer;
+let sessionPool: PgBouncer;
+let viaTransactionPool: TestGateway;
+let viaSessionPool: TestGateway;
+
+beforeAll(async () => {
+  transactionPool = await startPgBouncer(testDatabaseUrl(), 'transaction');
+  sessionPool = await startPgBouncer(testDatabaseUrl(), 'session');
+  viaTransactionPool = await startTestGateway({ env: { DATABASE_URL: transactionPool.url } });
+  viaSessionPool = await startTestGateway({ env: { DATABASE_URL: sessionPool.url } });
+});
+
+afterAll(async () => {
+  await viaTransactionPool?.stop();
+  await viaSessionPool?.stop();
+  await transactionPool?.stop();
+  await sessionPool?.stop();
+});
+
+async function readiness(gw: TestGateway): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(new URL('/readyz', gw.url));
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function metric(gw: TestGateway, name: string): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', gw.url))).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
+  if (!line) throw new Error(`${name} is not in /metrics`);
+  return Number(line.split(' ')[1]);
+}
+
+test('behind PgBouncer in transaction mode: one clear error, reported by /readyz and /metrics, caches off', async () => {
+  const errors = viaTransactionPool.logs.lines.filter((line) => POOLER_ERROR.test(line));
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toContain('"level":50');
+
+  // Still ready: uncached serving is correct, only slower.
+  expect(await readiness(viaTransactionPool)).toEqual({
+    status: 200,
+    body: { status: 'ready', cacheInvalidation: 'pooled-transaction-mode' },
+  });
+  expect(await metric(viaTransactionPool, 'keyward_database_pooled_transaction_mode')).toBe(1);
+  expect(await metric(viaTransactionPool, 'keyward_cache_invalidation_listening')).toBe(0);
+  expect(viaTransactionPool.gateway.services.caches.cachesUsable).toBe(false);
+
+  // Nothing is cached: a token revoked behind the gateway's back (no notification) is refused at once.
+  const tenant = await chatTenant(viaTransactionPool);
+  expect((await ok(viaTransactionPool, tenant.member.token, ME)).me.id).toBe(tenant.member.userId);
+  await sql('update api_tokens set revoked_at = now() where id = $1', [tenant.member.tokenId]);
+  expect(await failCode(viaTransactionPool, tenant.member.token, ME)).toBe('UNAUTHENTICATED');
+});
+
+test('behind PgBouncer in session mode: listening, caches on, no pooler error', async () => {
+  expect(viaSessionPool.logs.lines.some((line) => POOLER_ERROR.test(line))).toBe(false);
+  expect(await readiness(viaSessionPool)).toEqual({
+    status: 200,
+    body: { status: 'ready', cacheInvalidation: 'listening' },
+  });
+  expect(await metric(viaSessionPool, 'keyward_database_pooled_transaction_mode')).toBe(0);
+  expect(await metric(viaSessionPool, 'keyward_cache_invalidation_listening')).toBe(1);
+  expect(viaSessionPool.gateway.services.caches.cachesUsable).toBe(true);
+});
