@@ -271,3 +271,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.KEYWARD_TRUST_PROXY ?? false,
   };
 }
+
+/** Every environment variable the gateway reads through this file (deploy manifests are checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
