@@ -16,12 +16,14 @@ import { generateBearerToken } from '../../src/auth/bearer-token';
 export const MAIN_JS = resolve(__dirname, '../../src/main.js');
 
 /** A database for one gateway: a new one on the server in DATABASE_URL, else PGlite in a temp dir. */
-export async function benchDatabase(): Promise<{
+export interface BenchDatabase {
   env: Record<string, string>;
   kind: string;
   dataDir?: string;
   cleanup: () => Promise<void>;
-}> {
+}
+
+export async function benchDatabase(): Promise<BenchDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const dataDir = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
@@ -122,6 +124,11 @@ export interface GatewayChildOptions {
   env?: Record<string, string>;
   /** Node flags for the child, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']; default from BENCH_GATEWAY_NODE_FLAGS. */
   nodeFlags?: string[];
+  /**
+   * Replicas: one database, master key and bootstrap token shared by several children. The
+   * database is then the caller's to clean up; by default each child gets its own.
+   */
+  shared?: { database: BenchDatabase; masterKey: string; platformToken: string };
 }
 
 const children = new Set<ChildProcess>();
@@ -131,9 +138,10 @@ process.once('exit', () => {
 
 export async function startGatewayChild(options: GatewayChildOptions): Promise<GatewayChild> {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
-  const database = await benchDatabase();
+  const database = options.shared?.database ?? (await benchDatabase());
+  const cleanupDatabase = options.shared ? async () => undefined : database.cleanup;
   const port = await freePort();
-  const platformToken = generateBearerToken();
+  const platformToken = options.shared?.platformToken ?? generateBearerToken();
   const nodeFlags = options.nodeFlags ?? process.env.BENCH_GATEWAY_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeFlags, MAIN_JS], {
     env: {
@@ -142,7 +150,7 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: String(port),
-      KEYWARD_MASTER_KEY: randomBytes(32).toString('base64'),
+      KEYWARD_MASTER_KEY: options.shared?.masterKey ?? randomBytes(32).toString('base64'),
       KEYWARD_BOOTSTRAP_TOKEN: platformToken,
       ...(options.upstreamBaseUrl ? { ANTHROPIC_BASE_URL: options.upstreamBaseUrl } : {}),
       LOG_LEVEL: process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'warn',
@@ -194,7 +202,7 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      await database.cleanup();
+      await cleanupDatabase();
       throw new Error(`gateway exited (${child.exitCode ?? child.signalCode}) before it was ready\n${stderr}`);
     }
     try {
@@ -205,7 +213,7 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      await database.cleanup();
+      await cleanupDatabase();
       throw new Error(`gateway not ready after 120 s\n${stderr}`);
     }
     await sleep(100);
@@ -240,7 +248,7 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
         await exited;
         clearTimeout(timer);
       }
-      await database.cleanup();
+      await cleanupDatabase();
       return child.exitCode;
     },
   };

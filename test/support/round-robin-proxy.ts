@@ -31,14 +31,15 @@ export async function startRoundRobinProxy(backendPorts: readonly number[]): Pro
     return null;
   };
 
-  const server: Server = createServer((client) => {
+  // No Nagle delay on either leg: a balancer must not hold back small WebSocket frames (tokens).
+  const server: Server = createServer({ noDelay: true }, (client) => {
     const index = pickBackend();
     if (index === null) {
       client.destroy();
       return;
     }
     assignments.push(index);
-    const upstream = connect(backendPorts[index], '127.0.0.1');
+    const upstream = connect({ port: backendPorts[index], host: '127.0.0.1', noDelay: true });
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
