@@ -77,3 +77,31 @@ test('behind PgBouncer in session mode: listening, caches on, no pooler error', 
   expect(await metric(viaSessionPool, 'keyward_cache_invalidation_listening')).toBe(1);
   expect(viaSessionPool.gateway.services.caches.cachesUsable).toBe(true);
 });
+
+test('when the listening connection reconnects through a pooler now in transaction mode, it is detected then', async () => {
+  let pool = await startPgBouncer(testDatabaseUrl(), 'session');
+  const gw = await startTestGateway({ env: { DATABASE_URL: pool.url } });
+  try {
+    expect(gw.gateway.services.caches.channelState).toBe('listening');
+
+    // The operator switches the pooler to transaction mode: every connection through it drops.
+    await pool.stop();
+    pool = await startPgBouncer(testDatabaseUrl(), 'transaction', pool.port);
+    await waitFor(() => gw.gateway.services.caches.channelState === 'pooled-transaction-mode');
+
+    expect(gw.logs.lines.filter((line) => POOLER_ERROR.test(line))).toHaveLength(1);
+    expect((await readiness(gw)).body).toEqual({ status: 'ready', cacheInvalidation: 'pooled-transaction-mode' });
+    expect(gw.gateway.services.caches.cachesUsable).toBe(false);
+  } finally {
+    await gw.stop();
+    await pool.stop();
+  }
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -11,6 +11,7 @@ export const PGBOUNCER_BIN = '/usr/sbin/pgbouncer';
 export interface PgBouncer {
   /** `serverUrl` with host and port replaced by the pooler's. */
   url: string;
+  port: number;
   stop(): Promise<void>;
 }
 
@@ -19,12 +20,17 @@ export interface PgBouncer {
  * client (auth_type any) and logs in to the server as the URL's user, so it needs a server that
  * trusts that user on loopback, as the test server does.
  */
-export async function startPgBouncer(serverUrl: string, poolMode: 'session' | 'transaction'): Promise<PgBouncer> {
+export async function startPgBouncer(
+  serverUrl: string,
+  poolMode: 'session' | 'transaction',
+  /** Default: a free one. Given: a restart on the port of a stopped PgBouncer. */
+  listenPort?: number,
+): Promise<PgBouncer> {
   if (!existsSync(PGBOUNCER_BIN)) {
     throw new Error(`${PGBOUNCER_BIN} is missing: apt-get install pgbouncer (.ci/run does)`);
   }
   const server = new URL(serverUrl);
-  const port = await freePort();
+  const port = listenPort ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'keyward-pgbouncer-'));
   const user = decodeURIComponent(server.username) || 'postgres';
   const password = server.password ? ` password=${decodeURIComponent(server.password)}` : '';
@@ -60,9 +66,10 @@ export async function startPgBouncer(serverUrl: string, poolMode: 'session' | 't
 
   return {
     url: url.toString(),
+    port,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGINT');
+        child.kill('SIGTERM');
         await exited;
       }
       rmSync(dir, { recursive: true, force: true });
