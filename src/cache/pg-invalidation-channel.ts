@@ -83,20 +83,16 @@ export class PgInvalidationChannel implements InvalidationBroadcast {
     });
     connection.on('error', (error) => this.lost(connection, error));
     connection.on('end', () => this.lost(connection, new Error('the listening connection ended')));
+    let pinned: boolean;
     try {
+      // Checked before LISTEN, so that the connection's last statement (pg_stat_activity) stays the LISTEN.
+      pinned = await isSessionPinned(connection, this.knex);
       await connection.query(`listen ${INVALIDATION_CHANNEL}`);
     } catch (error) {
       await this.knex.client.destroyRawConnection(connection).catch(() => undefined);
       throw error;
     }
     this.connection = connection;
-    let pinned: boolean;
-    try {
-      pinned = await isSessionPinned(connection, this.knex);
-    } catch (error) {
-      this.lost(connection, error as Error);
-      return false;
-    }
     if (!pinned) {
       if (!this.reportedPooler) {
         this.reportedPooler = true;
