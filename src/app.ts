@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -65,6 +66,9 @@ import { UsageService } from './modules/usage/usage.service';
 import { UserRateLimiter } from './limits/user-rate-limiter';
 import { BudgetGuard } from './limits/budget-guard';
 import { PlatformSpendGuard } from './limits/platform-spend-guard';
+import { PgStreamLeases } from './limits/stream-leases';
+import { ReplicaLeaseKeeper } from './limits/replica-lease-keeper';
+import { ChatAdmission } from './chat/chat-admission';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Metrics } from './observability/metrics';
 import { MeteredKeyring } from './observability/metered-keyring';
@@ -92,6 +96,8 @@ export interface GatewayOptions {
 
 /** Services shared by every request, built once per process. */
 export interface Services {
+  /** This process among the replicas on the database: it owns the stream leases and reservations it takes. */
+  replicaId: string;
   caches: CacheInvalidation;
   authenticator: Authenticator;
   catalog: ModelCatalog;
@@ -119,6 +125,7 @@ export function createServices(
   config: Config,
   log: Logger,
   metrics: Metrics = new Metrics(),
+  replicaId: string = randomUUID(),
 ): Services {
   const meteredKeyrings = keyrings.decorate((keyring) => new MeteredKeyring(keyring, metrics));
   const auditKeys = new AuditKeyService(meteredKeyrings, new DataKeyCache(config.dataKeyCache), log);
@@ -157,14 +164,15 @@ export function createServices(
   const models = new ModelService(modelRules, keys);
   const chatProviders = createChatProviders(config);
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
-  const budget = new BudgetGuard();
+  const holder = { replicaId, leaseMs: config.streamLeaseMs };
+  const budget = new BudgetGuard(holder);
   const planner = new ChatPlanner(
     modelRules,
     keys,
     new UserRateLimiter(em.getKnex()),
     budget,
     profiles,
-    new PlatformSpendGuard(),
+    new PlatformSpendGuard(holder),
     chatProviders,
   );
   const recorder = new ChatRecorder(em, audit);
@@ -177,12 +185,18 @@ export function createServices(
     [chatMetricsObserver(metrics), deletedTenantUsage(audit)],
     (started, worstCaseUsd) => budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd),
   );
-  const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits));
+  const admission = new ChatAdmission(
+    new PgStreamLeases(em, replicaId, config.streamLimits, config.streamLeaseMs),
+    config.streamLimits,
+    log,
+  );
+  const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits), admission);
   caches.onInvalidate((change) => {
     if (change?.stop) chat.streams.stop(change.tenantId, change.stop);
   });
   observeComponents(metrics, dataKeys, chat, em);
   return {
+    replicaId,
     caches,
     authenticator: new Authenticator(audit, new TenantScopedCache<TokenFacts>(caches, cacheOptions)),
     catalog,
@@ -304,6 +318,15 @@ export class Gateway {
         stopWatch.start();
         closers.push(async () => stopWatch.stop());
       }
+      const leaseKeeper = new ReplicaLeaseKeeper(
+        orm.em,
+        services.replicaId,
+        config.streamLeaseMs,
+        () => services.chat.streams.openLeaseIds(),
+        log,
+      );
+      leaseKeeper.start();
+      closers.push(() => leaseKeeper.stop());
       const keyed = await services.audit.keyUnkeyedChains();
       if (keyed.length)
         log.info({ chains: keyed.length }, 'audit chains keyed: their earlier events stay plain SHA-256');

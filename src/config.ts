@@ -107,6 +107,7 @@ const EnvSchema = z.object({
   KEYWARD_DRAIN_SECONDS: positiveInt(30),
   KEYWARD_MAX_STREAMS_PER_USER: positiveInt(10),
   KEYWARD_MAX_STREAMS_PER_TENANT: positiveInt(500),
+  KEYWARD_STREAM_LEASE_SECONDS: positiveInt(30),
   KEYWARD_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   // Query limits (GraphQL Armor's defaults, except cost: see src/server/query-limits.ts).
   KEYWARD_MAX_DEPTH: positiveInt(6),
@@ -167,6 +168,11 @@ export interface Config {
   /** How long open chat streams may run on after SIGTERM before they are ended. */
   drainMs: number;
   streamLimits: { perUser: number; perTenant: number };
+  /**
+   * How long a replica's stream leases and budget reservations outlive it: renewed every third of
+   * this while it runs, swept by every replica once expired (a replica killed with -9).
+   */
+  streamLeaseMs: number;
   metricsToken?: string;
   /** Limits every GraphQL operation must pass, on HTTP and on WebSocket alike. */
   queryLimits: QueryLimitsConfig;
@@ -249,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.KEYWARD_SHUTDOWN_GRACE_SECONDS * 1000,
     drainMs: e.KEYWARD_DRAIN_SECONDS * 1000,
     streamLimits: { perUser: e.KEYWARD_MAX_STREAMS_PER_USER, perTenant: e.KEYWARD_MAX_STREAMS_PER_TENANT },
+    streamLeaseMs: e.KEYWARD_STREAM_LEASE_SECONDS * 1000,
     metricsToken: e.KEYWARD_METRICS_TOKEN,
     queryLimits: {
       maxDepth: e.KEYWARD_MAX_DEPTH,
