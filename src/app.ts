@@ -63,10 +63,12 @@ import { ModelService } from './modules/model/model.service';
 import { AuditLog } from './audit/audit-log';
 import { AuditService } from './audit/audit.service';
 import { UsageService } from './modules/usage/usage.service';
-import { UserRateLimiter } from './limits/user-rate-limiter';
+import { postgresRateLimits, redisRateLimits, UserRateLimiter } from './limits/user-rate-limiter';
+import { RedisStreamLeases } from './limits/redis-stream-leases';
+import { connectRedis, type Redis } from './db/redis';
 import { BudgetGuard } from './limits/budget-guard';
 import { PlatformSpendGuard } from './limits/platform-spend-guard';
-import { PgStreamLeases } from './limits/stream-leases';
+import { PgStreamLeases, type StreamLeases } from './limits/stream-leases';
 import { ReplicaLeaseKeeper } from './limits/replica-lease-keeper';
 import { ChatAdmission } from './chat/chat-admission';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -98,6 +100,9 @@ export interface GatewayOptions {
 export interface Services {
   /** This process among the replicas on the database: it owns the stream leases and reservations it takes. */
   replicaId: string;
+  /** KEYWARD_REDIS_URL's connection (stream leases, rate limits); null: all in PostgreSQL. */
+  redis: Redis | null;
+  streamLeases: StreamLeases;
   caches: CacheInvalidation;
   authenticator: Authenticator;
   catalog: ModelCatalog;
@@ -165,11 +170,12 @@ export function createServices(
   const chatProviders = createChatProviders(config);
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
   const holder = { replicaId, leaseMs: config.streamLeaseMs };
+  const redis = config.redis ? connectRedis(config.redis.url, log) : null;
   const budget = new BudgetGuard(holder);
   const planner = new ChatPlanner(
     modelRules,
     keys,
-    new UserRateLimiter(em.getKnex()),
+    new UserRateLimiter(redis ? redisRateLimits(redis, config.redis!.keyPrefix) : postgresRateLimits(em.getKnex())),
     budget,
     profiles,
     new PlatformSpendGuard(holder),
@@ -185,11 +191,10 @@ export function createServices(
     [chatMetricsObserver(metrics), deletedTenantUsage(audit)],
     (started, worstCaseUsd) => budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd),
   );
-  const admission = new ChatAdmission(
-    new PgStreamLeases(em, replicaId, config.streamLimits, config.streamLeaseMs),
-    config.streamLimits,
-    log,
-  );
+  const streamLeases: StreamLeases = redis
+    ? new RedisStreamLeases(redis, config.redis!.keyPrefix, config.streamLimits, config.streamLeaseMs, log)
+    : new PgStreamLeases(em, replicaId, config.streamLimits, config.streamLeaseMs);
+  const admission = new ChatAdmission(streamLeases, config.streamLimits, log);
   const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits), admission);
   caches.onInvalidate((change) => {
     if (change?.stop) chat.streams.stop(change.tenantId, change.stop);
@@ -197,6 +202,8 @@ export function createServices(
   observeComponents(metrics, dataKeys, chat, em);
   return {
     replicaId,
+    redis,
+    streamLeases,
     caches,
     authenticator: new Authenticator(audit, new TenantScopedCache<TokenFacts>(caches, cacheOptions)),
     catalog,
@@ -309,6 +316,8 @@ export class Gateway {
       if (ran.length) log.info({ migrations: ran }, 'applied migrations');
 
       const services = createServices(orm.em, keyrings ?? (await createKeyrings(config, log)), config, log);
+      const { redis } = services;
+      if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
       if (!embedded) {
         // Other replicas may share the server; embedded PGlite belongs to this process alone.
         const channel = new PgInvalidationChannel(orm.em.getConnection().getKnex(), services.caches, log);
@@ -322,7 +331,8 @@ export class Gateway {
         orm.em,
         services.replicaId,
         config.streamLeaseMs,
-        () => services.chat.streams.openLeaseIds(),
+        services.streamLeases,
+        () => services.chat.streams.openLeases(),
         log,
       );
       leaseKeeper.start();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, KeywardError } from '../common/errors';
-import type { LeaseAdmission, LeaseRequest, StreamLeases } from '../limits/stream-leases';
+import type { Lease, LeaseAdmission, LeaseRequest, StreamLeases } from '../limits/stream-leases';
 import type { StreamLimits } from '../limits/stream-limits';
 import type { Logger } from '../common/logger';
 
@@ -48,8 +48,9 @@ export class ChatAdmission {
     return admissionError(await this.leases.admit(request), this.limits);
   }
 
-  release(leaseId: string): void {
-    this.leases.release(leaseId).catch((error: unknown) => {
+  release(lease: Lease): void {
+    const { leaseId } = lease;
+    this.leases.release(lease).catch((error: unknown) => {
       // No longer renewed (its stream is gone): it expires after the lease time.
       this.log.warn({ err: error, leaseId }, 'could not release a stream lease');
     });

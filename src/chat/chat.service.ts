@@ -69,7 +69,7 @@ export class ChatService implements ChatStarter {
     this.streams.attach(ticket, channel);
     void this.runner.run({ ...plan, turnSaved: turn.saved, beginTurnWrite: turn.begin }, channel).finally(() => {
       this.streams.release(ticket);
-      if (ticket.leaseId) this.admission.release(ticket.leaseId);
+      if (ticket.lease) this.admission.release(ticket.lease);
     });
     return channel;
   }
@@ -99,7 +99,7 @@ export class ChatService implements ChatStarter {
       this.admission.withdraw(lease);
       throw planned.reason;
     }
-    ticket.leaseId = lease.leaseId;
+    ticket.lease = lease;
     return planned.value;
   }
 }

@@ -3,6 +3,7 @@ import { ErrorCode, KeywardError } from '../common/errors';
 import type { EventChannel, InterruptReason } from './event-channel';
 import type { StreamStop, StreamStopReason } from '../cache/stream-stop';
 import type { StreamLimits } from '../limits/stream-limits';
+import type { Lease } from '../limits/stream-leases';
 
 export type { StreamLimits } from '../limits/stream-limits';
 
@@ -15,7 +16,7 @@ export interface StreamTicket {
   credentialId?: string | null;
   channel?: Pick<EventChannel<unknown>, 'interrupt'>;
   /** Its place among the streams of every replica (StreamLeases); unset until admitted there. */
-  leaseId?: string;
+  lease?: Lease;
   /** A stop that came while the stream was still being planned (no channel yet). */
   pendingStop?: StreamStop;
 }
@@ -43,10 +44,10 @@ export class StreamRegistry {
   }
 
   /** The leases (StreamLeases) of the open streams admitted across replicas. */
-  openLeaseIds(): string[] {
-    const ids: string[] = [];
-    for (const ticket of this.open) if (ticket.leaseId) ids.push(ticket.leaseId);
-    return ids;
+  openLeases(): Lease[] {
+    const leases: Lease[] = [];
+    for (const ticket of this.open) if (ticket.lease) leases.push(ticket.lease);
+    return leases;
   }
 
   /** A snapshot of the open streams' tickets. */

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
 import { runSql } from '../db/sql';
+import type { Lease, StreamLeases } from './stream-leases';
 
 /** Client request ids older than this may be used again (see ChatClientRequestEntity). */
 const CLIENT_REQUEST_ID_HOURS = 24;
@@ -18,8 +19,9 @@ export class ReplicaLeaseKeeper {
     private readonly root: EntityManager,
     private readonly replicaId: string,
     private readonly leaseMs: number,
+    private readonly leases: StreamLeases,
     /** The leases of the streams open here now; a lease whose release failed is not among them and expires. */
-    private readonly openLeaseIds: () => string[],
+    private readonly openLeases: () => Lease[],
     private readonly log: Logger,
   ) {}
 
@@ -34,7 +36,7 @@ export class ReplicaLeaseKeeper {
     await this.running;
   }
 
-  /** One renewal and sweep; skipped while the previous one still runs. */
+  /** One renewal (leases first, then reservations) and sweep; skipped while the previous one still runs. */
   tick(): Promise<void> {
     this.running ??= this.renewAndSweep().finally(() => (this.running = null));
     return this.running;
@@ -43,15 +45,14 @@ export class ReplicaLeaseKeeper {
   private async renewAndSweep(): Promise<void> {
     const seconds = this.leaseMs / 1000;
     try {
-      const open = this.openLeaseIds();
+      const open = this.openLeases();
+      await this.leases.renew(open);
       await runSql(this.root.fork(), RENEW_AND_SWEEP, [
         seconds,
-        open,
-        seconds,
         this.replicaId,
         seconds,
         this.replicaId,
-        open,
+        open.map((lease) => lease.leaseId),
         this.replicaId,
         this.replicaId,
         CLIENT_REQUEST_ID_HOURS,
@@ -63,9 +64,9 @@ export class ReplicaLeaseKeeper {
 }
 
 // All parts see one snapshot, so the sweeps leave the rows this replica renews alone (a row both
-// updated and deleted by one statement would be only one of them).
+// updated and deleted by one statement would be only one of them). With Redis, stream_leases and
+// chat_client_requests stay empty and their sweeps find nothing.
 const RENEW_AND_SWEEP = `with
-  renew_leases as (update stream_leases set expires_at = now() + make_interval(secs => ?) where id = any(?::uuid[])),
   renew_budget as (update budget_reservations set expires_at = now() + make_interval(secs => ?) where replica_id = ?),
   renew_platform as (update platform_spend_reservations set expires_at = now() + make_interval(secs => ?) where replica_id = ?),
   sweep_leases as (delete from stream_leases where expires_at <= now() and not (id = any(?::uuid[]))),

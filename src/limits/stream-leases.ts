@@ -2,11 +2,15 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { runSql } from '../db/sql';
 import type { StreamLimits } from './stream-limits';
 
-/** A chat asking for a place among the open streams of every replica. */
-export interface LeaseRequest {
+/** A place among the open streams of every replica. */
+export interface Lease {
   leaseId: string;
   tenantId: string;
   userId: string;
+}
+
+/** A chat asking for a place among the open streams of every replica. */
+export interface LeaseRequest extends Lease {
   /** The request this chat would be (named to a later duplicate). */
   requestId: string;
   /** `ChatInput.clientRequestId`: claimed with the lease; unset, nothing is claimed. */
@@ -20,14 +24,16 @@ export type LeaseAdmission =
 
 /**
  * The per-user and per-tenant stream caps across all replicas, and the client request ids that
- * make a re-submitted chat a duplicate. One implementation per store (PostgreSQL; Redis with
- * KEYWARD_REDIS_URL is not built yet).
+ * make a re-submitted chat a duplicate. One implementation per store: PostgreSQL (PgStreamLeases),
+ * or Redis with KEYWARD_REDIS_URL (RedisStreamLeases).
  */
 export interface StreamLeases {
   /** One round trip: the claim of the client request id and the lease, or why neither was taken. */
   admit(request: LeaseRequest): Promise<LeaseAdmission>;
+  /** Pushes the expiry of these leases (this replica's open streams) a lease time past now. */
+  renew(leases: readonly Lease[]): Promise<void>;
   /** The chat ended: its place is free. */
-  release(leaseId: string): Promise<void>;
+  release(lease: Lease): Promise<void>;
   /** The chat was refused before it started: its place is free and its client request id may be used again. */
   withdraw(request: LeaseRequest): Promise<void>;
 }
@@ -61,8 +67,17 @@ export class PgStreamLeases implements StreamLeases {
     return { outcome: row.outcome };
   }
 
-  async release(leaseId: string): Promise<void> {
-    await runSql(this.root.fork(), 'delete from stream_leases where id = ?', [leaseId]);
+  async renew(leases: readonly Lease[]): Promise<void> {
+    if (leases.length === 0) return;
+    await runSql(
+      this.root.fork(),
+      'update stream_leases set expires_at = now() + make_interval(secs => ?) where id = any(?::uuid[])',
+      [this.leaseMs / 1000, leases.map((lease) => lease.leaseId)],
+    );
+  }
+
+  async release(lease: Lease): Promise<void> {
+    await runSql(this.root.fork(), 'delete from stream_leases where id = ?', [lease.leaseId]);
   }
 
   async withdraw(request: LeaseRequest): Promise<void> {
