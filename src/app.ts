@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -62,9 +63,14 @@ import { ModelService } from './modules/model/model.service';
 import { AuditLog } from './audit/audit-log';
 import { AuditService } from './audit/audit.service';
 import { UsageService } from './modules/usage/usage.service';
-import { UserRateLimiter } from './limits/user-rate-limiter';
+import { postgresRateLimits, redisRateLimits, UserRateLimiter } from './limits/user-rate-limiter';
+import { RedisStreamLeases } from './limits/redis-stream-leases';
+import { connectRedis, type Redis } from './db/redis';
 import { BudgetGuard } from './limits/budget-guard';
 import { PlatformSpendGuard } from './limits/platform-spend-guard';
+import { PgStreamLeases, type StreamLeases } from './limits/stream-leases';
+import { ReplicaLeaseKeeper } from './limits/replica-lease-keeper';
+import { ChatAdmission } from './chat/chat-admission';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Metrics } from './observability/metrics';
 import { MeteredKeyring } from './observability/metered-keyring';
@@ -92,6 +98,11 @@ export interface GatewayOptions {
 
 /** Services shared by every request, built once per process. */
 export interface Services {
+  /** This process among the replicas on the database: it owns the stream leases and reservations it takes. */
+  replicaId: string;
+  /** KEYWARD_REDIS_URL's connection (stream leases, rate limits); null: all in PostgreSQL. */
+  redis: Redis | null;
+  streamLeases: StreamLeases;
   caches: CacheInvalidation;
   authenticator: Authenticator;
   catalog: ModelCatalog;
@@ -119,6 +130,7 @@ export function createServices(
   config: Config,
   log: Logger,
   metrics: Metrics = new Metrics(),
+  replicaId: string = randomUUID(),
 ): Services {
   const meteredKeyrings = keyrings.decorate((keyring) => new MeteredKeyring(keyring, metrics));
   const auditKeys = new AuditKeyService(meteredKeyrings, new DataKeyCache(config.dataKeyCache), log);
@@ -157,14 +169,16 @@ export function createServices(
   const models = new ModelService(modelRules, keys);
   const chatProviders = createChatProviders(config);
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
-  const budget = new BudgetGuard();
+  const holder = { replicaId, leaseMs: config.streamLeaseMs };
+  const redis = config.redis ? connectRedis(config.redis.url, log) : null;
+  const budget = new BudgetGuard(holder);
   const planner = new ChatPlanner(
     modelRules,
     keys,
-    new UserRateLimiter(em.getKnex()),
+    new UserRateLimiter(redis ? redisRateLimits(redis, config.redis!.keyPrefix) : postgresRateLimits(em.getKnex())),
     budget,
     profiles,
-    new PlatformSpendGuard(),
+    new PlatformSpendGuard(holder),
     chatProviders,
   );
   const recorder = new ChatRecorder(em, audit);
@@ -177,13 +191,20 @@ export function createServices(
     [chatMetricsObserver(metrics), deletedTenantUsage(audit)],
     (started, worstCaseUsd) => budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd),
   );
-  const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits));
+  const streamLeases: StreamLeases = redis
+    ? new RedisStreamLeases(redis, config.redis!.keyPrefix, config.streamLimits, config.streamLeaseMs, log)
+    : new PgStreamLeases(em, replicaId, config.streamLimits, config.streamLeaseMs);
+  const admission = new ChatAdmission(streamLeases, config.streamLimits, log);
+  const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits), admission);
   caches.onInvalidate((change) => {
     if (change?.stop) chat.streams.stop(change.tenantId, change.stop);
   });
   observeComponents(metrics, dataKeys, chat, em);
   observeCacheChannel(metrics, caches);
   return {
+    replicaId,
+    redis,
+    streamLeases,
     caches,
     authenticator: new Authenticator(audit, new TenantScopedCache<TokenFacts>(caches, cacheOptions)),
     catalog,
@@ -296,6 +317,8 @@ export class Gateway {
       if (ran.length) log.info({ migrations: ran }, 'applied migrations');
 
       const services = createServices(orm.em, keyrings ?? (await createKeyrings(config, log)), config, log);
+      const { redis } = services;
+      if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
       if (!embedded) {
         // Other replicas may share the server; embedded PGlite belongs to this process alone.
         const channel = new PgInvalidationChannel(orm.em.getConnection().getKnex(), services.caches, log);
@@ -305,6 +328,16 @@ export class Gateway {
         stopWatch.start();
         closers.push(async () => stopWatch.stop());
       }
+      const leaseKeeper = new ReplicaLeaseKeeper(
+        orm.em,
+        services.replicaId,
+        config.streamLeaseMs,
+        services.streamLeases,
+        () => services.chat.streams.openLeases(),
+        log,
+      );
+      leaseKeeper.start();
+      closers.push(() => leaseKeeper.stop());
       const keyed = await services.audit.keyUnkeyedChains();
       if (keyed.length)
         log.info({ chains: keyed.length }, 'audit chains keyed: their earlier events stay plain SHA-256');

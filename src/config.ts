@@ -28,6 +28,15 @@ const httpUrl = z.string().refine((value) => {
   }
 }, 'must be an http:// or https:// URL');
 
+const redisUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'must be a redis:// or rediss:// URL with a host');
+
 const positiveInt = (fallback: number) =>
   z.coerce.number().int('must be a whole number').positive('must be positive').default(fallback);
 
@@ -107,6 +116,12 @@ const EnvSchema = z.object({
   KEYWARD_DRAIN_SECONDS: positiveInt(30),
   KEYWARD_MAX_STREAMS_PER_USER: positiveInt(10),
   KEYWARD_MAX_STREAMS_PER_TENANT: positiveInt(500),
+  KEYWARD_STREAM_LEASE_SECONDS: positiveInt(30),
+  KEYWARD_REDIS_URL: redisUrl.optional(),
+  KEYWARD_REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 letters, digits or : _ . -')
+    .default('keyward:'),
   KEYWARD_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   // Query limits (GraphQL Armor's defaults, except cost: see src/server/query-limits.ts).
   KEYWARD_MAX_DEPTH: positiveInt(6),
@@ -167,6 +182,16 @@ export interface Config {
   /** How long open chat streams may run on after SIGTERM before they are ended. */
   drainMs: number;
   streamLimits: { perUser: number; perTenant: number };
+  /**
+   * How long a replica's stream leases and budget reservations outlive it: renewed every third of
+   * this while it runs, swept by every replica once expired (a replica killed with -9).
+   */
+  streamLeaseMs: number;
+  /**
+   * Unset: stream leases, client request ids and per-minute rate limits live in PostgreSQL. Set:
+   * in Redis, every key under `keyPrefix` (several deployments may share one Redis).
+   */
+  redis?: { url: string; keyPrefix: string };
   metricsToken?: string;
   /** Limits every GraphQL operation must pass, on HTTP and on WebSocket alike. */
   queryLimits: QueryLimitsConfig;
@@ -249,6 +274,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.KEYWARD_SHUTDOWN_GRACE_SECONDS * 1000,
     drainMs: e.KEYWARD_DRAIN_SECONDS * 1000,
     streamLimits: { perUser: e.KEYWARD_MAX_STREAMS_PER_USER, perTenant: e.KEYWARD_MAX_STREAMS_PER_TENANT },
+    streamLeaseMs: e.KEYWARD_STREAM_LEASE_SECONDS * 1000,
+    redis: e.KEYWARD_REDIS_URL ? { url: e.KEYWARD_REDIS_URL, keyPrefix: e.KEYWARD_REDIS_KEY_PREFIX } : undefined,
     metricsToken: e.KEYWARD_METRICS_TOKEN,
     queryLimits: {
       maxDepth: e.KEYWARD_MAX_DEPTH,

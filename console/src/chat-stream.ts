@@ -72,8 +72,10 @@ export function closeChatConnection(): void {
 
 /** Starts one chat over graphql-ws; the returned function stops it (the gateway aborts the upstream request). */
 export function streamChat(token: string, input: ChatInput, handlers: ChatHandlers): () => void {
+  // One id per send: should the same subscription reach the gateway twice, it runs and is charged once.
+  const sent: ChatInput = { ...input, clientRequestId: input.clientRequestId ?? crypto.randomUUID() };
   return clientFor(token).subscribe<{ chat: ChatEvent }>(
-    { query: queryText(CHAT), variables: { input } },
+    { query: queryText(CHAT), variables: { input: sent } },
     {
       next: (result) => {
         if (result.errors?.length) {

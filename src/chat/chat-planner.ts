@@ -91,6 +91,14 @@ export class ChatPlanner {
     };
   }
 
+  /** Gives back what `plan` reserved, for a chat that will not start after all. */
+  async abandon(caller: Caller, plan: ChatPlan): Promise<void> {
+    await Promise.all([
+      this.budget.release(caller.em, plan.reservationId),
+      this.platformSpend.release(caller.em, plan.platformReservationId),
+    ]);
+  }
+
   /** The most this request can cost: an upper bound of its input tokens, and every output token it may generate. */
   private worstCaseUsd(model: CatalogModel, request: ProviderRequest): number {
     return this.models.catalog.costUsd(model, worstCaseInputTokens(request), request.maxTokens);

@@ -5,6 +5,7 @@ import { KeySource } from '../modules/credential/key-source';
 export const MAX_CHAT_MESSAGE_LENGTH = 100_000;
 export const MAX_OUTPUT_TOKENS = 64_000;
 export const DEFAULT_OUTPUT_TOKENS = 1024;
+export const MAX_CLIENT_REQUEST_ID_LENGTH = 128;
 
 @InputType()
 export class ChatInput {
@@ -30,6 +31,16 @@ export class ChatInput {
 
   @Field(() => KeySource, { nullable: true, defaultValue: KeySource.AUTO })
   keySource?: KeySource | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Chosen by the client, unique per user: a second chat with the same id within 24 hours is refused with DUPLICATE_REQUEST naming the first (a re-submission after a reconnect is never run or charged twice).',
+  })
+  @IsOptional()
+  @MinLength(1, { message: 'must not be empty' })
+  @MaxLength(MAX_CLIENT_REQUEST_ID_LENGTH, { message: `must be at most ${MAX_CLIENT_REQUEST_ID_LENGTH} characters` })
+  clientRequestId?: string | null;
 
   @Field(() => Int, { nullable: true })
   @IsOptional()

@@ -13,7 +13,9 @@ import type { ChatPlanner } from './chat-planner';
 import type { ChatRunner } from './chat-runner';
 import { EventChannel } from './event-channel';
 import type { ChatRecorder } from './chat-recorder';
-import type { StreamRegistry } from './stream-registry';
+import type { StreamRegistry, StreamTicket } from './stream-registry';
+import type { ChatAdmission } from './chat-admission';
+import type { ChatPlan } from './chat-plan';
 
 /** Starts one chat: plans it (errors surface as GraphQL errors), then streams it. */
 export class ChatService implements ChatStarter {
@@ -23,6 +25,7 @@ export class ChatService implements ChatStarter {
     private readonly audit: AuditLog,
     private readonly recorder: ChatRecorder,
     readonly streams: StreamRegistry,
+    private readonly admission: ChatAdmission,
   ) {}
 
   async start(caller: Caller, rawInput: unknown): Promise<AsyncIterableIterator<ChatEventPayload>> {
@@ -30,11 +33,12 @@ export class ChatService implements ChatStarter {
     const input = Object.assign(new ChatInput(), rawInput);
     validateInput(input);
     const requestId = caller.requestId ?? randomUUID();
+    // This process's count first: cheap, and it spares the database a request it would refuse.
     const ticket = this.streams.admit(caller.principal.tenantId, caller.principal.userId);
     ticket.tokenId = caller.principal.tokenId;
     let plan;
     try {
-      plan = await this.planner.plan(caller, input, requestId);
+      plan = await this.admitAndPlan(caller, input, requestId, ticket);
     } catch (error) {
       this.streams.release(ticket);
       if (isKeywardError(error) && error.code === ErrorCode.KEY_UNAVAILABLE) {
@@ -63,9 +67,39 @@ export class ChatService implements ChatStarter {
     );
     ticket.credentialId = plan.key.credentialId;
     this.streams.attach(ticket, channel);
-    void this.runner
-      .run({ ...plan, turnSaved: turn.saved, beginTurnWrite: turn.begin }, channel)
-      .finally(() => this.streams.release(ticket));
+    void this.runner.run({ ...plan, turnSaved: turn.saved, beginTurnWrite: turn.begin }, channel).finally(() => {
+      this.streams.release(ticket);
+      if (ticket.lease) this.admission.release(ticket.lease);
+    });
     return channel;
+  }
+
+  /**
+   * The admission across replicas (stream caps, client request id) runs beside the planning, so
+   * the chat waits for the slower of the two rather than for both. Whichever refuses, what the
+   * other took is given back; a refused admission is the error the client sees.
+   */
+  private async admitAndPlan(
+    caller: Caller,
+    input: ChatInput,
+    requestId: string,
+    ticket: StreamTicket,
+  ): Promise<ChatPlan> {
+    const lease = this.admission.request(ticket.tenantId, ticket.userId, requestId, input.clientRequestId);
+    const [admitted, planned] = await Promise.allSettled([
+      this.admission.admit(lease),
+      this.planner.plan(caller, input, requestId),
+    ]);
+    const refusal = admitted.status === 'rejected' ? admitted.reason : admitted.value;
+    if (refusal) {
+      if (planned.status === 'fulfilled') await this.planner.abandon(caller, planned.value);
+      throw refusal;
+    }
+    if (planned.status === 'rejected') {
+      this.admission.withdraw(lease);
+      throw planned.reason;
+    }
+    ticket.lease = lease;
+    return planned.value;
   }
 }

@@ -2,11 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, KeywardError } from '../common/errors';
 import type { EventChannel, InterruptReason } from './event-channel';
 import type { StreamStop, StreamStopReason } from '../cache/stream-stop';
+import type { StreamLimits } from '../limits/stream-limits';
+import type { Lease } from '../limits/stream-leases';
 
-export interface StreamLimits {
-  perUser: number;
-  perTenant: number;
-}
+export type { StreamLimits } from '../limits/stream-limits';
 
 export interface StreamTicket {
   tenantId: string;
@@ -16,9 +15,14 @@ export interface StreamTicket {
   /** The stored key it uses (null: the platform key; unset: not chosen yet). */
   credentialId?: string | null;
   channel?: Pick<EventChannel<unknown>, 'interrupt'>;
+  /** Its place among the streams of every replica (StreamLeases); unset until admitted there. */
+  lease?: Lease;
   /** A stop that came while the stream was still being planned (no channel yet). */
   pendingStop?: StreamStop;
 }
+
+const shuttingDown = () =>
+  new KeywardError(ErrorCode.SHUTTING_DOWN, 'This gateway replica is shutting down; reconnect and retry');
 
 const tooMany = (message: string) => new KeywardError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: 1 });
 
@@ -37,6 +41,13 @@ export class StreamRegistry {
 
   get size(): number {
     return this.open.size;
+  }
+
+  /** The leases (StreamLeases) of the open streams admitted across replicas. */
+  openLeases(): Lease[] {
+    const leases: Lease[] = [];
+    for (const ticket of this.open) if (ticket.lease) leases.push(ticket.lease);
+    return leases;
   }
 
   /** A snapshot of the open streams' tickets. */
@@ -77,7 +88,7 @@ export class StreamRegistry {
   }
 
   admit(tenantId: string, userId: string): StreamTicket {
-    if (this.draining) throw tooMany('The gateway is shutting down; retry on another instance');
+    if (this.draining) throw shuttingDown();
     if ((this.perUser.get(userId) ?? 0) >= this.limits.perUser) {
       throw tooMany(`At most ${this.limits.perUser} concurrent chat streams per user`);
     }

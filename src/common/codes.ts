@@ -132,7 +132,18 @@ export const CODES = {
     arises: ['stream'],
     retryable: true,
   },
-  SHUTTING_DOWN: { meaning: 'the gateway drained and ended the stream', arises: ['stream'], retryable: true },
+  SHUTTING_DOWN: {
+    meaning:
+      'this gateway replica is shutting down: it refused a new chat, or drained and ended the stream; reconnect (the load balancer sends you to another replica) and retry',
+    arises: ['resolver', 'stream'],
+    retryable: true,
+  },
+  DUPLICATE_REQUEST: {
+    meaning:
+      'a chat with this `clientRequestId` already ran or is running (within 24 hours); `extensions.requestId` names it. No upstream call was made',
+    arises: ['resolver'],
+    retryable: false,
+  },
   TENANT_DELETED: {
     meaning: "the caller's tenant was deleted while the stream ran",
     arises: ['stream'],

@@ -3,9 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ErrorCode, KeywardError } from '../common/errors';
 import { TenantEntity } from '../modules/tenant/tenant.entity';
 import { BudgetReservationEntity } from './budget-reservation.entity';
-
-/** How long a reservation counts if its request never settles (the process died mid-stream). */
-const RESERVATION_TTL_MS = 30 * 60_000;
+import type { ReservationHolder } from './reservation-holder';
 
 export const monthStartUtc = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
 
@@ -16,7 +14,10 @@ export const monthStartUtc = (now: Date): Date => new Date(Date.UTC(now.getUTCFu
  * requests can never together exceed the budget by more than one request's estimate error.
  */
 export class BudgetGuard {
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly holder: ReservationHolder,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   /** Returns the reservation id, or null when the tenant has no budget. */
   async reserve(em: EntityManager, tenantId: string, worstCaseUsd: number): Promise<string | null> {
@@ -38,7 +39,8 @@ export class BudgetGuard {
       const reservation = tx.create(BudgetReservationEntity, {
         tenant: tenantId,
         amountUsd: worstCaseUsd,
-        expiresAt: new Date(now.getTime() + RESERVATION_TTL_MS),
+        replicaId: this.holder.replicaId,
+        expiresAt: new Date(now.getTime() + this.holder.leaseMs),
       });
       await tx.flush();
       return reservation.id;
@@ -82,6 +84,11 @@ export class BudgetGuard {
       reservation.amountUsd = worstCaseUsd;
       await tx.flush();
     });
+  }
+
+  /** Gives a reservation back when its chat does not go ahead. */
+  async release(em: EntityManager, reservationId: string | null): Promise<void> {
+    if (reservationId) await em.fork().nativeDelete(BudgetReservationEntity, { id: reservationId });
   }
 
   /** Releases a reservation inside the transaction that records the actual usage. */

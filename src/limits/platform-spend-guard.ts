@@ -5,9 +5,7 @@ import { KeySource } from '../modules/credential/key-source';
 import { TenantEntity } from '../modules/tenant/tenant.entity';
 import { monthStartUtc } from './budget-guard';
 import { PlatformSpendReservationEntity } from './platform-spend-reservation.entity';
-
-/** How long a reservation counts if its request never settles (the process died mid-stream). */
-const RESERVATION_TTL_MS = 30 * 60_000;
+import type { ReservationHolder } from './reservation-holder';
 
 export const platformKeyDisabled = () =>
   new KeywardError(ErrorCode.PLATFORM_KEY_DISABLED, 'The operator has switched off the platform key for your tenant');
@@ -20,7 +18,10 @@ export const platformKeyDisabled = () =>
  * chats cannot together overspend the cap.
  */
 export class PlatformSpendGuard {
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly holder: ReservationHolder,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   /**
    * Returns the reservation id, or null when the tenant has no cap. Re-reads the operator's
@@ -49,7 +50,8 @@ export class PlatformSpendGuard {
       const reservation = tx.create(PlatformSpendReservationEntity, {
         tenant: tenantId,
         amountUsd: worstCaseUsd,
-        expiresAt: new Date(now.getTime() + RESERVATION_TTL_MS),
+        replicaId: this.holder.replicaId,
+        expiresAt: new Date(now.getTime() + this.holder.leaseMs),
       });
       await tx.flush();
       return reservation.id;

@@ -9,7 +9,7 @@ import { TenantEntity } from '../modules/tenant/tenant.entity';
 @Entity({ tableName: 'platform_spend_reservations' })
 @Index({ properties: ['tenant', 'expiresAt'], name: 'platform_spend_reservations_tenant_expires_index' })
 export class PlatformSpendReservationEntity {
-  [OptionalProps]?: 'createdAt';
+  [OptionalProps]?: 'createdAt' | 'replicaId';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -19,6 +19,10 @@ export class PlatformSpendReservationEntity {
 
   @Property({ type: 'double' })
   amountUsd!: number;
+
+  /** The replica whose chat holds it; it renews `expiresAt` while it runs (see ReplicaLeaseKeeper). */
+  @Property({ type: 'uuid', nullable: true })
+  replicaId?: string | null;
 
   @Property({ type: 'datetime' })
   expiresAt!: Date;

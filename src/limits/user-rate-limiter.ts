@@ -1,16 +1,57 @@
 import type { Knex } from '@mikro-orm/postgresql';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import { ErrorCode, KeywardError } from '../common/errors';
+import type { Redis } from '../db/redis';
+
+/** Builds the limiter for one limit value (requests per minute). */
+export type RateLimiterStore = (points: number) => RateLimiterAbstract;
+
+/** Counts in PostgreSQL's `rate_limits` table, shared by every gateway process. */
+export const postgresRateLimits =
+  (knex: Knex): RateLimiterStore =>
+  (points) =>
+    new RateLimiterPostgres({
+      storeClient: unnamedStatements(knex),
+      storeType: 'pool',
+      tableName: 'rate_limits',
+      tableCreated: true,
+      keyPrefix: 'rpm',
+      points,
+      duration: 60,
+      clearExpiredByTimeout: false,
+    });
 
 /**
- * Requests per minute per user, from the tenant policy, counted in PostgreSQL by
- * rate-limiter-flexible so every gateway process shares one count.
+ * Counts in Redis, shared by every gateway process. While Redis is unreachable each process
+ * counts on its own in memory (rate-limiter-flexible's insurance limiter), so N replicas then
+ * allow up to N times the limit.
+ */
+export const redisRateLimits =
+  (redis: Redis, keyPrefix: string): RateLimiterStore =>
+  (points) =>
+    new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: `${keyPrefix}rpm`,
+      points,
+      duration: 60,
+      insuranceLimiter: new RateLimiterMemory({ keyPrefix: 'rpm-insurance', points, duration: 60 }),
+    });
+
+/**
+ * Requests per minute per user, from the tenant policy, counted by rate-limiter-flexible in a
+ * store every gateway process shares (PostgreSQL, or Redis with KEYWARD_REDIS_URL).
  */
 export class UserRateLimiter {
-  /** One limiter per distinct limit value; they share the table and key space. */
-  private readonly limiters = new Map<number, RateLimiterPostgres>();
+  /** One limiter per distinct limit value; they share the store and key space. */
+  private readonly limiters = new Map<number, RateLimiterAbstract>();
 
-  constructor(private readonly knex: Knex) {}
+  constructor(private readonly store: RateLimiterStore) {}
 
   async consume(userId: string, requestsPerMinute: number | null): Promise<void> {
     if (requestsPerMinute === null) return;
@@ -25,19 +66,10 @@ export class UserRateLimiter {
     }
   }
 
-  private limiterFor(points: number): RateLimiterPostgres {
+  private limiterFor(points: number): RateLimiterAbstract {
     let limiter = this.limiters.get(points);
     if (!limiter) {
-      limiter = new RateLimiterPostgres({
-        storeClient: unnamedStatements(this.knex),
-        storeType: 'pool',
-        tableName: 'rate_limits',
-        tableCreated: true,
-        keyPrefix: 'rpm',
-        points,
-        duration: 60,
-        clearExpiredByTimeout: false,
-      });
+      limiter = this.store(points);
       this.limiters.set(points, limiter);
     }
     return limiter;

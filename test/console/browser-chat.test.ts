@@ -4,12 +4,14 @@ import {
   chatTenant,
   startChatEnvironment,
   upstreamFor,
+  usageRows,
   type ChatEnvironment,
   type ChatTenant,
 } from '../support/chat-harness';
 import { launchBrowser, openPage, screenshot, signIn, tabTo, type WatchedPage } from '../support/browser';
 import { anthropicKey } from '../support/fixtures';
 import { ok } from '../support/graphql-client';
+import { sql } from '../support/sql';
 
 /**
  * A member in a real browser: sign-in, personal keys, model selection and streaming chat,
@@ -285,3 +287,24 @@ async function expectText(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+test('each send carries a fresh clientRequestId, so a re-submitted chat would be refused rather than charged twice', async () => {
+  const { page } = watched;
+  await signIn(page, origin, tenant.member.token);
+  const claimed = () =>
+    sql<{ client_request_id: string; request_id: string }>(
+      'select client_request_id, request_id from chat_client_requests where user_id = $1',
+      [tenant.member.userId],
+    );
+  const before = new Set((await claimed()).map((row) => row.client_request_id));
+  env.anthropic.setBehaviour({ kind: 'stream', tokens: ['one', ' reply'] });
+  for (const message of ['First send', 'Second send']) {
+    await page.getByRole('textbox', { name: 'Message' }).fill(message);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expectText(page.locator('.turn.assistant').last(), /one reply/);
+  }
+  const fresh = (await claimed()).filter((row) => !before.has(row.client_request_id));
+  expect(fresh).toHaveLength(2);
+  expect(fresh[0].client_request_id).not.toBe(fresh[1].client_request_id);
+  for (const row of fresh) expect(await usageRows(row.request_id)).toHaveLength(1);
+});

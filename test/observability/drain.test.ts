@@ -17,7 +17,7 @@ import { freePort, spawnGateway, killAllGateways, type GatewayProcess } from '..
 
 /**
  * docs/operations.md "Shutdown": on stop the gateway stops being ready, refuses new chat streams
- * (RATE_LIMITED), lets open streams finish for up to KEYWARD_DRAIN_SECONDS, then ends the rest
+ * (SHUTTING_DOWN), lets open streams finish for up to KEYWARD_DRAIN_SECONDS, then ends the rest
  * with a retryable ChatFailed SHUTTING_DOWN after recording their usage.
  */
 
@@ -70,7 +70,7 @@ describe('in process (KEYWARD_DRAIN_SECONDS=1)', () => {
       expect(notReady.status).toBe(503);
       expect(await notReady.json()).toEqual({ status: 'draining' });
       const refused = uniqueText('refused');
-      expect(await refusedChat(env.gw, other.token, { message: refused })).toBe('RATE_LIMITED');
+      expect(await refusedChat(env.gw, other.token, { message: refused })).toBe('SHUTTING_DOWN');
       expect(upstreamFor(env.anthropic, refused)).toHaveLength(0);
       expect(slow.isEnded).toBe(false);
 

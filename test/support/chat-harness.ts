@@ -171,6 +171,8 @@ export class OpenChat {
   socket: WebSocket | undefined;
   private readonly waiters = new Set<() => void>();
   private ended = false;
+  /** How the subscription ended: `complete` from the server, or an error (a refusal, or the socket closed). */
+  endedBy: 'complete' | 'error' | undefined;
   private unsubscribeFn: () => void = () => undefined;
 
   constructor(
@@ -203,9 +205,13 @@ export class OpenChat {
           },
           error: (error) => {
             if (Array.isArray(error)) this.run.accept({ errors: error as GraphQLErrorView[] });
+            this.endedBy ??= 'error';
             finish();
           },
-          complete: finish,
+          complete: () => {
+            this.endedBy ??= 'complete';
+            finish();
+          },
         },
       );
     });

@@ -466,6 +466,7 @@ export interface ChatInputArgs {
   model?: string;
   keySource?: KeySourceName;
   maxTokens?: number;
+  clientRequestId?: string;
 }
 
 export interface ChatStartedEvent {
