@@ -14,6 +14,8 @@ export interface Extra {
   readonly ip: string | null;
   /** Called when connection_init carried a valid token: the socket no longer counts as unauthenticated. */
   readonly authenticated: () => void;
+  /** The socket's sender (batchedSender), for messages written without graphql-ws. */
+  readonly send: (data: string) => Promise<void> | void;
 }
 
 export interface SocketPolicy {
@@ -59,16 +61,17 @@ export function serveOverWs(
     const authenticated = admitUnauthenticated(socket, ip, policy);
     if (!authenticated) return;
     const stopKeepAlive = keepAlive(socket, policy.keepAliveMs);
+    const send = batchedSender(socket, request.socket);
 
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: batchedSender(socket, request.socket),
+        send,
         close: (code, reason) => socket.close(code, reason),
         onMessage: (onMessage) =>
           socket.on('message', (data) => handleMessage(socket, log, () => onMessage(String(data)))),
       },
-      { socket, request, ip, authenticated },
+      { socket, request, ip, authenticated, send },
     );
 
     socket.once('close', (code, reason) => {
