@@ -16,6 +16,7 @@ export class SseParser {
   private event = '';
   private data = '';
   private hasData = false;
+  private afterCarriageReturn = false;
 
   constructor(private readonly onEvent: SseEventHandler) {}
 
@@ -23,16 +24,20 @@ export class SseParser {
     const text = this.pending === '' ? chunk : this.pending + chunk;
     const hasCarriageReturn = text.includes('\r');
     let start = 0;
+    // The previous read ended in a CR: a LF starting this one is the rest of that CRLF.
+    if (this.afterCarriageReturn) {
+      this.afterCarriageReturn = false;
+      if (text.charCodeAt(0) === LF) start = 1;
+    }
     for (;;) {
       let end = text.indexOf('\n', start);
       let next = end + 1;
       if (hasCarriageReturn) {
         const cr = text.indexOf('\r', start);
         if (cr !== -1 && (end === -1 || cr < end)) {
-          // A CR at the very end may be the first half of a CRLF split across reads: wait for more.
-          if (cr === text.length - 1) break;
           end = cr;
           next = text.charCodeAt(cr + 1) === LF ? cr + 2 : cr + 1;
+          if (cr === text.length - 1) this.afterCarriageReturn = true;
         }
       }
       if (end === -1) break;
