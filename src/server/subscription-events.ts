@@ -78,8 +78,10 @@ export function createSubscriber(
     if (!lean)
       return mapAsyncIterator(source, (payload) => execute({ ...args, rootValue: payload }) as ExecutionResult);
     const sink = sinkOf(args);
-    const template = sink && isDivertible(source) ? templateOf(lean, args.contextValue) : null;
-    if (sink && template && isDivertible(source)) writeDeltasDirectly(source, sink, template);
+    if (sink && isDivertible(source)) {
+      const template = templateOf(lean, args.contextValue);
+      if (template) writeDeltasDirectly(source, sink, template);
+    }
     return mapEvents(
       source,
       (payload) => lean.query(payload, args.contextValue, {}) as ExecutionResult | Promise<ExecutionResult>,
