@@ -4,8 +4,9 @@
  *   npm run build && node dist/bench/chat-streaming.js
  *
  * For each upstream format in BENCH_FORMATS (anthropic,openai), a local server of that API runs in
- * this process and streams BENCH_TOKENS text deltas with no delay: the Anthropic Messages API
- * (test/support/anthropic-server) or OpenAI Chat Completions (test/support/openai-server). A real
+ * a process of its own (bench/support/upstream-child) and streams BENCH_TOKENS text deltas with no
+ * delay: the Anthropic Messages API (test/support/anthropic-server) or OpenAI Chat Completions
+ * (test/support/openai-server). A real
  * gateway runs as a child process (`node dist/src/main.js`, NODE_ENV=production, LOG_LEVEL=warn;
  * embedded PGlite in a temp dir, or a fresh database on the server in DATABASE_URL) pointed at
  * that upstream, with tenants and users created through the GraphQL API. Anthropic chats use a
@@ -14,12 +15,15 @@
  *
  * 1. Overhead, per format, at each concurrency in BENCH_CONCURRENCY (1,16,64): rounds of the same
  *    chat
- *    - direct: the provider's SDK to the upstream (@anthropic-ai/sdk `messages.create`, openai
- *      `chat.completions.create` with `stream_options.include_usage`), streaming, with the same
- *      key, model, message and max_tokens the gateway sends;
+ *    - direct (the baseline): a lean HTTP client (node:http, keep-alive, the raw body scanned for
+ *      delta markers, as peerbench's load client), with the same key, model, message and
+ *      max_tokens the gateway sends;
+ *    - sdk: the provider's SDK to the upstream (@anthropic-ai/sdk `messages.create`, openai
+ *      `chat.completions.create` with `stream_options.include_usage`), for reference: its own
+ *      parsing costs the client more than the lean one;
  *    - gateway: the `chat` subscription over graphql-ws, one client (one socket) per worker,
  *      reused for every stream of the worker;
- *    interleaved D G G D D G … in one run so machine noise hits both. Time to first token runs
+ *    interleaved (D S G, G S D, …) in one run so machine noise hits all three. Time to first token runs
  *    from the subscribe / request call to the first text delta; total time to ChatCompleted /
  *    message_stop (OpenAI: the end of the stream, after the usage chunk). Each round is
  *    BENCH_STREAMS_PER_WORKER streams per worker (at least BENCH_MIN_STREAMS_PER_ROUND), and stops
@@ -38,8 +42,10 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
-import { startAnthropicServer, type AnthropicServer } from '../test/support/anthropic-server';
-import { startOpenAiServer, type OpenAiServer } from '../test/support/openai-server';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { resolve } from 'node:path';
+import { startAnthropicServer } from '../test/support/anthropic-server';
 import {
   BENCH_MODELS,
   chatInput,
@@ -48,6 +54,8 @@ import {
   directChat,
   directClient,
   gatewayChat,
+  leanDirectChat,
+  leanDirectClient,
   replyTokens,
   type BenchFormat,
   type BenchKeys,
@@ -55,6 +63,7 @@ import {
   type ChatHandle,
   type ChatTiming,
   type DirectClient,
+  type LeanDirectClient,
 } from './support/chat-clients';
 import { startGatewayChild, type GatewayChild, type GatewayChildOptions } from './support/gateway-child';
 import {
@@ -92,7 +101,8 @@ const IDLE_SOCKETS = intFromEnv('BENCH_IDLE_SOCKETS', 50);
 
 const log = progress('chat-streaming');
 
-type Mode = 'direct' | 'gateway';
+type Mode = 'direct' | 'sdk' | 'gateway';
+const MODES: readonly Mode[] = ['direct', 'sdk', 'gateway'];
 
 interface RoundResult {
   mode: Mode;
@@ -107,44 +117,63 @@ interface RoundResult {
 }
 
 /** A local upstream of one format, and how the gateway child and the bench's users reach it. */
-type Upstream = { gatewayOptions: GatewayChildOptions; keys: BenchKeys; describe: string } & (
-  { format: 'anthropic'; server: AnthropicServer } | { format: 'openai'; server: OpenAiServer }
-);
+interface Upstream {
+  format: BenchFormat;
+  baseURL: string;
+  gatewayOptions: GatewayChildOptions;
+  keys: BenchKeys;
+  describe: string;
+  close(): Promise<void>;
+}
+
+/** The upstream child (bench/support/upstream-child.js) for `format`, once it listens. */
+async function spawnUpstream(format: BenchFormat): Promise<{ baseURL: string; child: ChildProcess }> {
+  const script = resolve(__dirname, 'support/upstream-child.js');
+  const child = spawn(process.execPath, [script, format, String(TOKENS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolveLine, reject) => {
+    lines.once('line', resolveLine);
+    child.once('exit', (code) => reject(new Error(`upstream child exited with ${code}`)));
+  });
+  return { baseURL: (JSON.parse(first) as { baseURL: string }).baseURL, child };
+}
 
 async function startUpstream(format: BenchFormat): Promise<Upstream> {
-  const describe = `local ${format === 'anthropic' ? 'Anthropic Messages' : 'OpenAI Chat Completions'} API server in the bench process, ${TOKENS} text deltas, no delay`;
+  const describe = `local ${format === 'anthropic' ? 'Anthropic Messages' : 'OpenAI Chat Completions'} API server in its own process, ${TOKENS} text deltas, no delay`;
+  const { baseURL, child } = await spawnUpstream(format);
+  const close = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGTERM');
+    await exited;
+  };
   if (format === 'anthropic') {
-    const server = await startAnthropicServer();
     return {
       format,
-      server,
+      baseURL,
       describe,
-      gatewayOptions: { upstreamBaseUrl: server.baseURL },
+      close,
+      gatewayOptions: { upstreamBaseUrl: baseURL },
       keys: { source: 'TENANT' },
     };
   }
-  const server = await startOpenAiServer('openai');
   const platformKey = `sk-proj-bench-${randomBytes(32).toString('base64url')}`;
   return {
     format,
-    server,
+    baseURL,
     describe,
-    gatewayOptions: { env: { OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: platformKey } },
+    close,
+    gatewayOptions: { env: { OPENAI_BASE_URL: baseURL, OPENAI_API_KEY: platformKey } },
     keys: { source: 'PLATFORM', apiKey: platformKey },
   };
-}
-
-/** Every request streams `tokens` text deltas with no delay; the records so far are dropped. */
-function streamReplies(upstream: Upstream, tokens: number): void {
-  upstream.server.setBehaviour({ kind: 'stream', tokens: replyTokens(tokens), delayMs: 0 });
-  upstream.server.requests.splice(0);
 }
 
 interface World {
   upstream: Upstream;
   gateway: GatewayChild;
   users: BenchUser[];
-  direct: Map<number, DirectClient>;
+  direct: Map<number, LeanDirectClient>;
+  sdk: Map<number, DirectClient>;
 }
 
 async function runRound(world: World, mode: Mode, sockets: Client[], streams: number): Promise<RoundResult> {
@@ -160,8 +189,10 @@ async function runRound(world: World, mode: Mode, sockets: Client[], streams: nu
         issued++;
         const timing: ChatTiming =
           mode === 'direct'
-            ? await directChat(world.direct.get(user.tenantIndex)!, STREAM_TIMEOUT_MS)
-            : await gatewayChat(sockets[worker], chatInput(world.upstream.format), STREAM_TIMEOUT_MS).done;
+            ? await leanDirectChat(world.direct.get(user.tenantIndex)!, STREAM_TIMEOUT_MS)
+            : mode === 'sdk'
+              ? await directChat(world.sdk.get(user.tenantIndex)!, STREAM_TIMEOUT_MS)
+              : await gatewayChat(sockets[worker], chatInput(world.upstream.format), STREAM_TIMEOUT_MS).done;
         if (!timing.ok || timing.deltas !== TOKENS) {
           result.errors.push(timing.error ?? `DELTAS_${timing.deltas}`);
           continue;
@@ -219,11 +250,14 @@ async function startWorld(upstream: Upstream): Promise<World> {
     `${upstream.format}: gateway pid ${gateway.pid} on ${gateway.url} (${gateway.database}); creating ${TENANTS} tenants × ${USERS_PER_TENANT} users (${upstream.keys.source} key)`,
   );
   const users = await createBenchUsers(gateway.url, gateway.platformToken, TENANTS, USERS_PER_TENANT, upstream.keys);
-  const direct = new Map<number, DirectClient>();
-  for (const user of users)
-    if (!direct.has(user.tenantIndex))
-      direct.set(user.tenantIndex, directClient(upstream.format, upstream.server.baseURL, user.apiKey));
-  return { upstream, gateway, users, direct };
+  const direct = new Map<number, LeanDirectClient>();
+  const sdk = new Map<number, DirectClient>();
+  for (const user of users) {
+    if (direct.has(user.tenantIndex)) continue;
+    direct.set(user.tenantIndex, leanDirectClient(upstream.format, upstream.baseURL, user.apiKey));
+    sdk.set(user.tenantIndex, directClient(upstream.format, upstream.baseURL, user.apiKey));
+  }
+  return { upstream, gateway, users, direct, sdk };
 }
 
 async function connectSockets(world: World, count: number): Promise<Client[]> {
@@ -242,7 +276,6 @@ async function connectSockets(world: World, count: number): Promise<Client[]> {
 }
 
 async function overhead(upstream: Upstream) {
-  streamReplies(upstream, TOKENS);
   const world = await startWorld(upstream);
   const levels = [];
   try {
@@ -250,20 +283,19 @@ async function overhead(upstream: Upstream) {
       const sockets = await connectSockets(world, concurrency);
       const streams = Math.max(MIN_STREAMS_PER_ROUND, STREAMS_PER_WORKER * concurrency);
       // Warm-up (not recorded): JIT, connection pools, data-key cache.
-      for (const mode of ['direct', 'gateway'] as const) {
+      for (const mode of MODES) {
         const warm = await runRound(world, mode, sockets, Math.min(streams, Math.max(50, 4 * concurrency)));
         if (warm.errors.length)
           log(`warm-up ${mode} c=${concurrency}: ${warm.errors.length} errors (${warm.errors.slice(0, 3).join(', ')})`);
       }
-      const byMode: Record<Mode, RoundResult[]> = { direct: [], gateway: [] };
+      const byMode: Record<Mode, RoundResult[]> = { direct: [], sdk: [], gateway: [] };
       const loadBefore = loadAverage();
-      // D G G D D G …: each mode goes first as often as the other.
+      // D S G, G S D, …: each mode comes first as often as last.
       for (let r = 0; r < ROUNDS; r++) {
-        const order: Mode[] = r % 2 === 0 ? ['direct', 'gateway'] : ['gateway', 'direct'];
+        const order: Mode[] = r % 2 === 0 ? [...MODES] : [...MODES].reverse();
         for (const mode of order) {
           const result = await runRound(world, mode, sockets, streams);
           byMode[mode].push(result);
-          upstream.server.requests.splice(0);
           log(
             `${upstream.format} c=${concurrency} round ${r + 1}/${ROUNDS} ${mode}: ${result.streams} streams in ${result.seconds.toFixed(2)} s ` +
               `(${(result.streams / result.seconds).toFixed(1)}/s), ttft p50 ${percentiles(result.ttft).p50Ms} ms, ${result.errors.length} errors`,
@@ -272,6 +304,7 @@ async function overhead(upstream: Upstream) {
       }
       for (const socket of sockets) await socket.dispose();
       const direct = summarizeMode(byMode.direct);
+      const sdk = summarizeMode(byMode.sdk);
       const gateway = summarizeMode(byMode.gateway);
       levels.push({
         concurrency,
@@ -279,6 +312,7 @@ async function overhead(upstream: Upstream) {
         loadAverageBefore: loadBefore,
         loadAverageAfter: loadAverage(),
         direct,
+        sdk,
         gateway,
         added: {
           ttftP50Ms: round(gateway.ttft.p50Ms - direct.ttft.p50Ms),
@@ -288,6 +322,7 @@ async function overhead(upstream: Upstream) {
           totalP99Ms: round(gateway.total.p99Ms - direct.total.p99Ms),
         },
         gatewayShareOfDirectStreamsPerSecond: round(gateway.streamsPerSecond / direct.streamsPerSecond, 3),
+        gatewayShareOfSdkStreamsPerSecond: round(gateway.streamsPerSecond / sdk.streamsPerSecond, 3),
       });
     }
     return {
@@ -346,10 +381,19 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
   return false;
 }
 
-async function idleMemory(anthropic: Extract<Upstream, { format: 'anthropic' }>) {
-  const upstream = anthropic.server;
-  streamReplies(anthropic, TOKENS);
-  const world = await startWorld(anthropic);
+/** Needs the upstream's request records and a 'hang' behaviour: the Anthropic server runs in this process. */
+async function idleMemory() {
+  const upstream = await startAnthropicServer();
+  upstream.setBehaviour({ kind: 'stream', tokens: replyTokens(TOKENS), delayMs: 0 });
+  const local: Upstream = {
+    format: 'anthropic',
+    baseURL: upstream.baseURL,
+    describe: 'local Anthropic Messages API server in the bench process',
+    close: () => upstream.close(),
+    gatewayOptions: { upstreamBaseUrl: upstream.baseURL },
+    keys: { source: 'TENANT' },
+  };
+  const world = await startWorld(local);
   try {
     const sockets = await connectSockets(world, IDLE_SOCKETS);
     // Warm up with ordinary streams so JIT, pools and caches are in the baseline.
@@ -431,6 +475,7 @@ async function idleMemory(anthropic: Extract<Upstream, { format: 'anthropic' }>)
     };
   } finally {
     await world.gateway.stop();
+    await upstream.close();
   }
 }
 
@@ -468,7 +513,7 @@ function markdown(results: Overhead[], idle: Awaited<ReturnType<typeof idleMemor
       '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const level of result.levels) {
-      for (const mode of ['direct', 'gateway'] as const) {
+      for (const mode of MODES) {
         const m = level[mode];
         lines.push(
           `| ${level.concurrency} | ${mode}${m.errors ? ` (${m.errors} errors)` : ''} | ${m.streams} | ${ms(m.ttft.p50Ms)} | ${ms(m.ttft.p95Ms)} | ${ms(m.ttft.p99Ms)} | ` +
@@ -499,16 +544,14 @@ async function main(): Promise<void> {
   for (const format of FORMATS) {
     const upstream = await startUpstream(format);
     try {
-      log(
-        `${format}: upstream on ${upstream.server.baseURL}; ${TOKENS} tokens, no delay; concurrency ${LEVELS.join(', ')}`,
-      );
+      log(`${format}: upstream on ${upstream.baseURL}; ${TOKENS} tokens, no delay; concurrency ${LEVELS.join(', ')}`);
       results.push(await overhead(upstream));
-      if (upstream.format === 'anthropic') {
-        log(`overhead done; idle-stream memory with ${IDLE_STREAMS} streams on a fresh gateway`);
-        idle = await idleMemory(upstream);
-      }
     } finally {
-      await upstream.server.close();
+      await upstream.close();
+    }
+    if (format === 'anthropic') {
+      log(`overhead done; idle-stream memory with ${IDLE_STREAMS} streams on a fresh gateway`);
+      idle = await idleMemory();
     }
   }
   const summary = {

@@ -80,9 +80,9 @@ const log = progress('replicas');
 
 /** The upstream child: where it listens, and how to stop it. */
 async function startUpstreamChild(): Promise<{ baseURL: string; child: ChildProcess; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [join(__dirname, 'support/upstream-child.js')], {
-    env: { ...process.env, BENCH_TOKENS: String(TOKENS), BENCH_DELAY_MS: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  // The child also stops when its stdin closes, so it never outlives the bench.
+  const child = spawn(process.execPath, [join(__dirname, 'support/upstream-child.js'), 'anthropic', String(TOKENS)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const [line] = (await Promise.race([

@@ -4,6 +4,7 @@
  * Anthropic Messages API, openai for OpenAI Chat Completions), timed the same way.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import Anthropic from '@anthropic-ai/sdk';
 import { createClient, type Client } from 'graphql-ws';
@@ -325,3 +326,99 @@ export const chatInput = (format: BenchFormat = 'anthropic') => ({
   model: BENCH_MODELS[format],
   maxTokens: BENCH_MAX_TOKENS,
 });
+
+/** What marks a text delta and the end of a reply in each format's raw stream. */
+const LEAN_MARKERS: Record<BenchFormat, { delta: RegExp; end: string; path: string }> = {
+  anthropic: { delta: /"text_delta"/g, end: 'message_stop', path: '/v1/messages' },
+  openai: { delta: /"content":"[^"]/g, end: '[DONE]', path: '/chat/completions' },
+};
+
+/**
+ * The leanest direct client: node:http on a keep-alive agent, the same request the SDK sends, and
+ * the raw body scanned for delta markers (as peerbench's load client does), without an SDK or an
+ * SSE parser. It is the baseline: an SDK client in the bench process costs more than the gateway's
+ * own relaying and hid part of it (issue 15).
+ */
+export interface LeanDirectClient {
+  format: BenchFormat;
+  url: URL;
+  agent: http.Agent;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function leanDirectClient(format: BenchFormat, baseURL: string, apiKey: string): LeanDirectClient {
+  const base = baseURL.endsWith('/') ? baseURL.slice(0, -1) : baseURL;
+  const body =
+    format === 'anthropic'
+      ? {
+          model: BENCH_MODELS.anthropic,
+          max_tokens: BENCH_MAX_TOKENS,
+          messages: [{ role: 'user', content: BENCH_MESSAGE }],
+          stream: true,
+        }
+      : {
+          model: BENCH_MODELS.openai,
+          messages: [{ role: 'user', content: BENCH_MESSAGE }],
+          max_completion_tokens: BENCH_MAX_TOKENS,
+          stream: true,
+          stream_options: { include_usage: true },
+        };
+  return {
+    format,
+    url: new URL(`${base}${LEAN_MARKERS[format].path}`),
+    agent: new http.Agent({ keepAlive: true }),
+    headers: {
+      'content-type': 'application/json',
+      ...(format === 'anthropic'
+        ? { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' }
+        : { authorization: `Bearer ${apiKey}` }),
+    },
+    body: JSON.stringify(body),
+  };
+}
+
+export function leanDirectChat(client: LeanDirectClient, timeoutMs: number): Promise<ChatTiming> {
+  const markers = LEAN_MARKERS[client.format];
+  return new Promise((resolve) => {
+    const timing: ChatTiming = { ok: false, deltas: 0 };
+    const start = performance.now();
+    // Markers may be split across reads: each read is scanned with the end of the one before,
+    // counting only matches that end in the new read.
+    let tail = '';
+    const finish = (error?: string) => {
+      clearTimeout(timer);
+      if (error) timing.error = error;
+      resolve(timing);
+    };
+    const request = http.request(client.url, { method: 'POST', agent: client.agent, headers: client.headers });
+    const timer = setTimeout(() => request.destroy(new Error('TIMEOUT')), timeoutMs);
+    request.once('error', (error) => finish(error.message));
+    request.once('response', (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        return finish(`HTTP_${response.statusCode}`);
+      }
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        const now = performance.now() - start;
+        const scanned = tail + chunk;
+        let found = 0;
+        for (const match of scanned.matchAll(markers.delta)) if (match.index + match[0].length > tail.length) found++;
+        if (found > 0) {
+          timing.ttftMs ??= now;
+          timing.lastDeltaMs = now;
+          timing.deltas += found;
+        }
+        tail = scanned.slice(-32);
+      });
+      response.once('end', () => {
+        timing.totalMs = performance.now() - start;
+        timing.ok = tail.includes(markers.end);
+        finish(timing.ok ? undefined : 'NO_END_MARKER');
+      });
+      response.once('error', (error) => finish(error.message));
+    });
+    request.end(client.body);
+  });
+}

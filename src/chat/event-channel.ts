@@ -19,6 +19,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
   private ended = false;
   private interrupted = false;
   private reason: InterruptReason | null = null;
+  private take: ((value: T) => boolean) | null = null;
 
   /** Aborted when the consumer goes away (unsubscribe, socket closed, server drain). */
   get signal(): AbortSignal {
@@ -49,8 +50,19 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
     this.controller.abort();
   }
 
+  /**
+   * Lets a consumer take values at once, synchronously, as they are pushed, instead of through
+   * `next()` (no promise per value). `take` is offered a value only while the consumer is waiting
+   * in `next()` with nothing queued, so the order is kept; a value it declines (returns false)
+   * goes the usual way.
+   */
+  divert(take: (value: T) => boolean): void {
+    this.take = take;
+  }
+
   push(value: T): void {
     if (this.ended) return;
+    if (this.take && this.waiters.length > 0 && this.queue.length === 0 && this.take(value)) return;
     const waiter = this.waiters.shift();
     if (waiter) waiter({ value, done: false });
     else this.queue.push(value);

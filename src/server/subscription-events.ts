@@ -15,6 +15,14 @@ import {
 } from 'graphql';
 import { mapAsyncIterator } from 'graphql/execution/mapAsyncIterator';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
+import type { ChatDelta } from '../chat/chat-event.type';
+import {
+  deltaTemplate,
+  isDivertible,
+  writeDeltasDirectly,
+  type DeltaTemplate,
+  type DirectSink,
+} from './ws/direct-deltas';
 
 type SubscriptionResult = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
 
@@ -31,8 +39,15 @@ type EventExecutor = (payload: unknown) => ExecutionResult | Promise<ExecutionRe
  * fields take none, compiled once per document with graphql-jit. The root field's resolver still
  * runs per event, with no arguments; Keyward's `chat` resolver passes the event through. Any
  * other document takes graphql-js's own path.
+ *
+ * With a lean query and a `sinkOf` for the operation, ChatDelta events skip even that: their
+ * `next` message is a template cut once from the compiled query's result (see direct-deltas.ts),
+ * written straight to the socket as the delta is pushed.
  */
-export function createSubscriber(schema: GraphQLSchema): (args: ExecutionArgs) => Promise<SubscriptionResult> {
+export function createSubscriber(
+  schema: GraphQLSchema,
+  sinkOf: (args: ExecutionArgs) => DirectSink | undefined = () => undefined,
+): (args: ExecutionArgs) => Promise<SubscriptionResult> {
   const eventSchema = withoutSubscriptionArguments(schema);
   /** Per document: the compiled lean query, or null for graphql-js's own path. */
   const leanQueries = new WeakMap<DocumentNode, LeanQuery | null>();
@@ -46,6 +61,15 @@ export function createSubscriber(schema: GraphQLSchema): (args: ExecutionArgs) =
     }
     return lean;
   };
+  const templates = new WeakMap<LeanQuery, DeltaTemplate | null>();
+  const templateOf = (lean: LeanQuery, contextValue: unknown): DeltaTemplate | null => {
+    let template = templates.get(lean);
+    if (template === undefined) {
+      template = deltaTemplate((event: ChatDelta) => lean.query(event, contextValue, {}));
+      templates.set(lean, template);
+    }
+    return template;
+  };
 
   return async (args) => {
     const source = await createSourceEventStream(args);
@@ -53,6 +77,11 @@ export function createSubscriber(schema: GraphQLSchema): (args: ExecutionArgs) =
     const lean = leanQueryOf(args);
     if (!lean)
       return mapAsyncIterator(source, (payload) => execute({ ...args, rootValue: payload }) as ExecutionResult);
+    const sink = sinkOf(args);
+    if (sink && isDivertible(source)) {
+      const template = templateOf(lean, args.contextValue);
+      if (template) writeDeltasDirectly(source, sink, template);
+    }
     return mapEvents(
       source,
       (payload) => lean.query(payload, args.contextValue, {}) as ExecutionResult | Promise<ExecutionResult>,

@@ -18,6 +18,7 @@ import { coerceVariables, findOperation } from './ws/operation-request';
 import { operationKey, OperationTracker, type TrackedOperation } from './ws/operation-tracker';
 import { verifyOrigin } from './ws/origin-policy';
 import { serveOverWs, type Extra } from './ws/socket-server';
+import type { DirectSink } from './ws/direct-deltas';
 
 export interface WebSocketOptions {
   httpServer: Server;
@@ -97,6 +98,8 @@ function graphqlWsServer(options: WebSocketOptions): GraphQLWsServer<Extra> {
     return formatted;
   };
   const keyOf = (ctx: ConnectionContext, id: string) => operationKey(ctx.extra.socket, id);
+  /** Each subscription's socket and id, for the deltas written without graphql-ws (direct-deltas.ts). */
+  const sinks = new WeakMap<ExecutionArgs, DirectSink>();
 
   /**
    * Everything between a subscribe message and execution: the document, the operation in it, its
@@ -125,18 +128,20 @@ function graphqlWsServer(options: WebSocketOptions): GraphQLWsServer<Extra> {
     });
     if (Array.isArray(contextValue)) return contextValue;
     tracked.principal = contextValue.principal;
-    return {
+    const args: ExecutionArgs = {
       schema,
       document: checked.document,
       operationName: payload.operationName,
       variableValues: variables.variableValues,
       contextValue,
     };
+    sinks.set(args, { id, send: ctx.extra.send });
+    return args;
   };
 
   return makeServer<Record<string, unknown> | undefined, Extra>({
     schema,
-    subscribe: createSubscriber(schema),
+    subscribe: createSubscriber(schema, (args) => sinks.get(args)),
     connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
     onConnect: async (ctx) => {
       const credentials = await contexts.checkConnection({

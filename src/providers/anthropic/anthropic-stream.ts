@@ -1,14 +1,16 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { Stream } from '@anthropic-ai/sdk/streaming';
 import type { MessageCreateParamsStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import type { ProviderEventSink, ProviderRequest } from '../provider-stream';
+import { readSseBody, SseParser } from '../sse-reader';
 import { classifyAnthropicError, midStreamFailure } from './anthropic-errors';
 
 /**
- * One streamed Messages API call, its events handed to `emit` as they arrive (a callback rather
- * than an async generator: one layer of promises less for every token). Resolves when the stream
- * ends. Aborting `signal` closes the upstream socket at once; the call then simply resolves (the
- * caller knows it aborted).
+ * One streamed Messages API call, its events handed to `emit` as they arrive. Resolves when the
+ * stream ends. Aborting `signal` closes the upstream socket at once; the call then simply resolves
+ * (the caller knows it aborted).
+ *
+ * The SDK makes the request (headers, base URL, errors before the answer), but its body is parsed
+ * here (SseParser: one JSON.parse per event, no promise or iterator step per event).
  * Failures are thrown as UpstreamFailure: classified by HTTP status until the response starts,
  * UPSTREAM_ERROR after it has (docs/api.md: an `error` event mid-stream, a truncated stream).
  */
@@ -22,7 +24,7 @@ export async function streamAnthropic(
   let outputTokens = 0;
   let stopReason: string | null = null;
   let finished = false;
-  let stream: Stream<RawMessageStreamEvent>;
+  let response: Response;
   try {
     const body: MessageCreateParamsStreaming = {
       model: request.model,
@@ -33,45 +35,52 @@ export async function streamAnthropic(
     };
     // The SDK's own low-level call rather than messages.create, which console.warn()s on every
     // request for a model Anthropic has deprecated (claude-sonnet-4-5, claude-opus-4-5): that
-    // would put unstructured lines in the log stream. Same endpoint, headers, retries and parser.
-    stream = await client.post<Stream<RawMessageStreamEvent>>('/v1/messages', {
-      body,
-      stream: true,
-      signal,
-      maxRetries: 0,
-    });
+    // would put unstructured lines in the log stream. Same endpoint, headers and error mapping;
+    // asResponse() hands back the answer (once it is a 200) with its body unread.
+    response = await client.post('/v1/messages', { body, stream: true, signal, maxRetries: 0 }).asResponse();
   } catch (error) {
     if (signal.aborted) return;
     throw classifyAnthropicError(error);
   }
-  try {
-    for await (const event of stream) {
-      switch (event.type) {
-        case 'message_start':
-          inputTokens = event.message.usage.input_tokens;
-          outputTokens = event.message.usage.output_tokens;
-          emit({ type: 'start', inputTokens });
-          break;
-        case 'content_block_delta':
-          if (event.delta.type === 'text_delta' && event.delta.text) emit({ type: 'delta', text: event.delta.text });
-          break;
-        case 'message_delta':
-          stopReason = event.delta.stop_reason;
-          outputTokens = event.usage.output_tokens;
-          if (typeof event.usage.input_tokens === 'number') inputTokens = event.usage.input_tokens;
-          break;
-        case 'message_stop':
-          finished = true;
-          break;
-        case 'content_block_start':
-        case 'content_block_stop':
-          break;
+  // As the SDK: events are told apart by their SSE name; `ping` and unknown names are skipped.
+  const parser = new SseParser((name, data) => {
+    switch (name) {
+      case 'message_start': {
+        const event = JSON.parse(data) as Extract<RawMessageStreamEvent, { type: 'message_start' }>;
+        inputTokens = event.message.usage.input_tokens;
+        outputTokens = event.message.usage.output_tokens;
+        emit({ type: 'start', inputTokens });
+        break;
       }
+      case 'content_block_delta': {
+        const event = JSON.parse(data) as Extract<RawMessageStreamEvent, { type: 'content_block_delta' }>;
+        if (event.delta.type === 'text_delta' && event.delta.text) emit({ type: 'delta', text: event.delta.text });
+        break;
+      }
+      case 'message_delta': {
+        const event = JSON.parse(data) as Extract<RawMessageStreamEvent, { type: 'message_delta' }>;
+        stopReason = event.delta.stop_reason;
+        outputTokens = event.usage.output_tokens;
+        if (typeof event.usage.input_tokens === 'number') inputTokens = event.usage.input_tokens;
+        break;
+      }
+      case 'message_stop':
+        finished = true;
+        break;
+      case 'content_block_start':
+      case 'content_block_stop':
+        break;
+      case 'error':
+        // The response had started (200). The event's type (usually overloaded_error) must not
+        // make it look like a 429/529 answer that was retried.
+        throw midStreamFailure();
     }
+  });
+  try {
+    await readSseBody(response.body, parser);
   } catch {
     if (signal.aborted) return;
-    // The response had started (200): an `error` event or a cut connection mid-stream. The event's
-    // type (usually overloaded_error) must not make it look like a 429/529 answer that was retried.
+    // An `error` event, a cut connection or an unparseable event, mid-stream.
     throw midStreamFailure();
   }
   if (signal.aborted) return;

@@ -1,11 +1,11 @@
 import type OpenAI from 'openai';
-import type { Stream } from 'openai/core/streaming';
 import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import type { ProviderEventSink, ProviderRequest } from '../provider-stream';
+import { readSseBody, SseParser } from '../sse-reader';
 import { classifyOpenAiError, openAiMidStreamFailure, type OpenAiCompatibleName } from './openai-errors';
 
 export interface OpenAiStreamOptions {
@@ -17,11 +17,16 @@ export interface OpenAiStreamOptions {
   maxTokensField: 'max_completion_tokens' | 'max_tokens';
 }
 
+/** A chunk as parsed from the wire; OpenRouter reports a failure during generation as `{error}`. */
+type WireChunk = ChatCompletionChunk & { error?: unknown };
+
 /**
  * One streamed Chat Completions call with `stream_options.include_usage`, its chunks handed to
  * `emit` as they arrive. Resolves when the stream ends; aborting `signal` closes the upstream
  * socket at once and the call then simply resolves (the caller knows it aborted).
  *
+ * The SDK makes the request (headers, base URL, errors before the answer); the body is parsed
+ * here as in streamAnthropic (SseParser: no promise or iterator step per event).
  * `start` is emitted when the answer starts, without an input count (the API reports usage only
  * in the last chunk, whose `choices` is empty). A stream counts as finished only once that usage
  * chunk arrived: a stream cut before it (or an OpenRouter `error` data event) is UPSTREAM_ERROR.
@@ -34,7 +39,7 @@ export async function streamOpenAi(
   emit: ProviderEventSink,
   options: OpenAiStreamOptions,
 ): Promise<void> {
-  let stream: Stream<ChatCompletionChunk>;
+  let response: Response;
   try {
     const messages: ChatCompletionMessageParam[] = [
       ...(request.system ? [{ role: 'system' as const, content: request.system }] : []),
@@ -47,7 +52,7 @@ export async function streamOpenAi(
       stream: true,
       stream_options: { include_usage: true },
     };
-    stream = await client.chat.completions.create(body, { signal, maxRetries: 0 });
+    response = await client.chat.completions.create(body, { signal, maxRetries: 0 }).asResponse();
   } catch (error) {
     if (signal.aborted) return;
     throw classifyOpenAiError(error, options.name);
@@ -55,23 +60,34 @@ export async function streamOpenAi(
   emit({ type: 'start', inputTokens: null });
   let stopReason: string | null = null;
   let usage: { inputTokens: number; outputTokens: number } | null = null;
-  try {
-    for await (const chunk of stream) {
-      const choice = chunk.choices[0];
-      if (choice) {
-        const text = choice.delta?.content;
-        if (text) emit({ type: 'delta', text });
-        if (choice.finish_reason) stopReason = choice.finish_reason;
-      }
-      if (chunk.usage) {
-        usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
-      }
+  let done = false;
+  // As the SDK: events are read until `[DONE]`; SSE comments (OpenRouter's) are skipped by the parser.
+  const parser = new SseParser((_name, data) => {
+    if (done) return;
+    if (data.startsWith('[DONE]')) {
+      done = true;
+      return;
     }
+    const chunk = JSON.parse(data) as WireChunk;
+    if (chunk.error) throw openAiMidStreamFailure(options.name);
+    const choice = chunk.choices?.[0];
+    if (choice) {
+      const { delta } = choice;
+      if (delta?.content) emit({ type: 'delta', text: delta.content });
+      if (choice.finish_reason) stopReason = choice.finish_reason;
+    }
+    if (chunk.usage) {
+      usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+    }
+  });
+  try {
+    await readSseBody(response.body, parser);
   } catch {
     if (signal.aborted) return;
+    // A cut connection, an `error` chunk or an unparseable one, mid-stream.
     throw openAiMidStreamFailure(options.name);
   }
   if (signal.aborted) return;
   if (!usage) throw openAiMidStreamFailure(options.name);
-  emit({ type: 'done', stopReason, ...usage });
+  emit({ type: 'done', stopReason, ...(usage as { inputTokens: number; outputTokens: number }) });
 }

@@ -14,6 +14,8 @@ export interface Extra {
   readonly ip: string | null;
   /** Called when connection_init carried a valid token: the socket no longer counts as unauthenticated. */
   readonly authenticated: () => void;
+  /** The socket's sender (batchedSender), for messages written without graphql-ws. */
+  readonly send: (data: string) => Promise<void> | void;
 }
 
 export interface SocketPolicy {
@@ -59,16 +61,17 @@ export function serveOverWs(
     const authenticated = admitUnauthenticated(socket, ip, policy);
     if (!authenticated) return;
     const stopKeepAlive = keepAlive(socket, policy.keepAliveMs);
+    const send = batchedSender(socket, request.socket);
 
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: batchedSender(socket, request.socket),
+        send,
         close: (code, reason) => socket.close(code, reason),
         onMessage: (onMessage) =>
           socket.on('message', (data) => handleMessage(socket, log, () => onMessage(String(data)))),
       },
-      { socket, request, ip, authenticated },
+      { socket, request, ip, authenticated, send },
     );
 
     socket.once('close', (code, reason) => {
@@ -138,33 +141,28 @@ async function handleMessage(socket: WebSocket, log: Logger, handle: () => Promi
 const SEND_HIGH_WATER_BYTES = 256 * 1024;
 
 /**
- * Sends messages without a system call each: the first message of an event-loop turn is written
- * at once, and the TCP socket is then corked for the rest of that turn and uncorked after it, so
- * the other deltas of one upstream chunk (and of every stream on the socket) leave in one write.
- * The first is not held back because a provider SDK parses a burst of events that arrived in one
- * read (a fast upstream's whole reply) in microtasks, without yielding to the event loop: corked,
- * a chat's first ChatDelta would wait until the whole burst had been parsed and relayed.
+ * Sends messages without a system call each: the first message sent in a synchronous run corks
+ * the TCP socket, and a microtask uncorks it, so everything sent before that microtask (all the
+ * ChatDeltas of one upstream read: the SSE parser and the direct delta path hand them on
+ * synchronously, in the read's own callback) leaves in one write. A microtask rather than the end
+ * of the event-loop turn, so a chat's first ChatDelta waits only for the rest of its own read to
+ * be parsed, not for every other socket's reads in that turn.
  * graphql-ws awaits each send, so waiting for each write's callback would also serialise them one
  * per turn; instead a send only waits when the client is not keeping up, which bounds what is
  * queued for it.
  */
 function batchedSender(socket: WebSocket, transport: Duplex): (data: string) => Promise<void> | void {
-  let inTurn = false;
   let corked = false;
-  const endTurn = () => {
-    inTurn = false;
-    if (!corked) return;
+  const uncork = () => {
     corked = false;
     transport.uncork();
   };
   return (data) => {
     if (socket.readyState !== socket.OPEN) return;
-    if (!inTurn) {
-      inTurn = true;
-      setImmediate(endTurn);
-    } else if (!corked) {
+    if (!corked) {
       corked = true;
       transport.cork();
+      queueMicrotask(uncork);
     }
     // A failed write also closes the socket, which ends its operations; nothing to report here.
     socket.send(data, () => undefined);
