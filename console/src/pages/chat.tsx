@@ -154,6 +154,9 @@ export function ChatPage({ path }: { path: string }) {
         case 'ChatFailed':
           updateLast((turn) => ({ ...turn, state: 'failed', problem: explain(chatEvent.code, chatEvent.message) }));
           break;
+        case 'ChatToolCall':
+          // Not selected by this page's subscription (it sends no tools); showing and answering calls is the tools page's job.
+          break;
       }
     };
     stopRef.current = streamChat(session.token, input, {
