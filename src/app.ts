@@ -58,6 +58,9 @@ import { deletedTenantUsage } from './chat/deleted-tenant-usage';
 import { ChatRecorder } from './chat/chat-recorder';
 import { ChatService } from './chat/chat.service';
 import { AgentService } from './modules/agent/agent.service';
+import { PendingToolCalls } from './chat/pending-tool-calls';
+import { ToolResults } from './chat/tool-results';
+import { ToolLoop, type ReservationResize } from './chat/tool-loop';
 import { ConversationService } from './modules/conversation/conversation.service';
 import { ModelService } from './modules/model/model.service';
 import { AuditLog } from './audit/audit-log';
@@ -118,6 +121,7 @@ export interface Services {
   conversations: ConversationService;
   models: ModelService;
   chat: ChatService;
+  toolResults: ToolResults;
   metrics: Metrics;
   audit: AuditLog;
   auditQueries: AuditService;
@@ -164,7 +168,9 @@ export function createServices(
   });
   const credentials = new CredentialService(vault, keys, keyChecks, audit, caches);
   const keyManagement = new KeyManagementService(vault, dataKeys, audit, caches);
-  const agents = new AgentService(modelRules);
+  const agents = new AgentService(modelRules, audit, config.tools);
+  const pendingToolCalls = new PendingToolCalls();
+  const toolResults = new ToolResults(pendingToolCalls, audit, config.tools.maxOutputBytes);
   const conversations = new ConversationService();
   const models = new ModelService(modelRules, keys);
   const chatProviders = createChatProviders(config);
@@ -180,8 +186,11 @@ export function createServices(
     profiles,
     new PlatformSpendGuard(holder),
     chatProviders,
+    config.tools,
   );
   const recorder = new ChatRecorder(em, audit);
+  const resizeReservation: ReservationResize = (started, worstCaseUsd) =>
+    budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd);
   const runner = new ChatRunner(
     chatProviders,
     recorder,
@@ -189,7 +198,8 @@ export function createServices(
     log,
     DEFAULT_RETRY_POLICY,
     [chatMetricsObserver(metrics), deletedTenantUsage(audit)],
-    (started, worstCaseUsd) => budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd),
+    resizeReservation,
+    new ToolLoop(pendingToolCalls, recorder, catalog, config.tools.resultTimeoutMs, log, resizeReservation),
   );
   const streamLeases: StreamLeases = redis
     ? new RedisStreamLeases(redis, config.redis!.keyPrefix, config.streamLimits, config.streamLeaseMs, log)
@@ -220,6 +230,7 @@ export function createServices(
     conversations,
     models,
     chat,
+    toolResults,
     metrics,
     audit,
     auditQueries: new AuditService(auditKeys),

@@ -84,14 +84,21 @@ export function ChatPage({ path }: { path: string }) {
         if (!data.conversation)
           return setProblem(explain('NOT_FOUND', 'This conversation does not exist or is not yours'));
         setTurns(
-          data.conversation.messages.map((stored) => ({
-            key: stored.id,
-            role: stored.role,
-            text: stored.content,
-            model: stored.model,
-            keySource: stored.keySource,
-            state: 'done',
-          })),
+          // TOOL messages (tool results, no text) are not shown as turns.
+          data.conversation.messages.flatMap((stored) =>
+            stored.role === 'TOOL'
+              ? []
+              : [
+                  {
+                    key: stored.id,
+                    role: stored.role,
+                    text: stored.content,
+                    model: stored.model,
+                    keySource: stored.keySource,
+                    state: 'done' as const,
+                  },
+                ],
+          ),
         );
       },
       (error) => setProblem(explainError(error)),
@@ -146,6 +153,9 @@ export function ChatPage({ path }: { path: string }) {
           break;
         case 'ChatFailed':
           updateLast((turn) => ({ ...turn, state: 'failed', problem: explain(chatEvent.code, chatEvent.message) }));
+          break;
+        case 'ChatToolCall':
+          // Not selected by this page's subscription (it sends no tools); showing and answering calls is the tools page's job.
           break;
       }
     };

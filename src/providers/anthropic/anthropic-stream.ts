@@ -3,6 +3,7 @@ import type { MessageCreateParamsStreaming, RawMessageStreamEvent } from '@anthr
 import type { ProviderEventSink, ProviderRequest } from '../provider-stream';
 import { readSseBody, SseParser } from '../sse-reader';
 import { classifyAnthropicError, midStreamFailure } from './anthropic-errors';
+import { anthropicMessages, anthropicTools, AnthropicToolUse } from './anthropic-tool-use';
 
 /**
  * One streamed Messages API call, its events handed to `emit` as they arrive. Resolves when the
@@ -25,12 +26,14 @@ export async function streamAnthropic(
   let stopReason: string | null = null;
   let finished = false;
   let response: Response;
+  const toolUse = new AnthropicToolUse();
   try {
     const body: MessageCreateParamsStreaming = {
       model: request.model,
       max_tokens: request.maxTokens,
       ...(request.system ? { system: request.system } : {}),
-      messages: request.messages,
+      messages: anthropicMessages(request.messages),
+      ...(request.tools?.length ? { tools: anthropicTools(request) } : {}),
       stream: true,
     };
     // The SDK's own low-level call rather than messages.create, which console.warn()s on every
@@ -54,7 +57,9 @@ export async function streamAnthropic(
       }
       case 'content_block_delta': {
         const event = JSON.parse(data) as Extract<RawMessageStreamEvent, { type: 'content_block_delta' }>;
-        if (event.delta.type === 'text_delta' && event.delta.text) emit({ type: 'delta', text: event.delta.text });
+        if (event.delta.type === 'text_delta') {
+          if (event.delta.text) emit({ type: 'delta', text: event.delta.text });
+        } else toolUse.delta(event);
         break;
       }
       case 'message_delta': {
@@ -68,8 +73,14 @@ export async function streamAnthropic(
         finished = true;
         break;
       case 'content_block_start':
-      case 'content_block_stop':
+        toolUse.start(JSON.parse(data) as Extract<RawMessageStreamEvent, { type: 'content_block_start' }>);
         break;
+      case 'content_block_stop': {
+        const event = JSON.parse(data) as Extract<RawMessageStreamEvent, { type: 'content_block_stop' }>;
+        const call = toolUse.stop(event.index);
+        if (call) emit({ type: 'tool_call', call });
+        break;
+      }
       case 'error':
         // The response had started (200). The event's type (usually overloaded_error) must not
         // make it look like a 429/529 answer that was retried.

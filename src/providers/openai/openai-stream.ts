@@ -1,12 +1,9 @@
 import type OpenAI from 'openai';
-import type {
-  ChatCompletionChunk,
-  ChatCompletionCreateParamsStreaming,
-  ChatCompletionMessageParam,
-} from 'openai/resources/chat/completions';
+import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import type { ProviderEventSink, ProviderRequest } from '../provider-stream';
 import { readSseBody, SseParser } from '../sse-reader';
 import { classifyOpenAiError, openAiMidStreamFailure, type OpenAiCompatibleName } from './openai-errors';
+import { openAiMessages, OpenAiToolCalls, openAiTools } from './openai-tool-calls';
 
 export interface OpenAiStreamOptions {
   name: OpenAiCompatibleName;
@@ -41,13 +38,10 @@ export async function streamOpenAi(
 ): Promise<void> {
   let response: Response;
   try {
-    const messages: ChatCompletionMessageParam[] = [
-      ...(request.system ? [{ role: 'system' as const, content: request.system }] : []),
-      ...request.messages,
-    ];
     const body: ChatCompletionCreateParamsStreaming = {
       model: request.model,
-      messages,
+      messages: openAiMessages(request.system, request.messages),
+      ...(request.tools?.length ? { tools: openAiTools(request) } : {}),
       [options.maxTokensField]: request.maxTokens,
       stream: true,
       stream_options: { include_usage: true },
@@ -61,6 +55,7 @@ export async function streamOpenAi(
   let stopReason: string | null = null;
   let usage: { inputTokens: number; outputTokens: number } | null = null;
   let done = false;
+  const toolCalls = new OpenAiToolCalls();
   // As the SDK: events are read until `[DONE]`; SSE comments (OpenRouter's) are skipped by the parser.
   const parser = new SseParser((_name, data) => {
     if (done) return;
@@ -74,6 +69,7 @@ export async function streamOpenAi(
     if (choice) {
       const { delta } = choice;
       if (delta?.content) emit({ type: 'delta', text: delta.content });
+      toolCalls.add(delta?.tool_calls);
       if (choice.finish_reason) stopReason = choice.finish_reason;
     }
     if (chunk.usage) {
@@ -89,5 +85,6 @@ export async function streamOpenAi(
   }
   if (signal.aborted) return;
   if (!usage) throw openAiMidStreamFailure(options.name);
+  for (const call of toolCalls.finish()) emit({ type: 'tool_call', call });
   emit({ type: 'done', stopReason, ...(usage as { inputTokens: number; outputTokens: number }) });
 }
