@@ -7,7 +7,7 @@ import {
   type ChatEnvironment,
   type ChatTenant,
 } from '../support/chat-harness';
-import { launchBrowser, openPage, screenshot, signIn, tabTo, type WatchedPage } from '../support/browser';
+import { expectText, launchBrowser, openPage, screenshot, signIn, tabTo, type WatchedPage } from '../support/browser';
 import { anthropicKey } from '../support/fixtures';
 import { ok } from '../support/graphql-client';
 
@@ -270,18 +270,3 @@ test('readable at 390 px: nothing is wider than the screen', async () => {
 });
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Waits until the locator's text matches (the page updates asynchronously). */
-async function expectText(
-  locator: import('playwright-core').Locator,
-  pattern: RegExp,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const last = (await locator.allTextContents().catch(() => [''])).join('\n');
-    if (pattern.test(last)) return;
-    if (Date.now() > deadline) throw new Error(`expected text matching ${pattern}, got: ${last}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

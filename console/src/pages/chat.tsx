@@ -321,9 +321,11 @@ export function ChatPage({ path }: { path: string }) {
             <TurnView
               turn={turn}
               onCallChange={(callId, change) => updateCall(turn.key, callId, (call) => ({ ...call, ...change }))}
-              onCallAnswer={(callId) =>
-                updateCall(turn.key, callId, (call) => (call.status === 'open' ? { ...call, status: 'ready' } : call))
-              }
+              onCallAnswer={(callId) => {
+                // The next open call of the step (if any) takes the focus.
+                focusToolCall.current = true;
+                updateCall(turn.key, callId, (call) => (call.status === 'open' ? { ...call, status: 'ready' } : call));
+              }}
             />
           ))}
         </ol>
@@ -352,7 +354,7 @@ export function ChatPage({ path }: { path: string }) {
             onToggle={(event) => setToolsOpen((event.currentTarget as HTMLDetailsElement).open)}
           >
             <summary>Tools{toolsText.trim() ? ' (set)' : ''}</summary>
-            <label for="chat-tools">Tools for this message (JSON)</label>
+            <label for="chat-tools">Tools (JSON)</label>
             <textarea
               id="chat-tools"
               ref={toolsBox}
@@ -378,15 +380,15 @@ export function ChatPage({ path }: { path: string }) {
           </details>
           <div class="composer-actions">
             {agents.length > 0 && (
-              <label class="agent-picker">
-                Agent{' '}
-                <select value={agentId} onChange={(event) => setAgentId(event.currentTarget.value)}>
+              <span class="agent-picker">
+                <label for="chat-agent">Agent</label>
+                <select id="chat-agent" value={agentId} onChange={(event) => setAgentId(event.currentTarget.value)}>
                   <option value="">None</option>
                   {agents.map((agent) => (
                     <option value={agent.id}>{agent.name}</option>
                   ))}
                 </select>
-              </label>
+              </span>
             )}
             <button type="button" class="model-button" onClick={() => setDialogTab('models')} aria-haspopup="dialog">
               Model: {modelLabel}
