@@ -7,6 +7,7 @@ import { Migration20261203124144_credential_checks } from './Migration2026120312
 import { Migration20261203124202_audit_keys } from './Migration20261203124202_audit_keys';
 import { Migration20261203124450_platform_key_limit } from './Migration20261203124450_platform_key_limit';
 import { Migration20261203135210_usage_provider } from './Migration20261203135210_usage_provider';
+import { Migration20261203152812_tools } from './Migration20261203152812_tools';
 
 /** Every migration, in order. A new migration file must be added here (a test checks it). */
 export const migrationsList: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203124202_audit_keys', class: Migration20261203124202_audit_keys },
   { name: 'Migration20261203124450_platform_key_limit', class: Migration20261203124450_platform_key_limit },
   { name: 'Migration20261203135210_usage_provider', class: Migration20261203135210_usage_provider },
+  { name: 'Migration20261203152812_tools', class: Migration20261203152812_tools },
 ];

@@ -57,6 +57,8 @@ import { deletedTenantUsage } from './chat/deleted-tenant-usage';
 import { ChatRecorder } from './chat/chat-recorder';
 import { ChatService } from './chat/chat.service';
 import { AgentService } from './modules/agent/agent.service';
+import { PendingToolCalls } from './chat/pending-tool-calls';
+import { ToolResults } from './chat/tool-results';
 import { ConversationService } from './modules/conversation/conversation.service';
 import { ModelService } from './modules/model/model.service';
 import { AuditLog } from './audit/audit-log';
@@ -107,6 +109,7 @@ export interface Services {
   conversations: ConversationService;
   models: ModelService;
   chat: ChatService;
+  toolResults: ToolResults;
   metrics: Metrics;
   audit: AuditLog;
   auditQueries: AuditService;
@@ -152,7 +155,9 @@ export function createServices(
   });
   const credentials = new CredentialService(vault, keys, keyChecks, audit, caches);
   const keyManagement = new KeyManagementService(vault, dataKeys, audit, caches);
-  const agents = new AgentService(modelRules);
+  const agents = new AgentService(modelRules, audit, config.tools);
+  const pendingToolCalls = new PendingToolCalls();
+  const toolResults = new ToolResults(pendingToolCalls, audit, config.tools.maxOutputBytes);
   const conversations = new ConversationService();
   const models = new ModelService(modelRules, keys);
   const chatProviders = createChatProviders(config);
@@ -198,6 +203,7 @@ export function createServices(
     conversations,
     models,
     chat,
+    toolResults,
     metrics,
     audit,
     auditQueries: new AuditService(auditKeys),

@@ -125,6 +125,11 @@ const EnvSchema = z.object({
   KEYWARD_WS_MAX_UNAUTHENTICATED_PER_IP: positiveInt(128),
   KEYWARD_WS_MAX_UNAUTHENTICATED_TOTAL: positiveInt(2048),
   KEYWARD_WS_UNAUTHENTICATED_TIMEOUT_MS: positiveInt(30_000),
+  // Tools (agents and chat requests): see src/modules/agent/tool-definitions.ts and src/chat/tool-loop.ts.
+  KEYWARD_MAX_TOOLS: positiveInt(64),
+  KEYWARD_MAX_TOOL_DEFINITION_BYTES: positiveInt(16 * 1024),
+  KEYWARD_MAX_TOOL_OUTPUT_BYTES: positiveInt(256 * 1024),
+  KEYWARD_TOOL_RESULT_TIMEOUT_SECONDS: positiveInt(120),
 });
 
 export interface Config {
@@ -191,6 +196,18 @@ export interface Config {
   };
   /** Proxies whose X-Forwarded-For is believed (HTTP and WebSocket); false: none. */
   trustProxy: TrustProxySetting;
+  tools: ToolLimits;
+}
+
+export interface ToolLimits {
+  /** Most tools an agent, or a request (its own plus its agent's), may define. */
+  maxTools: number;
+  /** Largest definition (name, description and input schema as JSON, UTF-8 bytes). */
+  maxDefinitionBytes: number;
+  /** Largest output of one tool call in submitToolResults (UTF-8 bytes). */
+  maxOutputBytes: number;
+  /** How long a chat waits for the results of its open tool calls before it fails. */
+  resultTimeoutMs: number;
 }
 
 export interface QueryLimitsConfig {
@@ -269,5 +286,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       unauthenticatedTimeoutMs: e.KEYWARD_WS_UNAUTHENTICATED_TIMEOUT_MS,
     },
     trustProxy: e.KEYWARD_TRUST_PROXY ?? false,
+    tools: {
+      maxTools: e.KEYWARD_MAX_TOOLS,
+      maxDefinitionBytes: e.KEYWARD_MAX_TOOL_DEFINITION_BYTES,
+      maxOutputBytes: e.KEYWARD_MAX_TOOL_OUTPUT_BYTES,
+      resultTimeoutMs: e.KEYWARD_TOOL_RESULT_TIMEOUT_SECONDS * 1000,
+    },
   };
 }

@@ -66,7 +66,12 @@ export const PERMISSIONS = {
   'model.list': { roles: EVERYONE },
   'agent.list': { roles: EVERYONE },
   'agent.create': { roles: ACTORS },
+  /** The agent's owner, or a tenant admin (others are told NOT_FOUND: AgentService). */
+  'agent.update': { roles: ACTORS, onOthers: MANAGERS },
+  'agent.delete': { roles: ACTORS, onOthers: MANAGERS },
   'chat.start': { roles: ACTORS },
+  /** Answering one's own chat's tool calls (only the user who started it: ToolResults). */
+  'chat.submitToolResults': { roles: ACTORS },
   'conversation.read': { roles: EVERYONE },
   'audit.read': { roles: READERS, acrossTenants: PLATFORM },
   /** Own usage rows; the whole tenant's for readers. */

@@ -14,6 +14,7 @@ export type TenantPolicy = Readonly<
     | 'defaultModel'
     | 'monthlyBudgetUsd'
     | 'requestsPerMinute'
+    | 'maxSteps'
     | 'platformKeyEnabled'
     | 'platformKeyMonthlyCapUsd'
   >
@@ -44,6 +45,7 @@ export class CallerProfiles {
         defaultModel: tenant.defaultModel,
         monthlyBudgetUsd: tenant.monthlyBudgetUsd,
         requestsPerMinute: tenant.requestsPerMinute,
+        maxSteps: tenant.maxSteps,
         platformKeyEnabled: tenant.platformKeyEnabled,
         platformKeyMonthlyCapUsd: tenant.platformKeyMonthlyCapUsd,
       };

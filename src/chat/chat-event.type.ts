@@ -1,3 +1,4 @@
+import { JSONResolver } from 'graphql-scalars';
 import { createUnionType, Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { ChatFailedCode } from '../common/codes';
 import { KeySource } from '../modules/credential/key-source';
@@ -56,11 +57,26 @@ export class ChatFailed {
   retryable!: boolean;
 }
 
-export type ChatEventPayload = ChatStarted | ChatDelta | ChatCompleted | ChatFailed;
+@ObjectType({
+  description:
+    'The model asks the client to run a tool. Answer every call of a step with submitToolResults(requestId, …); the stream then goes on.',
+})
+export class ChatToolCall {
+  @Field(() => ID, { description: "The provider's id of the call: the toolCallId of its result." })
+  id!: string;
+
+  @Field()
+  name!: string;
+
+  @Field(() => JSONResolver, { description: 'The arguments, as the model wrote them (an object).' })
+  input!: unknown;
+}
+
+export type ChatEventPayload = ChatStarted | ChatDelta | ChatCompleted | ChatFailed | ChatToolCall;
 
 export const ChatEvent = createUnionType({
   name: 'ChatEvent',
-  types: () => [ChatStarted, ChatDelta, ChatCompleted, ChatFailed] as const,
+  types: () => [ChatStarted, ChatDelta, ChatCompleted, ChatFailed, ChatToolCall] as const,
 });
 
 export const chatStarted = (value: ChatStarted): ChatStarted => Object.assign(new ChatStarted(), value);
@@ -69,3 +85,4 @@ export const chatCompleted = (stopReason: string | null, usage: ChatUsage): Chat
   Object.assign(new ChatCompleted(), { stopReason, usage: Object.assign(new ChatUsage(), usage) });
 export const chatFailed = (code: ChatFailedCode, message: string, retryable: boolean): ChatFailed =>
   Object.assign(new ChatFailed(), { code, message, retryable });
+export const chatToolCall = (value: ChatToolCall): ChatToolCall => Object.assign(new ChatToolCall(), value);

@@ -1,5 +1,6 @@
 import { IsInt, IsOptional, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { Field, ID, InputType, Int } from 'type-graphql';
+import { ToolDefinitionInput } from '../modules/agent/agent-tool';
 import { KeySource } from '../modules/credential/key-source';
 
 export const MAX_CHAT_MESSAGE_LENGTH = 100_000;
@@ -37,4 +38,10 @@ export class ChatInput {
   @Min(1, { message: 'must be at least 1' })
   @Max(MAX_OUTPUT_TOKENS, { message: `must be at most ${MAX_OUTPUT_TOKENS}` })
   maxTokens?: number | null;
+
+  @Field(() => [ToolDefinitionInput], {
+    nullable: true,
+    description: "Tools for this request, added to the agent's (names must not repeat).",
+  })
+  tools?: ToolDefinitionInput[] | null;
 }

@@ -90,6 +90,16 @@ export const CODES = {
     arises: ['resolver', 'stream'],
     retryable: false,
   },
+  TOOL_STEPS_EXCEEDED: {
+    meaning: "the model kept calling tools beyond the tenant's `maxSteps` model calls for one chat",
+    arises: ['stream'],
+    retryable: false,
+  },
+  TOOL_RESULT_TIMEOUT: {
+    meaning: 'no result for an open tool call arrived within `KEYWARD_TOOL_RESULT_TIMEOUT_SECONDS`',
+    arises: ['stream'],
+    retryable: true,
+  },
   PLATFORM_BUDGET_EXCEEDED: {
     meaning: "the request could exceed the operator's monthly cap on the tenant's platform-key spend",
     arises: ['resolver'],

@@ -1,5 +1,6 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import type { AgentEntity } from './agent.entity';
+import { AgentTool } from './agent-tool';
 
 @ObjectType()
 export class Agent {
@@ -18,6 +19,9 @@ export class Agent {
   @Field()
   createdAt!: Date;
 
+  @Field(() => [AgentTool])
+  tools!: AgentTool[];
+
   static from(entity: AgentEntity): Agent {
     return Object.assign(new Agent(), {
       id: entity.id,
@@ -25,6 +29,7 @@ export class Agent {
       systemPrompt: entity.systemPrompt,
       model: entity.model,
       createdAt: entity.createdAt,
+      tools: entity.tools.map(AgentTool.from),
     });
   }
 }

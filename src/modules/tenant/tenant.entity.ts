@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 
 export const DEFAULT_MODEL = 'claude-haiku-4-5';
+export const DEFAULT_MAX_STEPS = 8;
 
 @Entity({ tableName: 'tenants' })
 export class TenantEntity {
@@ -14,6 +15,7 @@ export class TenantEntity {
     | 'defaultModel'
     | 'monthlyBudgetUsd'
     | 'requestsPerMinute'
+    | 'maxSteps'
     | 'platformKeyEnabled'
     | 'platformKeyMonthlyCapUsd';
 
@@ -52,6 +54,10 @@ export class TenantEntity {
 
   @Property({ type: 'integer', nullable: true })
   requestsPerMinute: number | null = null;
+
+  /** Most model calls one chat may make in a tool loop (the first one included). */
+  @Property({ type: 'integer', default: DEFAULT_MAX_STEPS })
+  maxSteps: number = DEFAULT_MAX_STEPS;
 
   /**
    * The operator's switch for the platform key in this tenant (set by a platform admin only);

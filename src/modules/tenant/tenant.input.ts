@@ -79,4 +79,11 @@ export class UpdateTenantPolicyInput {
   @Min(1, { message: 'must be at least 1' })
   @Max(100_000, { message: 'must be at most 100000' })
   requestsPerMinute?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Model calls per chat in a tool loop (default 8).' })
+  @IsOptional()
+  @IsInt()
+  @Min(1, { message: 'must be at least 1' })
+  @Max(100, { message: 'must be at most 100' })
+  maxSteps?: number | null;
 }

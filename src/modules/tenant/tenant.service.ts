@@ -133,7 +133,9 @@ export class TenantService {
       defaultModel: input.defaultModel === undefined ? tenant.defaultModel : input.defaultModel,
       monthlyBudgetUsd: input.monthlyBudgetUsd === undefined ? tenant.monthlyBudgetUsd : input.monthlyBudgetUsd,
       requestsPerMinute: input.requestsPerMinute === undefined ? tenant.requestsPerMinute : input.requestsPerMinute,
+      maxSteps: input.maxSteps === undefined ? tenant.maxSteps : input.maxSteps,
     };
+    if (next.maxSteps === null) throw badInput('maxSteps cannot be null', 'maxSteps');
     if (next.allowPlatformKey === null) throw badInput('allowPlatformKey cannot be null', 'allowPlatformKey');
     if (next.defaultModel === null) throw badInput('defaultModel cannot be null', 'defaultModel');
     if (next.allowedModels) {

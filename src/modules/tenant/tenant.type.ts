@@ -17,6 +17,12 @@ export class TenantPolicy {
 
   @Field(() => Int, { nullable: true, description: 'Per user; null: no limit.' })
   requestsPerMinute!: number | null;
+
+  @Field(() => Int, {
+    description:
+      'Most model calls one chat may make in a tool loop (each answered step is one more); beyond: TOOL_STEPS_EXCEEDED.',
+  })
+  maxSteps!: number;
 }
 
 @ObjectType({
@@ -65,6 +71,7 @@ export class Tenant {
         defaultModel: entity.defaultModel,
         monthlyBudgetUsd: entity.monthlyBudgetUsd,
         requestsPerMinute: entity.requestsPerMinute,
+        maxSteps: entity.maxSteps,
       }),
       platformKey: Object.assign(new PlatformKeyLimit(), {
         enabled: entity.platformKeyEnabled,

@@ -12,7 +12,7 @@ export type UsageStatus = 'completed' | 'cancelled' | 'failed';
 @Entity({ tableName: 'usage_records' })
 @Index({ properties: ['tenant', 'createdAt'], name: 'usage_records_tenant_created_index' })
 export class UsageRecordEntity {
-  [OptionalProps]?: 'createdAt' | 'credential' | 'ttftMs' | 'errorCode';
+  [OptionalProps]?: 'createdAt' | 'credential' | 'ttftMs' | 'errorCode' | 'step';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -39,6 +39,10 @@ export class UsageRecordEntity {
 
   @Property({ type: 'text' })
   requestId!: string;
+
+  /** Which model call of the request this is: 1, then one more per answered tool step (same requestId). */
+  @Property({ type: 'integer', default: 1 })
+  step: number = 1;
 
   @Property({ type: 'integer' })
   inputTokens!: number;
