@@ -55,7 +55,8 @@ type Part = { kind: 'text'; text: string } | { kind: 'tool'; call: ToolCallState
 
 interface Turn {
   key: string;
-  role: 'USER' | 'ASSISTANT';
+  /** TOOL: stored tool results of an earlier reply (a reloaded conversation). */
+  role: 'USER' | 'ASSISTANT' | 'TOOL';
   parts: Part[];
   requestId?: string;
   model?: string | null;
@@ -410,6 +411,8 @@ export function ChatPage({ path }: { path: string }) {
   );
 }
 
+const WHO: Record<Turn['role'], string> = { USER: 'You', ASSISTANT: 'Assistant', TOOL: 'Tool results' };
+
 interface TurnViewProps {
   turn: Turn;
   onCallChange(callId: string, change: Partial<Pick<ToolCallState, 'output' | 'isError'>>): void;
@@ -417,7 +420,7 @@ interface TurnViewProps {
 }
 
 function TurnView({ turn, onCallChange, onCallAnswer }: TurnViewProps) {
-  const who = turn.role === 'USER' ? 'You' : 'Assistant';
+  const who = WHO[turn.role];
   const problemId = turn.toolProblem ? `${turn.key}-tool-problem` : undefined;
   const waiting = toolCalls(turn).some((call) => call.status !== 'answered' && call.status !== 'closed');
   return (
