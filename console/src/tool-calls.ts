@@ -8,9 +8,9 @@ export const SUBMIT_TOOL_RESULTS = graphql(`
 
 /**
  * A tool call the model made, answered by hand in the console.
- * open: waiting for the user; ready: answered, waiting for the other calls of its step;
- * sending: submitToolResults in flight; answered: the gateway took the result;
- * closed: the chat ended before it was answered.
+ * open: waiting for the user; ready: answered, waiting for the other calls of its step (still
+ * editable; also after the gateway refused the step); sending: submitToolResults in flight;
+ * answered: the gateway took the result; closed: the chat ended before it was answered.
  */
 export interface ToolCallState {
   id: string;

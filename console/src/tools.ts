@@ -49,3 +49,6 @@ export function parseTools(text: string): ParsedTools {
 export const prettyJson = (value: unknown): string => JSON.stringify(value, null, 2) ?? 'null';
 
 export const toolsText = (tools: readonly ToolDefinition[]): string => (tools.length ? prettyJson(tools) : '');
+
+export const TOOLS_EXAMPLE =
+  '[{"name": "get_weather", "description": "Current weather for a city", "inputSchema": {"type": "object", "properties": {"city": {"type": "string"}}}}]';

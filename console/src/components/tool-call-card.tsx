@@ -13,7 +13,8 @@ interface Props {
 export function ToolCallCard({ call, problemId, onChange, onAnswer }: Props) {
   const fieldId = outputFieldId(call.id);
   const titleId = `${fieldId}-title`;
-  const editable = call.status === 'open';
+  // A ready answer stays editable until the step goes out (and again if the gateway refused it).
+  const editable = call.status === 'open' || call.status === 'ready';
   const submit = (event: Event) => {
     event.preventDefault();
     if (editable) onAnswer();
@@ -60,7 +61,7 @@ export function ToolCallCard({ call, problemId, onChange, onAnswer }: Props) {
               Send result
             </button>
           </div>
-          {call.status === 'ready' && (
+          {call.status === 'ready' && !problemId && (
             <p class="hint">Ready: it is sent with the other tool results of this step once they are answered.</p>
           )}
           {call.status === 'sending' && <p class="hint">Sending…</p>}

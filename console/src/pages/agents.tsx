@@ -4,7 +4,7 @@ import { Problem } from '../components/problem';
 import { explainError, type Explained } from '../errors';
 import { graphql, readFragment, type FragmentOf, type ResultOf } from '../graphql';
 import { canChat, useSession } from '../session-context';
-import { parseTools, toolsText, type ToolDefinition } from '../tools';
+import { parseTools, toolsText, TOOLS_EXAMPLE, type ToolDefinition } from '../tools';
 
 const AGENT_FIELDS = graphql(`
   fragment AgentFields on Agent {
@@ -281,6 +281,7 @@ function AgentForm(props: {
       <label for="agent-tools">Tools (JSON)</label>
       <textarea
         id="agent-tools"
+        placeholder={TOOLS_EXAMPLE}
         class="json-field"
         ref={toolsField}
         rows={8}

@@ -9,7 +9,7 @@ import { graphql, type ResultOf } from '../graphql';
 import { navigate } from '../router';
 import { canChat, useSession } from '../session-context';
 import { newToolCall, outputFieldId, readyToSubmit, SUBMIT_TOOL_RESULTS, type ToolCallState } from '../tool-calls';
-import { parseTools } from '../tools';
+import { parseTools, TOOLS_EXAMPLE } from '../tools';
 import { KeysAndModels } from './settings';
 
 const CONVERSATIONS = graphql(`
@@ -108,6 +108,8 @@ export function ChatPage({ path }: { path: string }) {
   const [toolsError, setToolsError] = useState<string | null>(null);
   const toolsBox = useRef<HTMLTextAreaElement>(null);
   const focusToolCall = useRef(false);
+  const turnsRef = useRef(turns);
+  turnsRef.current = turns;
 
   const loadConversations = () =>
     request(CONVERSATIONS).then(
@@ -161,14 +163,6 @@ export function ChatPage({ path }: { path: string }) {
     if (first) document.getElementById(outputFieldId(first.id))?.focus();
   }, [turns]);
 
-  // The calls of a step go out in one submitToolResults once none is left open.
-  useEffect(() => {
-    for (const turn of turns) {
-      const batch = readyToSubmit(toolCalls(turn));
-      if (batch.length && turn.requestId) void submitResults(turn.key, turn.requestId, batch);
-    }
-  }, [turns]);
-
   const updateLast = (change: (turn: Turn) => Turn) =>
     setTurns((current) => current.map((turn, index) => (index === current.length - 1 ? change(turn) : turn)));
   const updateTurn = (key: string, change: (turn: Turn) => Turn) =>
@@ -193,15 +187,28 @@ export function ChatPage({ path }: { path: string }) {
         ),
       );
     } catch (error) {
-      // Refused (NOT_FOUND: no longer open; BAD_USER_INPUT: e.g. too long): the answers stay editable.
+      // Refused (NOT_FOUND: no longer open; BAD_USER_INPUT: e.g. too long): the answers stay editable,
+      // and Send result on any of them sends the step again.
       updateTurn(turnKey, (turn) => ({
         ...mapCalls(turn, (call) =>
-          ids.has(call.id) && call.status === 'sending' ? { ...call, status: 'open' } : call,
+          ids.has(call.id) && call.status === 'sending' ? { ...call, status: 'ready' } : call,
         ),
         toolProblem: explainError(error),
       }));
-      focusToolCall.current = true;
     }
+  };
+
+  /** An answered call waits for the other open calls of its step; the last answer sends them all. */
+  const answerCall = (turnKey: string, callId: string) => {
+    const turn = turnsRef.current.find((candidate) => candidate.key === turnKey);
+    if (!turn) return;
+    const answered = (call: ToolCallState): ToolCallState =>
+      call.id === callId && call.status === 'open' ? { ...call, status: 'ready' } : call;
+    // The next open call of the step (if any) takes the focus.
+    focusToolCall.current = true;
+    updateCall(turnKey, callId, answered);
+    const batch = readyToSubmit(toolCalls(turn).map(answered));
+    if (batch.length && turn.requestId) void submitResults(turnKey, turn.requestId, batch);
   };
 
   const send = (event?: Event) => {
@@ -322,11 +329,7 @@ export function ChatPage({ path }: { path: string }) {
             <TurnView
               turn={turn}
               onCallChange={(callId, change) => updateCall(turn.key, callId, (call) => ({ ...call, ...change }))}
-              onCallAnswer={(callId) => {
-                // The next open call of the step (if any) takes the focus.
-                focusToolCall.current = true;
-                updateCall(turn.key, callId, (call) => (call.status === 'open' ? { ...call, status: 'ready' } : call));
-              }}
+              onCallAnswer={(callId) => answerCall(turn.key, callId)}
             />
           ))}
         </ol>
@@ -358,6 +361,7 @@ export function ChatPage({ path }: { path: string }) {
             <label for="chat-tools">Tools (JSON)</label>
             <textarea
               id="chat-tools"
+              placeholder={TOOLS_EXAMPLE}
               ref={toolsBox}
               rows={6}
               value={toolsText}
