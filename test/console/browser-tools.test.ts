@@ -353,6 +353,8 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
   await edit.getByRole('button', { name: 'Save agent' }).click();
   await expectText(page.getByRole('status'), new RegExp(`Agent ${name} saved`));
   await expectText(card, /get_weather — Current weather for a city[\s\S]*get_time — Local time/);
+  // The form the focus was in is gone: it moves to the saved agent.
+  expect(await focusedName(page)).toBe(name);
   stored = (await ok(env.gw, tenant.member.token, AGENTS)).agents.find(
     (agent: { name: string }) => agent.name === name,
   );
@@ -386,6 +388,7 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
   await page.keyboard.press('Enter');
   await expectText(page.getByRole('status'), new RegExp(`Agent ${name} deleted`));
   await card.waitFor({ state: 'detached' });
+  expect(await focusedName(page)).toBe('Agents');
   expect(
     (await ok(env.gw, tenant.member.token, AGENTS)).agents.some((agent: { name: string }) => agent.name === name),
   ).toBe(false);

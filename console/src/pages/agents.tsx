@@ -89,6 +89,11 @@ export function AgentsPage() {
   const [status, setStatus] = useState<string | null>(null);
   const [editing, setEditing] = useState<Agent | null>(null);
   const [deleting, setDeleting] = useState<Agent | null>(null);
+  // After a save, cancel or delete the form or button that had the focus is gone: it moves here.
+  const [focusTarget, setFocusTarget] = useState<{ id: string } | null>(null);
+  useEffect(() => {
+    if (focusTarget) document.getElementById(focusTarget.id)?.focus();
+  }, [focusTarget]);
 
   useEffect(() => {
     request(AGENTS).then(
@@ -106,6 +111,7 @@ export function AgentsPage() {
     );
     setEditing(null);
     setStatus(created ? `Agent ${agent.name} created.` : `Agent ${agent.name} saved.`);
+    setFocusTarget({ id: `agent-${agent.id}` });
   };
 
   const remove = async (agent: Agent) => {
@@ -115,6 +121,7 @@ export function AgentsPage() {
       await request(DELETE_AGENT, { id: agent.id });
       setAgents((current) => (current ?? []).filter((one) => one.id !== agent.id));
       setStatus(`Agent ${agent.name} deleted.`);
+      setFocusTarget({ id: 'agents-heading' });
     } catch (error) {
       setProblem(explainError(error));
     }
@@ -122,7 +129,9 @@ export function AgentsPage() {
 
   return (
     <section class="page">
-      <h1>Agents</h1>
+      <h1 id="agents-heading" tabIndex={-1}>
+        Agents
+      </h1>
       <p class="hint">
         An agent is a system prompt, an optional model and tools. Pick one under Chat; when its model calls a tool, the
         chat shows the call and you answer it by hand.
@@ -156,7 +165,10 @@ export function AgentsPage() {
           agent={editing}
           models={models}
           onSaved={saved}
-          onCancel={() => setEditing(null)}
+          onCancel={() => {
+            setFocusTarget(editing ? { id: `agent-${editing.id}` } : null);
+            setEditing(null);
+          }}
         />
       )}
       {deleting && (
@@ -181,7 +193,9 @@ function AgentView(props: { agent: Agent; models: ModelOption[]; canEdit: boolea
   const headingId = `agent-${agent.id}`;
   return (
     <li class="agent" aria-labelledby={headingId}>
-      <h2 id={headingId}>{agent.name}</h2>
+      <h2 id={headingId} tabIndex={-1}>
+        {agent.name}
+      </h2>
       <p class="hint">{modelName(props.models, agent.model)}</p>
       <p class="prompt">{agent.systemPrompt}</p>
       {agent.tools.length ? (
