@@ -116,6 +116,17 @@ async function expectFocusOn(page: Page, name: string): Promise<void> {
   );
 }
 
+/** Waits until the focused element's accessible name is `name` (focus moves after a render). */
+async function expectFocused(page: Page, name: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const focused = await focusedName(page);
+    if (focused === name) return;
+    if (Date.now() > deadline) throw new Error(`expected the focus on ${name}, it is on ${focused.slice(0, 80)}`);
+    await page.waitForTimeout(50);
+  }
+}
+
 /** Every submitToolResults the page posts, as its variables. */
 function recordSubmissions(page: Page): Array<{ requestId: string; results: unknown[] }> {
   const submissions: Array<{ requestId: string; results: unknown[] }> = [];
@@ -154,7 +165,7 @@ test('keyboard only: a tool call takes the focus, the answer goes out with Enter
   expect(resultText(result)).toBe(output);
   expect(result.is_error ?? false).toBe(false);
   // The focus returns to the message box for the next question.
-  expect(await focusedName(page)).toBe('Message');
+  await expectFocused(page, 'Message');
 });
 
 test('an answer marked "Is error" reaches the model as an error result', async () => {
@@ -273,7 +284,7 @@ test('request-level tools: checked as a JSON array before sending, then sent wit
   await tools.fill('[{"name": "lookup"');
   await page.getByRole('button', { name: 'Send', exact: true }).click();
   await expectText(page.getByRole('alert'), /Tools must be valid JSON/);
-  expect(await focusedName(page)).toBe('Tools (JSON)');
+  await expectFocused(page, 'Tools (JSON)');
   await expect(tools.getAttribute('aria-invalid')).resolves.toBe('true');
 
   await tools.fill('[{"name": "lookup", "description": "Looks a word up"}]');
@@ -327,7 +338,7 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
   await form.getByLabel('Tools (JSON)').fill('{"name": "get_weather"}');
   await form.getByRole('button', { name: 'Create agent' }).click();
   await expectText(form.getByRole('alert'), /Tools must be a JSON array/);
-  expect(await focusedName(page)).toBe('Tools (JSON)');
+  await expectFocused(page, 'Tools (JSON)');
 
   // The gateway checks what the console cannot: an input schema that is not JSON Schema.
   await form.getByLabel('Tools (JSON)').fill(JSON.stringify([{ ...weather, inputSchema: { type: 'no-such-type' } }]));
@@ -346,7 +357,7 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
 
   await card.getByRole('button', { name: `Edit ${name}` }).click();
   const edit = page.getByRole('form', { name: `Edit ${name}` });
-  expect(await focusedName(page)).toBe('Name');
+  await expectFocused(page, 'Name');
   await expect(edit.getByLabel('Tools (JSON)').inputValue()).resolves.toBe(JSON.stringify([weather], null, 2));
   const time = { name: 'get_time', description: 'Local time', inputSchema: { type: 'object' } };
   await edit.getByLabel('Tools (JSON)').fill(JSON.stringify([weather, time]));
@@ -354,7 +365,7 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
   await expectText(page.getByRole('status'), new RegExp(`Agent ${name} saved`));
   await expectText(card, /get_weather — Current weather for a city[\s\S]*get_time — Local time/);
   // The form the focus was in is gone: it moves to the saved agent.
-  expect(await focusedName(page)).toBe(name);
+  await expectFocused(page, name);
   stored = (await ok(env.gw, tenant.member.token, AGENTS)).agents.find(
     (agent: { name: string }) => agent.name === name,
   );
@@ -380,15 +391,15 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await dialog.waitFor({ state: 'detached' });
   await card.waitFor();
-  expect(await focusedName(page)).toBe(`Delete ${name}`);
+  await expectFocused(page, `Delete ${name}`);
 
   await card.getByRole('button', { name: `Delete ${name}` }).click();
   await page.keyboard.press('Tab');
-  expect(await focusedName(page)).toBe('Delete agent');
+  await expectFocused(page, 'Delete agent');
   await page.keyboard.press('Enter');
   await expectText(page.getByRole('status'), new RegExp(`Agent ${name} deleted`));
   await card.waitFor({ state: 'detached' });
-  expect(await focusedName(page)).toBe('Agents');
+  await expectFocused(page, 'Agents');
   expect(
     (await ok(env.gw, tenant.member.token, AGENTS)).agents.some((agent: { name: string }) => agent.name === name),
   ).toBe(false);
