@@ -104,18 +104,6 @@ const resultText = (block: ToolResultBlock): string =>
 const lastReply = (page: Page) => page.locator('.turn.assistant').last();
 const toolCard = (page: Page, name: string) => page.getByRole('region', { name: `Tool call ${name}` });
 
-/** Waits until a tool call's output field has the focus (it takes it when the call arrives). */
-async function expectFocusOn(page: Page, name: string): Promise<void> {
-  await page.waitForFunction(
-    (label) => {
-      const element = document.activeElement;
-      return !!element?.id && document.querySelector(`label[for="${element.id}"]`)?.textContent?.trim() === label;
-    },
-    name,
-    { timeout: 10_000 },
-  );
-}
-
 /** Waits until the focused element's accessible name is `name` (focus moves after a render). */
 async function expectFocused(page: Page, name: string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -148,7 +136,7 @@ test('keyboard only: a tool call takes the focus, the answer goes out with Enter
 
   const card = toolCard(page, 'get_weather');
   await expectText(card.getByLabel('Input of get_weather'), /\{\n {2}"city": "Paris"\n\}/);
-  await expectFocusOn(page, 'Output of get_weather');
+  await expectFocused(page, 'Output of get_weather');
   await expectText(lastReply(page), /waiting for tool results/);
   await screenshot(page, 'chat-tool-call');
 
@@ -174,7 +162,7 @@ test('an answer marked "Is error" reaches the model as an error result', async (
   const text = `${uniqueText('lookup')} ${toolMarker('get_weather', { city: 'Atlantis' })}`;
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.keyboard.press('Enter');
-  await expectFocusOn(page, 'Output of get_weather');
+  await expectFocused(page, 'Output of get_weather');
   await page.keyboard.type('no such city');
   await tabTo(page, 'Is error');
   await page.keyboard.press('Space');
@@ -198,12 +186,12 @@ test('parallel calls of one step are answered one by one and sent together in on
   await page.keyboard.press('Enter');
 
   await toolCard(page, 'get_time').waitFor();
-  await expectFocusOn(page, 'Output of get_weather');
+  await expectFocused(page, 'Output of get_weather');
   await page.keyboard.type('snow');
   await page.keyboard.press('Enter');
   await expectText(toolCard(page, 'get_weather'), /Ready: it is sent with the other tool results/);
   // The next open call takes the focus; nothing is sent while it is open.
-  await expectFocusOn(page, 'Output of get_time');
+  await expectFocused(page, 'Output of get_time');
   expect(submissions).toHaveLength(0);
 
   await page.keyboard.type('09:15');
@@ -224,7 +212,7 @@ test('a result the gateway refuses (too long: BAD_USER_INPUT) is shown as an ale
   const text = `${uniqueText('long')} ${toolMarker('read_file', { path: '/etc/motd' })}`;
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.keyboard.press('Enter');
-  await expectFocusOn(page, 'Output of read_file');
+  await expectFocused(page, 'Output of read_file');
   await page.keyboard.type('x'.repeat(MAX_TOOL_OUTPUT_BYTES + 10));
   await page.keyboard.press('Enter');
 
@@ -260,7 +248,7 @@ test('a result for a call the gateway does not know (NOT_FOUND) is shown in word
     const text = `${uniqueText('gone')} ${toolMarker('get_weather', { city: 'Rome' })}`;
     await page.getByRole('textbox', { name: 'Message' }).fill(text);
     await page.keyboard.press('Enter');
-    await expectFocusOn(page, 'Output of get_weather');
+    await expectFocused(page, 'Output of get_weather');
     await page.keyboard.type('sunny');
     await page.keyboard.press('Enter');
     await expectText(lastReply(page).getByRole('alert'), /\(NOT_FOUND\)/);
@@ -378,7 +366,7 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
   const text = `${uniqueText('agent')} ${toolMarker('get_time', {})}`;
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.keyboard.press('Enter');
-  await expectFocusOn(page, 'Output of get_time');
+  await expectFocused(page, 'Output of get_time');
   await page.keyboard.type('noon');
   await page.keyboard.press('Enter');
   await expectText(lastReply(page), /platform key · \d+ in/);
@@ -413,7 +401,7 @@ test('readable at 390 px: the Agents page and a tool-call card fit the screen', 
     const text = `${uniqueText('narrow')} ${toolMarker('get_weather', { city: 'A city with a very long name indeed' })}`;
     await page.getByRole('textbox', { name: 'Message' }).fill(text);
     await page.keyboard.press('Enter');
-    await expectFocusOn(page, 'Output of get_weather');
+    await expectFocused(page, 'Output of get_weather');
     expect(await tooWide(page)).toEqual([]);
     await page.keyboard.type('fine');
     await page.keyboard.press('Enter');
