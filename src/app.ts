@@ -59,6 +59,7 @@ import { ChatService } from './chat/chat.service';
 import { AgentService } from './modules/agent/agent.service';
 import { PendingToolCalls } from './chat/pending-tool-calls';
 import { ToolResults } from './chat/tool-results';
+import { ToolLoop, type ReservationResize } from './chat/tool-loop';
 import { ConversationService } from './modules/conversation/conversation.service';
 import { ModelService } from './modules/model/model.service';
 import { AuditLog } from './audit/audit-log';
@@ -171,8 +172,11 @@ export function createServices(
     profiles,
     new PlatformSpendGuard(),
     chatProviders,
+    config.tools,
   );
   const recorder = new ChatRecorder(em, audit);
+  const resizeReservation: ReservationResize = (started, worstCaseUsd) =>
+    budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd);
   const runner = new ChatRunner(
     chatProviders,
     recorder,
@@ -180,7 +184,8 @@ export function createServices(
     log,
     DEFAULT_RETRY_POLICY,
     [chatMetricsObserver(metrics), deletedTenantUsage(audit)],
-    (started, worstCaseUsd) => budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd),
+    resizeReservation,
+    new ToolLoop(pendingToolCalls, recorder, catalog, config.tools.resultTimeoutMs, log, resizeReservation),
   );
   const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits));
   caches.onInvalidate((change) => {

@@ -25,6 +25,8 @@ export interface ChatPlan {
   /** Platform-key spend reservation (PlatformSpendGuard), released with the budget's; null without a cap. */
   platformReservationId: string | null;
   turn: UserTurn;
+  /** Most model calls of this chat's tool loop (the tenant's maxSteps). */
+  maxSteps: number;
 }
 
 /** A chat whose upstream call is under way. */

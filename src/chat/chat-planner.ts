@@ -5,7 +5,6 @@ import { isUuid } from '../common/ids';
 import { AgentEntity } from '../modules/agent/agent.entity';
 import { ConversationEntity } from '../modules/conversation/conversation.entity';
 import { MessageEntity } from '../modules/conversation/message.entity';
-import { MessageRole } from '../modules/conversation/message-role';
 import type { KeySelector } from '../modules/credential/key-selector';
 import { KeySource } from '../modules/credential/key-source';
 import type { ModelSelectionRules } from '../catalog/model-selection-rules';
@@ -20,6 +19,9 @@ import type { ProviderRequest } from '../providers/provider-stream';
 import { DEFAULT_OUTPUT_TOKENS, type ChatInput } from './chat.input';
 import type { ChatPlan } from './chat-plan';
 import type { ChatProviders } from './chat-providers';
+import type { ToolLimits } from '../config';
+import { checkToolDefinitions } from '../modules/agent/tool-definitions';
+import { replayTurns } from './tool-turns';
 
 /**
  * Decides model and key for one chat request (ModelSelectionRules, KeySelector),
@@ -35,11 +37,14 @@ export class ChatPlanner {
     private readonly profiles: CallerProfiles,
     private readonly platformSpend: PlatformSpendGuard,
     private readonly chatProviders: ChatProviders,
+    private readonly toolLimits: Pick<ToolLimits, 'maxTools' | 'maxDefinitionBytes'>,
   ) {}
 
   async plan(caller: Caller, input: ChatInput, requestId: string): Promise<ChatPlan> {
     const { em, principal } = caller;
     if (!input.message.trim()) throw badInput('message must not be blank', 'message');
+    // Request tools are checked before anything is read or counted; with the agent's, once more below.
+    const requestTools = checkToolDefinitions(input.tools ?? [], this.toolLimits);
     const { tenant, preferredModel } = await this.profiles.of(em, principal);
     const conversation = input.conversationId ? await this.ownConversation(caller, input.conversationId) : null;
     const agentId = input.agentId ?? conversation?.agent?.id ?? null;
@@ -56,11 +61,13 @@ export class ChatPlanner {
     await this.rateLimiter.consume(principal.userId, tenant.requestsPerMinute);
     const key = await this.keys.resolve(em, principal, tenant, model.provider, input.keySource ?? KeySource.AUTO);
     const history = conversation ? await this.history(caller, conversation.id) : [];
+    const tools = checkToolDefinitions([...(agent?.tools ?? []), ...requestTools], this.toolLimits);
     const request: ProviderRequest = {
       model: model.id,
       system: agent?.systemPrompt,
       messages: [...history, { role: 'user', content: input.message }],
       maxTokens: input.maxTokens ?? DEFAULT_OUTPUT_TOKENS,
+      ...(tools.length ? { tools } : {}),
     };
     const worstCaseUsd = this.worstCaseUsd(model, request);
     const platformReservationId =
@@ -88,6 +95,7 @@ export class ChatPlanner {
       reservationId,
       platformReservationId,
       turn,
+      maxSteps: tenant.maxSteps,
     };
   }
 
@@ -114,15 +122,13 @@ export class ChatPlanner {
     return agent;
   }
 
-  /** Earlier turns with content, oldest first (an empty failed reply is left out). */
+  /** Earlier turns, oldest first, tool calls and results included (see replayTurns). */
   private async history(caller: Caller, conversationId: string): Promise<ProviderTurn[]> {
     const messages = await caller.em.find(
       MessageEntity,
       { conversation: conversationId },
       { orderBy: { createdAt: 'asc', id: 'asc' } },
     );
-    return messages
-      .filter((message) => message.content.length > 0)
-      .map((message) => ({ role: message.role === MessageRole.USER ? 'user' : 'assistant', content: message.content }));
+    return replayTurns(messages);
   }
 }

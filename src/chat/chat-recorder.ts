@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog, AuditRecord } from '../audit/audit-log';
 import { GroupCommit } from '../db/group-commit';
 import { runSql } from '../db/sql';
-import type { MessageStatus } from '../modules/conversation/message.entity';
+import type { MessageStatus, StoredToolCall, StoredToolResult } from '../modules/conversation/message.entity';
 import { MessageRole } from '../modules/conversation/message-role';
 import type { UsageStatus } from '../modules/usage/usage-record.entity';
 import type { ChatPlan, StartedChat } from './chat-plan';
@@ -19,6 +19,17 @@ export interface ChatOutcome {
   errorCode: string | null;
 }
 
+/** Where in a tool loop an outcome stands: which model call, the tool calls it ended with, whether it is the last. */
+export interface StepRecord {
+  step: number;
+  /** The calls the reply ended with (stored with it, to replay with their results); null: none. */
+  toolCalls: StoredToolCall[] | null;
+  /** The chat ends here: its reservations are released with this outcome. */
+  final: boolean;
+}
+
+const ONLY_STEP: StepRecord = { step: 1, toolCalls: null, final: true };
+
 interface StartRecord {
   plan: ChatPlan;
   keyUse: AuditRecord;
@@ -28,6 +39,7 @@ interface StartRecord {
 interface OutcomeRecord {
   chat: StartedChat;
   outcome: ChatOutcome;
+  step: StepRecord;
   /** Whether the user's turn is in the database, so the reply has a conversation to go in. */
   withReply: boolean;
   at: Date;
@@ -54,7 +66,10 @@ export class ChatRecorder {
   private readonly starts: GroupCommit<StartRecord>;
   private readonly outcomes: GroupCommit<OutcomeRecord>;
 
-  constructor(root: EntityManager, audit: AuditLog) {
+  constructor(
+    private readonly root: EntityManager,
+    audit: AuditLog,
+  ) {
     this.starts = new GroupCommit((records) => root.fork().transactional((tx) => writeStarts(tx, audit, records)));
     this.outcomes = new GroupCommit((records) => writeOutcomes(root.fork(), records));
   }
@@ -86,15 +101,38 @@ export class ChatRecorder {
     return this.starts.submit({ plan, keyUse, at: new Date() });
   }
 
-  /** The reply (possibly partial), its usage and the reservation's release: together or not at all. */
-  async recordOutcome(chat: StartedChat, outcome: ChatOutcome): Promise<void> {
+  /**
+   * The reply (possibly partial), its usage and, on the chat's final step, the reservation's
+   * release: together or not at all. In a tool loop every model call is one step: one reply (with
+   * the tool calls it ended with) and one usage row under the same request id.
+   */
+  async recordOutcome(chat: StartedChat, outcome: ChatOutcome, step: StepRecord = ONLY_STEP): Promise<void> {
     // Without the user's turn (its write failed, and was logged) there is no conversation to
     // reply in, but the usage is still recorded and the reservation released.
     const withReply = await chat.turnSaved.then(
       () => true,
       () => false,
     );
-    await this.outcomes.submit({ chat, outcome, withReply, at: new Date() });
+    await this.outcomes.submit({ chat, outcome, step, withReply, at: new Date() });
+  }
+
+  /** The client's results of a step's tool calls: a TOOL message after the reply that made them. */
+  async recordToolResults(chat: StartedChat, results: StoredToolResult[]): Promise<void> {
+    await runSql(this.root.fork(), INSERT_TOOL_RESULTS, [
+      randomUUID(),
+      chat.conversationId,
+      JSON.stringify(results),
+      new Date(),
+      chat.conversationId,
+    ]);
+  }
+
+  /** Releases the chat's reservations when its loop ends without another model call (a timeout, a cancelled wait). */
+  async release(chat: StartedChat): Promise<void> {
+    await runSql(this.root.fork(), RELEASE_RESERVATIONS, [
+      chat.reservationId ? [chat.reservationId] : [],
+      chat.platformReservationId ? [chat.platformReservationId] : [],
+    ]);
   }
 }
 
@@ -128,6 +166,7 @@ async function writeOutcomes(em: EntityManager, records: OutcomeRecord[]): Promi
     replies.map(({ chat }) => chat.model.id),
     replies.map(({ chat }) => chat.key.source),
     replies.map(({ outcome }) => MESSAGE_STATUS[outcome.status]),
+    replies.map(({ step }) => (step.toolCalls ? JSON.stringify(step.toolCalls) : null)),
     replies.map(({ at }) => at),
     records.map(() => randomUUID()),
     records.map(({ chat }) => chat.tenantId),
@@ -137,6 +176,7 @@ async function writeOutcomes(em: EntityManager, records: OutcomeRecord[]): Promi
     records.map(({ chat }) => chat.model.id),
     records.map(({ chat }) => chat.model.provider),
     records.map(({ chat }) => chat.requestId),
+    records.map(({ step }) => step.step),
     records.map(({ outcome }) => outcome.inputTokens),
     records.map(({ outcome }) => outcome.outputTokens),
     records.map(({ outcome }) => outcome.costUsd),
@@ -147,8 +187,8 @@ async function writeOutcomes(em: EntityManager, records: OutcomeRecord[]): Promi
     records.map(({ at }) => at),
     new Date(),
     records.flatMap(({ chat }) => (chat.key.lastUsedDue && chat.key.credentialId ? [chat.key.credentialId] : [])),
-    records.flatMap(({ chat }) => (chat.reservationId ? [chat.reservationId] : [])),
-    records.flatMap(({ chat }) => (chat.platformReservationId ? [chat.platformReservationId] : [])),
+    records.flatMap(({ chat, step }) => (step.final && chat.reservationId ? [chat.reservationId] : [])),
+    records.flatMap(({ chat, step }) => (step.final && chat.platformReservationId ? [chat.platformReservationId] : [])),
   ]);
 }
 
@@ -168,26 +208,37 @@ const INSERT_TURNS = `with conversations as (
  * gone), and a deleted credential is recorded as null, as its foreign key would set it.
  */
 const RECORD_OUTCOMES = `with replies as (
-    insert into messages (id, conversation_id, role, content, model, key_source, status, created_at)
-    select reply.id, reply.conversation_id, '${MessageRole.ASSISTANT}', reply.content, reply.model, reply.key_source, reply.status, reply.created_at
-    from unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
-      as reply(id, conversation_id, content, model, key_source, status, created_at)
+    insert into messages (id, conversation_id, role, content, model, key_source, status, tool_calls, created_at)
+    select reply.id, reply.conversation_id, '${MessageRole.ASSISTANT}', reply.content, reply.model, reply.key_source, reply.status,
+      reply.tool_calls::jsonb, reply.created_at
+    from unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
+      as reply(id, conversation_id, content, model, key_source, status, tool_calls, created_at)
     where exists (select 1 from conversations where conversations.id = reply.conversation_id)
   ), usage as (
     insert into usage_records
-      (id, tenant_id, user_id, credential_id, key_source, model, provider, request_id, input_tokens, output_tokens,
+      (id, tenant_id, user_id, credential_id, key_source, model, provider, request_id, step, input_tokens, output_tokens,
        cost_usd, ttft_ms, total_ms, status, error_code, created_at)
     select u.id, u.tenant_id, u.user_id, (select credentials.id from credentials where credentials.id = u.credential_id),
-      u.key_source, u.model, u.provider, u.request_id, u.input_tokens, u.output_tokens, u.cost_usd, u.ttft_ms,
+      u.key_source, u.model, u.provider, u.request_id, u.step, u.input_tokens, u.output_tokens, u.cost_usd, u.ttft_ms,
       u.total_ms, u.status, u.error_code, u.created_at
-    from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[],
+    from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[],
       ?::int[], ?::float8[], ?::int[], ?::int[], ?::text[], ?::text[], ?::timestamptz[])
-      as u(id, tenant_id, user_id, credential_id, key_source, model, provider, request_id, input_tokens,
+      as u(id, tenant_id, user_id, credential_id, key_source, model, provider, request_id, step, input_tokens,
         output_tokens, cost_usd, ttft_ms, total_ms, status, error_code, created_at)
     where exists (select 1 from users where users.id = u.user_id and users.tenant_id = u.tenant_id)
   ), used as (
     update credentials set last_used_at = ?::timestamptz where id = any(?::uuid[])
   ), budget_released as (
+    delete from budget_reservations where id = any(?::uuid[])
+  )
+  delete from platform_spend_reservations where id = any(?::uuid[])`;
+
+/** A step's tool results, after the reply that made the calls (if the conversation still exists). */
+const INSERT_TOOL_RESULTS = `insert into messages (id, conversation_id, role, content, model, key_source, status, tool_results, created_at)
+  select ?::uuid, ?::uuid, '${MessageRole.TOOL}', '', null, null, 'complete', ?::jsonb, ?::timestamptz
+  where exists (select 1 from conversations where conversations.id = ?::uuid)`;
+
+const RELEASE_RESERVATIONS = `with budget_released as (
     delete from budget_reservations where id = any(?::uuid[])
   )
   delete from platform_spend_reservations where id = any(?::uuid[])`;

@@ -5,27 +5,28 @@ import type { Logger } from '../common/logger';
 import { UpstreamFailure, type ChatProvider, type ProviderEvent, type ProviderKey } from '../providers/provider-stream';
 import { worstCaseInputTokens } from '../limits/worst-case-input';
 import type { ModelCatalog } from '../catalog/model-catalog';
-import { chatDelta, type ChatEventPayload } from './chat-event.type';
+import { chatDelta, chatFailed, chatToolCall, type ChatEventPayload } from './chat-event.type';
 import { asChatFailure, billedOutputTokens, classifyRun, finalEvent, type RunVerdict } from './chat-outcome';
 import type { StartedChat } from './chat-plan';
 import type { ChatProviders } from './chat-providers';
-import type { ChatOutcome, ChatRecorder } from './chat-recorder';
+import type { ChatOutcome, ChatRecorder, StepRecord } from './chat-recorder';
 import type { EventChannel } from './event-channel';
 import { backoff, DEFAULT_RETRY_POLICY, retryDelayMs, shouldRetry, type RetryPolicy } from './upstream-retry';
+import type { ProviderRequest, ProviderToolCall } from '../providers/provider-stream';
+import { ToolLoop, type ReservationResize } from './tool-loop';
+import type { ToolStep } from './pending-tool-calls';
 
 /** Observes each finished chat (metrics, audit); must not throw. */
 export type ChatObserver = (plan: StartedChat, outcome: ChatOutcome) => void;
 
-/**
- * Sets a chat's budget reservation to a new worst case (see BudgetGuard.resize); rejects with
- * BUDGET_EXCEEDED when the budget cannot cover it.
- */
-export type ReservationResize = (chat: StartedChat, worstCaseUsd: number) => Promise<void>;
+export type { ReservationResize } from './tool-loop';
 
 /**
- * Runs a planned chat against the provider and feeds the channel: deltas as they come, then
- * ChatCompleted or ChatFailed. Whatever happens (completion, failure, cancellation), the reply
- * so far and its usage are recorded before the channel ends.
+ * Runs a planned chat against the provider and feeds the channel: deltas and tool calls as they
+ * come, then ChatCompleted or ChatFailed. A reply that ends in tool calls is one step of a loop
+ * (ToolLoop): once the client has answered them, the next model call goes out with the same
+ * model and key. Whatever happens (completion, failure, cancellation), every step's reply and
+ * usage are recorded before the channel ends; ChatCompleted's usage is their sum.
  */
 export class ChatRunner {
   constructor(
@@ -36,34 +37,56 @@ export class ChatRunner {
     private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
     private readonly observers: ChatObserver[] = [],
     private readonly resizeReservation?: ReservationResize,
+    private readonly tools?: ToolLoop,
   ) {}
 
   async run(plan: StartedChat, channel: EventChannel<ChatEventPayload>): Promise<void> {
-    const startedAt = performance.now();
     plan.turnSaved.catch((error: unknown) =>
       this.log.error(
         { requestId: plan.requestId, err: error },
         'AUDIT APPEND FAILED: could not save the conversation turn and its credential.use event',
       ),
     );
-    const reply = new ReplySoFar();
-    const failure = await this.stream(plan, channel, reply);
-    const verdict = classifyRun({
-      failure,
-      stopReason: reply.stopReason,
-      interrupted: channel.wasInterrupted,
-      interruption: channel.interruption,
-      aborted: channel.signal.aborted,
-    });
-    const outcome = this.outcome(plan, reply, verdict, startedAt);
-    await this.record(plan, outcome);
-    const last = finalEvent(verdict, reply.stopReason, {
-      inputTokens: outcome.inputTokens,
-      outputTokens: outcome.outputTokens,
-      costUsd: outcome.costUsd,
-    });
-    if (last) channel.push(last);
-    channel.end();
+    const total = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+    let request: ProviderRequest = plan.request;
+    for (let step = 1; ; step++) {
+      const chat: StartedChat = step === 1 ? plan : { ...plan, request };
+      const startedAt = performance.now();
+      const reply = new ReplySoFar();
+      const failure = await this.stream(chat, channel, reply);
+      const verdict = classifyRun({
+        failure,
+        stopReason: reply.stopReason,
+        interrupted: channel.wasInterrupted,
+        interruption: channel.interruption,
+        aborted: channel.signal.aborted,
+      });
+      const outcome = this.outcome(chat, reply, verdict, startedAt);
+      total.inputTokens += outcome.inputTokens;
+      total.outputTokens += outcome.outputTokens;
+      total.costUsd += outcome.costUsd;
+      const toolStep = verdict.status === 'completed' ? reply.toolStep : null;
+      if (!toolStep) reply.toolStep?.close();
+      await this.record(chat, outcome, { step, toolCalls: toolStep ? reply.toolCalls : null, final: !toolStep });
+      if (!toolStep || !this.tools) {
+        const last = finalEvent(verdict, reply.stopReason, total);
+        if (last) channel.push(last);
+        channel.end();
+        return;
+      }
+      const next = await this.tools.afterToolCalls(chat, step, request, { ...reply, toolStep }, channel);
+      if (next.kind === 'end') {
+        await this.recorder
+          .release(plan)
+          .catch((error: unknown) =>
+            this.log.error({ requestId: plan.requestId, err: error }, 'could not release the reservations'),
+          );
+        if (next.failure) channel.push(chatFailed(next.failure.code, next.failure.message, next.failure.retryable));
+        channel.end();
+        return;
+      }
+      request = next.request;
+    }
   }
 
   /** Streams the reply into `reply` and the channel; the failure it ended with, or null. */
@@ -134,6 +157,13 @@ export class ChatRunner {
         // On the next turn of the event loop, after this delta has been flushed to the client.
         if (reply.deltas === 1) setTimeout(plan.beginTurnWrite, 0);
         return;
+      case 'tool_call':
+        if (!this.tools) return; // a provider never calls tools it was not given
+        reply.toolStep ??= this.tools.open(plan);
+        ToolLoop.add(reply.toolStep, event.call);
+        reply.toolCalls.push(event.call);
+        channel.push(chatToolCall({ id: event.call.id, name: event.call.name, input: event.call.input }));
+        return;
       case 'done':
         reply.inputTokens = event.inputTokens;
         reply.outputTokens = event.outputTokens;
@@ -157,11 +187,11 @@ export class ChatRunner {
     };
   }
 
-  /** Writes the turn (if not yet), the reply and its usage, then tells the observers. */
-  private async record(plan: StartedChat, outcome: ChatOutcome): Promise<void> {
+  /** Writes the turn (if not yet), the step's reply and its usage, then tells the observers. */
+  private async record(plan: StartedChat, outcome: ChatOutcome, step: StepRecord): Promise<void> {
     plan.beginTurnWrite();
     try {
-      await this.recorder.recordOutcome(plan, outcome);
+      await this.recorder.recordOutcome(plan, outcome, step);
     } catch (error) {
       this.log.error({ requestId: plan.requestId, err: error }, 'could not record chat usage');
     }
@@ -198,6 +228,10 @@ class ReplySoFar {
   inputTokens: number | null = null;
   outputTokens = 0;
   stopReason: string | null = null;
+  /** Complete tool calls, in the order the provider finished them. */
+  toolCalls: ProviderToolCall[] = [];
+  /** Their wait for results, open from the first call on (results may come before the reply ends). */
+  toolStep: ToolStep | null = null;
 }
 
 /**

@@ -22,78 +22,101 @@ export interface AnsweredCall {
 
 export type StepAnswer = { kind: 'answered'; results: ToolResult[] } | { kind: 'timeout' } | { kind: 'aborted' };
 
-interface PendingStep {
-  userId: string;
-  calls: Map<string, OpenToolCall>;
-  results: Map<string, ToolResult>;
-  settle: (answer: StepAnswer) => void;
+/**
+ * The tool calls of one step of a chat, from the first call the model streams until the step is
+ * answered or the chat ends. Results may arrive as soon as a call has been sent to the client,
+ * before the model's reply (or the step's bookkeeping) has finished.
+ */
+export class ToolStep {
+  private readonly calls = new Map<string, OpenToolCall>();
+  private readonly results = new Map<string, ToolResult>();
+  private settle: ((answer: StepAnswer) => void) | null = null;
+
+  constructor(
+    readonly userId: string,
+    private readonly forget: () => void,
+  ) {}
+
+  add(call: OpenToolCall): void {
+    this.calls.set(call.id, call);
+  }
+
+  /**
+   * Resolves with every call's result (in the calls' order) once all are answered, or when
+   * `timeoutMs` passes or `signal` aborts. The step leaves the registry either way.
+   */
+  wait(timeoutMs: number, signal: AbortSignal): Promise<StepAnswer> {
+    return new Promise<StepAnswer>((resolve) => {
+      const finish = (answer: StepAnswer): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.settle = null;
+        this.close();
+        resolve(answer);
+      };
+      const onAbort = (): void => finish({ kind: 'aborted' });
+      const timer = setTimeout(() => finish({ kind: 'timeout' }), timeoutMs);
+      this.settle = finish;
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      this.settleIfAnswered();
+    });
+  }
+
+  /** Takes the step out of the registry: its calls can no longer be answered. */
+  close(): void {
+    this.forget();
+  }
+
+  /** All of `results` for open, unanswered calls of this step, or none (NOT_FOUND). */
+  accept(results: readonly ToolResult[]): AnsweredCall[] {
+    const batch = new Set<string>();
+    for (const { toolCallId } of results) {
+      if (!this.calls.has(toolCallId) || this.results.has(toolCallId) || batch.has(toolCallId)) {
+        throw notFound('Tool call');
+      }
+      batch.add(toolCallId);
+    }
+    const answered = results.map((result) => {
+      this.results.set(result.toolCallId, result);
+      return { call: this.calls.get(result.toolCallId)!, result };
+    });
+    this.settleIfAnswered();
+    return answered;
+  }
+
+  private settleIfAnswered(): void {
+    if (!this.settle || this.results.size < this.calls.size) return;
+    this.settle({ kind: 'answered', results: [...this.calls.keys()].map((id) => this.results.get(id)!) });
+  }
 }
 
 /**
- * The tool calls of the chats running in this process that wait for their results, keyed by
- * request id. A chat's loop registers a step and waits; `submitToolResults` answers it. Only the
- * user who started the chat may answer, only open calls, each once: anything else is NOT_FOUND,
- * so a caller cannot learn which request ids exist. A step leaves the registry when it is fully
- * answered, times out or its chat goes away.
+ * The tool steps of the chats running in this process, keyed by request id. A chat opens a step
+ * at the first tool call its model streams; `submitToolResults` answers it. Only the user who
+ * started the chat may answer, only open calls, each once: anything else is NOT_FOUND, so a
+ * caller cannot learn which request ids exist. A step leaves the registry when it is answered,
+ * times out or its chat ends.
  */
 export class PendingToolCalls {
-  private readonly steps = new Map<string, PendingStep>();
+  private readonly steps = new Map<string, ToolStep>();
 
   get size(): number {
     return this.steps.size;
   }
 
-  /** Resolves with every call's result (in the calls' order), or when `timeoutMs` passes or `signal` aborts. */
-  wait(
-    requestId: string,
-    userId: string,
-    calls: readonly OpenToolCall[],
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<StepAnswer> {
-    if (this.steps.has(requestId)) throw new Error(`request ${requestId} already waits for tool results`);
-    return new Promise<StepAnswer>((resolve) => {
-      const finish = (answer: StepAnswer): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        this.steps.delete(requestId);
-        resolve(answer);
-      };
-      const onAbort = (): void => finish({ kind: 'aborted' });
-      const timer = setTimeout(() => finish({ kind: 'timeout' }), timeoutMs);
-      this.steps.set(requestId, {
-        userId,
-        calls: new Map(calls.map((call) => [call.id, call])),
-        results: new Map(),
-        settle: finish,
-      });
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+  open(requestId: string, userId: string): ToolStep {
+    const step: ToolStep = new ToolStep(userId, () => {
+      if (this.steps.get(requestId) === step) this.steps.delete(requestId);
     });
+    this.steps.set(requestId, step);
+    return step;
   }
 
-  /**
-   * Records results for open calls of `requestId` started by `userId`: all of them or none
-   * (NOT_FOUND for an unknown request or call, another user's request, or a call answered
-   * already). Continues the chat once every call of the step has its result.
-   */
+  /** Records results for open calls of `requestId` started by `userId` (see ToolStep.accept). */
   submit(requestId: string, userId: string, results: readonly ToolResult[]): AnsweredCall[] {
     const step = this.steps.get(requestId);
     if (!step || step.userId !== userId) throw notFound('Tool call');
-    const batch = new Set<string>();
-    for (const result of results) {
-      if (!step.calls.has(result.toolCallId) || step.results.has(result.toolCallId) || batch.has(result.toolCallId)) {
-        throw notFound('Tool call');
-      }
-      batch.add(result.toolCallId);
-    }
-    const answered = results.map((result) => {
-      step.results.set(result.toolCallId, result);
-      return { call: step.calls.get(result.toolCallId)!, result };
-    });
-    if (step.results.size === step.calls.size) {
-      step.settle({ kind: 'answered', results: [...step.calls.keys()].map((id) => step.results.get(id)!) });
-    }
-    return answered;
+    return step.accept(results);
   }
 }

@@ -11,18 +11,46 @@ export type ProviderEvent =
    */
   | { type: 'start'; inputTokens: number | null }
   | { type: 'delta'; text: string }
-  | { type: 'done'; stopReason: string | null; inputTokens: number; outputTokens: number };
+  | { type: 'done'; stopReason: string | null; inputTokens: number; outputTokens: number }
+  /** A complete tool call (its input fully streamed), emitted before `done`. */
+  | { type: 'tool_call'; call: ProviderToolCall };
 
-export interface ProviderTurn {
-  role: 'user' | 'assistant';
-  content: string;
+/** A tool the model may call, in the provider-neutral form (name, description, JSON Schema of the input). */
+export interface ProviderTool {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
 }
+
+export interface ProviderToolCall {
+  id: string;
+  name: string;
+  /** The parsed arguments (an object); the raw text when the model wrote invalid JSON. */
+  input: unknown;
+}
+
+export interface ProviderToolResult {
+  toolCallId: string;
+  output: string;
+  isError: boolean;
+}
+
+/**
+ * One turn of the conversation. An assistant turn may end with tool calls; the `tool` turn after
+ * it carries their results (Anthropic: a user turn of tool_result blocks; OpenAI: `role: tool` messages).
+ */
+export type ProviderTurn =
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ProviderToolCall[] }
+  | { role: 'tool'; results: ProviderToolResult[] };
 
 export interface ProviderRequest {
   model: string;
   system?: string;
   messages: ProviderTurn[];
   maxTokens: number;
+  /** Tools the model may call; absent or empty: none. */
+  tools?: ProviderTool[];
 }
 
 /** The key a request goes out with, and the identity of the SDK client that holds it. */

@@ -11,6 +11,7 @@ import {
   type ChatFailedEvent,
   type ChatInputArgs,
   type ChatStartedEvent,
+  type ChatToolCallEvent,
   type RoleName,
   type TenantPolicyArgs,
 } from './documents';
@@ -62,6 +63,10 @@ export class ChatRun {
 
   get failed(): ChatFailedEvent | undefined {
     return this.events.find((event): event is ChatFailedEvent => event.__typename === 'ChatFailed');
+  }
+
+  get toolCalls(): ChatToolCallEvent[] {
+    return this.events.filter((event): event is ChatToolCallEvent => event.__typename === 'ChatToolCall');
   }
 
   get typenames(): string[] {
@@ -242,6 +247,10 @@ export class OpenChat {
 
   waitForStarted(timeoutMs?: number): Promise<void> {
     return this.waitFor((run) => run.started !== undefined, 'ChatStarted', timeoutMs);
+  }
+
+  waitForToolCalls(count: number, timeoutMs?: number): Promise<void> {
+    return this.waitFor((run) => run.toolCalls.length >= count, `${count} tool calls`, timeoutMs);
   }
 
   waitForDeltas(count: number, timeoutMs?: number): Promise<void> {

@@ -46,6 +46,7 @@ export interface TenantPolicyArgs {
   defaultModel?: string;
   monthlyBudgetUsd?: number | null;
   requestsPerMinute?: number | null;
+  maxSteps?: number;
 }
 
 export interface PlatformKeyLimitArgs {
@@ -461,6 +462,7 @@ export const CONVERSATION = doc<
 
 export interface ChatInputArgs {
   message: string;
+  tools?: ToolDefinitionArgs[];
   conversationId?: string;
   agentId?: string;
   model?: string;
@@ -490,7 +492,13 @@ export interface ChatFailedEvent {
   message: string;
   retryable: boolean;
 }
-export type ChatEvent = ChatStartedEvent | ChatDeltaEvent | ChatCompletedEvent | ChatFailedEvent;
+export interface ChatToolCallEvent {
+  __typename: 'ChatToolCall';
+  id: string;
+  name: string;
+  input: unknown;
+}
+export type ChatEvent = ChatStartedEvent | ChatDeltaEvent | ChatCompletedEvent | ChatFailedEvent | ChatToolCallEvent;
 
 export const CHAT = doc<{ chat: ChatEvent }, { input: ChatInputArgs }>(/* GraphQL */ `
   subscription Chat($input: ChatInput!) {
@@ -517,6 +525,106 @@ export const CHAT = doc<{ chat: ChatEvent }, { input: ChatInputArgs }>(/* GraphQ
         code
         message
         retryable
+      }
+      ... on ChatToolCall {
+        id
+        name
+        input
+      }
+    }
+  }
+`);
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+export interface ToolDefinitionArgs {
+  name: string;
+  description: string;
+  inputSchema: unknown;
+}
+
+export interface ToolResultArgs {
+  toolCallId: string;
+  output: string;
+  isError?: boolean;
+}
+
+export const SUBMIT_TOOL_RESULTS = doc<
+  { submitToolResults: boolean },
+  { requestId: string; results: ToolResultArgs[] }
+>(/* GraphQL */ `
+  mutation ($requestId: ID!, $results: [ToolResultInput!]!) {
+    submitToolResults(requestId: $requestId, results: $results)
+  }
+`);
+
+export interface AgentView {
+  id: string;
+  name: string;
+  model: string | null;
+  systemPrompt: string;
+  tools: ToolDefinitionArgs[];
+}
+
+export const CREATE_AGENT_WITH_TOOLS = doc<
+  { createAgent: AgentView },
+  { input: { name: string; systemPrompt: string; model?: string; tools?: ToolDefinitionArgs[] } }
+>(/* GraphQL */ `
+  mutation ($input: CreateAgentInput!) {
+    createAgent(input: $input) {
+      id
+      name
+      model
+      systemPrompt
+      tools {
+        name
+        description
+        inputSchema
+      }
+    }
+  }
+`);
+
+export const UPDATE_AGENT = doc<
+  { updateAgent: AgentView },
+  {
+    id: string;
+    input: { name?: string; systemPrompt?: string; model?: string | null; tools?: ToolDefinitionArgs[] };
+  }
+>(/* GraphQL */ `
+  mutation ($id: ID!, $input: UpdateAgentInput!) {
+    updateAgent(id: $id, input: $input) {
+      id
+      name
+      model
+      systemPrompt
+      tools {
+        name
+        description
+        inputSchema
+      }
+    }
+  }
+`);
+
+export const DELETE_AGENT = doc<{ deleteAgent: boolean }, { id: string }>(/* GraphQL */ `
+  mutation ($id: ID!) {
+    deleteAgent(id: $id)
+  }
+`);
+
+export const AGENTS = doc<{ agents: AgentView[] }>(/* GraphQL */ `
+  {
+    agents {
+      id
+      name
+      model
+      systemPrompt
+      tools {
+        name
+        description
+        inputSchema
       }
     }
   }

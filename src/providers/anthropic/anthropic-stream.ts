@@ -3,6 +3,7 @@ import type { Stream } from '@anthropic-ai/sdk/streaming';
 import type { MessageCreateParamsStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import type { ProviderEventSink, ProviderRequest } from '../provider-stream';
 import { classifyAnthropicError, midStreamFailure } from './anthropic-errors';
+import { anthropicMessages, anthropicTools, AnthropicToolUse } from './anthropic-tool-use';
 
 /**
  * One streamed Messages API call, its events handed to `emit` as they arrive (a callback rather
@@ -23,12 +24,14 @@ export async function streamAnthropic(
   let stopReason: string | null = null;
   let finished = false;
   let stream: Stream<RawMessageStreamEvent>;
+  const toolUse = new AnthropicToolUse();
   try {
     const body: MessageCreateParamsStreaming = {
       model: request.model,
       max_tokens: request.maxTokens,
       ...(request.system ? { system: request.system } : {}),
-      messages: request.messages,
+      messages: anthropicMessages(request.messages),
+      ...(request.tools?.length ? { tools: anthropicTools(request) } : {}),
       stream: true,
     };
     // The SDK's own low-level call rather than messages.create, which console.warn()s on every
@@ -54,6 +57,7 @@ export async function streamAnthropic(
           break;
         case 'content_block_delta':
           if (event.delta.type === 'text_delta' && event.delta.text) emit({ type: 'delta', text: event.delta.text });
+          else toolUse.delta(event);
           break;
         case 'message_delta':
           stopReason = event.delta.stop_reason;
@@ -64,8 +68,13 @@ export async function streamAnthropic(
           finished = true;
           break;
         case 'content_block_start':
-        case 'content_block_stop':
+          toolUse.start(event);
           break;
+        case 'content_block_stop': {
+          const call = toolUse.stop(event.index);
+          if (call) emit({ type: 'tool_call', call });
+          break;
+        }
       }
     }
   } catch {

@@ -1,12 +1,9 @@
 import type OpenAI from 'openai';
 import type { Stream } from 'openai/core/streaming';
-import type {
-  ChatCompletionChunk,
-  ChatCompletionCreateParamsStreaming,
-  ChatCompletionMessageParam,
-} from 'openai/resources/chat/completions';
+import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import type { ProviderEventSink, ProviderRequest } from '../provider-stream';
 import { classifyOpenAiError, openAiMidStreamFailure, type OpenAiCompatibleName } from './openai-errors';
+import { openAiMessages, OpenAiToolCalls, openAiTools } from './openai-tool-calls';
 
 export interface OpenAiStreamOptions {
   name: OpenAiCompatibleName;
@@ -36,13 +33,10 @@ export async function streamOpenAi(
 ): Promise<void> {
   let stream: Stream<ChatCompletionChunk>;
   try {
-    const messages: ChatCompletionMessageParam[] = [
-      ...(request.system ? [{ role: 'system' as const, content: request.system }] : []),
-      ...request.messages,
-    ];
     const body: ChatCompletionCreateParamsStreaming = {
       model: request.model,
-      messages,
+      messages: openAiMessages(request.system, request.messages),
+      ...(request.tools?.length ? { tools: openAiTools(request) } : {}),
       [options.maxTokensField]: request.maxTokens,
       stream: true,
       stream_options: { include_usage: true },
@@ -55,12 +49,14 @@ export async function streamOpenAi(
   emit({ type: 'start', inputTokens: null });
   let stopReason: string | null = null;
   let usage: { inputTokens: number; outputTokens: number } | null = null;
+  const toolCalls = new OpenAiToolCalls();
   try {
     for await (const chunk of stream) {
       const choice = chunk.choices[0];
       if (choice) {
         const text = choice.delta?.content;
         if (text) emit({ type: 'delta', text });
+        toolCalls.add(choice.delta?.tool_calls);
         if (choice.finish_reason) stopReason = choice.finish_reason;
       }
       if (chunk.usage) {
@@ -73,5 +69,6 @@ export async function streamOpenAi(
   }
   if (signal.aborted) return;
   if (!usage) throw openAiMidStreamFailure(options.name);
+  for (const call of toolCalls.finish()) emit({ type: 'tool_call', call });
   emit({ type: 'done', stopReason, ...usage });
 }

@@ -49,7 +49,52 @@ export function messagesBodyProblem(raw: string, body: JsonObject | undefined): 
     if (typeof content !== 'string' && !Array.isArray(content)) return `messages.${index}.content: Field required`;
   }
   if (body.stream !== undefined && typeof body.stream !== 'boolean') return 'stream: Input should be a valid boolean';
+  return toolTurnsProblem(body.messages as JsonObject[]);
+}
+
+const blocksOf = (message: JsonObject | undefined): JsonObject[] =>
+  Array.isArray(message?.content) ? (message.content as JsonObject[]) : [];
+
+/** As the real API: every tool_use block is answered by a tool_result block in the next (user) message. */
+function toolTurnsProblem(messages: JsonObject[]): string | undefined {
+  for (const [index, message] of messages.entries()) {
+    const uses = blocksOf(message).filter((block) => block.type === 'tool_use');
+    if (uses.length === 0) continue;
+    if (message.role !== 'assistant')
+      return `messages.${index}: tool_use blocks are only allowed in assistant messages`;
+    const next = messages[index + 1];
+    const answered = new Set(
+      blocksOf(next)
+        .filter((block) => block.type === 'tool_result')
+        .map((block) => block.tool_use_id),
+    );
+    for (const use of uses) {
+      if (next?.role !== 'user' || !answered.has(use.id)) {
+        return `messages.${index + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${String(use.id)}`;
+      }
+    }
+  }
   return undefined;
+}
+
+/** The tool results the conversation ends with (its last message is a user turn of tool_result blocks), or null. */
+export function endingToolResults(body: JsonObject): Array<{ output: string; isError: boolean }> | null {
+  const messages = Array.isArray(body.messages) ? (body.messages as JsonObject[]) : [];
+  const last = messages.at(-1);
+  const results = blocksOf(last).filter((block) => block.type === 'tool_result');
+  if (last?.role !== 'user' || results.length === 0) return null;
+  return results.map((block) => ({ output: contentText(block.content), isError: block.is_error === true }));
+}
+
+/** Text of the latest user message that has text (a turn of only tool results has none). */
+export function latestUserText(body: JsonObject): string {
+  const messages = Array.isArray(body.messages) ? (body.messages as JsonObject[]) : [];
+  for (const message of [...messages].reverse()) {
+    if (message?.role !== 'user') continue;
+    const text = contentText(message.content);
+    if (text) return text;
+  }
+  return '';
 }
 
 function contentText(content: unknown): string {

@@ -1,6 +1,14 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defaultReplyTokens, estimateInputTokens } from './request';
+import { defaultReplyTokens, endingToolResults, estimateInputTokens, latestUserText } from './request';
+import {
+  decideToolScript,
+  echoResults,
+  jsonFragments,
+  wordTokens,
+  type ScriptedCall,
+  type ToolScript,
+} from '../tool-script';
 import type {
   Behaviour,
   DropConnectionBehaviour,
@@ -16,6 +24,7 @@ import {
   errorTypeForStatus,
   makeId,
   messageObject,
+  sseEvent,
   statusForErrorType,
   streamEvents,
 } from './wire';
@@ -135,8 +144,17 @@ async function writeDeltas(
   return true;
 }
 
+/** The tool use the conversation scripts (../tool-script.ts); only when the behaviour names no tokens of its own. */
+function toolScriptOf(ex: MessagesExchange, b: StreamBehaviour): ToolScript {
+  if (b.tokens !== undefined) return { kind: 'none' };
+  return decideToolScript(latestUserText(ex.body), endingToolResults(ex.body), 'toolu_01');
+}
+
 async function streamReply(ex: MessagesExchange, b: StreamBehaviour): Promise<void> {
-  const tokens = b.tokens ?? defaultReplyTokens(ex.body);
+  const script = toolScriptOf(ex, b);
+  if (script.kind === 'calls') return streamToolUse(ex, b, script.text, script.calls);
+  const tokens =
+    b.tokens ?? (script.kind === 'results' ? wordTokens(echoResults(script.results)) : defaultReplyTokens(ex.body));
   if (!(await startStream(ex, b.inputTokens))) return;
   if (!(await writeDeltas(ex, tokens, b.stallAfter ?? tokens.length, b.delayMs))) return;
   if (b.stallAfter !== undefined) {
@@ -192,4 +210,42 @@ async function dropConnection(ex: MessagesExchange, b: DropConnectionBehaviour):
     if (!(await writeDeltas(ex, b.tokens ?? defaultReplyTokens(ex.body), b.afterTokens, b.delayMs))) return;
   }
   ex.res.socket?.destroy();
+}
+
+/**
+ * A reply that asks for tools, streamed as the real API does: the text block, then one tool_use
+ * block per call (content_block_start with an empty input, its input JSON in input_json_delta
+ * fragments, content_block_stop), then stop_reason `tool_use`.
+ */
+async function streamToolUse(
+  ex: MessagesExchange,
+  b: StreamBehaviour,
+  text: string,
+  calls: ScriptedCall[],
+): Promise<void> {
+  const tokens = wordTokens(text);
+  if (!(await startStream(ex, b.inputTokens))) return;
+  if (!(await writeDeltas(ex, tokens, tokens.length, b.delayMs))) return;
+  let events = streamEvents.contentBlockStop();
+  let outputTokens = tokens.length;
+  calls.forEach((call, position) => {
+    const index = position + 1;
+    events += sseEvent('content_block_start', {
+      type: 'content_block_start',
+      index,
+      content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} },
+    });
+    for (const fragment of jsonFragments(call.json)) {
+      events += sseEvent('content_block_delta', {
+        type: 'content_block_delta',
+        index,
+        delta: { type: 'input_json_delta', partial_json: fragment },
+      });
+      outputTokens++;
+    }
+    events += sseEvent('content_block_stop', { type: 'content_block_stop', index });
+  });
+  if (!(await send(ex, events))) return;
+  ex.res.write(streamEvents.messageDelta('tool_use', b.outputTokens ?? outputTokens));
+  ex.res.end(streamEvents.messageStop());
 }

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readBody, startRecord, waitForRecorded } from '../anthropic/recording';
 import { defaultReplyTokens, estimateInputTokens, parseJsonObject } from '../anthropic/request';
 import type { JsonObject } from '../anthropic/types';
+import { decideToolScript, echoResults, jsonFragments, wordTokens, type ScriptedResult } from '../tool-script';
 import type {
   Behaviour,
   BehaviourSource,
@@ -178,9 +179,27 @@ class FakeOpenAiServer implements OpenAiServer {
     if (typeof body.model !== 'string' || !body.model) return 'you must provide a model parameter';
     if (!Array.isArray(body.messages) || body.messages.length === 0)
       return "'messages' must contain at least one message";
-    for (const message of body.messages as JsonObject[]) {
-      if (!['system', 'developer', 'user', 'assistant'].includes(String(message?.role))) return 'Invalid message role';
-      if (typeof message.content !== 'string') return 'Invalid message content';
+    const messages = body.messages as JsonObject[];
+    for (const [index, message] of messages.entries()) {
+      if (!['system', 'developer', 'user', 'assistant', 'tool'].includes(String(message?.role))) {
+        return 'Invalid message role';
+      }
+      const toolCalls = message.role === 'assistant' && Array.isArray(message.tool_calls) ? message.tool_calls : [];
+      if (typeof message.content !== 'string' && !(toolCalls.length > 0 && message.content === null)) {
+        return 'Invalid message content';
+      }
+      if (message.role === 'tool' && typeof message.tool_call_id !== 'string') return "Missing 'tool_call_id'";
+      // As the real API: every tool call is answered by a `tool` message before the next other message.
+      const answered = new Set<unknown>();
+      for (const next of messages.slice(index + 1)) {
+        if (next.role !== 'tool') break;
+        answered.add(next.tool_call_id);
+      }
+      for (const call of toolCalls as JsonObject[]) {
+        if (!answered.has(call.id)) {
+          return `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${String(call.id)}`;
+        }
+      }
     }
     if (this.mode === 'openai' && body.max_tokens !== undefined && REJECTS_MAX_TOKENS.test(body.model)) {
       return "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.";
@@ -227,7 +246,16 @@ class FakeOpenAiServer implements OpenAiServer {
     behaviour: StreamBehaviour | ErrorEventBehaviour | DropConnectionBehaviour,
   ): Promise<void> {
     const { res, record, closed } = ex;
-    const tokens = behaviour.tokens ?? defaultReplyTokens(body);
+    const script =
+      behaviour.tokens === undefined && behaviour.kind === 'stream'
+        ? decideToolScript(latestUserText(body), endingToolResults(body), 'call_')
+        : ({ kind: 'none' } as const);
+    const tokens =
+      script.kind === 'calls'
+        ? wordTokens(script.text)
+        : script.kind === 'results'
+          ? wordTokens(echoResults(script.results))
+          : (behaviour.tokens ?? defaultReplyTokens(body));
     const includeUsage = (body.stream_options as JsonObject | undefined)?.include_usage === true;
     const id = `chatcmpl-${randomBytes(12).toString('base64url')}`;
     const created = Math.floor(Date.now() / 1000);
@@ -292,7 +320,28 @@ class FakeOpenAiServer implements OpenAiServer {
       destroyAfterFlush(res);
       return;
     }
-    const finishReason = behaviour.kind === 'stream' ? (behaviour.finishReason ?? 'stop') : 'stop';
+    if (script.kind === 'calls') {
+      // As the real API: the first delta of each call carries its id and name, later ones argument fragments.
+      script.calls.forEach((call, index) => {
+        data(
+          chunk([
+            choice({
+              tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+            }),
+          ]),
+        );
+        for (const fragment of jsonFragments(call.json)) {
+          data(chunk([choice({ tool_calls: [{ index, function: { arguments: fragment } }] })]));
+          record.tokensSent++;
+        }
+      });
+    }
+    const finishReason =
+      script.kind === 'calls'
+        ? 'tool_calls'
+        : behaviour.kind === 'stream'
+          ? (behaviour.finishReason ?? 'stop')
+          : 'stop';
     data(chunk([choice({}, finishReason)]));
     if (behaviour.kind === 'drop-connection') {
       destroyAfterFlush(res);
@@ -300,7 +349,7 @@ class FakeOpenAiServer implements OpenAiServer {
     }
     if (includeUsage && !(behaviour.kind === 'stream' && behaviour.omitUsage)) {
       const promptTokens = behaviour.promptTokens ?? estimateInputTokens(body);
-      const completionTokens = behaviour.completionTokens ?? tokens.length;
+      const completionTokens = behaviour.completionTokens ?? record.tokensSent;
       data(
         chunk([], {
           usage: {
@@ -380,4 +429,22 @@ function keyInfo(key: string): JsonObject {
       limit_remaining: null,
     },
   };
+}
+
+/** Text of the latest user message. */
+function latestUserText(body: JsonObject): string {
+  const messages = body.messages as JsonObject[];
+  const last = [...messages].reverse().find((message) => message.role === 'user');
+  return typeof last?.content === 'string' ? last.content : '';
+}
+
+/** The `tool` messages the conversation ends with, or null when it does not end with any. */
+function endingToolResults(body: JsonObject): ScriptedResult[] | null {
+  const messages = body.messages as JsonObject[];
+  const results: ScriptedResult[] = [];
+  for (const message of [...messages].reverse()) {
+    if (message.role !== 'tool') break;
+    results.unshift({ output: String(message.content), isError: false });
+  }
+  return results.length ? results : null;
 }
