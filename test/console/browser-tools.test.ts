@@ -64,6 +64,25 @@ afterEach(() => {
 /** A message whose reply (from the local Anthropic server) is a call of `name` with `input`. */
 const toolMarker = (name: string, input: Record<string, unknown>) => `[[tool:${name} ${JSON.stringify(input)}]]`;
 
+const objectSchema = (properties: Record<string, { type: string }>) => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties),
+});
+const WEATHER = {
+  name: 'get_weather',
+  description: 'Current weather for a city',
+  inputSchema: objectSchema({ city: { type: 'string' } }),
+};
+const CLOCK = { name: 'get_time', description: 'Local time', inputSchema: objectSchema({ zone: { type: 'string' } }) };
+const READ_FILE = { name: 'read_file', description: 'A file', inputSchema: objectSchema({ path: { type: 'string' } }) };
+
+/** Request-level tools for the next message, through the chat form's Tools disclosure. */
+async function offerTools(page: Page, tools: object[]): Promise<void> {
+  if (!(await page.getByLabel('Tools (JSON)').isVisible())) await page.getByText('Tools', { exact: true }).click();
+  await page.getByLabel('Tools (JSON)').fill(JSON.stringify(tools));
+}
+
 interface ToolResultBlock {
   type: 'tool_result';
   tool_use_id: string;
@@ -110,7 +129,12 @@ async function expectFocused(page: Page, name: string): Promise<void> {
   for (;;) {
     const focused = await focusedName(page);
     if (focused === name) return;
-    if (Date.now() > deadline) throw new Error(`expected the focus on ${name}, it is on ${focused.slice(0, 80)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `expected the focus on ${name}, it is on ${focused.slice(0, 80)}; reply: ${await lastReply(page)
+          .innerText()
+          .catch(() => '')}`,
+      );
     await page.waitForTimeout(50);
   }
 }
@@ -132,6 +156,11 @@ test('keyboard only: a tool call takes the focus, the answer goes out with Enter
   const text = `${uniqueText('weather')} ${toolMarker('get_weather', { city: 'Paris' })}`;
   await tabTo(page, 'Message');
   await page.keyboard.type(text);
+  await tabTo(page, 'Tools');
+  await page.keyboard.press('Enter');
+  await tabTo(page, 'Tools (JSON)');
+  await page.keyboard.type(JSON.stringify([WEATHER]));
+  await tabTo(page, 'Send');
   await page.keyboard.press('Enter');
 
   const card = toolCard(page, 'get_weather');
@@ -144,6 +173,7 @@ test('keyboard only: a tool call takes the focus, the answer goes out with Enter
   await page.keyboard.type(output);
   await page.keyboard.press('Enter');
   await expectText(card, /Result sent:[\s\S]*"temperature": 21/);
+  await expectText(lastReply(page), /Tool said: \{"temperature": 21, "sky": "clear"\}/);
   await expectText(lastReply(page), /claude-haiku-4-5 · platform key · \d+ in \/ \d+ out tokens/);
   expect(await card.getByRole('textbox').count()).toBe(0);
 
@@ -160,6 +190,7 @@ test('an answer marked "Is error" reaches the model as an error result', async (
   const { page } = watched;
   await signIn(page, origin, tenant.member.token);
   const text = `${uniqueText('lookup')} ${toolMarker('get_weather', { city: 'Atlantis' })}`;
+  await offerTools(page, [WEATHER]);
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.keyboard.press('Enter');
   await expectFocused(page, 'Output of get_weather');
@@ -171,7 +202,7 @@ test('an answer marked "Is error" reaches the model as an error result', async (
 
   const card = toolCard(page, 'get_weather');
   await expectText(card, /Sent as an error:[\s\S]*no such city/);
-  await expectText(lastReply(page), /platform key · \d+ in/);
+  await expectText(lastReply(page), /Tool said: Error: no such city[\s\S]*platform key · \d+ in/);
   const [result] = toolResultsOf(conversationRequests(text)[1]);
   expect(resultText(result)).toBe('no such city');
   expect(result.is_error).toBe(true);
@@ -182,6 +213,7 @@ test('parallel calls of one step are answered one by one and sent together in on
   const submissions = recordSubmissions(page);
   await signIn(page, origin, tenant.member.token);
   const text = `${uniqueText('two')} ${toolMarker('get_weather', { city: 'Oslo' })} ${toolMarker('get_time', { zone: 'Europe/Oslo' })}`;
+  await offerTools(page, [WEATHER, CLOCK]);
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.keyboard.press('Enter');
 
@@ -198,7 +230,7 @@ test('parallel calls of one step are answered one by one and sent together in on
   await page.keyboard.press('Enter');
   await expectText(toolCard(page, 'get_time'), /Result sent:[\s\S]*09:15/);
   await expectText(toolCard(page, 'get_weather'), /Result sent:[\s\S]*snow/);
-  await expectText(lastReply(page), /platform key · \d+ in/);
+  await expectText(lastReply(page), /Tool said: snow \| Tool said: 09:15[\s\S]*platform key · \d+ in/);
 
   expect(submissions).toHaveLength(1);
   expect(submissions[0].results).toHaveLength(2);
@@ -210,6 +242,7 @@ test('a result the gateway refuses (too long: BAD_USER_INPUT) is shown as an ale
   const { page } = watched;
   await signIn(page, origin, tenant.member.token);
   const text = `${uniqueText('long')} ${toolMarker('read_file', { path: '/etc/motd' })}`;
+  await offerTools(page, [READ_FILE]);
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.keyboard.press('Enter');
   await expectFocused(page, 'Output of read_file');
@@ -246,6 +279,7 @@ test('a result for a call the gateway does not know (NOT_FOUND) is shown in word
   });
   try {
     const text = `${uniqueText('gone')} ${toolMarker('get_weather', { city: 'Rome' })}`;
+    await offerTools(page, [WEATHER]);
     await page.getByRole('textbox', { name: 'Message' }).fill(text);
     await page.keyboard.press('Enter');
     await expectFocused(page, 'Output of get_weather');
@@ -314,11 +348,7 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
   await page.getByRole('link', { name: 'Agents' }).click();
   await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor();
   const name = uniqueText('Forecaster');
-  const weather = {
-    name: 'get_weather',
-    description: 'Current weather for a city',
-    inputSchema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-  };
+  const weather = WEATHER;
 
   const form = page.getByRole('form', { name: 'New agent' });
   await form.getByLabel('Name').fill(name);
@@ -347,7 +377,7 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
   const edit = page.getByRole('form', { name: `Edit ${name}` });
   await expectFocused(page, 'Name');
   await expect(edit.getByLabel('Tools (JSON)').inputValue()).resolves.toBe(JSON.stringify([weather], null, 2));
-  const time = { name: 'get_time', description: 'Local time', inputSchema: { type: 'object' } };
+  const time = CLOCK;
   await edit.getByLabel('Tools (JSON)').fill(JSON.stringify([weather, time]));
   await edit.getByRole('button', { name: 'Save agent' }).click();
   await expectText(page.getByRole('status'), new RegExp(`Agent ${name} saved`));
@@ -363,7 +393,7 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
   // Chat with the agent: its tools go upstream, and its tool call is answered in the chat.
   await page.getByRole('link', { name: 'Chat' }).click();
   await page.getByLabel('Agent', { exact: true }).selectOption({ label: name });
-  const text = `${uniqueText('agent')} ${toolMarker('get_time', {})}`;
+  const text = `${uniqueText('agent')} ${toolMarker('get_time', { zone: 'UTC' })}`;
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.keyboard.press('Enter');
   await expectFocused(page, 'Output of get_time');
@@ -382,6 +412,8 @@ test('the Agents page creates an agent with tools, edits them, chats with it and
   await expectFocused(page, `Delete ${name}`);
 
   await card.getByRole('button', { name: `Delete ${name}` }).click();
+  // The harmless choice has the focus when the dialog opens.
+  await expectFocused(page, 'Cancel');
   await page.keyboard.press('Tab');
   await expectFocused(page, 'Delete agent');
   await page.keyboard.press('Enter');
@@ -399,6 +431,7 @@ test('readable at 390 px: the Agents page and a tool-call card fit the screen', 
     const { page } = narrow;
     await signIn(page, origin, tenant.member.token);
     const text = `${uniqueText('narrow')} ${toolMarker('get_weather', { city: 'A city with a very long name indeed' })}`;
+    await offerTools(page, [WEATHER]);
     await page.getByRole('textbox', { name: 'Message' }).fill(text);
     await page.keyboard.press('Enter');
     await expectFocused(page, 'Output of get_weather');

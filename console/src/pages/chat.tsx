@@ -8,7 +8,7 @@ import { integer, KEY_SOURCE_WORDS, usd } from '../format';
 import { graphql, type ResultOf } from '../graphql';
 import { navigate } from '../router';
 import { canChat, useSession } from '../session-context';
-import { newToolCall, outputFieldId, readyToSubmit, SUBMIT_TOOL_RESULTS, type ToolCallState } from '../tool-calls';
+import { newToolCall, readyToSubmit, SUBMIT_TOOL_RESULTS, type ToolCallState } from '../tool-calls';
 import { parseTools, TOOLS_EXAMPLE } from '../tools';
 import { KeysAndModels } from './settings';
 
@@ -107,7 +107,8 @@ export function ChatPage({ path }: { path: string }) {
   const [toolsOpen, setToolsOpen] = useState(false);
   const [toolsError, setToolsError] = useState<string | null>(null);
   const toolsBox = useRef<HTMLTextAreaElement>(null);
-  const focusToolCall = useRef(false);
+  const [focusRequest, setFocusRequest] = useState(0);
+  const requestFocus = () => setFocusRequest((count) => count + 1);
   const turnsRef = useRef(turns);
   turnsRef.current = turns;
 
@@ -154,14 +155,13 @@ export function ChatPage({ path }: { path: string }) {
   useEffect(() => listEnd.current?.scrollIntoView({ block: 'end' }), [turns]);
   useEffect(() => () => stopRef.current?.(), []);
 
-  // A tool call arrived: its output field takes the focus, unless the user is already answering one.
+  // A tool call arrived or was answered: the first open call's output field takes the focus,
+  // unless the user is already typing in one. A counter, so that the effect runs after the render
+  // that shows the change.
   useEffect(() => {
-    if (!focusToolCall.current) return;
-    focusToolCall.current = false;
-    if (document.activeElement?.closest('.tool-call.open')) return;
-    const first = turns.flatMap(toolCalls).find((call) => call.status === 'open');
-    if (first) document.getElementById(outputFieldId(first.id))?.focus();
-  }, [turns]);
+    if (!focusRequest || document.activeElement?.closest('.tool-call.open')) return;
+    document.querySelector<HTMLTextAreaElement>('.tool-call.open textarea')?.focus();
+  }, [focusRequest]);
 
   const updateLast = (change: (turn: Turn) => Turn) =>
     setTurns((current) => current.map((turn, index) => (index === current.length - 1 ? change(turn) : turn)));
@@ -205,7 +205,7 @@ export function ChatPage({ path }: { path: string }) {
     const answered = (call: ToolCallState): ToolCallState =>
       call.id === callId && call.status === 'open' ? { ...call, status: 'ready' } : call;
     // The next open call of the step (if any) takes the focus.
-    focusToolCall.current = true;
+    requestFocus();
     updateCall(turnKey, callId, answered);
     const batch = readyToSubmit(toolCalls(turn).map(answered));
     if (batch.length && turn.requestId) void submitResults(turnKey, turn.requestId, batch);
@@ -265,7 +265,7 @@ export function ChatPage({ path }: { path: string }) {
           updateLast((turn) => ({ ...turn, parts: appendText(turn.parts, chatEvent.text) }));
           break;
         case 'ChatToolCall':
-          focusToolCall.current = true;
+          requestFocus();
           updateLast((turn) => ({ ...turn, parts: [...turn.parts, { kind: 'tool', call: newToolCall(chatEvent) }] }));
           break;
         case 'ChatCompleted':
