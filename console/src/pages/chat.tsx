@@ -188,13 +188,14 @@ export function ChatPage({ path }: { path: string }) {
       );
     } catch (error) {
       // Refused (NOT_FOUND: no longer open; BAD_USER_INPUT: e.g. too long): the answers stay editable,
-      // and Send result on any of them sends the step again.
-      updateTurn(turnKey, (turn) => ({
-        ...mapCalls(turn, (call) =>
-          ids.has(call.id) && call.status === 'sending' ? { ...call, status: 'ready' } : call,
-        ),
-        toolProblem: explainError(error),
-      }));
+      // and Send result on any of them sends the step again — while the chat still runs.
+      updateTurn(turnKey, (turn) => {
+        const status = turn.state === 'streaming' ? 'ready' : 'closed';
+        return {
+          ...mapCalls(turn, (call) => (ids.has(call.id) && call.status === 'sending' ? { ...call, status } : call)),
+          toolProblem: explainError(error),
+        };
+      });
     }
   };
 
