@@ -437,3 +437,31 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+describe('one conversation across providers', () => {
+  test('a tool conversation held on Anthropic continues on OpenAI, its tool turns replayed in OpenAI form', async () => {
+    const tenant = await chatTenant(env.gw);
+    const open = openChat(env.gw, tenant.member.token, {
+      message: `${uniqueText('across')} [[tool:get_weather {"city":"Porto"}]]`,
+      model: 'claude-haiku-4-5',
+      tools: [WEATHER],
+    });
+    await open.waitForToolCalls(1);
+    const [call] = open.run.toolCalls;
+    await submitOk(tenant.member.token, requestIdOf(open), [{ toolCallId: call.id, output: 'Windy' }]);
+    const first = await finished(open);
+    expect(first.text).toBe('Let me check.Tool said: Windy');
+
+    const next = uniqueText('then');
+    const conversationId = first.started!.conversationId;
+    const second = await finished(
+      openChat(env.gw, tenant.member.token, { message: next, conversationId, model: 'gpt-5-mini' }),
+    );
+    expect(second.completed).toBeDefined();
+    const [upstream] = env.openai.requests.filter((request) => mentions(request.body, next));
+    expect(toolTurns('OPENAI', upstream.body!)).toEqual({
+      calls: [{ id: call.id, name: 'get_weather', input: { city: 'Porto' } }],
+      results: [{ id: call.id, output: 'Windy', isError: false }],
+    });
+  });
+});

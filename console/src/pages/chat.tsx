@@ -55,8 +55,7 @@ type Part = { kind: 'text'; text: string } | { kind: 'tool'; call: ToolCallState
 
 interface Turn {
   key: string;
-  /** TOOL: stored tool results of an earlier reply (a reloaded conversation). */
-  role: 'USER' | 'ASSISTANT' | 'TOOL';
+  role: 'USER' | 'ASSISTANT';
   parts: Part[];
   requestId?: string;
   model?: string | null;
@@ -138,14 +137,21 @@ export function ChatPage({ path }: { path: string }) {
         if (!data.conversation)
           return setProblem(explain('NOT_FOUND', 'This conversation does not exist or is not yours'));
         setTurns(
-          data.conversation.messages.map((stored) => ({
-            key: stored.id,
-            role: stored.role,
-            parts: textParts(stored.content),
-            model: stored.model,
-            keySource: stored.keySource,
-            state: 'done',
-          })),
+          // TOOL messages (the results of the reply before them) have no text: not shown as turns.
+          data.conversation.messages.flatMap((stored): Turn[] =>
+            stored.role === 'TOOL'
+              ? []
+              : [
+                  {
+                    key: stored.id,
+                    role: stored.role,
+                    parts: textParts(stored.content),
+                    model: stored.model,
+                    keySource: stored.keySource,
+                    state: 'done',
+                  },
+                ],
+          ),
         );
       },
       (error) => setProblem(explainError(error)),
@@ -416,7 +422,7 @@ export function ChatPage({ path }: { path: string }) {
   );
 }
 
-const WHO: Record<Turn['role'], string> = { USER: 'You', ASSISTANT: 'Assistant', TOOL: 'Tool results' };
+const WHO: Record<Turn['role'], string> = { USER: 'You', ASSISTANT: 'Assistant' };
 
 interface TurnViewProps {
   turn: Turn;
