@@ -6,6 +6,7 @@ import { SettingsPage } from './pages/settings';
 import { SignIn } from './pages/sign-in';
 import { UsagePage } from './pages/usage';
 import { AdminPage } from './pages/admin';
+import { AgentsPage } from './pages/agents';
 import { navigate, onLinkClick, usePath } from './router';
 import { clearSession, sessionValue, setSessionValue, storedToken, storeToken } from './session';
 import { ME, SessionContext, useSession, type Me, type ModelChoice, type Session } from './session-context';
@@ -101,6 +102,7 @@ function Shell() {
   }, [path]);
   const links: Array<[string, string]> = [
     ['/chat', 'Chat'],
+    ['/agents', 'Agents'],
     ['/settings/keys', 'Keys & models'],
     ['/usage', 'Usage'],
   ];
@@ -139,8 +141,9 @@ function Shell() {
         {section === 'chat' && <ChatPage path={path} />}
         {section === 'settings' && <SettingsPage path={path} />}
         {section === 'usage' && <UsagePage />}
+        {section === 'agents' && <AgentsPage />}
         {section === 'admin' && (me.role !== 'MEMBER' ? <AdminPage path={path} /> : <NotAllowed />)}
-        {!['chat', 'settings', 'usage', 'admin'].includes(section) && <NotFoundPage />}
+        {!['chat', 'settings', 'usage', 'agents', 'admin'].includes(section) && <NotFoundPage />}
       </main>
     </div>
   );

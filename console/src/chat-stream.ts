@@ -15,6 +15,11 @@ export const CHAT = graphql(`
       ... on ChatDelta {
         text
       }
+      ... on ChatToolCall {
+        id
+        name
+        input
+      }
       ... on ChatCompleted {
         stopReason
         usage {

@@ -51,6 +51,12 @@ const WORDS: Record<string, (message: string, extensions: Record<string, unknown
   UPSTREAM_BAD_REQUEST: (message) => ({ text: `The provider refused the request: ${message}.` }),
   UPSTREAM_ERROR: () => ({ text: 'The provider failed while answering. Send the message again.' }),
   UPSTREAM_UNREACHABLE: () => ({ text: 'The provider could not be reached. Check the network and send again.' }),
+  TOOL_STEPS_EXCEEDED: () => ({
+    text: "The model kept calling tools past the tenant's limit of model calls per chat. A tenant admin can raise it under Admin → Policy.",
+  }),
+  TOOL_RESULT_TIMEOUT: () => ({
+    text: 'No tool result arrived in time, so the chat ended. Send the message again and answer the tool calls sooner.',
+  }),
   SHUTTING_DOWN: () => ({ text: 'The gateway is restarting. Send the message again in a moment.' }),
   NETWORK: (message) => ({ text: message }),
   CONNECTION_CLOSED: (message) => ({ text: message }),

@@ -4,7 +4,8 @@ import type { introspection } from './graphql-env';
 /** Typed GraphQL documents, checked against schema.graphql when the console is built. */
 export const graphql = initGraphQLTada<{
   introspection: introspection;
-  scalars: { DateTime: string; ID: string };
+  scalars: { DateTime: string; ID: string; JSON: unknown };
 }>();
 
-export type { ResultOf, VariablesOf } from 'gql.tada';
+export { readFragment } from 'gql.tada';
+export type { FragmentOf, ResultOf, VariablesOf } from 'gql.tada';

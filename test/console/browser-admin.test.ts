@@ -110,12 +110,13 @@ test('usage for the tenant as a chart and a table; policy and data-key rotation'
 
   await page.goto(`${origin}/admin/policy`);
   await page.getByLabel('Requests per minute per user (empty: no limit)').fill('120');
+  await expect(page.getByLabel('Model calls per chat in a tool loop').inputValue()).resolves.toBe('8');
+  await page.getByLabel('Model calls per chat in a tool loop').fill('3');
   await page.getByRole('button', { name: 'Save policy' }).click();
   await page.getByRole('status').filter({ hasText: 'Policy saved.' }).waitFor();
   expect(
-    (await ok(env.gw, tenant.adminToken, `{ tenant { policy { requestsPerMinute } } }`)).tenant.policy
-      .requestsPerMinute,
-  ).toBe(120);
+    (await ok(env.gw, tenant.adminToken, `{ tenant { policy { requestsPerMinute maxSteps } } }`)).tenant.policy,
+  ).toEqual({ requestsPerMinute: 120, maxSteps: 3 });
   await screenshot(page, 'admin-policy');
 
   await page.getByRole('tab', { name: 'Data key' }).click();

@@ -8,7 +8,7 @@ import {
   type ChatEnvironment,
   type ChatTenant,
 } from '../support/chat-harness';
-import { launchBrowser, openPage, screenshot, signIn, tabTo, type WatchedPage } from '../support/browser';
+import { expectText, launchBrowser, openPage, screenshot, signIn, tabTo, type WatchedPage } from '../support/browser';
 import { anthropicKey } from '../support/fixtures';
 import { ok } from '../support/graphql-client';
 import { sql } from '../support/sql';
@@ -272,21 +272,6 @@ test('readable at 390 px: nothing is wider than the screen', async () => {
 });
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Waits until the locator's text matches (the page updates asynchronously). */
-async function expectText(
-  locator: import('playwright-core').Locator,
-  pattern: RegExp,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const last = (await locator.allTextContents().catch(() => [''])).join('\n');
-    if (pattern.test(last)) return;
-    if (Date.now() > deadline) throw new Error(`expected text matching ${pattern}, got: ${last}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test('each send carries a fresh clientRequestId, so a re-submitted chat would be refused rather than charged twice', async () => {
   const { page } = watched;

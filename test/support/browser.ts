@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 /**
  * Browser tests drive Debian's chromium through playwright-core (no browser download). Every page
@@ -86,23 +86,40 @@ export async function signIn(page: Page, origin: string, token: string): Promise
   await page.getByRole('textbox', { name: 'Message' }).waitFor();
 }
 
+/** The accessible name (or label text) of the focused element. */
+export function focusedName(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const element = document.activeElement as HTMLElement | null;
+    if (!element) return '';
+    const labelledBy = element.getAttribute('aria-labelledby');
+    const label =
+      element.getAttribute('aria-label') ??
+      (labelledBy ? document.getElementById(labelledBy)?.textContent : null) ??
+      (element.id ? document.querySelector(`label[for="${element.id}"]`)?.textContent : null) ??
+      element.closest('label')?.textContent ??
+      element.textContent ??
+      '';
+    return label.trim();
+  });
+}
+
 /** Presses Tab until the focused element has `name` as its accessible name (or label text); fails after `limit` presses. */
 export async function tabTo(page: Page, name: string | RegExp, limit = 60): Promise<void> {
   for (let presses = 0; presses < limit; presses++) {
     await page.keyboard.press('Tab');
-    const focused = await page.evaluate(() => {
-      const element = document.activeElement as HTMLElement | null;
-      if (!element) return '';
-      const labelledBy = element.getAttribute('aria-labelledby');
-      const label =
-        element.getAttribute('aria-label') ??
-        (labelledBy ? document.getElementById(labelledBy)?.textContent : null) ??
-        (element.id ? document.querySelector(`label[for="${element.id}"]`)?.textContent : null) ??
-        element.textContent ??
-        '';
-      return label.trim();
-    });
+    const focused = await focusedName(page);
     if (typeof name === 'string' ? focused === name : name.test(focused)) return;
   }
   throw new Error(`Tab never reached ${String(name)}`);
+}
+
+/** Waits until the locator's text matches (the page updates asynchronously). */
+export async function expectText(locator: Locator, pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = (await locator.allTextContents().catch(() => [''])).join('\n');
+    if (pattern.test(last)) return;
+    if (Date.now() > deadline) throw new Error(`expected text matching ${pattern}, got: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -17,6 +17,7 @@ const TENANT = graphql(`
         defaultModel
         monthlyBudgetUsd
         requestsPerMinute
+        maxSteps
       }
     }
     models {
@@ -35,6 +36,7 @@ const UPDATE_POLICY = graphql(`
         defaultModel
         monthlyBudgetUsd
         requestsPerMinute
+        maxSteps
       }
     }
   }
@@ -76,6 +78,7 @@ function PolicyForm({ data, readOnly }: { data: TenantData; readOnly: boolean })
   const [allowPlatformKey, setAllowPlatformKey] = useState(policy.allowPlatformKey);
   const [budget, setBudget] = useState(policy.monthlyBudgetUsd === null ? '' : String(policy.monthlyBudgetUsd));
   const [rate, setRate] = useState(policy.requestsPerMinute === null ? '' : String(policy.requestsPerMinute));
+  const [maxSteps, setMaxSteps] = useState(String(policy.maxSteps));
   const [problem, setProblem] = useState<Explained | null>(null);
   const [status, setStatus] = useState<string | null>(null);
 
@@ -91,6 +94,7 @@ function PolicyForm({ data, readOnly }: { data: TenantData; readOnly: boolean })
           allowPlatformKey,
           monthlyBudgetUsd: numberOrNull(budget),
           requestsPerMinute: numberOrNull(rate),
+          maxSteps: Number(maxSteps),
         },
       });
       setStatus('Policy saved.');
@@ -163,6 +167,17 @@ function PolicyForm({ data, readOnly }: { data: TenantData; readOnly: boolean })
           inputMode="numeric"
           value={rate}
           onInput={(event) => setRate(event.currentTarget.value)}
+        />
+        <label for="policy-max-steps">Model calls per chat in a tool loop</label>
+        <input
+          id="policy-max-steps"
+          type="number"
+          min="1"
+          step="1"
+          required
+          inputMode="numeric"
+          value={maxSteps}
+          onInput={(event) => setMaxSteps(event.currentTarget.value)}
         />
       </fieldset>
       <Problem problem={problem} />
