@@ -1,6 +1,6 @@
-interface Pending<J> {
+interface Pending<J, R> {
   job: J;
-  resolve: () => void;
+  resolve: (result: R) => void;
   reject: (error: unknown) => void;
 }
 
@@ -8,19 +8,20 @@ interface Pending<J> {
  * Group commit: jobs submitted while a write is running are written together by the next one,
  * so under load many chats share one transaction (one commit, one statement per table) and
  * alone a job is written at once. `write` must write all of its jobs or none. When a batch
- * fails, each of its jobs is tried on its own, so one bad job fails alone.
+ * fails, each of its jobs is tried on its own, so one bad job fails alone. A write may answer
+ * each job (`R`): its results, in the order of the jobs.
  */
-export class GroupCommit<J> {
-  private queue: Array<Pending<J>> = [];
+export class GroupCommit<J, R = void> {
+  private queue: Array<Pending<J, R>> = [];
   private running = false;
 
   constructor(
-    private readonly write: (jobs: J[]) => Promise<void>,
+    private readonly write: (jobs: J[]) => Promise<R[] | void>,
     private readonly maxBatch = 200,
   ) {}
 
-  submit(job: J): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  submit(job: J): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
       if (!this.running) void this.drain();
     });
@@ -32,8 +33,8 @@ export class GroupCommit<J> {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
         try {
-          await this.write(batch.map((pending) => pending.job));
-          for (const pending of batch) pending.resolve();
+          const results = await this.write(batch.map((pending) => pending.job));
+          batch.forEach((pending, index) => pending.resolve(results?.[index] as R));
         } catch (error) {
           if (batch.length === 1) batch[0].reject(error);
           else await Promise.all(batch.map((pending) => this.writeAlone(pending)));
@@ -44,10 +45,10 @@ export class GroupCommit<J> {
     }
   }
 
-  private async writeAlone(pending: Pending<J>): Promise<void> {
+  private async writeAlone(pending: Pending<J, R>): Promise<void> {
     try {
-      await this.write([pending.job]);
-      pending.resolve();
+      const results = await this.write([pending.job]);
+      pending.resolve(results?.[0] as R);
     } catch (error) {
       pending.reject(error);
     }

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { GroupCommit } from '../db/group-commit';
 import { runSql } from '../db/sql';
 import type { StreamLimits } from './stream-limits';
 
@@ -38,33 +39,66 @@ export interface StreamLeases {
   withdraw(request: LeaseRequest): Promise<void>;
 }
 
-/** Stream leases in PostgreSQL: the `keyward_admit_chat` function (see its migration) does the admission. */
+/**
+ * Stream leases in PostgreSQL: the `keyward_admit_chat` function (see its migration) does the
+ * admission. Admissions and releases that arrive while one is being written share the next
+ * statement (GroupCommit), so under load a chat costs no round trip of its own; alone it is one.
+ */
 export class PgStreamLeases implements StreamLeases {
+  private readonly admissions: GroupCommit<LeaseRequest, LeaseAdmission>;
+  private readonly releases: GroupCommit<Lease>;
+
   constructor(
     private readonly root: EntityManager,
     private readonly replicaId: string,
     private readonly limits: StreamLimits,
     private readonly leaseMs: number,
-  ) {}
+  ) {
+    this.admissions = new GroupCommit((requests) => this.admitAll(requests));
+    this.releases = new GroupCommit((leases) => this.releaseAll(leases));
+  }
 
-  async admit(request: LeaseRequest): Promise<LeaseAdmission> {
-    const [row] = await runSql<{ outcome: LeaseAdmission['outcome']; original_request_id: string | null }>(
+  admit(request: LeaseRequest): Promise<LeaseAdmission> {
+    return this.admissions.submit(request);
+  }
+
+  /**
+   * One call of keyward_admit_chat per request, in one statement (one transaction). The calls run
+   * in tenant order, so two replicas' batches take the per-tenant locks in the same order and
+   * never deadlock; each call sees the leases the earlier ones inserted.
+   */
+  private async admitAll(requests: LeaseRequest[]): Promise<LeaseAdmission[]> {
+    const ordered = requests.map((request, index) => ({ request, index }));
+    ordered.sort((a, b) =>
+      a.request.tenantId < b.request.tenantId ? -1 : a.request.tenantId > b.request.tenantId ? 1 : 0,
+    );
+    const rows = await runSql<{ ord: string; outcome: LeaseAdmission['outcome']; original_request_id: string | null }>(
       this.root.fork(),
-      'select outcome, original_request_id from keyward_admit_chat(?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      `select r.ord, a.outcome, a.original_request_id
+       from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::uuid[])
+         with ordinality as r(lease_id, tenant_id, user_id, client_request_id, request_id, ord)
+       cross join lateral keyward_admit_chat(r.lease_id, ?, r.tenant_id, r.user_id, ?, ?, ?, r.client_request_id, r.request_id) a
+       order by r.ord`,
       [
-        request.leaseId,
+        ordered.map(({ request }) => request.leaseId),
+        ordered.map(({ request }) => request.tenantId),
+        ordered.map(({ request }) => request.userId),
+        ordered.map(({ request }) => request.clientRequestId ?? null),
+        ordered.map(({ request }) => request.requestId),
         this.replicaId,
-        request.tenantId,
-        request.userId,
         this.limits.perUser,
         this.limits.perTenant,
         Math.ceil(this.leaseMs / 1000),
-        request.clientRequestId ?? null,
-        request.requestId,
       ],
     );
-    if (row.outcome === 'duplicate') return { outcome: 'duplicate', originalRequestId: row.original_request_id! };
-    return { outcome: row.outcome };
+    const admissions: LeaseAdmission[] = new Array(requests.length);
+    rows.forEach((row, position) => {
+      admissions[ordered[position].index] =
+        row.outcome === 'duplicate'
+          ? { outcome: 'duplicate', originalRequestId: row.original_request_id! }
+          : { outcome: row.outcome };
+    });
+    return admissions;
   }
 
   async renew(leases: readonly Lease[]): Promise<void> {
@@ -76,8 +110,14 @@ export class PgStreamLeases implements StreamLeases {
     );
   }
 
-  async release(lease: Lease): Promise<void> {
-    await runSql(this.root.fork(), 'delete from stream_leases where id = ?', [lease.leaseId]);
+  release(lease: Lease): Promise<void> {
+    return this.releases.submit(lease);
+  }
+
+  private async releaseAll(leases: Lease[]): Promise<void> {
+    await runSql(this.root.fork(), 'delete from stream_leases where id = any(?::uuid[])', [
+      leases.map((lease) => lease.leaseId),
+    ]);
   }
 
   async withdraw(request: LeaseRequest): Promise<void> {

@@ -61,3 +61,17 @@ test('the queue keeps working after a failure', async () => {
   await expect(commits.submit(0)).rejects.toThrow('job 0 is bad');
   await expect(commits.submit(1)).resolves.toBeUndefined();
 });
+
+test('a write that answers each job resolves every submitter with its own answer, batched or retried alone', async () => {
+  const batches: number[][] = [];
+  const commits = new GroupCommit<number, string>(async (jobs) => {
+    batches.push(jobs);
+    if (jobs.includes(13) && jobs.length > 1) throw new Error('batch refused');
+    await new Promise((resolve) => setImmediate(resolve));
+    return jobs.map((job) => `answer ${job}`);
+  });
+  const answers = await Promise.all([1, 2, 13, 4].map((job) => commits.submit(job)));
+  expect(answers).toEqual(['answer 1', 'answer 2', 'answer 13', 'answer 4']);
+  expect(batches[0]).toEqual([1]);
+  expect(batches.some((batch) => batch.length > 1)).toBe(true);
+});
