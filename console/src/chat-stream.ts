@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
-import { queryText } from './api';
+import type { TadaDocumentNode } from 'gql.tada';
+import { ApiError, errorFrom, queryText } from './api';
 import { graphql, type ResultOf, type VariablesOf } from './graphql';
 
 export const CHAT = graphql(`
@@ -115,4 +116,36 @@ export function streamChat(token: string, input: ChatInput, handlers: ChatHandle
       complete: handlers.done,
     },
   );
+}
+
+/**
+ * Runs a mutation on the chat's own socket rather than over HTTP, so that it reaches the replica
+ * that runs the chat: a chat's open tool calls are held by that process, and behind a load
+ * balancer an HTTP request may land on another replica (which answers NOT_FOUND).
+ */
+export function mutateOnChatSocket<Result, Variables extends Record<string, unknown>>(
+  token: string,
+  document: TadaDocumentNode<Result, Variables>,
+  variables: Variables,
+): Promise<Result> {
+  return new Promise<Result>((resolve, reject) => {
+    let data: Result | undefined;
+    clientFor(token).subscribe<Result>(
+      { query: queryText(document), variables },
+      {
+        next: (result) => {
+          if (result.errors?.length) reject(errorFrom(result.errors));
+          else data = (result.data ?? undefined) as Result | undefined;
+        },
+        error: (error) =>
+          reject(
+            Array.isArray(error)
+              ? errorFrom(error as Array<{ message: string; extensions?: Record<string, unknown> }>)
+              : new ApiError('The connection to Keyward closed before it answered. Send again.', 'CONNECTION_CLOSED'),
+          ),
+        complete: () =>
+          data === undefined ? reject(new ApiError('Keyward sent no result.', 'BAD_RESPONSE')) : resolve(data),
+      },
+    );
+  });
 }

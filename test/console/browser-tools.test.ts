@@ -142,11 +142,13 @@ async function expectFocused(page: Page, name: string): Promise<void> {
 /** Every submitToolResults the page posts, as its variables. */
 function recordSubmissions(page: Page): Array<{ requestId: string; results: unknown[] }> {
   const submissions: Array<{ requestId: string; results: unknown[] }> = [];
-  page.on('request', (request) => {
-    const body = request.postData();
-    if (request.url().endsWith('/graphql') && body?.includes('submitToolResults'))
-      submissions.push(JSON.parse(body).variables);
-  });
+  // The console sends them over the chat's graphql-ws socket (a `subscribe` message per operation).
+  page.on('websocket', (socket) =>
+    socket.on('framesent', ({ payload }) => {
+      if (typeof payload === 'string' && payload.includes('submitToolResults'))
+        submissions.push(JSON.parse(payload).payload.variables);
+    }),
+  );
   return submissions;
 }
 
@@ -270,25 +272,30 @@ test('a result for a call the gateway does not know (NOT_FOUND) is shown in word
   const { page } = watched;
   await signIn(page, origin, tenant.member.token);
   // Another tab of the same user answered first, say: the gateway no longer holds that call open.
-  await page.route('**/graphql', async (route) => {
-    const body = route.request().postData() ?? '';
-    if (!body.includes('submitToolResults')) return route.continue();
-    const parsed = JSON.parse(body);
-    parsed.variables.results[0].toolCallId = 'toolu_not_open_anywhere';
-    await route.continue({ postData: JSON.stringify(parsed) });
+  // The console sends results on the chat's own socket; the first submitToolResults on it is altered.
+  let tampered = false;
+  await page.routeWebSocket(/\/graphql$/, (socket) => {
+    const server = socket.connectToServer();
+    socket.onMessage((message) => {
+      if (tampered || typeof message !== 'string' || !message.includes('submitToolResults')) {
+        server.send(message);
+        return;
+      }
+      tampered = true;
+      const parsed = JSON.parse(message);
+      parsed.payload.variables.results[0].toolCallId = 'toolu_not_open_anywhere';
+      server.send(JSON.stringify(parsed));
+    });
   });
-  try {
-    const text = `${uniqueText('gone')} ${toolMarker('get_weather', { city: 'Rome' })}`;
-    await offerTools(page, [WEATHER]);
-    await page.getByRole('textbox', { name: 'Message' }).fill(text);
-    await page.keyboard.press('Enter');
-    await expectFocused(page, 'Output of get_weather');
-    await page.keyboard.type('sunny');
-    await page.keyboard.press('Enter');
-    await expectText(lastReply(page).getByRole('alert'), /\(NOT_FOUND\)/);
-  } finally {
-    await page.unroute('**/graphql');
-  }
+  const text = `${uniqueText('gone')} ${toolMarker('get_weather', { city: 'Rome' })}`;
+  await offerTools(page, [WEATHER]);
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.keyboard.press('Enter');
+  await expectFocused(page, 'Output of get_weather');
+  await page.keyboard.type('sunny');
+  await page.keyboard.press('Enter');
+  await expectText(lastReply(page).getByRole('alert'), /\(NOT_FOUND\)/);
+  expect(tampered).toBe(true);
   // Sent again untouched, it is taken and the reply completes.
   await page.getByLabel('Output of get_weather').press('Enter');
   await expectText(toolCard(page, 'get_weather'), /Result sent:[\s\S]*sunny/);

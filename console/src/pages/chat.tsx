@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { request } from '../api';
-import { streamChat, type ChatEvent } from '../chat-stream';
+import { mutateOnChatSocket, streamChat, type ChatEvent } from '../chat-stream';
 import { Problem } from '../components/problem';
 import { ToolCallCard } from '../components/tool-call-card';
 import { explain, explainError, type Explained } from '../errors';
@@ -183,7 +183,8 @@ export function ChatPage({ path }: { path: string }) {
       toolProblem: undefined,
     }));
     try {
-      await request(SUBMIT_TOOL_RESULTS, {
+      // On the chat's socket: the replica running the chat holds its open calls.
+      await mutateOnChatSocket(session.token, SUBMIT_TOOL_RESULTS, {
         requestId,
         results: batch.map((call) => ({ toolCallId: call.id, output: call.output, isError: call.isError })),
       });
