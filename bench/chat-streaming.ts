@@ -68,6 +68,7 @@ import {
 import { startGatewayChild, type GatewayChild, type GatewayChildOptions } from './support/gateway-child';
 import {
   commandLine,
+  concurrencyLevelsFromEnv,
   intFromEnv,
   loadAverage,
   machine,
@@ -84,11 +85,7 @@ const FORMATS = (process.env.BENCH_FORMATS ?? 'anthropic,openai').split(',').map
   return value as BenchFormat;
 });
 const TOKENS = intFromEnv('BENCH_TOKENS', 50);
-const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map((value) => {
-  const level = Number(value);
-  if (!Number.isInteger(level) || level <= 0) throw new Error('BENCH_CONCURRENCY must list positive integers');
-  return level;
-});
+const LEVELS = concurrencyLevelsFromEnv('1,16,64');
 const ROUNDS = intFromEnv('BENCH_ROUNDS', 3);
 const STREAMS_PER_WORKER = intFromEnv('BENCH_STREAMS_PER_WORKER', 25);
 const MIN_STREAMS_PER_ROUND = intFromEnv('BENCH_MIN_STREAMS_PER_ROUND', 200);

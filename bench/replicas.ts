@@ -50,6 +50,7 @@ import {
 import { benchDatabase, startGatewayChild, type GatewayChild } from './support/gateway-child';
 import {
   commandLine,
+  concurrencyLevelsFromEnv,
   intFromEnv,
   loadAverage,
   machine,
@@ -61,11 +62,7 @@ import {
   type Percentiles,
 } from './support/stats';
 
-const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,64').split(',').map((value) => {
-  const level = Number(value);
-  if (!Number.isInteger(level) || level <= 0) throw new Error('BENCH_CONCURRENCY must list positive integers');
-  return level;
-});
+const LEVELS = concurrencyLevelsFromEnv('1,64');
 const ROUNDS = intFromEnv('BENCH_ROUNDS', 2);
 const ROUND_SECONDS = numberFromEnv('BENCH_ROUND_SECONDS', 5);
 const TOKENS = intFromEnv('BENCH_TOKENS', 50);

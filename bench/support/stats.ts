@@ -102,6 +102,15 @@ export function intFromEnv(name: string, fallback: number): number {
   return value;
 }
 
+/** BENCH_CONCURRENCY: a comma-separated list of positive integers (e.g. `1,16,64`). */
+export function concurrencyLevelsFromEnv(fallback: string): number[] {
+  return (process.env.BENCH_CONCURRENCY ?? fallback).split(',').map((value) => {
+    const level = Number(value);
+    if (!Number.isInteger(level) || level <= 0) throw new Error('BENCH_CONCURRENCY must list positive integers');
+    return level;
+  });
+}
+
 export function numberFromEnv(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
