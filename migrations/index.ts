@@ -9,6 +9,7 @@ import { Migration20261203124450_platform_key_limit } from './Migration202612031
 import { Migration20261203135210_usage_provider } from './Migration20261203135210_usage_provider';
 import { Migration20261203152541_replicas } from './Migration20261203152541_replicas';
 import { Migration20261203152812_tools } from './Migration20261203152812_tools';
+import { Migration20261203190000_audit_heads_check } from './Migration20261203190000_audit_heads_check';
 
 /** Every migration, in order. A new migration file must be added here (a test checks it). */
 export const migrationsList: MigrationObject[] = [
@@ -22,4 +23,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203135210_usage_provider', class: Migration20261203135210_usage_provider },
   { name: 'Migration20261203152541_replicas', class: Migration20261203152541_replicas },
   { name: 'Migration20261203152812_tools', class: Migration20261203152812_tools },
+  { name: 'Migration20261203190000_audit_heads_check', class: Migration20261203190000_audit_heads_check },
 ];

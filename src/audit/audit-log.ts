@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
 import { runSql } from '../db/sql';
-import type { AuditKeyService } from '../vault/audit-key.service';
+import type { AuditKeyService, ChainMacs } from '../vault/audit-key.service';
 import { AuditOutcome, GLOBAL_CHAIN } from './audit-event.entity';
 import { auditMacMessage, GENESIS_HASH, type HashedContent } from './audit-hash';
 
@@ -27,12 +27,18 @@ export const AUDIT_KEY_CREATE = 'audit.key.create';
 
 /**
  * Appends events to per-tenant chains, each event's hash an HMAC-SHA-256 under its chain's
- * audit key (held by the vault) over the previous hash and its content. Each append is its own
- * transaction holding the chain's head row, so concurrent writers get consecutive seqs with no
- * gaps or duplicates. Appending never throws into the caller's request: a failure is logged
- * loudly instead.
+ * audit key (held by the vault) over the previous hash and its content. An append either holds
+ * its chains' head rows locked in its transaction, or (a chat's credential.use, written in the
+ * statement that records the chat) advances each head only from the state its events were
+ * chained onto; either way concurrent writers get consecutive seqs with no gaps or duplicates.
+ * Appending never throws into the caller's request: a failure is logged loudly instead.
  */
 export class AuditLog {
+  /** Each chain's head as this process last wrote it: where its next append probably goes. */
+  private readonly knownHeads = new Map<string, ChainHead>();
+  /** When another writer last moved a chain under this process. */
+  private readonly movedAt = new Map<string, number>();
+
   constructor(
     private readonly root: EntityManager,
     private readonly log: Logger,
@@ -76,56 +82,215 @@ export class AuditLog {
     await this.appendToChains(tx, records, []);
   }
 
+  /**
+   * Appends `records` in the same statement as `writes` (CTEs writing what the events are
+   * about, with their parameters), so both are written or neither. On the heads this process
+   * knows, that is one statement with no lock; else (or when a head had moved) one transaction
+   * that locks the heads first.
+   */
+  async appendWith(records: readonly AuditRecord[], writes: SqlCtes): Promise<void> {
+    const guessed = this.prepareOnKnownHeads(records);
+    if (guessed) {
+      try {
+        await runSql(this.root.fork(), ...withAppend(writes, guessed), { prepared: true });
+        this.written(guessed);
+        return;
+      } catch (error) {
+        if (!isAuditHeadsMoved(error)) throw error;
+        this.moved(guessed);
+        this.log.debug({ chains: guessed.chains }, 'audit chain moved by another writer: appending under its lock');
+      }
+    }
+    const prepared = await this.root.fork().transactional(async (tx) => {
+      const locked = await this.prepareOnLockedHeads(tx, records);
+      await runSql(tx, ...withAppend(writes, locked));
+      return locked;
+    });
+    if (prepared) this.written(prepared);
+  }
+
   private async appendToChains(
     tx: EntityManager,
     given: readonly AuditRecord[],
     alsoChains: readonly string[],
   ): Promise<void> {
-    // Heads are locked in chain order, so two batches over the same chains cannot deadlock.
-    const chains = [...new Set([...given.map((record) => chainOf(record.tenantId)), ...alsoChains])].sort();
+    const prepared = await this.prepareOnLockedHeads(tx, given, alsoChains);
+    if (!prepared) return;
+    const statement = auditStatement(prepared);
+    await runSql(tx, `with ${statement.ctes} select ${statement.check}`, statement.params);
+    this.written(prepared);
+  }
+
+  /**
+   * The events of `records` computed on the heads this process last wrote, with no round trip,
+   * for a statement that advances each head only from exactly that state (auditStatement). Null
+   * when a chain's head or key is not known here, or another writer moved the chain lately: then
+   * prepareOnLockedHeads. Whatever this process believes, a stale head can only make the
+   * statement fail (AuditHeadsMoved), never fork a chain.
+   */
+  prepareOnKnownHeads(records: readonly AuditRecord[]): PreparedAppend | null {
+    const chains = chainsOf(records, []);
+    const now = Date.now();
+    const heads = new Map<string, ChainHead>();
+    for (const chain of chains) {
+      const head = this.knownHeads.get(chain);
+      if (!head || (this.movedAt.get(chain) ?? -Infinity) > now - MOVED_BACKOFF_MS) return null;
+      heads.set(chain, head);
+    }
+    const lent = this.keys.withCachedKeys(chains, (macs) => chainEvents(macs, heads, records, new Map()));
+    return lent ? preparedAppend(chains, heads, lent.value) : null;
+  }
+
+  /**
+   * The events computed on the chains' heads locked in `tx` (created on first use), so they
+   * cannot move before `tx` ends; a chain without a key gets one. Null when there is nothing to write.
+   */
+  async prepareOnLockedHeads(
+    tx: EntityManager,
+    records: readonly AuditRecord[],
+    alsoChains: readonly string[] = [],
+  ): Promise<PreparedAppend | null> {
+    const chains = chainsOf(records, alsoChains);
     // Keys are unwrapped before the heads are locked, so a keyring call never holds a chain up.
     await this.keys.prefetch(tx, chains);
-    const heads = await runSql<{ chain: string; seq: number; hash: string }>(tx, LOCK_HEADS, [GENESIS_HASH, chains]);
-    const head = new Map(heads.map((row) => [row.chain, { seq: Number(row.seq), hash: row.hash }]));
-    const at = new Date();
-    const locked = chains.map((chain) => ({ chain, seq: head.get(chain)!.seq }));
-    const events = await this.keys.withChainKeys(tx, locked, (macs, keyed) => {
-      // A chain that had unkeyed events says in its first keyed event where keying began.
-      const keyCreations: AuditRecord[] = [...keyed]
-        .filter(([, keyedFromSeq]) => keyedFromSeq > 1)
-        .map(([chain, keyedFromSeq]) => ({
-          tenantId: tenantOfChain(chain),
-          action: AUDIT_KEY_CREATE,
-          targetType: 'audit_chain',
-          targetId: chain,
-          outcome: AuditOutcome.SUCCESS,
-          detail: { keyedFromSeq },
-        }));
-      return [...keyCreations, ...given].map((record) => {
-        const chain = chainOf(record.tenantId);
-        const previous = head.get(chain)!;
-        const content: HashedContent = {
-          chain,
-          seq: previous.seq + 1,
-          at,
-          tenantId: record.tenantId,
-          actorId: record.actorId ?? null,
-          action: record.action,
-          targetType: record.targetType ?? null,
-          targetId: record.targetId ?? null,
-          outcome: record.outcome,
-          requestId: record.requestId ?? null,
-          ip: record.ip ?? null,
-          detail: record.detail ? JSON.stringify(record.detail) : null,
-        };
-        const hash = macs.mac(chain, auditMacMessage(previous.hash, content));
-        head.set(chain, { seq: content.seq, hash });
-        return { ...content, prevHash: previous.hash, hash };
-      });
+    const rows = await runSql<{ chain: string; seq: number; hash: string }>(tx, LOCK_HEADS, [GENESIS_HASH, chains]);
+    const heads = new Map(rows.map((row) => [row.chain, { seq: Number(row.seq), hash: row.hash }]));
+    const locked = chains.map((chain) => ({ chain, seq: heads.get(chain)!.seq }));
+    const events = await this.keys.withChainKeys(tx, locked, (macs, keyed) => chainEvents(macs, heads, records, keyed));
+    return events.length === 0 ? null : preparedAppend(chains, heads, events);
+  }
+
+  /** The append was committed: its heads are the ones to build on next. */
+  written(prepared: PreparedAppend): void {
+    prepared.chains.forEach((chain, index) => {
+      const known = this.knownHeads.get(chain);
+      if (!known || known.seq < prepared.newSeqs[index]) {
+        this.knownHeads.set(chain, { seq: prepared.newSeqs[index], hash: prepared.newHashes[index] });
+      }
     });
-    if (events.length === 0) return;
-    const column = <K extends keyof (typeof events)[number]>(key: K) => events.map((event) => event[key]);
-    await runSql(tx, INSERT_EVENTS_AND_ADVANCE_HEADS, [
+  }
+
+  /** The append failed with AuditHeadsMoved: another writer advanced a chain; read it under lock for a while. */
+  moved(prepared: PreparedAppend): void {
+    const now = Date.now();
+    for (const chain of prepared.chains) {
+      this.knownHeads.delete(chain);
+      this.movedAt.set(chain, now);
+    }
+  }
+}
+
+/** How long after a chain moved under this process its appends lock the head rather than guess it. */
+const MOVED_BACKOFF_MS = 1000;
+
+interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+interface ChainEvent extends HashedContent {
+  prevHash: string;
+  hash: string;
+}
+
+/** Events and the heads they advance, each from exactly `expected` to `new`. */
+export interface PreparedAppend {
+  chains: string[];
+  expectedSeqs: number[];
+  expectedHashes: string[];
+  newSeqs: number[];
+  newHashes: string[];
+  events: ChainEvent[];
+}
+
+/** Heads are locked in chain order, so two batches over the same chains cannot deadlock. */
+function chainsOf(records: readonly AuditRecord[], alsoChains: readonly string[]): string[] {
+  return [...new Set([...records.map((record) => chainOf(record.tenantId)), ...alsoChains])].sort();
+}
+
+/**
+ * Chains `records` onto `heads` (advancing them), after an audit.key.create event for each chain
+ * keyed now (`keyed`: chain → keyedFromSeq) that had unkeyed events: it says where keying began.
+ */
+function chainEvents(
+  macs: ChainMacs,
+  heads: Map<string, ChainHead>,
+  records: readonly AuditRecord[],
+  keyed: ReadonlyMap<string, number>,
+): ChainEvent[] {
+  const at = new Date();
+  const keyCreations: AuditRecord[] = [...keyed]
+    .filter(([, keyedFromSeq]) => keyedFromSeq > 1)
+    .map(([chain, keyedFromSeq]) => ({
+      tenantId: tenantOfChain(chain),
+      action: AUDIT_KEY_CREATE,
+      targetType: 'audit_chain',
+      targetId: chain,
+      outcome: AuditOutcome.SUCCESS,
+      detail: { keyedFromSeq },
+    }));
+  return [...keyCreations, ...records].map((record) => {
+    const chain = chainOf(record.tenantId);
+    const previous = heads.get(chain)!;
+    const content: HashedContent = {
+      chain,
+      seq: previous.seq + 1,
+      at,
+      tenantId: record.tenantId,
+      actorId: record.actorId ?? null,
+      action: record.action,
+      targetType: record.targetType ?? null,
+      targetId: record.targetId ?? null,
+      outcome: record.outcome,
+      requestId: record.requestId ?? null,
+      ip: record.ip ?? null,
+      detail: record.detail ? JSON.stringify(record.detail) : null,
+    };
+    const hash = macs.mac(chain, auditMacMessage(previous.hash, content));
+    heads.set(chain, { seq: content.seq, hash });
+    return { ...content, prevHash: previous.hash, hash };
+  });
+}
+
+/** `advanced` holds the heads as they were before `events` (which has moved them on). */
+function preparedAppend(
+  chains: string[],
+  before: ReadonlyMap<string, ChainHead>,
+  events: ChainEvent[],
+): PreparedAppend {
+  const expected = chains.map((chain) => {
+    const first = events.find((event) => event.chain === chain);
+    return first ? { seq: first.seq - 1, hash: first.prevHash } : before.get(chain)!;
+  });
+  const after = chains.map((chain) => before.get(chain)!);
+  return {
+    chains,
+    expectedSeqs: expected.map((head) => head.seq),
+    expectedHashes: expected.map((head) => head.hash),
+    newSeqs: after.map((head) => head.seq),
+    newHashes: after.map((head) => head.hash),
+    events,
+  };
+}
+
+/**
+ * The SQL of an append, to be run as one statement (alone or with other CTEs): `ctes` inserts
+ * the events and advances each head only if it still is what the events were chained onto;
+ * `check`, selected by the statement, fails it (and so everything it wrote) with AuditHeadsMoved
+ * unless every head advanced. The parameters are those of `ctes` then `check`, in that order.
+ */
+export function auditStatement(prepared: PreparedAppend): { ctes: string; check: string; params: unknown[] } {
+  const { events } = prepared;
+  const column = <K extends keyof ChainEvent>(key: K) => events.map((event) => event[key]);
+  return {
+    ctes: ADVANCE_HEADS_AND_INSERT_EVENTS,
+    check: 'keyward_audit_heads_advanced(?::int, (select count(*)::int from advanced_heads))',
+    params: [
+      prepared.chains,
+      prepared.expectedSeqs,
+      prepared.expectedHashes,
+      prepared.newSeqs,
+      prepared.newHashes,
       events.map(() => randomUUID()),
       column('chain'),
       column('seq'),
@@ -141,11 +306,30 @@ export class AuditLog {
       column('detail'),
       column('prevHash'),
       column('hash'),
-      chains,
-      chains.map((chain) => head.get(chain)!.seq),
-      chains.map((chain) => head.get(chain)!.hash),
-    ]);
-  }
+      prepared.chains.length,
+    ],
+  };
+}
+
+/** Common table expressions (`name as (...)`, comma-separated) and their parameters, in order. */
+export interface SqlCtes {
+  ctes: string;
+  params: unknown[];
+}
+
+/** One statement: `writes`, then the append's CTEs and its check (nothing more without an append). */
+function withAppend(writes: SqlCtes, prepared: PreparedAppend | null): [string, unknown[]] {
+  if (!prepared) return [`with ${writes.ctes} select 1`, writes.params];
+  const audit = auditStatement(prepared);
+  return [`with ${writes.ctes}, ${audit.ctes} select ${audit.check}`, [...writes.params, ...audit.params]];
+}
+
+/** SQLSTATE raised by keyward_audit_heads_advanced (see its migration). */
+const AUDIT_HEADS_MOVED = 'KW001';
+
+/** Whether a statement failed because a chain's head was not where the append expected it. */
+export function isAuditHeadsMoved(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === AUDIT_HEADS_MOVED;
 }
 
 /**
@@ -157,13 +341,18 @@ const LOCK_HEADS = `insert into audit_chain_heads (chain, seq, hash)
   on conflict (chain) do update set chain = excluded.chain
   returning chain, seq, hash`;
 
-/** The events and the new heads together (columns of AuditEventEntity and AuditChainHeadEntity). */
-const INSERT_EVENTS_AND_ADVANCE_HEADS = `with events as (
+/**
+ * Each head advanced from exactly the state its events were chained onto (a head that moved
+ * meanwhile matches no row), and the events (columns of AuditChainHeadEntity and AuditEventEntity).
+ */
+const ADVANCE_HEADS_AND_INSERT_EVENTS = `advanced_heads as (
+    update audit_chain_heads as head set seq = next.seq, hash = next.hash
+    from unnest(?::text[], ?::int[], ?::text[], ?::int[], ?::text[]) as next(chain, expected_seq, expected_hash, seq, hash)
+    where head.chain = next.chain and head.seq = next.expected_seq and head.hash = next.expected_hash
+    returning head.chain
+  ), appended_events as (
     insert into audit_events
       (id, chain, seq, at, tenant_id, actor_id, action, target_type, target_id, outcome, request_id, ip, detail, prev_hash, hash)
     select * from unnest(?::uuid[], ?::text[], ?::int[], ?::timestamptz[], ?::uuid[], ?::uuid[], ?::text[], ?::text[],
       ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
-  )
-  update audit_chain_heads as head set seq = next.seq, hash = next.hash
-  from unnest(?::text[], ?::int[], ?::text[]) as next(chain, seq, hash)
-  where head.chain = next.chain`;
+  )`;

@@ -39,6 +39,11 @@ export class ChatAdmission {
     private readonly log: Logger,
   ) {}
 
+  /** Leases live in the database the usage goes to: a chat's is deleted by the statement that records its end. */
+  get releasedWithUsage(): boolean {
+    return this.leases.inDatabase;
+  }
+
   request(tenantId: string, userId: string, requestId: string, clientRequestId?: string | null): LeaseRequest {
     return { leaseId: randomUUID(), tenantId, userId, requestId, clientRequestId };
   }

@@ -1,6 +1,7 @@
 import type { CatalogModel } from '../catalog/model-catalog';
 import type { ProviderRequest } from '../providers/provider-stream';
 import type { ResolvedKey } from '../modules/credential/key-selector';
+import type { TurnWrite } from './chat-recorder';
 
 /** The user's side of the exchange, written when the chat starts. */
 export interface UserTurn {
@@ -31,11 +32,8 @@ export interface ChatPlan {
 
 /** A chat whose upstream call is under way. */
 export interface StartedChat extends ChatPlan {
-  /**
-   * The user's turn and the credential.use audit event, written while the upstream call runs;
-   * the reply is recorded after them. Rejects if they could not be written.
-   */
-  turnSaved: Promise<void>;
-  /** Starts that write now if it has not started yet. */
-  beginTurnWrite: () => void;
+  /** The user's turn and the credential.use audit event, on their way to the database (ChatRecorder.deferStart). */
+  turnWrite: TurnWrite;
+  /** Its stream lease when it lives in the database: released in the statement that records the chat's end. */
+  leaseId: string | null;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AuditLog, AuditRecord } from '../audit/audit-log';
+import type { AuditLog, AuditRecord, SqlCtes } from '../audit/audit-log';
 import { GroupCommit } from '../db/group-commit';
 import { runSql } from '../db/sql';
 import type { MessageStatus, StoredToolCall, StoredToolResult } from '../modules/conversation/message.entity';
@@ -30,7 +30,7 @@ export interface StepRecord {
 
 const ONLY_STEP: StepRecord = { step: 1, toolCalls: null, final: true };
 
-interface StartRecord {
+interface TurnRecord {
   plan: ChatPlan;
   keyUse: AuditRecord;
   at: Date;
@@ -40,8 +40,10 @@ interface OutcomeRecord {
   chat: StartedChat;
   outcome: ChatOutcome;
   step: StepRecord;
-  /** Whether the user's turn is in the database, so the reply has a conversation to go in. */
+  /** Whether the user's turn is in the database (or goes in with this record), so the reply has a conversation to go in. */
   withReply: boolean;
+  /** The user's turn, when it is written with this outcome. */
+  turn: TurnRecord | null;
   at: Date;
 }
 
@@ -51,69 +53,100 @@ const MESSAGE_STATUS: Record<UsageStatus, MessageStatus> = {
   failed: 'failed',
 };
 const TITLE_LENGTH = 80;
-/** The longest a chat's turn and credential.use event wait for its first token before being written. */
+/** The longest a chat's turn and credential.use event wait to be written with its reply. */
 export const START_WRITE_DELAY_MS = 100;
 
 /**
- * Writes what every chat leaves behind: at the start, the user's turn (and the conversation, on
- * its first turn) with the credential.use audit event; at the end, the reply, the usage row,
- * the credential's lastUsedAt (at most once a minute) and the release of the budget reservation. Concurrent chats share transactions (GroupCommit),
- * and rows are written with plain SQL (the columns of ConversationEntity, MessageEntity,
- * UsageRecordEntity and BudgetReservationEntity), one statement per table, not through the unit
- * of work; test/chat reads them back through the entities.
+ * A chat's user turn and credential.use audit event until they are written: on their own once
+ * the chat has run for a while, or with its first outcome if that comes sooner.
+ */
+export class TurnWrite {
+  /** Settles once they are in the database; rejects if they could not be written. Never rejects unhandled. */
+  readonly saved: Promise<void>;
+  private settle!: { resolve: () => void; reject: (error: unknown) => void };
+  private timer: NodeJS.Timeout | null;
+
+  constructor(
+    readonly record: TurnRecord,
+    writeAlone: (record: TurnRecord) => Promise<void>,
+    delayMs: number,
+  ) {
+    this.saved = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.saved.catch(() => undefined); // awaited, and a failure logged, when the reply is recorded
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      writeAlone(record).then(this.settle.resolve, this.settle.reject);
+    }, delayMs);
+  }
+
+  /** Takes the turn to be written with an outcome (whose result `settle` then reports); null once its own write has begun. */
+  join(): { record: TurnRecord; settle: { resolve: () => void; reject: (error: unknown) => void } } | null {
+    if (!this.timer) return null;
+    clearTimeout(this.timer);
+    this.timer = null;
+    return { record: this.record, settle: this.settle };
+  }
+}
+
+/**
+ * Writes what every chat leaves behind: the user's turn (and the conversation, on its first
+ * turn) with the credential.use audit event; the reply, the usage row, the credential's
+ * lastUsedAt (at most once a minute) and the release of the chat's reservations and stream lease.
+ * A chat shorter than START_WRITE_DELAY_MS has all of it written at its end, in one statement;
+ * a longer one has its turn written on its own after that delay (while the provider thinks or
+ * streams, never before the first token), and its outcome at the end. Concurrent chats share
+ * statements (GroupCommit). The audit event goes in the same statement as its turn
+ * (AuditLog.appendWith), so there is no turn without its event. Rows are written with plain SQL
+ * (the columns of ConversationEntity, MessageEntity, UsageRecordEntity, the reservation entities
+ * and StreamLeaseEntity), not through the unit of work; test/chat reads them back through the entities.
  */
 export class ChatRecorder {
-  private readonly starts: GroupCommit<StartRecord>;
+  private readonly starts: GroupCommit<TurnRecord>;
   private readonly outcomes: GroupCommit<OutcomeRecord>;
 
   constructor(
     private readonly root: EntityManager,
     audit: AuditLog,
   ) {
-    this.starts = new GroupCommit((records) => root.fork().transactional((tx) => writeStarts(tx, audit, records)));
-    this.outcomes = new GroupCommit((records) => writeOutcomes(root.fork(), records));
+    this.starts = new GroupCommit((records) =>
+      audit.appendWith(
+        records.map((record) => record.keyUse),
+        turnWrites(records),
+      ),
+    );
+    this.outcomes = new GroupCommit((records) => writeOutcomes(root, audit, records));
+  }
+
+  /** The chat's turn and credential.use event, to be written after `delayMs` or with its first outcome. */
+  deferStart(plan: ChatPlan, keyUse: AuditRecord, delayMs = START_WRITE_DELAY_MS): TurnWrite {
+    return new TurnWrite({ plan, keyUse, at: new Date() }, (record) => this.starts.submit(record), delayMs);
   }
 
   /**
-   * The start's write, begun by `begin()` or after `maxDelayMs`, whichever comes first. The
-   * runner begins it just after the first token has gone to the client, so the first token of
-   * a fast provider never waits behind these writes, while with a slow one (whose first token
-   * takes hundreds of milliseconds) they are made as it thinks. `saved` never rejects unhandled.
-   */
-  deferStart(
-    plan: ChatPlan,
-    keyUse: AuditRecord,
-    maxDelayMs = START_WRITE_DELAY_MS,
-  ): { saved: Promise<void>; begin: () => void } {
-    let begin!: () => void;
-    const begun = new Promise<void>((resolve) => (begin = resolve));
-    const timer = setTimeout(begin, maxDelayMs);
-    const saved = begun.then(() => {
-      clearTimeout(timer);
-      return this.recordStart(plan, keyUse);
-    });
-    saved.catch(() => undefined); // awaited, and a failure logged, when the reply is recorded
-    return { saved, begin };
-  }
-
-  /** The user's turn and the audit event of the key's use: together or not at all. */
-  recordStart(plan: ChatPlan, keyUse: AuditRecord): Promise<void> {
-    return this.starts.submit({ plan, keyUse, at: new Date() });
-  }
-
-  /**
-   * The reply (possibly partial), its usage and, on the chat's final step, the reservation's
-   * release: together or not at all. In a tool loop every model call is one step: one reply (with
-   * the tool calls it ended with) and one usage row under the same request id.
+   * The reply (possibly partial), its usage and, on the chat's final step, the release of its
+   * reservations and stream lease (and the user's turn, if not yet written): together or not at
+   * all. In a tool loop every model call is one step: one reply (with the tool calls it ended
+   * with) and one usage row under the same request id.
    */
   async recordOutcome(chat: StartedChat, outcome: ChatOutcome, step: StepRecord = ONLY_STEP): Promise<void> {
+    const joined = chat.turnWrite.join();
+    if (joined) {
+      try {
+        await this.outcomes.submit({ chat, outcome, step, withReply: true, turn: joined.record, at: new Date() });
+      } catch (error) {
+        joined.settle.reject(error);
+        throw error;
+      }
+      joined.settle.resolve();
+      return;
+    }
     // Without the user's turn (its write failed, and was logged) there is no conversation to
-    // reply in, but the usage is still recorded and the reservation released.
-    const withReply = await chat.turnSaved.then(
+    // reply in, but the usage is still recorded and the reservations released.
+    const withReply = await chat.turnWrite.saved.then(
       () => true,
       () => false,
     );
-    await this.outcomes.submit({ chat, outcome, step, withReply, at: new Date() });
+    await this.outcomes.submit({ chat, outcome, step, withReply, turn: null, at: new Date() });
   }
 
   /** The client's results of a step's tool calls: a TOOL message after the reply that made them. */
@@ -127,93 +160,117 @@ export class ChatRecorder {
     ]);
   }
 
-  /** Releases the chat's reservations when its loop ends without another model call (a timeout, a cancelled wait). */
+  /** Releases the chat's reservations and lease when its loop ends without another model call (a timeout, a cancelled wait). */
   async release(chat: StartedChat): Promise<void> {
     await runSql(this.root.fork(), RELEASE_RESERVATIONS, [
       chat.reservationId ? [chat.reservationId] : [],
       chat.platformReservationId ? [chat.platformReservationId] : [],
+      chat.leaseId ? [chat.leaseId] : [],
     ]);
   }
 }
 
-async function writeStarts(tx: EntityManager, audit: AuditLog, records: StartRecord[]): Promise<void> {
+/** New conversations and every user message. */
+function turnWrites(records: readonly TurnRecord[]): SqlCtes {
   const created = records.filter((record) => record.plan.turn.isNew);
-  await runSql(tx, INSERT_TURNS, [
-    created.map((record) => record.plan.turn.conversationId),
-    created.map((record) => record.plan.tenantId),
-    created.map((record) => record.plan.userId),
-    created.map((record) => record.plan.turn.agentId),
-    created.map((record) => record.plan.turn.message.trim().slice(0, TITLE_LENGTH)),
-    created.map((record) => record.at),
-    records.map(() => randomUUID()),
-    records.map((record) => record.plan.turn.conversationId),
-    records.map((record) => record.plan.turn.message),
-    records.map((record) => record.at),
-  ]);
-  // Last, so the chains' heads are locked only for the commit.
-  await audit.appendWithin(
-    tx,
-    records.map((record) => record.keyUse),
+  return {
+    ctes: INSERT_TURNS,
+    params: [
+      created.map((record) => record.plan.turn.conversationId),
+      created.map((record) => record.plan.tenantId),
+      created.map((record) => record.plan.userId),
+      created.map((record) => record.plan.turn.agentId),
+      created.map((record) => record.plan.turn.message.trim().slice(0, TITLE_LENGTH)),
+      created.map((record) => record.at),
+      records.map(() => randomUUID()),
+      records.map((record) => record.plan.turn.conversationId),
+      records.map((record) => record.plan.turn.message),
+      records.map((record) => record.at),
+    ],
+  };
+}
+
+async function writeOutcomes(root: EntityManager, audit: AuditLog, records: OutcomeRecord[]): Promise<void> {
+  const turns = records.flatMap((record) => (record.turn ? [record.turn] : []));
+  const outcomes = outcomeWrites(records, turns);
+  if (turns.length === 0) {
+    await runSql(root.fork(), `with ${outcomes.ctes} select 1`, outcomes.params, { prepared: true });
+    return;
+  }
+  const started = turnWrites(turns);
+  await audit.appendWith(
+    turns.map((turn) => turn.keyUse),
+    { ctes: `${started.ctes}, ${outcomes.ctes}`, params: [...started.params, ...outcomes.params] },
   );
 }
 
-async function writeOutcomes(em: EntityManager, records: OutcomeRecord[]): Promise<void> {
+/** `turns`: the user turns written in the same statement (their new conversations take replies too). */
+function outcomeWrites(records: readonly OutcomeRecord[], turns: readonly TurnRecord[]): SqlCtes {
   const replies = records.filter((record) => record.withReply);
-  await runSql(em, RECORD_OUTCOMES, [
-    replies.map(() => randomUUID()),
-    replies.map(({ chat }) => chat.conversationId),
-    replies.map(({ outcome }) => outcome.text),
-    replies.map(({ chat }) => chat.model.id),
-    replies.map(({ chat }) => chat.key.source),
-    replies.map(({ outcome }) => MESSAGE_STATUS[outcome.status]),
-    replies.map(({ step }) => (step.toolCalls ? JSON.stringify(step.toolCalls) : null)),
-    replies.map(({ at }) => at),
-    records.map(() => randomUUID()),
-    records.map(({ chat }) => chat.tenantId),
-    records.map(({ chat }) => chat.userId),
-    records.map(({ chat }) => chat.key.credentialId),
-    records.map(({ chat }) => chat.key.source),
-    records.map(({ chat }) => chat.model.id),
-    records.map(({ chat }) => chat.model.provider),
-    records.map(({ chat }) => chat.requestId),
-    records.map(({ step }) => step.step),
-    records.map(({ outcome }) => outcome.inputTokens),
-    records.map(({ outcome }) => outcome.outputTokens),
-    records.map(({ outcome }) => outcome.costUsd),
-    records.map(({ outcome }) => outcome.ttftMs),
-    records.map(({ outcome }) => outcome.totalMs),
-    records.map(({ outcome }) => outcome.status),
-    records.map(({ outcome }) => outcome.errorCode),
-    records.map(({ at }) => at),
-    new Date(),
-    records.flatMap(({ chat }) => (chat.key.lastUsedDue && chat.key.credentialId ? [chat.key.credentialId] : [])),
-    records.flatMap(({ chat, step }) => (step.final && chat.reservationId ? [chat.reservationId] : [])),
-    records.flatMap(({ chat, step }) => (step.final && chat.platformReservationId ? [chat.platformReservationId] : [])),
-  ]);
+  const finals = records.filter(({ step }) => step.final);
+  return {
+    ctes: RECORD_OUTCOMES,
+    params: [
+      replies.map(() => randomUUID()),
+      replies.map(({ chat }) => chat.conversationId),
+      replies.map(({ outcome }) => outcome.text),
+      replies.map(({ chat }) => chat.model.id),
+      replies.map(({ chat }) => chat.key.source),
+      replies.map(({ outcome }) => MESSAGE_STATUS[outcome.status]),
+      replies.map(({ step }) => (step.toolCalls ? JSON.stringify(step.toolCalls) : null)),
+      replies.map(({ at }) => at),
+      turns.filter((turn) => turn.plan.turn.isNew).map((turn) => turn.plan.turn.conversationId),
+      records.map(() => randomUUID()),
+      records.map(({ chat }) => chat.tenantId),
+      records.map(({ chat }) => chat.userId),
+      records.map(({ chat }) => chat.key.credentialId),
+      records.map(({ chat }) => chat.key.source),
+      records.map(({ chat }) => chat.model.id),
+      records.map(({ chat }) => chat.model.provider),
+      records.map(({ chat }) => chat.requestId),
+      records.map(({ step }) => step.step),
+      records.map(({ outcome }) => outcome.inputTokens),
+      records.map(({ outcome }) => outcome.outputTokens),
+      records.map(({ outcome }) => outcome.costUsd),
+      records.map(({ outcome }) => outcome.ttftMs),
+      records.map(({ outcome }) => outcome.totalMs),
+      records.map(({ outcome }) => outcome.status),
+      records.map(({ outcome }) => outcome.errorCode),
+      records.map(({ at }) => at),
+      new Date(),
+      records.flatMap(({ chat }) => (chat.key.lastUsedDue && chat.key.credentialId ? [chat.key.credentialId] : [])),
+      finals.flatMap(({ chat }) => (chat.reservationId ? [chat.reservationId] : [])),
+      finals.flatMap(({ chat }) => (chat.platformReservationId ? [chat.platformReservationId] : [])),
+      finals.flatMap(({ chat }) => (chat.leaseId ? [chat.leaseId] : [])),
+    ],
+  };
 }
 
-/** New conversations and every user message, in one statement. */
-const INSERT_TURNS = `with conversations as (
+/** New conversations and every user message. */
+const INSERT_TURNS = `new_conversations as (
     insert into conversations (id, tenant_id, owner_id, agent_id, title, created_at)
     select * from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::timestamptz[])
-  )
-  insert into messages (id, conversation_id, role, content, model, key_source, status, created_at)
-  select id, conversation_id, '${MessageRole.USER}', content, null, null, 'complete', created_at
-  from unnest(?::uuid[], ?::uuid[], ?::text[], ?::timestamptz[]) as turn(id, conversation_id, content, created_at)`;
+  ), user_turns as (
+    insert into messages (id, conversation_id, role, content, model, key_source, status, created_at)
+    select id, conversation_id, '${MessageRole.USER}', content, null, null, 'complete', created_at
+    from unnest(?::uuid[], ?::uuid[], ?::text[], ?::timestamptz[]) as turn(id, conversation_id, content, created_at)
+  )`;
 
 /**
- * Replies, usage rows, credentials' lastUsedAt and released reservations (budget and platform
- * spend), in one statement (so atomically). What was deleted while the chat ran is left out rather than failing the batch: no
- * reply without its conversation, no usage row without its user (a deleted tenant's rows are all
- * gone), and a deleted credential is recorded as null, as its foreign key would set it.
+ * Replies, usage rows, credentials' lastUsedAt, released reservations (budget and platform
+ * spend) and stream leases. What was deleted while the chat ran is left out rather than failing
+ * the batch: no reply without its conversation (one created by a turn in the same statement is
+ * not yet visible to the check, so those are named), no usage row without its user (a deleted
+ * tenant's rows are all gone), and a deleted credential is recorded as null, as its foreign key would set it.
  */
-const RECORD_OUTCOMES = `with replies as (
+const RECORD_OUTCOMES = `replies as (
     insert into messages (id, conversation_id, role, content, model, key_source, status, tool_calls, created_at)
     select reply.id, reply.conversation_id, '${MessageRole.ASSISTANT}', reply.content, reply.model, reply.key_source, reply.status,
       reply.tool_calls::jsonb, reply.created_at
     from unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
       as reply(id, conversation_id, content, model, key_source, status, tool_calls, created_at)
     where exists (select 1 from conversations where conversations.id = reply.conversation_id)
+      or reply.conversation_id = any(?::uuid[])
   ), usage as (
     insert into usage_records
       (id, tenant_id, user_id, credential_id, key_source, model, provider, request_id, step, input_tokens, output_tokens,
@@ -230,8 +287,11 @@ const RECORD_OUTCOMES = `with replies as (
     update credentials set last_used_at = ?::timestamptz where id = any(?::uuid[])
   ), budget_released as (
     delete from budget_reservations where id = any(?::uuid[])
-  )
-  delete from platform_spend_reservations where id = any(?::uuid[])`;
+  ), platform_released as (
+    delete from platform_spend_reservations where id = any(?::uuid[])
+  ), leases_released as (
+    delete from stream_leases where id = any(?::uuid[])
+  )`;
 
 /** A step's tool results, after the reply that made the calls (if the conversation still exists). */
 const INSERT_TOOL_RESULTS = `insert into messages (id, conversation_id, role, content, model, key_source, status, tool_results, created_at)
@@ -240,5 +300,7 @@ const INSERT_TOOL_RESULTS = `insert into messages (id, conversation_id, role, co
 
 const RELEASE_RESERVATIONS = `with budget_released as (
     delete from budget_reservations where id = any(?::uuid[])
+  ), platform_released as (
+    delete from platform_spend_reservations where id = any(?::uuid[])
   )
-  delete from platform_spend_reservations where id = any(?::uuid[])`;
+  delete from stream_leases where id = any(?::uuid[])`;

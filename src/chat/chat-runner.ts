@@ -40,8 +40,12 @@ export class ChatRunner {
     private readonly tools?: ToolLoop,
   ) {}
 
-  async run(plan: StartedChat, channel: EventChannel<ChatEventPayload>): Promise<void> {
-    plan.turnSaved.catch((error: unknown) =>
+  /**
+   * Resolves once the channel has ended: true when the chat's end was recorded (and with it its
+   * reservations and `plan.leaseId` released), false when that write failed (logged).
+   */
+  async run(plan: StartedChat, channel: EventChannel<ChatEventPayload>): Promise<boolean> {
+    plan.turnWrite.saved.catch((error: unknown) =>
       this.log.error(
         { requestId: plan.requestId, err: error },
         'AUDIT APPEND FAILED: could not save the conversation turn and its credential.use event',
@@ -67,23 +71,26 @@ export class ChatRunner {
       total.costUsd += outcome.costUsd;
       const toolStep = verdict.status === 'completed' ? reply.toolStep : null;
       if (!toolStep) reply.toolStep?.close();
-      await this.record(chat, outcome, { step, toolCalls: toolStep ? reply.toolCalls : null, final: !toolStep });
-      if (!toolStep || !this.tools) {
+      const final = !toolStep || !this.tools;
+      const recorded = await this.record(chat, outcome, { step, toolCalls: toolStep ? reply.toolCalls : null, final });
+      if (final) {
         const last = finalEvent(verdict, reply.stopReason, total);
         if (last) channel.push(last);
         channel.end();
-        return;
+        return recorded;
       }
       const next = await this.tools.afterToolCalls(chat, step, request, { ...reply, toolStep }, channel);
       if (next.kind === 'end') {
-        await this.recorder
-          .release(plan)
-          .catch((error: unknown) =>
-            this.log.error({ requestId: plan.requestId, err: error }, 'could not release the reservations'),
-          );
+        const released = await this.recorder.release(plan).then(
+          () => true,
+          (error: unknown) => {
+            this.log.error({ requestId: plan.requestId, err: error }, 'could not release the reservations');
+            return false;
+          },
+        );
         if (next.failure) channel.push(chatFailed(next.failure.code, next.failure.message, next.failure.retryable));
         channel.end();
-        return;
+        return released;
       }
       request = next.request;
     }
@@ -154,8 +161,6 @@ export class ChatRunner {
         reply.text += event.text;
         reply.deltas++;
         channel.push(chatDelta(event.text));
-        // On the next turn of the event loop, after this delta has been flushed to the client.
-        if (reply.deltas === 1) setTimeout(plan.beginTurnWrite, 0);
         return;
       case 'tool_call':
         if (!this.tools) return; // a provider never calls tools it was not given
@@ -187,15 +192,17 @@ export class ChatRunner {
     };
   }
 
-  /** Writes the turn (if not yet), the step's reply and its usage, then tells the observers. */
-  private async record(plan: StartedChat, outcome: ChatOutcome, step: StepRecord): Promise<void> {
-    plan.beginTurnWrite();
+  /** Writes the turn (if not yet), the step's reply and its usage, then tells the observers; false if the write failed. */
+  private async record(plan: StartedChat, outcome: ChatOutcome, step: StepRecord): Promise<boolean> {
+    let recorded = true;
     try {
       await this.recorder.recordOutcome(plan, outcome, step);
     } catch (error) {
+      recorded = false;
       this.log.error({ requestId: plan.requestId, err: error }, 'could not record chat usage');
     }
     for (const observe of this.observers) observe(plan, outcome);
+    return recorded;
   }
 
   /**

@@ -59,19 +59,26 @@ export class ChatService implements ChatStarter {
       outcome: AuditOutcome.SUCCESS,
       detail: { keySource: plan.key.source, model: plan.model.id, provider: plan.model.provider },
     };
-    // Written while the upstream call runs, not before it (see ChatRecorder.deferStart).
-    const turn = this.recorder.deferStart(plan, keyUse);
+    // Written with the chat's end, or while it runs if it runs long (see ChatRecorder).
+    const turnWrite = this.recorder.deferStart(plan, keyUse);
     const channel = new EventChannel<ChatEventPayload>();
     channel.push(
       chatStarted({ requestId, conversationId: plan.conversationId, model: plan.model.id, keySource: plan.key.source }),
     );
     ticket.credentialId = plan.key.credentialId;
     this.streams.attach(ticket, channel);
-    void this.runner.run({ ...plan, turnSaved: turn.saved, beginTurnWrite: turn.begin }, channel).finally(() => {
-      this.streams.release(ticket);
-      if (ticket.lease) this.admission.release(ticket.lease);
-    });
+    const lease = ticket.lease;
+    const leaseId = lease && this.admission.releasedWithUsage ? lease.leaseId : null;
+    void this.runner.run({ ...plan, turnWrite, leaseId }, channel).then(
+      (released) => this.end(ticket, released && leaseId !== null),
+      () => this.end(ticket, false),
+    );
     return channel;
+  }
+
+  private end(ticket: StreamTicket, leaseReleased: boolean): void {
+    this.streams.release(ticket);
+    if (ticket.lease && !leaseReleased) this.admission.release(ticket.lease);
   }
 
   /**

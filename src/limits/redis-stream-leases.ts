@@ -51,6 +51,7 @@ return 1`;
  * process's own count alone (logged), without duplicate detection: availability over the global cap.
  */
 export class RedisStreamLeases implements StreamLeases {
+  readonly inDatabase = false;
   constructor(
     private readonly redis: Redis,
     private readonly keyPrefix: string,

@@ -29,6 +29,8 @@ export type LeaseAdmission =
  * or Redis with KEYWARD_REDIS_URL (RedisStreamLeases).
  */
 export interface StreamLeases {
+  /** The leases are rows of `stream_leases` in the gateway's database (so other statements may delete them). */
+  readonly inDatabase: boolean;
   /** One round trip: the claim of the client request id and the lease, or why neither was taken. */
   admit(request: LeaseRequest): Promise<LeaseAdmission>;
   /** Pushes the expiry of these leases (this replica's open streams) a lease time past now. */
@@ -45,6 +47,7 @@ export interface StreamLeases {
  * statement (GroupCommit), so under load a chat costs no round trip of its own; alone it is one.
  */
 export class PgStreamLeases implements StreamLeases {
+  readonly inDatabase = true;
   private readonly admissions: GroupCommit<LeaseRequest, LeaseAdmission>;
   private readonly releases: GroupCommit<Lease>;
 
@@ -90,6 +93,7 @@ export class PgStreamLeases implements StreamLeases {
         this.limits.perTenant,
         Math.ceil(this.leaseMs / 1000),
       ],
+      { prepared: true },
     );
     const admissions: LeaseAdmission[] = new Array(requests.length);
     rows.forEach((row, position) => {

@@ -62,6 +62,11 @@ export class AuditKeyService {
     for (const row of await this.rows(em, missing)) this.cache.put(row.chain, KEY_VERSION, await this.unwrap(row));
   }
 
+  /** Runs `use` with MACs under the cached keys of `chains`; undefined if one is not cached (nothing is read or created). */
+  withCachedKeys<T>(chains: readonly string[], use: (macs: ChainMacs) => T): { value: T } | undefined {
+    return this.lendAll(chains, new Map(), (keys) => use(macsOf(keys)));
+  }
+
   /**
    * Runs `use` with MACs under the keys of the chains whose heads the caller's transaction holds
    * locked. A chain without a key gets one now, keyed from the seq after its head; `use` learns

@@ -1,5 +1,7 @@
-import { ME } from '../support/documents';
-import { chatTenant } from '../support/chat-harness';
+import { startAnthropicServer, type AnthropicServer } from '../support/anthropic-server';
+import { ME, VERIFY_AUDIT_LOG } from '../support/documents';
+import { chat, chatTenant, eventualUsageRow, uniqueText } from '../support/chat-harness';
+import { anthropicKey, storeAnthropicKey } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { failCode, ok } from '../support/graphql-client';
 import { startPgBouncer, type PgBouncer } from '../support/pgbouncer';
@@ -19,11 +21,15 @@ let transactionPool: PgBouncer;
 let sessionPool: PgBouncer;
 let viaTransactionPool: TestGateway;
 let viaSessionPool: TestGateway;
+let anthropic: AnthropicServer;
 
 beforeAll(async () => {
+  anthropic = await startAnthropicServer();
   transactionPool = await startPgBouncer(testDatabaseUrl(), 'transaction');
   sessionPool = await startPgBouncer(testDatabaseUrl(), 'session');
-  viaTransactionPool = await startTestGateway({ env: { DATABASE_URL: transactionPool.url } });
+  viaTransactionPool = await startTestGateway({
+    env: { DATABASE_URL: transactionPool.url, ANTHROPIC_BASE_URL: anthropic.baseURL },
+  });
   viaSessionPool = await startTestGateway({ env: { DATABASE_URL: sessionPool.url } });
 });
 
@@ -32,6 +38,7 @@ afterAll(async () => {
   await viaSessionPool?.stop();
   await transactionPool?.stop();
   await sessionPool?.stop();
+  await anthropic?.close();
 });
 
 async function readiness(gw: TestGateway): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -65,6 +72,25 @@ test('behind PgBouncer in transaction mode: one clear error, reported by /readyz
   expect((await ok(viaTransactionPool, tenant.member.token, ME)).me.id).toBe(tenant.member.userId);
   await sql('update api_tokens set revoked_at = now() where id = $1', [tenant.member.tokenId]);
   expect(await failCode(viaTransactionPool, tenant.member.token, ME)).toBe('UNAUTHENTICATED');
+});
+
+test('behind PgBouncer in transaction mode, chats are recorded whole (named statements give way to unnamed ones)', async () => {
+  // Named prepared statements belong to one server session, which this pooler does not keep.
+  const tenant = await chatTenant(viaTransactionPool);
+  await storeAnthropicKey(viaTransactionPool, tenant.member.token, 'PERSONAL', anthropicKey());
+  const one = () =>
+    chat(viaTransactionPool, tenant.member.token, { message: uniqueText('pooled'), keySource: 'PERSONAL' });
+  const runs = [await one(), await one(), ...(await Promise.all(Array.from({ length: 8 }, one))), await one()];
+  for (const run of runs) {
+    expect(run.completed).toBeDefined();
+    expect((await eventualUsageRow(run.started!.requestId)).status).toBe('completed');
+  }
+  const uses = await sql<{ request_id: string }>(
+    "select request_id from audit_events where chain = $1 and action = 'credential.use'",
+    [tenant.tenantId],
+  );
+  expect(uses.map((row) => row.request_id).sort()).toEqual(runs.map((run) => run.started!.requestId).sort());
+  expect((await ok(viaTransactionPool, tenant.adminToken, VERIFY_AUDIT_LOG)).verifyAuditLog.ok).toBe(true);
 });
 
 test('behind PgBouncer in session mode: listening, caches on, no pooler error', async () => {
