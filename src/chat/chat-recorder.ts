@@ -101,25 +101,22 @@ export class TurnWrite {
  * and StreamLeaseEntity), not through the unit of work; test/chat reads them back through the entities.
  */
 export class ChatRecorder {
-  private readonly starts: GroupCommit<TurnRecord>;
-  private readonly outcomes: GroupCommit<OutcomeRecord>;
+  /**
+   * Turns and outcomes share one queue: each batch is one statement, and a chat's events are
+   * appended by one writer at a time, on the head the previous batch left.
+   */
+  private readonly writes: GroupCommit<TurnRecord | OutcomeRecord>;
 
   constructor(
     private readonly root: EntityManager,
     audit: AuditLog,
   ) {
-    this.starts = new GroupCommit((records) =>
-      audit.appendWith(
-        records.map((record) => record.keyUse),
-        turnWrites(records),
-      ),
-    );
-    this.outcomes = new GroupCommit((records) => writeOutcomes(root, audit, records));
+    this.writes = new GroupCommit((records) => writeBatch(root, audit, records));
   }
 
   /** The chat's turn and credential.use event, to be written after `delayMs` or with its first outcome. */
   deferStart(plan: ChatPlan, keyUse: AuditRecord, delayMs = START_WRITE_DELAY_MS): TurnWrite {
-    return new TurnWrite({ plan, keyUse, at: new Date() }, (record) => this.starts.submit(record), delayMs);
+    return new TurnWrite({ plan, keyUse, at: new Date() }, (record) => this.writes.submit(record), delayMs);
   }
 
   /**
@@ -132,7 +129,7 @@ export class ChatRecorder {
     const joined = chat.turnWrite.join();
     if (joined) {
       try {
-        await this.outcomes.submit({ chat, outcome, step, withReply: true, turn: joined.record, at: new Date() });
+        await this.writes.submit({ chat, outcome, step, withReply: true, turn: joined.record, at: new Date() });
       } catch (error) {
         joined.settle.reject(error);
         throw error;
@@ -146,7 +143,7 @@ export class ChatRecorder {
       () => true,
       () => false,
     );
-    await this.outcomes.submit({ chat, outcome, step, withReply, turn: null, at: new Date() });
+    await this.writes.submit({ chat, outcome, step, withReply, turn: null, at: new Date() });
   }
 
   /** The client's results of a step's tool calls: a TOOL message after the reply that made them. */
@@ -190,17 +187,23 @@ function turnWrites(records: readonly TurnRecord[]): SqlCtes {
   };
 }
 
-async function writeOutcomes(root: EntityManager, audit: AuditLog, records: OutcomeRecord[]): Promise<void> {
-  const turns = records.flatMap((record) => (record.turn ? [record.turn] : []));
-  const outcomes = outcomeWrites(records, turns);
+/** Turns (on their own or with their chat's outcome) and outcomes, in one statement. */
+async function writeBatch(
+  root: EntityManager,
+  audit: AuditLog,
+  records: ReadonlyArray<TurnRecord | OutcomeRecord>,
+): Promise<void> {
+  const outcomeRecords = records.filter((record): record is OutcomeRecord => 'outcome' in record);
+  const turns = records.flatMap((record) => ('outcome' in record ? (record.turn ? [record.turn] : []) : [record]));
+  const outcomes = outcomeRecords.length > 0 ? outcomeWrites(outcomeRecords, turns) : null;
   if (turns.length === 0) {
-    await runSql(root.fork(), `with ${outcomes.ctes} select 1`, outcomes.params, { prepared: true });
+    if (outcomes) await runSql(root.fork(), `with ${outcomes.ctes} select 1`, outcomes.params, { prepared: true });
     return;
   }
   const started = turnWrites(turns);
   await audit.appendWith(
     turns.map((turn) => turn.keyUse),
-    { ctes: `${started.ctes}, ${outcomes.ctes}`, params: [...started.params, ...outcomes.params] },
+    outcomes ? { ctes: `${started.ctes}, ${outcomes.ctes}`, params: [...started.params, ...outcomes.params] } : started,
   );
 }
 
