@@ -17,7 +17,8 @@ import type { GatewayModule } from './common/gateway-module';
 import { compileTrustProxy } from './common/client-address';
 import type { Logger } from './common/logger';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres';
-import { migrate, openOrm } from './db/orm';
+import { migrateInChildProcess } from './db/migrate';
+import { openOrm } from './db/orm';
 import { ENTITIES, MODULES, RESOLVERS } from './modules';
 import { ModelSelectionRules } from './catalog/model-selection-rules';
 import { TenantService } from './modules/tenant/tenant.service';
@@ -324,7 +325,7 @@ export class Gateway {
       const { orm, embedded } = await openDatabase(config, log);
       if (embedded) closers.push(() => embedded.stop());
       closers.push(() => orm.close());
-      const ran = await migrate(orm);
+      const ran = await migrateInChildProcess(orm);
       if (ran.length) log.info({ migrations: ran }, 'applied migrations');
 
       const services = createServices(orm.em, keyrings ?? (await createKeyrings(config, log)), config, log);
