@@ -23,6 +23,30 @@ export default tseslint.config(
     },
   },
   {
+    // Packages a running gateway may never need, loaded only when it does (docs/benchmarks.md,
+    // "Start-up memory"). Type imports are free; test/db/start-up-modules.test.ts checks the rest.
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...['@mikro-orm/migrations', 'ioredis', '@aws-sdk/client-kms', 'openai'].map((name) => ({
+              name,
+              allowTypeImports: true,
+              message: 'load it on first use, with import() (see where it is imported now)',
+            })),
+            {
+              name: 'class-validator',
+              allowTypeImports: true,
+              message: "import from src/common/class-validator.ts: the package's index loads ~3 MB of unused code",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The browser tests type-check with the DOM library (their own tsconfig).
     files: ['test/console/**/*.ts', 'test/support/browser.ts'],
     languageOptions: { parserOptions: { projectService: false, project: './test/console/tsconfig.json' } },

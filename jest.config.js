@@ -18,6 +18,8 @@ module.exports = {
       },
     ],
   },
+  // Source modules loaded lazily name the compiled file (`import('./x.js')`, as Node needs); here it is x.ts.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,

@@ -10,18 +10,22 @@ import { Migration20261203135210_usage_provider } from './Migration2026120313521
 import { Migration20261203152541_replicas } from './Migration20261203152541_replicas';
 import { Migration20261203152812_tools } from './Migration20261203152812_tools';
 import { Migration20261203190000_audit_heads_check } from './Migration20261203190000_audit_heads_check';
+import { migrationNames, type MigrationName } from './names';
 
-/** Every migration, in order. A new migration file must be added here (a test checks it). */
-export const migrationsList: MigrationObject[] = [
-  { name: 'Migration20261124123244_initial', class: Migration20261124123244_initial },
-  { name: 'Migration20261124123751_vault', class: Migration20261124123751_vault },
-  { name: 'Migration20261124124621_chat', class: Migration20261124124621_chat },
-  { name: 'Migration20261124124854_audit_usage_limits', class: Migration20261124124854_audit_usage_limits },
-  { name: 'Migration20261203124144_credential_checks', class: Migration20261203124144_credential_checks },
-  { name: 'Migration20261203124202_audit_keys', class: Migration20261203124202_audit_keys },
-  { name: 'Migration20261203124450_platform_key_limit', class: Migration20261203124450_platform_key_limit },
-  { name: 'Migration20261203135210_usage_provider', class: Migration20261203135210_usage_provider },
-  { name: 'Migration20261203152541_replicas', class: Migration20261203152541_replicas },
-  { name: 'Migration20261203152812_tools', class: Migration20261203152812_tools },
-  { name: 'Migration20261203190000_audit_heads_check', class: Migration20261203190000_audit_heads_check },
-];
+/** The class of every name in names.ts: a name without a class, or a class without a name, does not compile. */
+const classes: Record<MigrationName, MigrationObject['class']> = {
+  Migration20261124123244_initial,
+  Migration20261124123751_vault,
+  Migration20261124124621_chat,
+  Migration20261124124854_audit_usage_limits,
+  Migration20261203124144_credential_checks,
+  Migration20261203124202_audit_keys,
+  Migration20261203124450_platform_key_limit,
+  Migration20261203135210_usage_provider,
+  Migration20261203152541_replicas,
+  Migration20261203152812_tools,
+  Migration20261203190000_audit_heads_check,
+};
+
+/** Every migration, in order. A new migration file is added here and to names.ts. */
+export const migrationsList: MigrationObject[] = migrationNames.map((name) => ({ name, class: classes[name] }));

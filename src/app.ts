@@ -17,7 +17,8 @@ import type { GatewayModule } from './common/gateway-module';
 import { compileTrustProxy } from './common/client-address';
 import type { Logger } from './common/logger';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres';
-import { migrate, openOrm } from './db/orm';
+import { migrateInChildProcess } from './db/migrate';
+import { openOrm } from './db/orm';
 import { ENTITIES, MODULES, RESOLVERS } from './modules';
 import { ModelSelectionRules } from './catalog/model-selection-rules';
 import { TenantService } from './modules/tenant/tenant.service';
@@ -128,14 +129,14 @@ export interface Services {
   usage: UsageService;
 }
 
-export function createServices(
+export async function createServices(
   em: EntityManager,
   keyrings: Keyrings,
   config: Config,
   log: Logger,
   metrics: Metrics = new Metrics(),
   replicaId: string = randomUUID(),
-): Services {
+): Promise<Services> {
   const meteredKeyrings = keyrings.decorate((keyring) => new MeteredKeyring(keyring, metrics));
   const auditKeys = new AuditKeyService(meteredKeyrings, new DataKeyCache(config.dataKeyCache), log);
   const audit = new AuditLog(em, log, auditKeys);
@@ -176,7 +177,7 @@ export function createServices(
   const chatProviders = createChatProviders(config);
   const profiles = new CallerProfiles(new TenantScopedCache<CallerProfile>(caches, cacheOptions));
   const holder = { replicaId, leaseMs: config.streamLeaseMs };
-  const redis = config.redis ? connectRedis(config.redis.url, log) : null;
+  const redis = config.redis ? await connectRedis(config.redis.url, log) : null;
   const budget = new BudgetGuard(holder);
   const planner = new ChatPlanner(
     modelRules,
@@ -324,10 +325,10 @@ export class Gateway {
       const { orm, embedded } = await openDatabase(config, log);
       if (embedded) closers.push(() => embedded.stop());
       closers.push(() => orm.close());
-      const ran = await migrate(orm);
+      const ran = await migrateInChildProcess(orm);
       if (ran.length) log.info({ migrations: ran }, 'applied migrations');
 
-      const services = createServices(orm.em, keyrings ?? (await createKeyrings(config, log)), config, log);
+      const services = await createServices(orm.em, keyrings ?? (await createKeyrings(config, log)), config, log);
       const { redis } = services;
       if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
       if (!embedded) {

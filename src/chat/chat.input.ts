@@ -1,4 +1,4 @@
-import { IsInt, IsOptional, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsOptional, Max, MaxLength, Min, MinLength } from '../common/class-validator';
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { ToolDefinitionInput } from '../modules/agent/agent-tool';
 import { KeySource } from '../modules/credential/key-source';

@@ -1,7 +1,7 @@
 import { openDatabase } from '../app';
 import { createLogger, type Logger } from '../common/logger';
 import type { Config } from '../config';
-import { migrate } from '../db/orm';
+import { migrate } from '../db/migrate';
 import { AuditKeyService } from '../vault/audit-key.service';
 import { DataKeyCache } from '../vault/data-key-cache';
 import { createKeyrings } from '../vault/keyring/create-keyrings';

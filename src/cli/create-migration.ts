@@ -1,11 +1,12 @@
 /**
  * Developer tool: applies the committed migrations to DATABASE_URL, then writes a new migration
  * into migrations/ for whatever the entities declare beyond them. Add the new file to
- * migrations/index.ts afterwards.
+ * migrations/names.ts and migrations/index.ts afterwards.
  */
 import 'reflect-metadata';
 import { resolve } from 'node:path';
-import { migrate, openOrm } from '../db/orm';
+import { loadMigrator, migrate } from '../db/migrate';
+import { openOrm } from '../db/orm';
 import { ENTITIES } from '../modules';
 
 async function main(): Promise<void> {
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   try {
     await migrate(orm);
     const directory = resolve(__dirname, '../../../migrations');
-    const result = await orm.getMigrator().createMigration(directory, false, false, process.argv[2]);
+    const result = await (await loadMigrator(orm)).createMigration(directory, false, false, process.argv[2]);
     console.log(result.diff.up.length ? `wrote ${result.fileName}` : 'no schema difference: nothing written');
   } finally {
     await orm.close();

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { migrate } from '../db/orm';
+import { migrate } from '../db/migrate';
 import { cliLogger, withDatabase } from './cli-database';
 
 export async function runMigrate(config: Config): Promise<number> {

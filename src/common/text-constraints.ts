@@ -1,4 +1,4 @@
-import { Matches, MaxLength, MinLength } from 'class-validator';
+import { Matches, MaxLength, MinLength } from './class-validator';
 
 const NO_CONTROL_CHARACTERS = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
 

@@ -1,5 +1,7 @@
-import { validateSync, type ValidationError } from 'class-validator';
+import { Validator, type ValidationError } from './class-validator';
 import { badInput } from './errors';
+
+const validator = new Validator();
 
 const describe = (error: ValidationError, prefix = ''): string[] => {
   const path = prefix ? `${prefix}.${error.property}` : error.property;
@@ -17,7 +19,7 @@ export function validateInput(argValue: unknown): void {
   const values = Array.isArray(argValue) ? argValue : [argValue];
   for (const value of values) {
     if (value === null || typeof value !== 'object') continue;
-    const errors = validateSync(value as object, {
+    const errors = validator.validateSync(value as object, {
       forbidUnknownValues: false,
       validationError: { target: false, value: false },
     });

@@ -1,8 +1,5 @@
 import type { EntityClass } from '@mikro-orm/core';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Migrator } from '@mikro-orm/migrations';
-import { migrationsList } from '../../migrations';
 
 export interface OrmOptions {
   url: string;
@@ -16,14 +13,14 @@ export function ormOptions({ url, entities, poolMax = 10, debug = false }: OrmOp
   return {
     clientUrl: url,
     entities: [...entities],
-    extensions: [Migrator],
-    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    // No entities is deliberate in migrate-process.ts: the migrations are plain SQL.
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true, warnWhenNoEntities: entities.length > 0 },
     pool: { min: 0, max: poolMax, afterCreate: forceGenericPlans },
     debug,
     allowGlobalContext: false,
     forceUtcTimezone: true,
+    // The migrator and the migration classes join these options in loadMigrator (migrate.ts), when needed.
     migrations: {
-      migrationsList,
       snapshot: false,
       silent: true,
       transactional: true,
@@ -48,49 +45,4 @@ function forceGenericPlans(connection: RawConnection, done: (error: Error | null
 
 export async function openOrm(options: OrmOptions): Promise<MikroORM> {
   return MikroORM.init(ormOptions(options));
-}
-
-/** Arbitrary constant for pg_advisory_lock: replicas starting together migrate one at a time. */
-const MIGRATION_LOCK = 0x6b77_0002;
-
-/**
- * Applies every committed migration not yet applied; returns the names it ran. A session-level
- * advisory lock on one pooled connection serialises concurrent starters; the migrations run on
- * other connections (not inside a transaction on this one, which PGlite could not interleave).
- */
-export async function migrate(orm: MikroORM): Promise<string[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await migrateUnderLock(orm);
-    } catch (error) {
-      if (attempt >= 5 || !isConcurrentMigrationRace(error)) throw error;
-      await sleep(100 * attempt);
-    }
-  }
-}
-
-/**
- * PGlite has a single session, so the advisory lock cannot keep two processes sharing one
- * PGlite socket (tests) from migrating at once; the loser sees a table or row the winner just
- * created, and simply tries again.
- */
-const isConcurrentMigrationRace = (error: unknown): boolean => {
-  const code = (error as { code?: string } | null)?.code;
-  return code === '42P07' || code === '23505' || /already exists|duplicate key/.test(String((error as Error)?.message));
-};
-
-async function migrateUnderLock(orm: MikroORM): Promise<string[]> {
-  const knex = orm.em.getConnection().getKnex();
-  const lockConnection = await knex.client.acquireConnection();
-  try {
-    await knex.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK]).connection(lockConnection);
-    try {
-      const applied = await orm.getMigrator().up();
-      return applied.map((migration) => migration.name);
-    } finally {
-      await knex.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK]).connection(lockConnection);
-    }
-  } finally {
-    await knex.client.releaseConnection(lockConnection);
-  }
 }

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../common/logger';
 
 export type { Redis } from 'ioredis';
@@ -7,9 +7,10 @@ export type { Redis } from 'ioredis';
  * A Redis connection for the shared stream leases and rate limits. Commands fail at once while it
  * is down (no offline queue, one attempt), so a chat never waits on a reconnect: the rate limiter
  * falls back to its in-memory insurance and admission to this process's own count. It reconnects
- * in the background.
+ * in the background. ioredis is imported here, so a gateway without Redis never loads it.
  */
-export function connectRedis(url: string, log: Logger): Redis {
+export async function connectRedis(url: string, log: Logger): Promise<Redis> {
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

@@ -1,6 +1,9 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
 import { ErrorCode } from '../common/codes';
@@ -63,6 +66,9 @@ export function createApollo(options: ApolloOptions): ApolloServer<RequestContex
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // Apollo's landing pages load scripts from Apollo's servers; no mode serves one.
       ApolloServerPluginLandingPageDisabled(),
+      // Inline traces are for federation subgraphs, which this schema is not; without this, Apollo
+      // loads its tracing plugin and usage-reporting protobuf (~0.4 MB of code) only to find that out.
+      ApolloServerPluginInlineTraceDisabled(),
       subscriptionsOverWebSocketOnly,
       ...(options.plugins ?? []),
     ],

@@ -1,4 +1,4 @@
-import { IsOptional, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, MaxLength, MinLength } from '../../common/class-validator';
 import { Field, InputType } from 'type-graphql';
 import { DisplayName } from '../../common/text-constraints';
 import { ToolDefinitionInput } from './agent-tool';

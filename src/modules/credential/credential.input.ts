@@ -1,4 +1,4 @@
-import { IsOptional } from 'class-validator';
+import { IsOptional } from '../../common/class-validator';
 import { Field, InputType } from 'type-graphql';
 import { DisplayName } from '../../common/text-constraints';
 import { CredentialScope } from './credential-scope';

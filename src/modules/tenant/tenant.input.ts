@@ -8,7 +8,7 @@ import {
   MaxLength,
   Min,
   ValidateNested,
-} from 'class-validator';
+} from '../../common/class-validator';
 import { Field, Float, InputType, Int } from 'type-graphql';
 import { DisplayName } from '../../common/text-constraints';
 import { MAX_EMAIL_LENGTH, MAX_PERSON_NAME_LENGTH } from '../user/user.input';

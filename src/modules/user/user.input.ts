@@ -1,4 +1,4 @@
-import { IsEmail, IsOptional, MaxLength } from 'class-validator';
+import { IsEmail, IsOptional, MaxLength } from '../../common/class-validator';
 import { Field, InputType } from 'type-graphql';
 import { DisplayName } from '../../common/text-constraints';
 import { Role } from './role';

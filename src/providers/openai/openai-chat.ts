@@ -9,8 +9,13 @@ export class OpenAiChat implements ChatProvider {
     private readonly options: OpenAiStreamOptions,
   ) {}
 
-  stream(key: ProviderKey, request: ProviderRequest, signal: AbortSignal, emit: ProviderEventSink): Promise<void> {
-    return streamOpenAi(this.clients.get(key.identity, key.apiKey), request, signal, emit, this.options);
+  async stream(
+    key: ProviderKey,
+    request: ProviderRequest,
+    signal: AbortSignal,
+    emit: ProviderEventSink,
+  ): Promise<void> {
+    return streamOpenAi(await this.clients.get(key.identity, key.apiKey), request, signal, emit, this.options);
   }
 }
 

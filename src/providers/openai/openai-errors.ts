@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import { APIConnectionError, APIError } from 'openai/error';
 import { ChatFailedCode } from '../../common/codes';
 import { UpstreamFailure } from '../provider-stream';
 import { networkCode, retryAfterMs } from '../upstream-headers';
@@ -12,12 +12,12 @@ export type OpenAiCompatibleName = 'OpenAI' | 'OpenRouter';
  * upstream, since an upstream message could echo request content.
  */
 export function classifyOpenAiError(error: unknown, name: OpenAiCompatibleName): UpstreamFailure {
-  if (error instanceof OpenAI.APIConnectionError) {
+  if (error instanceof APIConnectionError) {
     return new UpstreamFailure(ChatFailedCode.UPSTREAM_UNREACHABLE, `Could not reach ${name}`, {
       networkCode: networkCode(error),
     });
   }
-  if (!(error instanceof OpenAI.APIError) || error.status === undefined) {
+  if (!(error instanceof APIError) || error.status === undefined) {
     return new UpstreamFailure(ChatFailedCode.UPSTREAM_ERROR, `${name} stream failed unexpectedly`);
   }
   const { status } = error;

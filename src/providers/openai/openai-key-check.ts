@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import { APIError, AuthenticationError, PermissionDeniedError } from 'openai/error';
 import { ErrorCode, KeywardError } from '../../common/errors';
 import { createOpenAiClient } from './openai-clients';
 import type { KeyCheckPass } from '../key-checks';
@@ -19,12 +19,12 @@ export interface OpenAiKeyCheckOptions {
  * Messages never contain the key.
  */
 export async function checkOpenAiKey(apiKey: string, options: OpenAiKeyCheckOptions = {}): Promise<KeyCheckPass> {
-  const client = checkClient(apiKey, options.baseURL ?? DEFAULT_OPENAI_BASE_URL, options.timeoutMs);
+  const client = await checkClient(apiKey, options.baseURL ?? DEFAULT_OPENAI_BASE_URL, options.timeoutMs);
   try {
     await client.models.list();
     return {};
   } catch (error) {
-    if (error instanceof OpenAI.PermissionDeniedError) return { restricted: true };
+    if (error instanceof PermissionDeniedError) return { restricted: true };
     throw checkFailure(error, 'OpenAI');
   }
 }
@@ -34,7 +34,7 @@ export async function checkOpenAiKey(apiKey: string, options: OpenAiKeyCheckOpti
  * and would prove nothing). 401/403 → INVALID_PROVIDER_KEY; any other failure → UPSTREAM_ERROR.
  */
 export async function checkOpenRouterKey(apiKey: string, options: OpenAiKeyCheckOptions = {}): Promise<KeyCheckPass> {
-  const client = checkClient(
+  const client = await checkClient(
     apiKey,
     options.baseURL ?? DEFAULT_OPENROUTER_BASE_URL,
     options.timeoutMs,
@@ -52,10 +52,10 @@ const checkClient = (apiKey: string, baseURL: string, timeoutMs = 10_000, header
   createOpenAiClient(apiKey, { baseURL, headers, maxRetries: 1, timeoutMs });
 
 function checkFailure(error: unknown, name: string): KeywardError {
-  if (error instanceof OpenAI.AuthenticationError || error instanceof OpenAI.PermissionDeniedError) {
+  if (error instanceof AuthenticationError || error instanceof PermissionDeniedError) {
     return new KeywardError(ErrorCode.INVALID_PROVIDER_KEY, `${name} rejected this key`, { status: error.status });
   }
-  const status = error instanceof OpenAI.APIError ? error.status : undefined;
+  const status = error instanceof APIError ? error.status : undefined;
   return new KeywardError(ErrorCode.UPSTREAM_ERROR, `Could not check the key with ${name}; nothing was stored`, {
     retryable: true,
     ...(status ? { status } : {}),

@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- createKeyrings import()s this module
 import {
   DecryptCommand,
   DescribeKeyCommand,

@@ -1,6 +1,5 @@
 import type { Config } from '../../config';
 import type { Logger } from '../../common/logger';
-import { AwsKmsKeyring } from './aws-kms.keyring';
 import type { Keyring } from './keyring';
 import { Keyrings } from './keyrings';
 import { LocalKeyring } from './local.keyring';
@@ -27,6 +26,8 @@ export async function createKeyrings(config: Config, log: Logger): Promise<Keyri
     }
   };
   if (!config.kmsKeyId) return new Keyrings(await local());
+  // Imported only here: the AWS SDK is several MB of heap that a gateway on a local key never uses.
+  const { AwsKmsKeyring } = await import('./aws-kms.keyring.js');
   const kms: Keyring = await AwsKmsKeyring.create({ keyId: config.kmsKeyId, endpoint: config.kmsEndpoint });
   const canUnwrapLocal = config.masterKey || config.previousMasterKeys.length > 0;
   return new Keyrings(kms, canUnwrapLocal ? [await local()] : []);
