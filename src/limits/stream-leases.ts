@@ -46,6 +46,16 @@ export interface StreamLeases {
  * admission. Admissions and releases that arrive while one is being written share the next
  * statement (GroupCommit), so under load a chat costs no round trip of its own; alone it is one.
  */
+/** One keyward_admit_chat call per request (sorted by the caller), in the order of `ord`. */
+const admitSql = (extraColumns: string) => `select r.ord, a.outcome, a.original_request_id${extraColumns}
+  from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::uuid[])
+    with ordinality as r(lease_id, tenant_id, user_id, client_request_id, request_id, ord)
+  cross join lateral keyward_admit_chat(r.lease_id, ?, r.tenant_id, r.user_id, ?, ?, ?, r.client_request_id, r.request_id) a
+  order by r.ord`;
+const ADMIT = admitSql('');
+/** The same, its transaction committed without waiting for the disk (SET LOCAL synchronous_commit = off). */
+const ADMIT_WITHOUT_WAITING_FOR_DISK = admitSql(", set_config('synchronous_commit', 'off', true)");
+
 export class PgStreamLeases implements StreamLeases {
   readonly inDatabase = true;
   private readonly admissions: GroupCommit<LeaseRequest, LeaseAdmission>;
@@ -75,13 +85,13 @@ export class PgStreamLeases implements StreamLeases {
     ordered.sort((a, b) =>
       a.request.tenantId < b.request.tenantId ? -1 : a.request.tenantId > b.request.tenantId ? 1 : 0,
     );
+    // A lease is worth nothing after a crash (it would expire), so without a client request id to
+    // claim the admission does not wait for its commit to reach the disk; a claim must (a replay
+    // after a crash of PostgreSQL must still be known for a duplicate).
+    const claims = requests.some((request) => request.clientRequestId);
     const rows = await runSql<{ ord: string; outcome: LeaseAdmission['outcome']; original_request_id: string | null }>(
       this.root.fork(),
-      `select r.ord, a.outcome, a.original_request_id
-       from unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::uuid[])
-         with ordinality as r(lease_id, tenant_id, user_id, client_request_id, request_id, ord)
-       cross join lateral keyward_admit_chat(r.lease_id, ?, r.tenant_id, r.user_id, ?, ?, ?, r.client_request_id, r.request_id) a
-       order by r.ord`,
+      claims ? ADMIT : ADMIT_WITHOUT_WAITING_FOR_DISK,
       [
         ordered.map(({ request }) => request.leaseId),
         ordered.map(({ request }) => request.tenantId),
