@@ -24,6 +24,14 @@ export const abortingOn = (signal: AbortSignal): Omit<RequestInit, 'headers' | '
   return init;
 };
 
+declare const nodeHttpFetch: unique symbol;
+
+/**
+ * A fetch made by createNodeHttpFetch, the only kind that takes the caller's signal from
+ * `abortingOn`: an SDK client given any other fetch would not be aborted by it.
+ */
+export type NodeHttpFetch = typeof fetch & { readonly [nodeHttpFetch]: true };
+
 /**
  * The `fetch` the provider SDK clients (Anthropic, OpenAI) use: node:http(s) with keep-alive agents, returning a
  * Response whose body is the Node response stream itself. The SDK reads any body that is async
@@ -35,10 +43,10 @@ export const abortingOn = (signal: AbortSignal): Omit<RequestInit, 'headers' | '
  * at once. Network failures reject as fetch's do (a TypeError whose cause holds the code), after
  * the resends described at MAX_STALE_CONNECTION_RETRIES.
  */
-export function createNodeHttpFetch(): typeof fetch {
+export function createNodeHttpFetch(): NodeHttpFetch {
   const destinations = new Destinations();
 
-  return async (input, init: NodeHttpRequestInit = {}) => {
+  const nodeFetch: typeof fetch = async (input, init: NodeHttpRequestInit = {}) => {
     const destination = destinations.of(input instanceof Request ? input.url : String(input));
     const headers: Record<string, string> = {};
     // The SDK passes a Headers; anything else is normalised through one.
@@ -65,6 +73,7 @@ export function createNodeHttpFetch(): typeof fetch {
       }
     }
   };
+  return nodeFetch as NodeHttpFetch;
 }
 
 /** Where a URL's requests go, and over which keep-alive pool. */
