@@ -42,9 +42,6 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { resolve } from 'node:path';
 import { startAnthropicServer } from '../test/support/anthropic-server';
 import {
   BENCH_MODELS,
@@ -66,6 +63,7 @@ import {
   type LeanDirectClient,
 } from './support/chat-clients';
 import { startGatewayChild, type GatewayChild, type GatewayChildOptions } from './support/gateway-child';
+import { startUpstreamProcess } from './support/upstream-process';
 import {
   commandLine,
   concurrencyLevelsFromEnv,
@@ -123,27 +121,9 @@ interface Upstream {
   close(): Promise<void>;
 }
 
-/** The upstream child (bench/support/upstream-child.js) for `format`, once it listens. */
-async function spawnUpstream(format: BenchFormat): Promise<{ baseURL: string; child: ChildProcess }> {
-  const script = resolve(__dirname, 'support/upstream-child.js');
-  const child = spawn(process.execPath, [script, format, String(TOKENS)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolveLine, reject) => {
-    lines.once('line', resolveLine);
-    child.once('exit', (code) => reject(new Error(`upstream child exited with ${code}`)));
-  });
-  return { baseURL: (JSON.parse(first) as { baseURL: string }).baseURL, child };
-}
-
 async function startUpstream(format: BenchFormat): Promise<Upstream> {
   const describe = `local ${format === 'anthropic' ? 'Anthropic Messages' : 'OpenAI Chat Completions'} API server in its own process, ${TOKENS} text deltas, no delay`;
-  const { baseURL, child } = await spawnUpstream(format);
-  const close = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGTERM');
-    await exited;
-  };
+  const { baseURL, stop: close } = await startUpstreamProcess(format, TOKENS);
   if (format === 'anthropic') {
     return {
       format,

@@ -28,11 +28,8 @@
  * (PGlite belongs to one process); without it, says so and exits 0 so `npm run bench` goes on.
  * Other knobs: BENCH_TENANTS (8), BENCH_USERS_PER_TENANT (2).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import type { Client } from 'graphql-ws';
 import { generateBearerToken } from '../src/auth/bearer-token';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../test/support/round-robin-proxy';
@@ -48,6 +45,7 @@ import {
   type DirectClient,
 } from './support/chat-clients';
 import { benchDatabase, startGatewayChild, type GatewayChild } from './support/gateway-child';
+import { startUpstreamProcess } from './support/upstream-process';
 import {
   commandLine,
   concurrencyLevelsFromEnv,
@@ -74,32 +72,6 @@ const MODES = ['direct', 'one', 'two'] as const;
 type Mode = (typeof MODES)[number];
 
 const log = progress('replicas');
-
-/** The upstream child: where it listens, and how to stop it. */
-async function startUpstreamChild(): Promise<{ baseURL: string; child: ChildProcess; stop: () => Promise<void> }> {
-  // The child also stops when its stdin closes, so it never outlives the bench.
-  const child = spawn(process.execPath, [join(__dirname, 'support/upstream-child.js'), 'anthropic', String(TOKENS)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const [line] = (await Promise.race([
-    (async () => {
-      for await (const first of createInterface({ input: child.stdout! })) return [first];
-      return [''];
-    })(),
-    exited.then(() => ['']),
-  ])) as string[];
-  if (!line) throw new Error('the upstream child exited before listening');
-  const { baseURL } = JSON.parse(line) as { baseURL: string };
-  return {
-    baseURL,
-    child,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 interface Worker {
   socket?: Client;
@@ -322,7 +294,7 @@ async function main(): Promise<void> {
   }
   const startedAt = new Date().toISOString();
   const loadBefore = loadAverage();
-  const upstream = await startUpstreamChild();
+  const upstream = await startUpstreamProcess('anthropic', TOKENS);
   log(`upstream child pid ${upstream.child.pid} on ${upstream.baseURL}: ${TOKENS} text deltas, no delay`);
   const variants = [];
   let failed = false;

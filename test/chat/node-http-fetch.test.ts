@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNodeHttpFetch } from '../../src/providers/node-http-fetch';
+import { abortingOn, createNodeHttpFetch } from '../../src/providers/node-http-fetch';
 
 /**
  * The fetch the provider SDK clients use (src/providers/node-http-fetch.ts), against a
@@ -41,6 +41,8 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'set-cookie': ['a=1', 'b=2'] });
       res.write('event: one\ndata: 1\n\n');
       setTimeout(() => res.end('event: two\ndata: 2\n\n'), 20);
+    } else if (req.url?.startsWith('/echo')) {
+      res.end(req.url);
     } else if (req.url === '/hang') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('event: one\ndata: 1\n\n'); // and never ends
@@ -114,6 +116,60 @@ test('aborting mid-body ends the body with an error and closes the connection at
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   expect(Date.now() - abortedAt).toBeLessThan(100);
+});
+
+test('each URL reaches its own path and query, on the connection the first one opened', async () => {
+  const fetchOwnPool = createNodeHttpFetch();
+  sockets.clear();
+  const urls = ['/echo/a', '/echo/b?x=1', '/echo/a', '/echo/b?x=2', '/echo/c?y=%20z'];
+  const answers: string[] = [];
+  for (const url of urls) answers.push(await (await fetchOwnPool(`${base}${url}`)).text());
+  expect(answers).toEqual(urls);
+  expect(sockets.size).toBe(1);
+});
+
+describe('the caller’s signal, handed over with abortingOn', () => {
+  test('aborting it mid-body ends the body with the AbortError and closes the connection at once', async () => {
+    const controller = new AbortController();
+    const response = await fetchLean(`${base}/hang`, { method: 'POST', body: '{}', ...abortingOn(controller.signal) });
+    const iterator = (response.body as unknown as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    expect((await iterator.next()).value.toString('utf8')).toBe('event: one\ndata: 1\n\n');
+    const closedBefore = closedSockets;
+    const abortedAt = Date.now();
+    controller.abort();
+    await expect(iterator.next()).rejects.toMatchObject({ name: 'AbortError' });
+    while (closedSockets === closedBefore) {
+      if (Date.now() - abortedAt > 1_000) throw new Error('the server never saw the connection close');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(Date.now() - abortedAt).toBeLessThan(100);
+  });
+
+  test('aborted beforehand: nothing is sent and the fetch rejects with an AbortError', async () => {
+    const before = received.length;
+    const controller = new AbortController();
+    controller.abort();
+    await expect(fetchLean(`${base}/stream`, { ...abortingOn(controller.signal) })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received.length).toBe(before);
+  });
+
+  test('the fetch’s own signal still aborts it too', async () => {
+    const caller = new AbortController();
+    const own = new AbortController();
+    const response = await fetchLean(`${base}/hang`, {
+      method: 'POST',
+      body: '{}',
+      signal: own.signal,
+      ...abortingOn(caller.signal),
+    });
+    const iterator = (response.body as unknown as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    await iterator.next();
+    own.abort();
+    await expect(iterator.next()).rejects.toMatchObject({ name: 'AbortError' });
+  });
 });
 
 test('a refused connection rejects', async () => {

@@ -1,8 +1,9 @@
-import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsStreaming, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import type { ProviderEventSink, ProviderRequest } from '../provider-stream';
+import { abortingOn } from '../node-http-fetch';
 import { readSseBody, SseParser } from '../sse-reader';
 import { classifyAnthropicError, midStreamFailure } from './anthropic-errors';
+import type { AnthropicKeyClient } from './anthropic-key-client';
 import { anthropicMessages, anthropicTools, AnthropicToolUse } from './anthropic-tool-use';
 
 /**
@@ -16,7 +17,7 @@ import { anthropicMessages, anthropicTools, AnthropicToolUse } from './anthropic
  * UPSTREAM_ERROR after it has (docs/api.md: an `error` event mid-stream, a truncated stream).
  */
 export async function streamAnthropic(
-  client: Anthropic,
+  client: AnthropicKeyClient,
   request: ProviderRequest,
   signal: AbortSignal,
   emit: ProviderEventSink,
@@ -40,7 +41,10 @@ export async function streamAnthropic(
     // request for a model Anthropic has deprecated (claude-sonnet-4-5, claude-opus-4-5): that
     // would put unstructured lines in the log stream. Same endpoint, headers and error mapping;
     // asResponse() hands back the answer (once it is a 200) with its body unread.
-    response = await client.post('/v1/messages', { body, stream: true, signal, maxRetries: 0 }).asResponse();
+    // `signal` goes to node-http-fetch directly (abortingOn), not through the SDK's per-request wiring.
+    response = await client
+      .post('/v1/messages', { body, stream: true, maxRetries: 0, fetchOptions: abortingOn(signal) })
+      .asResponse();
   } catch (error) {
     if (signal.aborted) return;
     throw classifyAnthropicError(error);

@@ -1,8 +1,9 @@
-import type OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import type { ProviderEventSink, ProviderRequest } from '../provider-stream';
+import { abortingOn } from '../node-http-fetch';
 import { readSseBody, SseParser } from '../sse-reader';
 import { classifyOpenAiError, openAiMidStreamFailure, type OpenAiCompatibleName } from './openai-errors';
+import type { OpenAiKeyClient } from './openai-key-client';
 import { openAiMessages, OpenAiToolCalls, openAiTools } from './openai-tool-calls';
 
 export interface OpenAiStreamOptions {
@@ -30,7 +31,7 @@ type WireChunk = ChatCompletionChunk & { error?: unknown };
  * Failures before the answer are classified by HTTP status.
  */
 export async function streamOpenAi(
-  client: OpenAI,
+  client: OpenAiKeyClient,
   request: ProviderRequest,
   signal: AbortSignal,
   emit: ProviderEventSink,
@@ -46,7 +47,10 @@ export async function streamOpenAi(
       stream: true,
       stream_options: { include_usage: true },
     };
-    response = await client.chat.completions.create(body, { signal, maxRetries: 0 }).asResponse();
+    // `signal` goes to node-http-fetch directly (abortingOn), not through the SDK's per-request wiring.
+    response = await client.chat.completions
+      .create(body, { maxRetries: 0, fetchOptions: abortingOn(signal) })
+      .asResponse();
   } catch (error) {
     if (signal.aborted) return;
     throw classifyOpenAiError(error, options.name);
