@@ -12,7 +12,7 @@ import {
   type ChatTenant,
   type OpenChat,
 } from '../support/chat-harness';
-import { SUBMIT_TOOL_RESULTS, type ToolDefinitionArgs, type ToolResultArgs } from '../support/documents';
+import { CONVERSATION, SUBMIT_TOOL_RESULTS, type ToolDefinitionArgs, type ToolResultArgs } from '../support/documents';
 import { anthropicKey, createMember, openAiKey, openRouterKey } from '../support/fixtures';
 import { errorCode, ok, post } from '../support/graphql-client';
 import type { JsonObject } from '../support/anthropic/types';
@@ -199,6 +199,20 @@ describe.each(CASES)('the same tool conversation on $provider', ({ provider, mod
     expect(stored.map((row) => row.role)).toEqual(['USER', 'ASSISTANT', 'TOOL', 'ASSISTANT']);
     expect(stored[1].tool_calls).toEqual([expect.objectContaining({ name: 'get_weather', input: { city: 'Paris' } })]);
     expect(stored[2].tool_results).toEqual([expect.objectContaining({ output: 'Sunny, 21C', isError: false })]);
+
+    // The same, as the API shows the conversation.
+    const shown = (await ok(env.gw, tenant.member.token, CONVERSATION, { id: conversationId })).conversation!.messages;
+    expect(
+      shown.map((message) => [message.role, message.toolCalls?.length ?? null, message.toolResults?.length ?? null]),
+    ).toEqual([
+      ['USER', null, null],
+      ['ASSISTANT', 1, null],
+      ['TOOL', null, 1],
+      ['ASSISTANT', null, null],
+    ]);
+    const [call] = shown[1].toolCalls!;
+    expect(call).toMatchObject({ name: 'get_weather', input: { city: 'Paris' } });
+    expect(shown[2].toolResults).toEqual([{ toolCallId: call.id, output: 'Sunny, 21C', isError: false }]);
 
     const next = uniqueText('thanks');
     const open = openChat(env.gw, tenant.member.token, { message: next, conversationId, model });

@@ -434,6 +434,8 @@ export const CONVERSATION = doc<
         content: string;
         model: string | null;
         keySource: KeySourceName | null;
+        toolCalls: Array<{ id: string; name: string; input: unknown }> | null;
+        toolResults: Array<{ toolCallId: string; output: string; isError: boolean }> | null;
       }>;
     } | null;
   },
@@ -452,6 +454,16 @@ export const CONVERSATION = doc<
         content
         model
         keySource
+        toolCalls {
+          id
+          name
+          input
+        }
+        toolResults {
+          toolCallId
+          output
+          isError
+        }
       }
     }
   }
