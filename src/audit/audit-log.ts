@@ -128,7 +128,7 @@ export class AuditLog {
    * prepareOnLockedHeads. Whatever this process believes, a stale head can only make the
    * statement fail (AuditHeadsMoved), never fork a chain.
    */
-  prepareOnKnownHeads(records: readonly AuditRecord[]): PreparedAppend | null {
+  private prepareOnKnownHeads(records: readonly AuditRecord[]): PreparedAppend | null {
     const chains = chainsOf(records, []);
     const now = Date.now();
     const heads = new Map<string, ChainHead>();
@@ -145,7 +145,7 @@ export class AuditLog {
    * The events computed on the chains' heads locked in `tx` (created on first use), so they
    * cannot move before `tx` ends; a chain without a key gets one. Null when there is nothing to write.
    */
-  async prepareOnLockedHeads(
+  private async prepareOnLockedHeads(
     tx: EntityManager,
     records: readonly AuditRecord[],
     alsoChains: readonly string[] = [],
@@ -160,8 +160,12 @@ export class AuditLog {
     return events.length === 0 ? null : preparedAppend(chains, heads, events);
   }
 
-  /** The append was committed: its heads are the ones to build on next. */
-  written(prepared: PreparedAppend): void {
+  /**
+   * The append was written: its heads are the ones to build on next. Only a hint: inside a
+   * caller's transaction that later rolls back, the next append on it fails its check and is
+   * made under the lock.
+   */
+  private written(prepared: PreparedAppend): void {
     prepared.chains.forEach((chain, index) => {
       const known = this.knownHeads.get(chain);
       if (!known || known.seq < prepared.newSeqs[index]) {
@@ -171,7 +175,7 @@ export class AuditLog {
   }
 
   /** The append failed with AuditHeadsMoved: another writer advanced a chain; read it under lock for a while. */
-  moved(prepared: PreparedAppend): void {
+  private moved(prepared: PreparedAppend): void {
     const now = Date.now();
     for (const chain of prepared.chains) {
       this.knownHeads.delete(chain);
@@ -194,7 +198,7 @@ interface ChainEvent extends HashedContent {
 }
 
 /** Events and the heads they advance, each from exactly `expected` to `new`. */
-export interface PreparedAppend {
+interface PreparedAppend {
   chains: string[];
   expectedSeqs: number[];
   expectedHashes: string[];
@@ -279,7 +283,7 @@ function preparedAppend(
  * `check`, selected by the statement, fails it (and so everything it wrote) with AuditHeadsMoved
  * unless every head advanced. The parameters are those of `ctes` then `check`, in that order.
  */
-export function auditStatement(prepared: PreparedAppend): { ctes: string; check: string; params: unknown[] } {
+function auditStatement(prepared: PreparedAppend): { ctes: string; check: string; params: unknown[] } {
   const { events } = prepared;
   const column = <K extends keyof ChainEvent>(key: K) => events.map((event) => event[key]);
   return {
@@ -328,7 +332,7 @@ function withAppend(writes: SqlCtes, prepared: PreparedAppend | null): [string, 
 const AUDIT_HEADS_MOVED = 'KW001';
 
 /** Whether a statement failed because a chain's head was not where the append expected it. */
-export function isAuditHeadsMoved(error: unknown): boolean {
+function isAuditHeadsMoved(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === AUDIT_HEADS_MOVED;
 }
 
