@@ -8,8 +8,23 @@ export class BuiltUrls {
   private static readonly MAX = 64;
   private readonly byKey = new Map<string, string>();
 
+  /**
+   * The client's `buildURL` for these arguments: built once per base URL and path, or afresh
+   * (by `build`, the SDK's own) when the request has a query.
+   */
+  url(
+    baseURL: string,
+    path: string,
+    query: Record<string, unknown> | null | undefined,
+    defaultBaseURL: string | undefined,
+    build: () => string,
+  ): string {
+    if (hasQuery(query)) return build();
+    return this.of(`${baseURL}\n${defaultBaseURL ?? ''}\n${path}`, build);
+  }
+
   /** `build()`'s URL, built once per key. */
-  of(key: string, build: () => string): string {
+  private of(key: string, build: () => string): string {
     let url = this.byKey.get(key);
     if (url === undefined) {
       url = build();
@@ -21,7 +36,7 @@ export class BuiltUrls {
 }
 
 /** Whether a request has query parameters of its own, which make its URL differ from call to call. */
-export function hasQuery(query: Record<string, unknown> | null | undefined): boolean {
+function hasQuery(query: Record<string, unknown> | null | undefined): boolean {
   for (const _name in query) return true;
   return false;
 }

@@ -1,6 +1,6 @@
 import Anthropic, { type ClientOptions } from '@anthropic-ai/sdk';
 import type { NodeHttpFetch } from '../node-http-fetch';
-import { BuiltUrls, hasQuery } from '../sdk-request-parts';
+import { BuiltUrls } from '../sdk-request-parts';
 
 type AuthHeaders = ReturnType<Anthropic['authHeaders']>;
 
@@ -30,9 +30,6 @@ export class AnthropicKeyClient extends Anthropic {
     query: Record<string, unknown> | null | undefined,
     defaultBaseURL?: string | undefined,
   ): string {
-    if (hasQuery(query)) return super.buildURL(path, query, defaultBaseURL);
-    return this.urls.of(`${this.baseURL}\n${defaultBaseURL ?? ''}\n${path}`, () =>
-      super.buildURL(path, query, defaultBaseURL),
-    );
+    return this.urls.url(this.baseURL, path, query, defaultBaseURL, () => super.buildURL(path, query, defaultBaseURL));
   }
 }

@@ -1,7 +1,7 @@
 import type { ClientOptions, default as OpenAISdk } from 'openai';
 import { OpenAI } from './openai-sdk';
 import type { NodeHttpFetch } from '../node-http-fetch';
-import { BuiltUrls, hasQuery } from '../sdk-request-parts';
+import { BuiltUrls } from '../sdk-request-parts';
 
 type AuthHeaders = ReturnType<OpenAISdk['authHeaders']>;
 type AuthSchemes = NonNullable<Parameters<OpenAISdk['authHeaders']>[1]>;
@@ -41,9 +41,6 @@ export class OpenAiKeyClient extends OpenAI {
     query: Record<string, unknown> | null | undefined,
     defaultBaseURL?: string | undefined,
   ): string {
-    if (hasQuery(query)) return super.buildURL(path, query, defaultBaseURL);
-    return this.urls.of(`${this.baseURL}\n${defaultBaseURL ?? ''}\n${path}`, () =>
-      super.buildURL(path, query, defaultBaseURL),
-    );
+    return this.urls.url(this.baseURL, path, query, defaultBaseURL, () => super.buildURL(path, query, defaultBaseURL));
   }
 }
