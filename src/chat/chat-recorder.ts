@@ -56,6 +56,12 @@ const TITLE_LENGTH = 80;
 /** The longest a chat's turn and credential.use event wait to be written with its reply. */
 export const START_WRITE_DELAY_MS = 100;
 
+/** How a TurnWrite's `saved` is settled. */
+interface Settle {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * A chat's user turn and credential.use audit event until they are written: on their own once
  * the chat has run for a while, or with its first outcome if that comes sooner.
@@ -63,7 +69,7 @@ export const START_WRITE_DELAY_MS = 100;
 export class TurnWrite {
   /** Settles once they are in the database; rejects if they could not be written. Never rejects unhandled. */
   readonly saved: Promise<void>;
-  private settle!: { resolve: () => void; reject: (error: unknown) => void };
+  private settle!: Settle;
   private timer: NodeJS.Timeout | null;
 
   constructor(
@@ -80,7 +86,7 @@ export class TurnWrite {
   }
 
   /** Takes the turn to be written with an outcome (whose result `settle` then reports); null once its own write has begun. */
-  join(): { record: TurnRecord; settle: { resolve: () => void; reject: (error: unknown) => void } } | null {
+  join(): { record: TurnRecord; settle: Settle } | null {
     if (!this.timer) return null;
     clearTimeout(this.timer);
     this.timer = null;
@@ -94,7 +100,7 @@ export class TurnWrite {
  * lastUsedAt (at most once a minute) and the release of the chat's reservations and stream lease.
  * A chat shorter than START_WRITE_DELAY_MS has all of it written at its end, in one statement;
  * a longer one has its turn written on its own after that delay (while the provider thinks or
- * streams, never before the first token), and its outcome at the end. Concurrent chats share
+ * streams), and its outcome at the end. Concurrent chats share
  * statements (GroupCommit). The audit event goes in the same statement as its turn
  * (AuditLog.appendWith), so there is no turn without its event. Rows are written with plain SQL
  * (the columns of ConversationEntity, MessageEntity, UsageRecordEntity, the reservation entities
