@@ -36,6 +36,7 @@ import { Role } from '../src/modules/user/role';
 import type { GeneratedDataKey, Keyring, WrappedDataKey } from '../src/vault/keyring/keyring';
 import { Keyrings } from '../src/vault/keyring/keyrings';
 import { LocalKeyring } from '../src/vault/keyring/local.keyring';
+import { ForkOnUse } from '../src/db/fork-on-use';
 import { benchDatabase } from './support/gateway-child';
 import { percentiles } from './support/stats';
 
@@ -195,7 +196,7 @@ async function main(): Promise<void> {
 
     const resolveOnce = (i: number) => {
       const { principal, tenant } = principals[i % principals.length];
-      return keys.resolve(gateway.orm.em.fork(), principal, tenant, Provider.ANTHROPIC, KeySource.AUTO);
+      return keys.resolve(new ForkOnUse(gateway.orm.em), principal, tenant, Provider.ANTHROPIC, KeySource.AUTO);
     };
 
     // 2. Full resolve, one at a time (cached data keys, after warm-up).

@@ -1,3 +1,4 @@
+import type { EntityManagerSource } from '../db/fork-on-use';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditLog } from '../audit/audit-log';
@@ -41,7 +42,11 @@ export class Authenticator {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async authenticate(em: EntityManager, authorization: unknown, facts: RequestFacts): Promise<Principal | null> {
+  async authenticate(
+    scope: EntityManagerSource,
+    authorization: unknown,
+    facts: RequestFacts,
+  ): Promise<Principal | null> {
     const parsed = parseAuthorization(authorization);
     if (parsed.kind === 'none') return null;
     if (parsed.kind === 'malformed') {
@@ -50,7 +55,7 @@ export class Authenticator {
     }
 
     const tokenHash = hashBearerToken(parsed.token);
-    const token = await this.tokens.get(tokenHash, () => loadToken(em, tokenHash));
+    const token = await this.tokens.get(tokenHash, () => loadToken(scope.em, tokenHash));
     const now = this.now();
     if (!token) {
       await this.failed(facts, 'unknown', null, null);
@@ -63,7 +68,7 @@ export class Authenticator {
     }
 
     if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await em.nativeUpdate(ApiTokenEntity, { id: token.tokenId }, { lastUsedAt: now });
+      await scope.em.nativeUpdate(ApiTokenEntity, { id: token.tokenId }, { lastUsedAt: now });
       this.tokens.update(tokenHash, { ...token, lastUsedAt: now });
     }
     return token.principal;

@@ -10,8 +10,8 @@ export interface RequestContext {
   principal: Principal | null;
   /** Why the credentials sent could not be accepted; raised by the first field that needs them. */
   authError: KeywardError | null;
-  /** A fork of the global EntityManager for this operation only. */
-  em: EntityManager;
+  /** A fork of the global EntityManager for this operation only, made when first read. */
+  readonly em: EntityManager;
   /**
    * Starts chat streams. Here because type-graphql's `subscribe` functions are static and
    * cannot reach a resolver instance.
@@ -26,7 +26,14 @@ export interface ChatStarter {
 /** The operation's caller; refused credentials raise their error, none at all UNAUTHENTICATED. */
 export function callerOf(context: RequestContext): Caller {
   if (context.authError) throw context.authError;
-  const { em, principal, requestId, ip } = context;
+  const { principal, requestId, ip } = context;
   if (!principal) throw unauthenticated();
-  return { em, principal, requestId, ip };
+  return {
+    get em() {
+      return context.em;
+    },
+    principal,
+    requestId,
+    ip,
+  };
 }

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManagerSource } from '../db/fork-on-use';
 import type { Principal } from '../auth/principal';
 import type { TenantScopedCache } from '../cache/tenant-scoped-cache';
 import { TenantEntity } from '../modules/tenant/tenant.entity';
@@ -32,8 +32,9 @@ export type CallerProfileCache = TenantScopedCache<CallerProfile>;
 export class CallerProfiles {
   constructor(private readonly cache: CallerProfileCache) {}
 
-  async of(em: EntityManager, principal: Principal): Promise<CallerProfile> {
+  async of(scope: EntityManagerSource, principal: Principal): Promise<CallerProfile> {
     const profile = await this.cache.get(`${principal.tenantId}:${principal.userId}`, async () => {
+      const { em } = scope;
       const [tenant, user] = await Promise.all([
         em.findOneOrFail(TenantEntity, { id: principal.tenantId }),
         em.findOneOrFail(UserEntity, { id: principal.userId }),

@@ -41,11 +41,12 @@ export class ChatPlanner {
   ) {}
 
   async plan(caller: Caller, input: ChatInput, requestId: string): Promise<ChatPlan> {
-    const { em, principal } = caller;
+    // caller.em is read only where the database is needed: a warm chat reads caches alone (ForkOnUse).
+    const { principal } = caller;
     if (!input.message.trim()) throw badInput('message must not be blank', 'message');
     // Request tools are checked before anything is read or counted; with the agent's, once more below.
     const requestTools = checkToolDefinitions(input.tools ?? [], this.toolLimits);
-    const { tenant, preferredModel } = await this.profiles.of(em, principal);
+    const { tenant, preferredModel } = await this.profiles.of(caller, principal);
     const conversation = input.conversationId ? await this.ownConversation(caller, input.conversationId) : null;
     const agentId = input.agentId ?? conversation?.agent?.id ?? null;
     const agent = agentId ? await this.tenantAgent(caller, agentId) : null;
@@ -59,7 +60,7 @@ export class ChatPlanner {
     }
 
     await this.rateLimiter.consume(principal.userId, tenant.requestsPerMinute);
-    const key = await this.keys.resolve(em, principal, tenant, model.provider, input.keySource ?? KeySource.AUTO);
+    const key = await this.keys.resolve(caller, principal, tenant, model.provider, input.keySource ?? KeySource.AUTO);
     const history = conversation ? await this.history(caller, conversation.id) : [];
     const tools = checkToolDefinitions([...(agent?.tools ?? []), ...requestTools], this.toolLimits);
     const request: ProviderRequest = {
@@ -72,13 +73,14 @@ export class ChatPlanner {
     const worstCaseUsd = this.worstCaseUsd(model, request);
     const platformReservationId =
       key.source === KeySource.PLATFORM && tenant.platformKeyMonthlyCapUsd !== null
-        ? await this.platformSpend.reserve(em, tenant.id, worstCaseUsd)
+        ? await this.platformSpend.reserve(caller.em, tenant.id, worstCaseUsd)
         : null;
     let reservationId: string | null;
     try {
-      reservationId = tenant.monthlyBudgetUsd === null ? null : await this.budget.reserve(em, tenant.id, worstCaseUsd);
+      reservationId =
+        tenant.monthlyBudgetUsd === null ? null : await this.budget.reserve(caller.em, tenant.id, worstCaseUsd);
     } catch (error) {
-      await this.platformSpend.release(em, platformReservationId);
+      await this.platformSpend.release(caller.em, platformReservationId);
       throw error;
     }
 

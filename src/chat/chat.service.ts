@@ -62,7 +62,8 @@ export class ChatService implements ChatStarter {
     // Written with the chat's end, or while it runs if it runs long (see ChatRecorder).
     const turnWrite = this.recorder.deferStart(plan, keyUse);
     const channel = new EventChannel<ChatEventPayload>();
-    channel.push(
+    // Sent once the upstream request (started below, in this turn) has left.
+    channel.announce(
       chatStarted({ requestId, conversationId: plan.conversationId, model: plan.model.id, keySource: plan.key.source }),
     );
     ticket.credentialId = plan.key.credentialId;

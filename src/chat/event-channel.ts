@@ -20,6 +20,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
   private interrupted = false;
   private reason: InterruptReason | null = null;
   private take: ((value: T) => boolean) | null = null;
+  private announced: { value: T } | null = null;
 
   /** Aborted when the consumer goes away (unsubscribe, socket closed, server drain). */
   get signal(): AbortSignal {
@@ -60,8 +61,30 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
     this.take = take;
   }
 
+  /**
+   * Pushes `value` once the event loop has finished its current turn (setImmediate), or at once
+   * before anything else is pushed or the channel ends, whichever comes first: it stays the first
+   * value. For an event whose delivery may wait a fraction of a millisecond while other work of
+   * this turn must not: ChatStarted, while the upstream request started in the same turn is still
+   * to be written to its socket (node:http writes it after the turn's promise callbacks, which is
+   * where graphql-ws would execute and send the event).
+   */
+  announce(value: T): void {
+    this.flushAnnounced();
+    this.announced = { value };
+    setImmediate(() => this.flushAnnounced());
+  }
+
+  private flushAnnounced(): void {
+    const announced = this.announced;
+    if (!announced) return;
+    this.announced = null;
+    this.push(announced.value);
+  }
+
   push(value: T): void {
     if (this.ended) return;
+    this.flushAnnounced();
     if (this.take && this.waiters.length > 0 && this.queue.length === 0 && this.take(value)) return;
     const waiter = this.waiters.shift();
     if (waiter) waiter({ value, done: false });
@@ -71,6 +94,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
   /** The producer is done: queued values are still delivered, then the iterator completes. */
   end(): void {
     if (this.ended) return;
+    this.flushAnnounced();
     this.ended = true;
     for (const waiter of this.waiters.splice(0)) waiter({ value: undefined, done: true });
   }
@@ -83,6 +107,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
   }
 
   return(): Promise<IteratorResult<T>> {
+    this.announced = null;
     this.queue.length = 0;
     this.controller.abort();
     this.end();

@@ -21,34 +21,72 @@ export async function runSql<R = Record<string, unknown>>(
   params: readonly unknown[],
   options: SqlOptions = {},
 ): Promise<R[]> {
-  const query = em
-    .getConnection()
-    .getKnex()
-    .raw(sql, params as Knex.RawBinding[]);
+  const knex = em.getConnection().getKnex();
   const transaction = em.getTransactionContext<Knex.Transaction>();
-  if (transaction) query.transacting(transaction);
-  else if (options.prepared && namedStatements.usable) {
+  if (!transaction && options.prepared && namedStatements.usable) {
     try {
-      return ((await query.options({ name: statementName(sql) })) as { rows: R[] }).rows;
+      return await runNamed<R>(knex.client as unknown as ConnectionPool, statementOf(sql), params);
     } catch (error) {
       if (!namedStatements.lost(error)) throw error;
-      return runSql(em, sql, params);
     }
   }
+  const query = knex.raw(sql, params as Knex.RawBinding[]);
+  if (transaction) query.transacting(transaction);
   const result = (await query) as { rows: R[] };
   return result.rows;
 }
 
-const names = new Map<string, string>();
+/** The pg client that knex's pool hands out, as far as it is used here. */
+interface PooledConnection {
+  query(config: { name: string; text: string; values: readonly unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/** knex's client: its pool (the one MikroORM's queries share, with its validation and afterCreate). */
+interface ConnectionPool {
+  acquireConnection(): Promise<PooledConnection>;
+  releaseConnection(connection: PooledConnection): Promise<void>;
+}
+
+/**
+ * A named statement straight on a pooled connection. Through knex's query runner the same call
+ * cost about 0.15 ms before the statement left (its query builder, binding rewrite and response
+ * handling, on every call), on the path of every chat's admission and end; here the SQL is
+ * rewritten to `$n` placeholders once per text.
+ */
+async function runNamed<R>(pool: ConnectionPool, statement: NamedStatement, params: readonly unknown[]): Promise<R[]> {
+  const connection = await pool.acquireConnection();
+  try {
+    return (await connection.query({ name: statement.name, text: statement.text, values: params })).rows as R[];
+  } finally {
+    void pool.releaseConnection(connection);
+  }
+}
+
+interface NamedStatement {
+  name: string;
+  /** The SQL with knex's `?` placeholders numbered as PostgreSQL's `$1`, `$2`… */
+  text: string;
+}
+
+const statements = new Map<string, NamedStatement>();
 
 /** The same text always gets the same name (a connection prepares it once). */
-function statementName(sql: string): string {
-  let name = names.get(sql);
-  if (!name) {
-    name = `keyward_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-    if (names.size < 1000) names.set(sql, name);
+function statementOf(sql: string): NamedStatement {
+  let statement = statements.get(sql);
+  if (!statement) {
+    statement = {
+      name: `keyward_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`,
+      text: positional(sql),
+    };
+    if (statements.size < 1000) statements.set(sql, statement);
   }
-  return name;
+  return statement;
+}
+
+/** `?` to `$n`, exactly as knex's PostgreSQL client numbers them (an escaped `\\?` is a literal `?`). */
+export function positional(sql: string): string {
+  let count = 0;
+  return sql.replace(/(\\*)\?/g, (_match: string, escapes: string) => (escapes.length % 2 ? '?' : `$${++count}`));
 }
 
 /**

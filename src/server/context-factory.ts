@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Authenticator } from '../auth/authenticator';
 import { isKeywardError } from '../common/errors';
+import { ForkOnUse } from '../db/fork-on-use';
 import type { ChatStarter, RequestContext } from '../auth/request-context';
 
 export interface ConnectionFacts {
@@ -23,7 +24,10 @@ export class ContextFactory {
    */
   async checkConnection({ authorization, ip, requestId }: ConnectionFacts): Promise<'none' | 'valid' | 'invalid'> {
     try {
-      const principal = await this.authenticator.authenticate(this.orm.em.fork(), authorization, { requestId, ip });
+      const principal = await this.authenticator.authenticate(new ForkOnUse(this.orm.em), authorization, {
+        requestId,
+        ip,
+      });
       return principal ? 'valid' : 'none';
     } catch (error) {
       if (!isKeywardError(error)) throw error;
@@ -32,13 +36,22 @@ export class ContextFactory {
   }
 
   async create({ authorization, ip, requestId }: ConnectionFacts): Promise<RequestContext> {
-    const em = this.orm.em.fork();
+    const scope = new ForkOnUse(this.orm.em);
+    const context = (principal: RequestContext['principal'], authError: RequestContext['authError']) => ({
+      requestId,
+      ip,
+      get em() {
+        return scope.em;
+      },
+      principal,
+      authError,
+      chat: this.chat,
+    });
     try {
-      const principal = await this.authenticator.authenticate(em, authorization, { requestId, ip });
-      return { requestId, ip, em, principal, authError: null, chat: this.chat };
+      return context(await this.authenticator.authenticate(scope, authorization, { requestId, ip }), null);
     } catch (error) {
       if (!isKeywardError(error)) throw error;
-      return { requestId, ip, em, principal: null, authError: error, chat: this.chat };
+      return context(null, error);
     }
   }
 }

@@ -115,7 +115,7 @@ export async function resolveKey(
 ): Promise<ResolvedKey> {
   const em = gw.gateway.orm.em.fork();
   const tenant = await em.findOneOrFail(TenantEntity, { id: actor.tenantId });
-  return gw.gateway.services.keys.resolve(em, principalOf(actor), tenant, provider, source);
+  return gw.gateway.services.keys.resolve({ em }, principalOf(actor), tenant, provider, source);
 }
 
 /** Opens one stored credential row through the vault, as loaded fresh from the database. */

@@ -1,3 +1,4 @@
+import type { EntityManagerSource } from '../../db/fork-on-use';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../../auth/principal';
 import { ErrorCode, KeywardError } from '../../common/errors';
@@ -64,20 +65,20 @@ export class KeySelector {
   ) {}
 
   async resolve(
-    em: EntityManager,
+    scope: EntityManagerSource,
     principal: Principal,
     tenant: PlatformKeyPolicy,
     provider: Provider,
     requested: KeySource,
   ): Promise<ResolvedKey> {
-    const stored = await this.storedFor(em, principal, provider);
+    const stored = await this.storedFor(scope, principal, provider);
     const choice = chooseKeySource(requested, this.facts(stored, tenant, provider));
     if ('refused' in choice) throw new KeywardError(choice.refused, choice.message);
     switch (choice.source) {
       case KeySource.PERSONAL:
-        return this.open(em, stored.personal!, KeySource.PERSONAL);
+        return this.open(scope.em, stored.personal!, KeySource.PERSONAL);
       case KeySource.TENANT:
-        return this.open(em, stored.shared!, KeySource.TENANT);
+        return this.open(scope.em, stored.shared!, KeySource.TENANT);
       case KeySource.PLATFORM:
         return this.platformKey(provider);
     }
@@ -90,7 +91,7 @@ export class KeySelector {
     tenant: PlatformKeyPolicy,
     provider: Provider,
   ): Promise<ConcreteKeySource[]> {
-    return availableKeySources(this.facts(await this.storedFor(em, principal, provider), tenant, provider));
+    return availableKeySources(this.facts(await this.storedFor({ em }, principal, provider), tenant, provider));
   }
 
   platformAvailable(tenant: PlatformKeyPolicy, provider: Provider): boolean {
@@ -107,9 +108,9 @@ export class KeySelector {
     };
   }
 
-  private async storedFor(em: EntityManager, principal: Principal, provider: Provider): Promise<CallerKeys> {
+  private async storedFor(scope: EntityManagerSource, principal: Principal, provider: Provider): Promise<CallerKeys> {
     const keys = await this.callerKeys.get(`${principal.tenantId}:${principal.userId}:${provider}`, async () => {
-      const rows = await em.find(CredentialEntity, {
+      const rows = await scope.em.find(CredentialEntity, {
         tenant: principal.tenantId,
         provider,
         $or: [{ scope: CredentialScope.TENANT }, { scope: CredentialScope.PERSONAL, owner: principal.userId }],

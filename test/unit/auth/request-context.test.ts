@@ -20,6 +20,21 @@ describe('callerOf', () => {
     expect(callerOf(context({ principal }))).toEqual({ em, principal, requestId: 'req-1', ip: '203.0.113.7' });
   });
 
+  test("the caller reads the context's em only when a service uses it (a warm chat never forks one)", () => {
+    let reads = 0;
+    const lazy = {
+      ...context({ principal }),
+      get em() {
+        reads += 1;
+        return em;
+      },
+    };
+    const caller = callerOf(lazy);
+    expect(reads).toBe(0);
+    expect(caller.em).toBe(em);
+    expect(reads).toBe(1);
+  });
+
   test('credentials that were refused raise their own error, even beside a principal', () => {
     const refused = forbidden('refused');
     expect(() => callerOf(context({ authError: refused }))).toThrow(refused);
