@@ -378,7 +378,7 @@ export function leanDirectClient(format: BenchFormat, baseURL: string, apiKey: s
   };
 }
 
-export function leanDirectChat(client: LeanDirectClient, timeoutMs: number): Promise<ChatTiming> {
+export function leanDirectChat(client: LeanDirectClient, timeoutMs: number, resend = true): Promise<ChatTiming> {
   const markers = LEAN_MARKERS[client.format];
   return new Promise((resolve) => {
     const timing: ChatTiming = { ok: false, deltas: 0 };
@@ -393,7 +393,17 @@ export function leanDirectChat(client: LeanDirectClient, timeoutMs: number): Pro
     };
     const request = http.request(client.url, { method: 'POST', agent: client.agent, headers: client.headers });
     const timer = setTimeout(() => request.destroy(new Error('TIMEOUT')), timeoutMs);
-    request.once('error', (error) => finish(error.message));
+    request.once('error', (error) => {
+      // A keep-alive socket the upstream closed while it sat idle (between rounds, past the
+      // server's keep-alive timeout) fails before any answer: sent again once on a new socket, as
+      // Node's documentation advises (request.reusedSocket) and as the gateway's own fetch does.
+      if (resend && request.reusedSocket && !timing.ttftMs) {
+        clearTimeout(timer);
+        void leanDirectChat(client, timeoutMs, false).then(resolve);
+        return;
+      }
+      finish(error.message);
+    });
     request.once('response', (response) => {
       if (response.statusCode !== 200) {
         response.resume();

@@ -6,6 +6,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway';
 import { failCode, ok } from '../support/graphql-client';
 import { startPgBouncer, type PgBouncer } from '../support/pgbouncer';
 import { sql, testDatabaseUrl } from '../support/sql';
+import { onServerWithBackends } from '../support/postgres-cluster';
 
 /**
  * LISTEN/NOTIFY needs a connection that keeps one PostgreSQL backend. Through a real PgBouncer in
@@ -14,6 +15,9 @@ import { sql, testDatabaseUrl } from '../support/sql';
  */
 
 jest.setTimeout(60_000);
+
+// PgBouncer, LISTEN on a session of its own, a backend to terminate: not on the embedded database.
+onServerWithBackends();
 
 const POOLER_ERROR = /connection pooler in transaction or statement mode/;
 

@@ -19,6 +19,7 @@ import { startRoundRobinProxy, type RoundRobinProxy } from '../support/round-rob
 import { sql } from '../support/sql';
 import { bearer, wsClient, wsRequest } from '../support/ws-client';
 import { Redis } from 'ioredis';
+import { onServerWithBackends } from '../support/postgres-cluster';
 
 /**
  * Two real gateway processes (`node dist/src/main.js`) on the run's database, with a round-robin
@@ -28,6 +29,9 @@ import { Redis } from 'ioredis';
  */
 
 jest.setTimeout(120_000);
+
+// PgBouncer, LISTEN on a session of its own, a backend to terminate: not on the embedded database.
+onServerWithBackends();
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 

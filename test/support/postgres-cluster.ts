@@ -1,0 +1,128 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { freePort } from './gateway-process';
+
+/** Where Debian's PostgreSQL server packages put their binaries, one directory per major version. */
+const DEBIAN_POSTGRESQL = '/usr/lib/postgresql';
+
+export interface PostgresCluster {
+  /** `postgres://postgres@127.0.0.1:<port>/postgres`, trust authentication. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A throwaway PostgreSQL server (initdb in a temporary directory, then `postgres` on a free
+ * loopback port, fsync off), for the suites that need what the embedded database cannot give:
+ * one backend per connection (LISTEN on a session of its own, PgBouncer in front, a backend to
+ * terminate). Uses the newest server of Debian's packages; as root, runs it as `postgres`, the
+ * user those packages create (PostgreSQL refuses to run as root).
+ */
+export async function startPostgresCluster(): Promise<PostgresCluster> {
+  const bin = newestServerBin();
+  const asRoot = userInfo().uid === 0;
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-pg-cluster-'));
+  if (asRoot) chownSync(dir, postgresUid(), postgresGid());
+  const run = (command: string, args: string[]) =>
+    asRoot ? (['runuser', ['-u', 'postgres', '--', command, ...args]] as const) : ([command, args] as const);
+
+  const [initCommand, initArgs] = run(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust']);
+  const init = spawnSync(initCommand, initArgs, { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.error?.message}`);
+
+  const port = await freePort();
+  const [command, args] = run(join(bin, 'postgres'), [
+    '-D',
+    join(dir, 'data'),
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    `unix_socket_directories=${dir}`,
+    '-c',
+    'fsync=off',
+    '-c',
+    'max_connections=200',
+  ]);
+  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  await waitUntilReady(url, child, () => stderr);
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function newestServerBin(): string {
+  const versions = existsSync(DEBIAN_POSTGRESQL)
+    ? readdirSync(DEBIAN_POSTGRESQL)
+        .filter((name) => existsSync(join(DEBIAN_POSTGRESQL, name, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions.length === 0) {
+    throw new Error(
+      `No PostgreSQL server binaries in ${DEBIAN_POSTGRESQL}: apt-get install postgresql, ` +
+        'or set DATABASE_URL to a PostgreSQL server for the tests',
+    );
+  }
+  return join(DEBIAN_POSTGRESQL, versions[0], 'bin');
+}
+
+const idOf = (flag: '-u' | '-g'): number => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout);
+const postgresUid = () => idOf('-u');
+const postgresGid = () => idOf('-g');
+
+async function waitUntilReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (child.exitCode !== null) throw new Error(`postgres exited (${child.exitCode}): ${stderr()}`);
+    const client = new Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  throw new Error(`postgres did not accept connections: ${stderr()}`);
+}
+
+/** Whether the run's test database is the embedded one (its URL's host is a socket directory). */
+export const runsOnEmbeddedDatabase = (url: string): boolean =>
+  decodeURIComponent(new URL(url).hostname).startsWith('/');
+
+/**
+ * For a suite that needs one PostgreSQL backend per connection: on the run's server as it is; on
+ * the embedded database (PGlite, one backend for every connection), on a throwaway server of its
+ * own for the file's duration. Call at the top of the file, before its other hooks.
+ */
+export function onServerWithBackends(): void {
+  let cluster: PostgresCluster | null = null;
+  let runDatabase: string | undefined;
+  beforeAll(async () => {
+    runDatabase = process.env.KEYWARD_TEST_DATABASE_URL;
+    if (!runDatabase || !runsOnEmbeddedDatabase(runDatabase)) return;
+    cluster = await startPostgresCluster();
+    process.env.KEYWARD_TEST_DATABASE_URL = cluster.url;
+  }, 60_000);
+  afterAll(async () => {
+    if (!cluster) return;
+    process.env.KEYWARD_TEST_DATABASE_URL = runDatabase;
+    await cluster.stop();
+  });
+}
