@@ -87,6 +87,7 @@ import { StreamStopWatch } from './chat/stream-stop-watch';
 import { DEFAULT_RETRY_POLICY } from './chat/upstream-retry';
 import { createKeyrings } from './vault/keyring/create-keyrings';
 import type { Keyrings } from './vault/keyring/keyrings';
+import { HeldConnection } from './db/held-connection';
 
 export interface GatewayOptions {
   config: Config;
@@ -127,6 +128,8 @@ export interface Services {
   audit: AuditLog;
   auditQueries: AuditService;
   usage: UsageService;
+  /** The chat ends' and admissions' connections, kept between their statements; given back before the pool closes (it waits for them). */
+  heldConnections: HeldConnection[];
 }
 
 export async function createServices(
@@ -189,7 +192,8 @@ export async function createServices(
     chatProviders,
     config.tools,
   );
-  const recorder = new ChatRecorder(em, audit);
+  const heldConnections = [new HeldConnection(em), new HeldConnection(em)];
+  const recorder = new ChatRecorder(em, audit, heldConnections[0]);
   const resizeReservation: ReservationResize = (started, worstCaseUsd) =>
     budget.resize(em, started.tenantId, started.reservationId!, worstCaseUsd);
   const runner = new ChatRunner(
@@ -204,7 +208,7 @@ export async function createServices(
   );
   const streamLeases: StreamLeases = redis
     ? new RedisStreamLeases(redis, config.redis!.keyPrefix, config.streamLimits, config.streamLeaseMs, log)
-    : new PgStreamLeases(em, replicaId, config.streamLimits, config.streamLeaseMs);
+    : new PgStreamLeases(em, replicaId, config.streamLimits, config.streamLeaseMs, heldConnections[1]);
   const admission = new ChatAdmission(streamLeases, config.streamLimits, log);
   const chat = new ChatService(planner, runner, audit, recorder, new StreamRegistry(config.streamLimits), admission);
   caches.onInvalidate((change) => {
@@ -236,6 +240,7 @@ export async function createServices(
     audit,
     auditQueries: new AuditService(auditKeys),
     usage: new UsageService(),
+    heldConnections,
   };
 }
 
@@ -330,6 +335,7 @@ export class Gateway {
 
       const services = await createServices(orm.em, keyrings ?? (await createKeyrings(config, log)), config, log);
       const { redis } = services;
+      closers.push(async () => services.heldConnections.forEach((connection) => connection.close()));
       if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
       if (!embedded) {
         // Other replicas may share the server; embedded PGlite belongs to this process alone.

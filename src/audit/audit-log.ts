@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
+import type { HeldConnection } from '../db/held-connection';
 import { runSql } from '../db/sql';
 import type { AuditKeyService, ChainMacs } from '../vault/audit-key.service';
 import { AuditOutcome, GLOBAL_CHAIN } from './audit-event.entity';
@@ -86,13 +87,13 @@ export class AuditLog {
    * Appends `records` in the same statement as `writes` (CTEs writing what the events are
    * about, with their parameters), so both are written or neither. On the heads this process
    * knows, that is one statement with no lock; else (or when a head had moved) one transaction
-   * that locks the heads first.
+   * that locks the heads first. `connection`: where the lock-free statement runs (the caller's, kept between its writes).
    */
-  async appendWith(records: readonly AuditRecord[], writes: SqlCtes): Promise<void> {
+  async appendWith(records: readonly AuditRecord[], writes: SqlCtes, connection?: HeldConnection): Promise<void> {
     const guessed = this.prepareOnKnownHeads(records);
     if (guessed) {
       try {
-        await runSql(this.root.fork(), ...withAppend(writes, guessed), { prepared: true });
+        await runSql(this.root.fork(), ...withAppend(writes, guessed), { prepared: true, connection });
         this.written(guessed);
         return;
       } catch (error) {

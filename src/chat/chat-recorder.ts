@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog, AuditRecord, SqlCtes } from '../audit/audit-log';
 import { GroupCommit } from '../db/group-commit';
+import type { HeldConnection } from '../db/held-connection';
 import { runSql } from '../db/sql';
 import type { MessageStatus, StoredToolCall, StoredToolResult } from '../modules/conversation/message.entity';
 import { MessageRole } from '../modules/conversation/message-role';
@@ -116,8 +117,10 @@ export class ChatRecorder {
   constructor(
     private readonly root: EntityManager,
     audit: AuditLog,
+    /** The writes' connection, kept between them. */
+    connection?: HeldConnection,
   ) {
-    this.writes = new GroupCommit((records) => writeBatch(root, audit, records));
+    this.writes = new GroupCommit((records) => writeBatch(root, audit, records, connection));
   }
 
   /** The chat's turn and credential.use event, to be written after `delayMs` or with its first outcome. */
@@ -198,18 +201,22 @@ async function writeBatch(
   root: EntityManager,
   audit: AuditLog,
   records: ReadonlyArray<TurnRecord | OutcomeRecord>,
+  connection: HeldConnection | undefined,
 ): Promise<void> {
   const outcomeRecords = records.filter((record): record is OutcomeRecord => 'outcome' in record);
   const turns = records.flatMap((record) => ('outcome' in record ? (record.turn ? [record.turn] : []) : [record]));
   const outcomes = outcomeRecords.length > 0 ? outcomeWrites(outcomeRecords, turns) : null;
   if (turns.length === 0) {
-    if (outcomes) await runSql(root.fork(), `with ${outcomes.ctes} select 1`, outcomes.params, { prepared: true });
+    if (outcomes) {
+      await runSql(root.fork(), `with ${outcomes.ctes} select 1`, outcomes.params, { prepared: true, connection });
+    }
     return;
   }
   const started = turnWrites(turns);
   await audit.appendWith(
     turns.map((turn) => turn.keyUse),
     outcomes ? { ctes: `${started.ctes}, ${outcomes.ctes}`, params: [...started.params, ...outcomes.params] } : started,
+    connection,
   );
 }
 

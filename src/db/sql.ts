@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import { DatabaseError } from 'pg';
+import { poolOf, type ConnectionSource, type HeldConnection } from './held-connection';
 
 export interface SqlOptions {
   /**
@@ -8,6 +10,8 @@ export interface SqlOptions {
    * most of their cost on the server). Inside a transaction it is sent unnamed.
    */
   prepared?: boolean;
+  /** With `prepared`: runs on this held connection rather than on one taken from the pool for the statement. */
+  connection?: HeldConnection;
 }
 
 /**
@@ -25,7 +29,7 @@ export async function runSql<R = Record<string, unknown>>(
   const transaction = em.getTransactionContext<Knex.Transaction>();
   if (!transaction && options.prepared && namedStatements.usable) {
     try {
-      return await runNamed<R>(knex.client as unknown as ConnectionPool, statementOf(sql), params);
+      return await runNamed<R>(options.connection ?? poolOf(em), statementOf(sql), params);
     } catch (error) {
       if (!namedStatements.lost(error)) throw error;
     }
@@ -36,29 +40,25 @@ export async function runSql<R = Record<string, unknown>>(
   return result.rows;
 }
 
-/** The pg client that knex's pool hands out, as far as it is used here. */
-interface PooledConnection {
-  query(config: { name: string; text: string; values: readonly unknown[] }): Promise<{ rows: unknown[] }>;
-}
-
-/** knex's client: its pool (the one MikroORM's queries share, with its validation and afterCreate). */
-interface ConnectionPool {
-  acquireConnection(): Promise<PooledConnection>;
-  releaseConnection(connection: PooledConnection): Promise<void>;
-}
-
 /**
  * A named statement straight on a pooled connection. Through knex's query runner the same call
  * cost about 0.15 ms before the statement left (its query builder, binding rewrite and response
  * handling, on every call), on the path of every chat's admission and end; here the SQL is
  * rewritten to `$n` placeholders once per text.
  */
-async function runNamed<R>(pool: ConnectionPool, statement: NamedStatement, params: readonly unknown[]): Promise<R[]> {
-  const connection = await pool.acquireConnection();
+async function runNamed<R>(
+  source: ConnectionSource,
+  statement: NamedStatement,
+  params: readonly unknown[],
+): Promise<R[]> {
+  const connection = await source.acquire();
   try {
     return (await connection.query({ name: statement.name, text: statement.text, values: params })).rows as R[];
+  } catch (error) {
+    if (!(error instanceof DatabaseError)) source.failed?.(connection);
+    throw error;
   } finally {
-    void pool.releaseConnection(connection);
+    source.release(connection);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { GroupCommit } from '../db/group-commit';
+import type { HeldConnection } from '../db/held-connection';
 import { runSql } from '../db/sql';
 import type { StreamLimits } from './stream-limits';
 
@@ -66,6 +67,8 @@ export class PgStreamLeases implements StreamLeases {
     private readonly replicaId: string,
     private readonly limits: StreamLimits,
     private readonly leaseMs: number,
+    /** The admissions' connection, kept between them. */
+    private readonly connection?: HeldConnection,
   ) {
     this.admissions = new GroupCommit((requests) => this.admitAll(requests));
     this.releases = new GroupCommit((leases) => this.releaseAll(leases));
@@ -103,7 +106,7 @@ export class PgStreamLeases implements StreamLeases {
         this.limits.perTenant,
         Math.ceil(this.leaseMs / 1000),
       ],
-      { prepared: true },
+      { prepared: true, connection: this.connection },
     );
     const admissions: LeaseAdmission[] = new Array(requests.length);
     rows.forEach((row, position) => {

@@ -19,22 +19,24 @@ export interface PostgresCluster {
  * loopback port, fsync off), for the suites that need what the embedded database cannot give:
  * one backend per connection (LISTEN on a session of its own, PgBouncer in front, a backend to
  * terminate). Uses the newest server of Debian's packages; as root, runs it as `postgres`, the
- * user those packages create (PostgreSQL refuses to run as root).
+ * user those packages create. Stopped with SIGINT (PostgreSQL's fast shutdown).
  */
 export async function startPostgresCluster(): Promise<PostgresCluster> {
   const bin = newestServerBin();
-  const asRoot = userInfo().uid === 0;
+  // PostgreSQL refuses to run as root: as root, both programs run as `postgres`.
+  const owner: { uid?: number; gid?: number } =
+    userInfo().uid === 0 ? { uid: postgresId('-u'), gid: postgresId('-g') } : {};
   const dir = mkdtempSync(join(tmpdir(), 'keyward-pg-cluster-'));
-  if (asRoot) chownSync(dir, postgresUid(), postgresGid());
-  const run = (command: string, args: string[]) =>
-    asRoot ? (['runuser', ['-u', 'postgres', '--', command, ...args]] as const) : ([command, args] as const);
+  if (owner.uid !== undefined && owner.gid !== undefined) chownSync(dir, owner.uid, owner.gid);
 
-  const [initCommand, initArgs] = run(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust']);
-  const init = spawnSync(initCommand, initArgs, { encoding: 'utf8' });
+  const init = spawnSync(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust'], {
+    ...owner,
+    encoding: 'utf8',
+  });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.error?.message}`);
 
   const port = await freePort();
-  const [command, args] = run(join(bin, 'postgres'), [
+  const args = [
     '-D',
     join(dir, 'data'),
     '-p',
@@ -47,8 +49,8 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     'fsync=off',
     '-c',
     'max_connections=200',
-  ]);
-  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  ];
+  const child: ChildProcess = spawn(join(bin, 'postgres'), args, { ...owner, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -81,9 +83,12 @@ function newestServerBin(): string {
   return join(DEBIAN_POSTGRESQL, versions[0], 'bin');
 }
 
-const idOf = (flag: '-u' | '-g'): number => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout);
-const postgresUid = () => idOf('-u');
-const postgresGid = () => idOf('-g');
+/** The uid or gid of the `postgres` user that Debian's server packages create. */
+const postgresId = (flag: '-u' | '-g'): number => {
+  const id = spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
+  if (id.status !== 0) throw new Error('No postgres user to run PostgreSQL as: apt-get install postgresql');
+  return Number(id.stdout);
+};
 
 async function waitUntilReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
