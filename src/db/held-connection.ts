@@ -50,6 +50,8 @@ export class HeldConnection implements ConnectionSource {
   private lastUsed = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Taken from the pool for one statement after close(). */
+  private readonly lentAfterClose = new WeakSet<PooledConnection>();
 
   constructor(
     private readonly root: EntityManager,
@@ -57,7 +59,11 @@ export class HeldConnection implements ConnectionSource {
   ) {}
 
   async acquire(): Promise<PooledConnection> {
-    if (this.closed) return knexClient(this.root).acquireConnection();
+    if (this.closed) {
+      const connection = await knexClient(this.root).acquireConnection();
+      this.lentAfterClose.add(connection);
+      return connection;
+    }
     this.users += 1;
     try {
       this.held ??= this.take();
@@ -69,7 +75,7 @@ export class HeldConnection implements ConnectionSource {
   }
 
   release(connection: PooledConnection): void {
-    if (this.closed && !this.held) {
+    if (this.lentAfterClose.delete(connection)) {
       void knexClient(this.root).releaseConnection(connection);
       return;
     }

@@ -17,7 +17,7 @@ import { onServerWithBackends } from '../support/postgres-cluster';
 jest.setTimeout(60_000);
 
 // PgBouncer, LISTEN on a session of its own, a backend to terminate: not on the embedded database.
-onServerWithBackends();
+const server = onServerWithBackends();
 
 const POOLER_ERROR = /connection pooler in transaction or statement mode/;
 
@@ -44,6 +44,8 @@ afterAll(async () => {
   await sessionPool?.stop();
   await anthropic?.close();
 });
+// Last: the gateways and poolers above are gone before their server stops.
+afterAll(() => server.stop());
 
 async function readiness(gw: TestGateway): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(new URL('/readyz', gw.url));

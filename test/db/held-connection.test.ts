@@ -8,7 +8,7 @@ import { sql } from '../support/sql';
 jest.setTimeout(60_000);
 
 // Backend pids and pg_terminate_backend: a backend per connection, which the embedded database has not.
-onServerWithBackends();
+const server = onServerWithBackends();
 
 let gw: TestGateway;
 let root: EntityManager;
@@ -21,6 +21,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw.stop();
 });
+// Last: the gateways and poolers above are gone before their server stops.
+afterAll(() => server.stop());
 
 const PID = 'select pg_backend_pid() as pid';
 const pidOn = async (connection: HeldConnection | undefined) =>

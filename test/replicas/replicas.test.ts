@@ -31,7 +31,9 @@ import { onServerWithBackends } from '../support/postgres-cluster';
 jest.setTimeout(120_000);
 
 // PgBouncer, LISTEN on a session of its own, a backend to terminate: not on the embedded database.
-onServerWithBackends();
+const server = onServerWithBackends();
+// Root-level: runs after the replicas' own teardown, which is inside describe.each.
+afterAll(() => server.stop());
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 

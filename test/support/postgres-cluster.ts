@@ -111,12 +111,20 @@ async function waitUntilReady(url: string, child: ChildProcess, stderr: () => st
 export const runsOnEmbeddedDatabase = (url: string): boolean =>
   decodeURIComponent(new URL(url).hostname).startsWith('/');
 
+/** The server a suite runs on, for its last teardown hook. */
+export interface ServerWithBackends {
+  /** Stops the throwaway server, if one was started: register it after the file's own afterAll hooks (jest runs them in order). */
+  stop(): Promise<void>;
+}
+
 /**
  * For a suite that needs one PostgreSQL backend per connection: on the run's server as it is; on
  * the embedded database (PGlite, one backend for every connection), on a throwaway server of its
- * own for the file's duration. Call at the top of the file, before its other hooks.
+ * own for the file's duration. Call at the top of the file, before its other hooks, and register
+ * `afterAll(() => server.stop())` after its other teardown (a server stopped under its clients
+ * would make PgBouncer report "server conn crashed?" to them).
  */
-export function onServerWithBackends(): void {
+export function onServerWithBackends(): ServerWithBackends {
   let cluster: PostgresCluster | null = null;
   let runDatabase: string | undefined;
   beforeAll(async () => {
@@ -125,9 +133,12 @@ export function onServerWithBackends(): void {
     cluster = await startPostgresCluster();
     process.env.KEYWARD_TEST_DATABASE_URL = cluster.url;
   }, 60_000);
-  afterAll(async () => {
-    if (!cluster) return;
-    process.env.KEYWARD_TEST_DATABASE_URL = runDatabase;
-    await cluster.stop();
-  });
+  return {
+    stop: async () => {
+      if (!cluster) return;
+      process.env.KEYWARD_TEST_DATABASE_URL = runDatabase;
+      await cluster.stop();
+      cluster = null;
+    },
+  };
 }
