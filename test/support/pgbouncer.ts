@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { freePort } from './gateway-process';
+import { waitForPostgres } from './wait-for-postgres';
 
 /** Debian's package (`apt-get install pgbouncer`; .ci/run installs it). */
 export const PGBOUNCER_BIN = '/usr/sbin/pgbouncer';
@@ -62,7 +62,7 @@ export async function startPgBouncer(
   const url = new URL(serverUrl);
   url.hostname = '127.0.0.1';
   url.port = String(port);
-  await waitUntilAccepting(url.toString(), child, () => stderr);
+  await waitForPostgres(url.toString(), child, () => stderr, 'pgbouncer', 100);
 
   return {
     url: url.toString(),
@@ -75,21 +75,4 @@ export async function startPgBouncer(
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function waitUntilAccepting(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (child.exitCode !== null) throw new Error(`pgbouncer exited (${child.exitCode}): ${stderr()}`);
-    const client = new Client({ connectionString: url });
-    try {
-      await client.connect();
-      await client.query('select 1');
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
-  throw new Error(`pgbouncer did not accept connections: ${stderr()}`);
 }

@@ -2,8 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { freePort } from './gateway-process';
+import { waitForPostgres } from './wait-for-postgres';
 
 /** Where Debian's PostgreSQL server packages put their binaries, one directory per major version. */
 const DEBIAN_POSTGRESQL = '/usr/lib/postgresql';
@@ -55,7 +55,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  await waitUntilReady(url, child, () => stderr);
+  await waitForPostgres(url, child, () => stderr, 'postgres');
   return {
     url,
     stop: async () => {
@@ -89,23 +89,6 @@ const postgresId = (flag: '-u' | '-g'): number => {
   if (id.status !== 0) throw new Error('No postgres user to run PostgreSQL as: apt-get install postgresql');
   return Number(id.stdout);
 };
-
-async function waitUntilReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (child.exitCode !== null) throw new Error(`postgres exited (${child.exitCode}): ${stderr()}`);
-    const client = new Client({ connectionString: url });
-    try {
-      await client.connect();
-      await client.query('select 1');
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
-  throw new Error(`postgres did not accept connections: ${stderr()}`);
-}
 
 /** Whether the run's test database is the embedded one (its URL's host is a socket directory). */
 export const runsOnEmbeddedDatabase = (url: string): boolean =>
