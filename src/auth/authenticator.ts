@@ -1,4 +1,3 @@
-import type { EntityManagerSource } from '../db/fork-on-use';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditOutcome } from '../audit/audit-event.entity';
 import type { AuditLog } from '../audit/audit-log';
@@ -8,6 +7,7 @@ import { ApiTokenEntity } from '../modules/token/api-token.entity';
 import { hashBearerToken, parseAuthorization } from './bearer-token';
 import { FailedAuthThrottle } from './failed-auth-throttle';
 import type { Principal } from './principal';
+import type { EntityManagerSource } from '../db/fork-on-use';
 
 export interface RequestFacts {
   requestId: string;

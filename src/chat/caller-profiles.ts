@@ -1,8 +1,8 @@
-import type { EntityManagerSource } from '../db/fork-on-use';
 import type { Principal } from '../auth/principal';
 import type { TenantScopedCache } from '../cache/tenant-scoped-cache';
 import { TenantEntity } from '../modules/tenant/tenant.entity';
 import { UserEntity } from '../modules/user/user.entity';
+import type { EntityManagerSource } from '../db/fork-on-use';
 
 /** The parts of a tenant's row that decide how a chat is served. */
 export type TenantPolicy = Readonly<

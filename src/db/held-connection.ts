@@ -23,13 +23,20 @@ interface KnexClient {
 
 const knexClient = (em: EntityManager): KnexClient => em.getConnection().getKnex().client as unknown as KnexClient;
 
-/** A connection from the pool per statement. */
+const pools = new WeakMap<KnexClient, ConnectionSource>();
+
+/** A connection from the pool per statement (one source per pool, not one per statement). */
 export function poolOf(em: EntityManager): ConnectionSource {
   const client = knexClient(em);
-  return {
-    acquire: () => client.acquireConnection(),
-    release: (connection) => void client.releaseConnection(connection),
-  };
+  let pool = pools.get(client);
+  if (!pool) {
+    pool = {
+      acquire: () => client.acquireConnection(),
+      release: (connection) => void client.releaseConnection(connection),
+    };
+    pools.set(client, pool);
+  }
+  return pool;
 }
 
 /** How long a held connection stays out of the pool after its last statement. */
@@ -52,15 +59,18 @@ export class HeldConnection implements ConnectionSource {
   private closed = false;
   /** Taken from the pool for one statement after close(). */
   private readonly lentAfterClose = new WeakSet<PooledConnection>();
+  /** Stops listening to the held connection's end and errors. */ private readonly client: KnexClient;
 
   constructor(
-    private readonly root: EntityManager,
+    root: EntityManager,
     private readonly idleMs = HELD_CONNECTION_IDLE_MS,
-  ) {}
+  ) {
+    this.client = knexClient(root);
+  }
 
   async acquire(): Promise<PooledConnection> {
     if (this.closed) {
-      const connection = await knexClient(this.root).acquireConnection();
+      const connection = await this.client.acquireConnection();
       this.lentAfterClose.add(connection);
       return connection;
     }
@@ -76,7 +86,7 @@ export class HeldConnection implements ConnectionSource {
 
   release(connection: PooledConnection): void {
     if (this.lentAfterClose.delete(connection)) {
-      void knexClient(this.root).releaseConnection(connection);
+      void this.client.releaseConnection(connection);
       return;
     }
     this.users -= 1;
@@ -98,8 +108,7 @@ export class HeldConnection implements ConnectionSource {
   }
 
   private async take(): Promise<PooledConnection> {
-    const client = knexClient(this.root);
-    const connection = await client.acquireConnection().catch((error: unknown) => {
+    const connection = await this.client.acquireConnection().catch((error: unknown) => {
       this.held = null;
       throw error;
     });
@@ -145,6 +154,6 @@ export class HeldConnection implements ConnectionSource {
     this.timer = null;
     this.unwatch();
     this.unwatch = () => undefined;
-    void held.then((connection) => knexClient(this.root).releaseConnection(connection)).catch(() => undefined);
+    void held.then((connection) => this.client.releaseConnection(connection)).catch(() => undefined);
   }
 }

@@ -25,7 +25,6 @@ export async function runSql<R = Record<string, unknown>>(
   params: readonly unknown[],
   options: SqlOptions = {},
 ): Promise<R[]> {
-  const knex = em.getConnection().getKnex();
   const transaction = em.getTransactionContext<Knex.Transaction>();
   if (!transaction && options.prepared && namedStatements.usable) {
     try {
@@ -34,7 +33,10 @@ export async function runSql<R = Record<string, unknown>>(
       if (!namedStatements.lost(error)) throw error;
     }
   }
-  const query = knex.raw(sql, params as Knex.RawBinding[]);
+  const query = em
+    .getConnection()
+    .getKnex()
+    .raw(sql, params as Knex.RawBinding[]);
   if (transaction) query.transacting(transaction);
   const result = (await query) as { rows: R[] };
   return result.rows;

@@ -1,4 +1,3 @@
-import type { EntityManagerSource } from '../../db/fork-on-use';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../../auth/principal';
 import { ErrorCode, KeywardError } from '../../common/errors';
@@ -17,6 +16,7 @@ import { KeySource, type ConcreteKeySource } from './key-source';
 import { sealedCredential } from './sealed-credential';
 import type { PlatformKeys } from './platform-keys';
 import type { Provider } from './provider';
+import type { EntityManagerSource } from '../../db/fork-on-use';
 
 /** A key for one request: use `apiKey` for the upstream call and drop it when the request ends. */
 export interface ResolvedKey {
