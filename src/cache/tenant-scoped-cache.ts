@@ -26,6 +26,8 @@ interface Entry<V> {
  */
 export class TenantScopedCache<V extends object> {
   private readonly entries: LRUCache<string, Entry<V>> | null;
+  /** Loads under way, by key; a change drops them, so a later read cannot join one that may predate it. */
+  private readonly loading = new Map<string, Promise<V | null>>();
   private generation = 0;
 
   constructor(
@@ -36,15 +38,32 @@ export class TenantScopedCache<V extends object> {
     invalidation.onInvalidate((change) => this.drop(change));
   }
 
+  /**
+   * The cached value, or the loader's. Concurrent reads of a key that is not cached share one
+   * load: when an entry expires under load, its requests wait for one query instead of each
+   * sending its own (and queueing for the pool's connections behind the others).
+   */
   async get(key: string, load: () => Promise<Loaded<V>>): Promise<V | null> {
-    const usable = this.entries !== null && this.invalidation.cachesUsable;
-    if (usable) {
-      const hit = this.entries!.get(key);
-      if (hit) return hit.value;
+    if (this.entries === null || !this.invalidation.cachesUsable) return (await load()).value;
+    const hit = this.entries.get(key);
+    if (hit) return hit.value;
+    let pending = this.loading.get(key);
+    if (!pending) {
+      const started = this.loadAndKeep(key, load);
+      const settled = () => {
+        if (this.loading.get(key) === started) this.loading.delete(key);
+      };
+      started.then(settled, settled);
+      this.loading.set(key, started);
+      pending = started;
     }
+    return pending;
+  }
+
+  private async loadAndKeep(key: string, load: () => Promise<Loaded<V>>): Promise<V | null> {
     const generation = this.generation;
     const { value, tenantId } = await load();
-    if (value && tenantId && usable && generation === this.generation && this.invalidation.cachesUsable) {
+    if (value && tenantId && generation === this.generation && this.invalidation.cachesUsable) {
       this.entries!.set(key, { tenantId, value });
     }
     return value;
@@ -62,6 +81,7 @@ export class TenantScopedCache<V extends object> {
 
   private drop(change: TenantChange | null): void {
     this.generation++;
+    this.loading.clear();
     if (!this.entries) return;
     if (!change) return this.entries.clear();
     const stale = [...this.entries.entries()].filter(([, entry]) => entry.tenantId === change.tenantId);

@@ -127,3 +127,61 @@ test('entries expire after the time limit even without a change', async () => {
   await new Promise((resolve) => setTimeout(resolve, 60));
   expect(await cache.get('k', facts.load)).toEqual({ version: 2 });
 });
+
+/** A loader held until `release()`, counting its calls; answers with the version current at release. */
+function gatedSource(tenantId = 'tenant-a') {
+  const facts = source(tenantId);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  return {
+    facts,
+    release: () => release(),
+    load: async (): Promise<Loaded<Fact>> => {
+      const answer = facts.load();
+      await gate;
+      return { tenantId, value: { version: (await answer).value!.version } };
+    },
+  };
+}
+
+test('concurrent reads of a key that is not cached share one load', async () => {
+  const cache = cacheWith(new CacheInvalidation());
+  const gated = gatedSource();
+  const reads = Array.from({ length: 16 }, () => cache.get('k', gated.load));
+  gated.release();
+  expect(await Promise.all(reads)).toEqual(Array(16).fill({ version: 1 }));
+  expect(gated.facts.calls).toBe(1);
+  expect(await cache.get('k', gated.load)).toEqual({ version: 1 });
+  expect(gated.facts.calls).toBe(1);
+});
+
+test('a read after a change does not join a load that started before it', async () => {
+  const invalidation = new CacheInvalidation();
+  const cache = cacheWith(invalidation);
+  const before = gatedSource();
+  const early = cache.get('k', before.load);
+
+  await invalidation.tenantChanged({ tenantId: 'tenant-a' });
+  const after = source();
+  after.bump();
+  expect(await cache.get('k', after.load)).toEqual({ version: 2 });
+  expect(after.calls).toBe(1);
+
+  before.release();
+  expect(await early).toEqual({ version: 1 });
+  expect(await cache.get('k', after.load)).toEqual({ version: 2 });
+  expect(after.calls).toBe(1);
+});
+
+test('a failed load fails every read that shared it, and the next read loads again', async () => {
+  const cache = cacheWith(new CacheInvalidation());
+  let fail!: (error: Error) => void;
+  const failing = () => new Promise<Loaded<Fact>>((_, reject) => (fail = reject));
+  const reads = [cache.get('k', failing), cache.get('k', failing)];
+  fail(new Error('connection lost'));
+  for (const read of reads) await expect(read).rejects.toThrow('connection lost');
+
+  const facts = source();
+  expect(await cache.get('k', facts.load)).toEqual({ version: 1 });
+  expect(facts.calls).toBe(1);
+});
