@@ -8,6 +8,7 @@ import { hashBearerToken, parseAuthorization } from './bearer-token';
 import { FailedAuthThrottle } from './failed-auth-throttle';
 import type { Principal } from './principal';
 import type { EntityManagerSource } from '../db/fork-on-use';
+import { LAST_USED_RESOLUTION_MS, LastUseClaims } from '../common/last-use-claims';
 
 export interface RequestFacts {
   requestId: string;
@@ -25,9 +26,6 @@ export interface TokenFacts {
 
 export type TokenCache = TenantScopedCache<TokenFacts>;
 
-/** lastUsedAt is a hint for humans; writing it on every request would cost a write per request. */
-const LAST_USED_RESOLUTION_MS = 60_000;
-
 /**
  * Turns an Authorization value into a Principal. HTTP and WebSocket both call this, once per
  * operation, so a revoked token stops working on an open socket too: revoking drops the
@@ -35,6 +33,9 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * Returns null when no credentials were sent; throws UNAUTHENTICATED when they are bad.
  */
 export class Authenticator {
+  /** lastUsedAt is a hint for humans; writing it on every request would cost a write per request. */
+  private readonly lastUse = new LastUseClaims();
+
   constructor(
     private readonly audit: AuditLog,
     private readonly tokens: TokenCache,
@@ -67,11 +68,29 @@ export class Authenticator {
       throw unauthenticated(token.revokedAt ? 'Token revoked' : 'Token expired');
     }
 
-    if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await scope.em.nativeUpdate(ApiTokenEntity, { id: token.tokenId }, { lastUsedAt: now });
+    if (this.lastUse.claim(token.tokenId, token.lastUsedAt, now.getTime())) {
+      await this.touch(scope, token.tokenId, now);
       this.tokens.update(tokenHash, { ...token, lastUsedAt: now });
     }
     return token.principal;
+  }
+
+  /**
+   * Writes lastUsedAt unless another replica wrote it within the minute. Only the request that
+   * claimed the write waits for it; if it fails, that request fails and the next one tries again.
+   */
+  private async touch(scope: EntityManagerSource, tokenId: string, now: Date): Promise<void> {
+    const recent = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
+    try {
+      await scope.em.nativeUpdate(
+        ApiTokenEntity,
+        { id: tokenId, $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: recent } }] },
+        { lastUsedAt: now },
+      );
+    } catch (error) {
+      this.lastUse.forget(tokenId);
+      throw error;
+    }
   }
 
   /** Audits a refused token, within FailedAuthThrottle's bounds. */

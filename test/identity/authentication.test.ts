@@ -201,6 +201,28 @@ describe('lastUsedAt', () => {
     expect(Date.parse(revoked.revokedAt!)).toBeGreaterThanOrEqual(Date.parse(revoked.lastUsedAt!));
   });
 
+  test('a burst of requests when it is due writes it once, not once per request', async () => {
+    const member = await createMember(gw, tenant.adminToken, 'MEMBER');
+    const suffix = member.tokenId.replaceAll('-', '');
+    const [table, trigger] = [`touches_${suffix}`, `count_touches_${suffix}`];
+    // Counts this token's lastUsedAt writes (the WHEN clause leaves every other row alone).
+    await sql(`create table ${table} (at timestamptz not null default clock_timestamp())`);
+    await sql(`create function ${trigger}() returns trigger language plpgsql as
+      $$ begin insert into ${table} default values; return null; end $$`);
+    await sql(`create trigger ${trigger} after update of last_used_at on api_tokens for each row
+      when (new.id = '${member.tokenId}') execute function ${trigger}()`);
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => meOverHttp(bearer(member.token))));
+      expect(answers.map((answer) => answer.data?.me.id)).toEqual(Array(20).fill(member.userId));
+      expect(await sql(`select at from ${table}`)).toHaveLength(1);
+      expect((await tokenRow(member.tokenId))?.last_used_at).toBeInstanceOf(Date);
+    } finally {
+      await sql(`drop trigger ${trigger} on api_tokens`);
+      await sql(`drop function ${trigger}()`);
+      await sql(`drop table ${table}`);
+    }
+  });
+
   test('a rejected token (revoked) does not get its lastUsedAt moved', async () => {
     const member = await createMember(gw, tenant.adminToken, 'MEMBER');
     await revoke(tenant.adminToken, member.tokenId);

@@ -17,6 +17,7 @@ import { sealedCredential } from './sealed-credential';
 import type { PlatformKeys } from './platform-keys';
 import type { Provider } from './provider';
 import type { EntityManagerSource } from '../../db/fork-on-use';
+import { LastUseClaims } from '../../common/last-use-claims';
 
 /** A key for one request: use `apiKey` for the upstream call and drop it when the request ends. */
 export interface ResolvedKey {
@@ -31,9 +32,6 @@ export interface ResolvedKey {
    */
   lastUsedDue: boolean;
 }
-
-/** lastUsedAt is for people; a write per request would double the database work of a chat. */
-const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** One stored key a caller could use, detached from the database session that loaded it. */
 export interface StoredKey extends SealedCredential {
@@ -55,8 +53,8 @@ export type CallerKeyCache = TenantScopedCache<CallerKeys>;
  * that cannot be decrypted is KEY_UNAVAILABLE, never a silent fall-back to another source.
  */
 export class KeySelector {
-  /** When this process last wrote each credential's lastUsedAt (ms since the epoch). */
-  private readonly lastUsedWritten = new Map<string, number>();
+  /** lastUsedAt is for people; a write per request would double the database work of a chat. */
+  private readonly lastUse = new LastUseClaims();
 
   constructor(
     private readonly vault: CredentialVault,
@@ -130,21 +128,8 @@ export class KeySelector {
   private async open(em: EntityManager, key: StoredKey, source: ConcreteKeySource): Promise<ResolvedKey> {
     const apiKey = await this.vault.open(em, key);
     const { credentialId, dataKeyVersion } = key.binding;
-    const now = Date.now();
-    const lastUsed = Math.max(key.lastUsedAt?.getTime() ?? 0, this.lastUsedWritten.get(credentialId) ?? 0);
-    const lastUsedDue = now - lastUsed > LAST_USED_RESOLUTION_MS;
-    if (lastUsedDue) this.rememberLastUsedWrite(credentialId, now);
+    const lastUsedDue = this.lastUse.claim(credentialId, key.lastUsedAt, Date.now());
     return { source, credentialId, dataKeyVersion, apiKey, lastUsedDue };
-  }
-
-  private rememberLastUsedWrite(credentialId: string, at: number): void {
-    this.lastUsedWritten.delete(credentialId);
-    this.lastUsedWritten.set(credentialId, at);
-    // Entries older than the resolution say nothing any more; the oldest go first.
-    for (const [id, written] of this.lastUsedWritten) {
-      if (at - written <= LAST_USED_RESOLUTION_MS && this.lastUsedWritten.size <= 10_000) break;
-      this.lastUsedWritten.delete(id);
-    }
   }
 
   private platformKey(provider: Provider): ResolvedKey {
