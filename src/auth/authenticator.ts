@@ -68,10 +68,7 @@ export class Authenticator {
       throw unauthenticated(token.revokedAt ? 'Token revoked' : 'Token expired');
     }
 
-    if (this.lastUse.claim(token.tokenId, token.lastUsedAt, now.getTime())) {
-      await this.touch(scope, token.tokenId, now);
-      this.tokens.update(tokenHash, { ...token, lastUsedAt: now });
-    }
+    if (this.lastUse.claim(token.tokenId, token.lastUsedAt, now.getTime())) await this.touch(scope, token.tokenId, now);
     return token.principal;
   }
 

@@ -47,17 +47,15 @@ export class TenantScopedCache<V extends object> {
     if (this.entries === null || !this.invalidation.cachesUsable) return (await load()).value;
     const hit = this.entries.get(key);
     if (hit) return hit.value;
-    let pending = this.loading.get(key);
-    if (!pending) {
-      const started = this.loadAndKeep(key, load);
-      const settled = () => {
-        if (this.loading.get(key) === started) this.loading.delete(key);
-      };
-      started.then(settled, settled);
-      this.loading.set(key, started);
-      pending = started;
-    }
-    return pending;
+    const joined = this.loading.get(key);
+    if (joined) return joined;
+    const started = this.loadAndKeep(key, load);
+    this.loading.set(key, started);
+    const settled = () => {
+      if (this.loading.get(key) === started) this.loading.delete(key);
+    };
+    started.then(settled, settled);
+    return started;
   }
 
   private async loadAndKeep(key: string, load: () => Promise<Loaded<V>>): Promise<V | null> {
@@ -67,12 +65,6 @@ export class TenantScopedCache<V extends object> {
       this.entries!.set(key, { tenantId, value });
     }
     return value;
-  }
-
-  /** Replaces a cached value in place (e.g. a timestamp this process just wrote). */
-  update(key: string, value: V): void {
-    const entry = this.entries?.peek(key);
-    if (entry) entry.value = value;
   }
 
   get size(): number {
