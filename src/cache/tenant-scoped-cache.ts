@@ -21,14 +21,20 @@ interface Entry<V> {
 
 /**
  * A read-through cache of facts loaded from the database, each belonging to one tenant and
- * dropped when that tenant changes. A load that was running while a change was announced is
- * returned to its caller but not kept: it may have read the rows from before the change.
+ * dropped when that tenant changes. A load that was running while a change to its tenant (or to
+ * everything) was announced is returned to its caller but not kept: it may have read the rows
+ * from before the change. Changes to other tenants do not concern it.
  */
 export class TenantScopedCache<V extends object> {
   private readonly entries: LRUCache<string, Entry<V>> | null;
   /** Loads under way, by key; a change drops them, so a later read cannot join one that may predate it. */
   private readonly loading = new Map<string, Promise<V | null>>();
-  private generation = 0;
+  /** Changes announced so far; a load notes the count when it starts. */
+  private changes = 0;
+  /** When (in `changes`) everything, or each tenant, last changed; only needed while a load runs. */
+  private everythingChangedAt = 0;
+  private readonly tenantChangedAt = new Map<string, number>();
+  private loadsRunning = 0;
 
   constructor(
     private readonly invalidation: CacheInvalidation,
@@ -59,12 +65,22 @@ export class TenantScopedCache<V extends object> {
   }
 
   private async loadAndKeep(key: string, load: () => Promise<Loaded<V>>): Promise<V | null> {
-    const generation = this.generation;
-    const { value, tenantId } = await load();
-    if (value && tenantId && generation === this.generation && this.invalidation.cachesUsable) {
-      this.entries!.set(key, { tenantId, value });
+    const startedAt = this.changes;
+    this.loadsRunning++;
+    try {
+      const { value, tenantId } = await load();
+      if (value && tenantId && !this.changedSince(tenantId, startedAt) && this.invalidation.cachesUsable) {
+        this.entries!.set(key, { tenantId, value });
+      }
+      return value;
+    } finally {
+      // No load left to ask what changed since it started: forget (keeps the map bounded).
+      if (--this.loadsRunning === 0) this.tenantChangedAt.clear();
     }
-    return value;
+  }
+
+  private changedSince(tenantId: string, count: number): boolean {
+    return this.everythingChangedAt > count || (this.tenantChangedAt.get(tenantId) ?? 0) > count;
   }
 
   get size(): number {
@@ -72,7 +88,11 @@ export class TenantScopedCache<V extends object> {
   }
 
   private drop(change: TenantChange | null): void {
-    this.generation++;
+    this.changes++;
+    if (change) {
+      if (this.loadsRunning > 0) this.tenantChangedAt.set(change.tenantId, this.changes);
+    } else this.everythingChangedAt = this.changes;
+    // A load's tenant is known only when it ends, so no load under way may be joined any more.
     this.loading.clear();
     if (!this.entries) return;
     if (!change) return this.entries.clear();

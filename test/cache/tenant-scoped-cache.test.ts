@@ -185,3 +185,51 @@ test('a failed load fails every read that shared it, and the next read loads aga
   expect(await cache.get('k', facts.load)).toEqual({ version: 1 });
   expect(facts.calls).toBe(1);
 });
+
+test("a change to another tenant while a load runs does not stop that load's value being kept", async () => {
+  const invalidation = new CacheInvalidation();
+  const cache = cacheWith(invalidation);
+  const a = gatedSource('tenant-a');
+  const pending = cache.get('a', a.load);
+  await invalidation.tenantChanged({ tenantId: 'tenant-b' });
+  a.release();
+  expect(await pending).toEqual({ version: 1 });
+
+  a.facts.bump();
+  expect(await cache.get('a', a.facts.load)).toEqual({ version: 1 });
+  expect(a.facts.calls).toBe(1);
+});
+
+test('a change to everything while a load runs stops its value being kept, as one to its own tenant does', async () => {
+  for (const change of [null, { tenantId: 'tenant-a' }]) {
+    const invalidation = new CacheInvalidation();
+    const cache = cacheWith(invalidation);
+    const a = gatedSource('tenant-a');
+    const pending = cache.get('a', a.load);
+    if (change) await invalidation.tenantChanged(change);
+    else invalidation.invalidateLocally(null);
+    a.release();
+    expect(await pending).toEqual({ version: 1 });
+
+    a.facts.bump();
+    expect(await cache.get('a', a.facts.load)).toEqual({ version: 2 });
+    expect(a.facts.calls).toBe(2);
+  }
+});
+
+test('a change remembered for a running load does not affect loads that start after it', async () => {
+  const invalidation = new CacheInvalidation();
+  const cache = cacheWith(invalidation);
+  const first = gatedSource('tenant-a');
+  const running = cache.get('x', first.load);
+  await invalidation.tenantChanged({ tenantId: 'tenant-a' });
+  const later = gatedSource('tenant-a');
+  const pending = cache.get('a', later.load);
+  later.release();
+  first.release();
+  await Promise.all([running, pending]);
+
+  later.facts.bump();
+  expect(await cache.get('a', later.facts.load)).toEqual({ version: 1 });
+  expect(later.facts.calls).toBe(1);
+});
