@@ -20,6 +20,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
   private interrupted = false;
   private reason: InterruptReason | null = null;
   private take: ((value: T) => boolean) | null = null;
+  private onEnd: (() => void) | null = null;
   private announced: { value: T } | null = null;
 
   /** Aborted when the consumer goes away (unsubscribe, socket closed, server drain). */
@@ -55,10 +56,11 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
    * Lets a consumer take values at once, synchronously, as they are pushed, instead of through
    * `next()` (no promise per value). `take` is offered a value only while the consumer is waiting
    * in `next()` with nothing queued, so the order is kept; a value it declines (returns false)
-   * goes the usual way.
+   * goes the usual way. `onEnd` is called once when the channel ends, before its waiters learn it.
    */
-  divert(take: (value: T) => boolean): void {
+  divert(take: (value: T) => boolean, onEnd?: () => void): void {
     this.take = take;
+    this.onEnd = onEnd ?? null;
   }
 
   /**
@@ -96,6 +98,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
     if (this.ended) return;
     this.flushAnnounced();
     this.ended = true;
+    this.onEnd?.();
     for (const waiter of this.waiters.splice(0)) waiter({ value: undefined, done: true });
   }
 

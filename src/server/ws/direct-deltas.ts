@@ -5,11 +5,13 @@ import { ChatDelta, chatDelta, type ChatEventPayload } from '../../chat/chat-eve
 export interface DirectSink {
   id: string;
   send(message: string): Promise<void> | void;
+  /** The operation's last messages are coming: keep them in one write (see batchedSender). */
+  holdUntilTurnEnd(): void;
 }
 
 /** A subscription's source that can hand events over synchronously (EventChannel.divert). */
 export interface DivertibleSource {
-  divert(take: (event: ChatEventPayload) => boolean): void;
+  divert(take: (event: ChatEventPayload) => boolean, onEnd?: () => void): void;
 }
 
 /** What an event execution returns for a ChatDelta, around its JSON-encoded text. */
@@ -51,18 +53,22 @@ export function isDivertible(source: unknown): source is DivertibleSource {
  * have sent (same id, type and payload), built from the template: no execution, no promise, and
  * one string concatenation per token. Other events (ChatStarted, the last one) and deltas pushed
  * while the client is not keeping up (the sender asks to wait) go through graphql-ws as before.
+ * When the source ends, the last event and graphql-ws's `complete` are kept in one write.
  */
 export function writeDeltasDirectly(source: DivertibleSource, sink: DirectSink, template: DeltaTemplate): void {
   const before = `{"id":${JSON.stringify(sink.id)},"type":"next","payload":${template.before}`;
   const after = `${template.after}}`;
   let waiting = false;
-  source.divert((event) => {
-    if (waiting || !(event instanceof ChatDelta)) return false;
-    const drained = sink.send(before + JSON.stringify(event.text) + after);
-    if (drained) {
-      waiting = true;
-      void drained.then(() => (waiting = false));
-    }
-    return true;
-  });
+  source.divert(
+    (event) => {
+      if (waiting || !(event instanceof ChatDelta)) return false;
+      const drained = sink.send(before + JSON.stringify(event.text) + after);
+      if (drained) {
+        waiting = true;
+        void drained.then(() => (waiting = false));
+      }
+      return true;
+    },
+    () => sink.holdUntilTurnEnd(),
+  );
 }

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { CloseCode, handleProtocols, type Server as GraphQLWsServer } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { clientAddress, type TrustProxy } from '../../common/client-address';
 import type { Logger } from '../../common/logger';
 import type { UnauthenticatedSockets } from '../unauthenticated-sockets';
+import { batchedSender } from './batched-sender';
 
 /** What every operation's context carries about its socket (graphql-ws's `ctx.extra`). */
 export interface Extra {
@@ -16,6 +16,11 @@ export interface Extra {
   readonly authenticated: () => void;
   /** The socket's sender (batchedSender), for messages written without graphql-ws. */
   readonly send: (data: string) => Promise<void> | void;
+  /**
+   * Keeps what is sent from now to the end of this event-loop turn in one write: an operation's
+   * last event and graphql-ws's `complete`, which follows it a few promise callbacks later.
+   */
+  readonly holdUntilTurnEnd: () => void;
 }
 
 export interface SocketPolicy {
@@ -61,7 +66,7 @@ export function serveOverWs(
     const authenticated = admitUnauthenticated(socket, ip, policy);
     if (!authenticated) return;
     const stopKeepAlive = keepAlive(socket, policy.keepAliveMs);
-    const send = batchedSender(socket, request.socket);
+    const { send, holdUntilTurnEnd } = batchedSender(socket, request.socket);
 
     const closed = server.opened(
       {
@@ -71,7 +76,7 @@ export function serveOverWs(
         onMessage: (onMessage) =>
           socket.on('message', (data) => handleMessage(socket, log, () => onMessage(String(data)))),
       },
-      { socket, request, ip, authenticated, send },
+      { socket, request, ip, authenticated, send, holdUntilTurnEnd },
     );
 
     socket.once('close', (code, reason) => {
@@ -135,47 +140,4 @@ async function handleMessage(socket: WebSocket, log: Logger, handle: () => Promi
     log.error({ err: error }, 'WebSocket message handling failed');
     socket.close(CloseCode.InternalServerError, 'Internal server error');
   }
-}
-
-/** Above this many bytes queued for a client, its operations wait for the socket to drain. */
-const SEND_HIGH_WATER_BYTES = 256 * 1024;
-
-/**
- * Sends messages without a system call each: the first message sent in a synchronous run corks
- * the TCP socket, and a microtask uncorks it, so everything sent before that microtask (all the
- * ChatDeltas of one upstream read: the SSE parser and the direct delta path hand them on
- * synchronously, in the read's own callback) leaves in one write. A microtask rather than the end
- * of the event-loop turn, so a chat's first ChatDelta waits only for the rest of its own read to
- * be parsed, not for every other socket's reads in that turn.
- * graphql-ws awaits each send, so waiting for each write's callback would also serialise them one
- * per turn; instead a send only waits when the client is not keeping up, which bounds what is
- * queued for it.
- */
-function batchedSender(socket: WebSocket, transport: Duplex): (data: string) => Promise<void> | void {
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    transport.uncork();
-  };
-  return (data) => {
-    if (socket.readyState !== socket.OPEN) return;
-    if (!corked) {
-      corked = true;
-      transport.cork();
-      queueMicrotask(uncork);
-    }
-    // A failed write also closes the socket, which ends its operations; nothing to report here.
-    socket.send(data, () => undefined);
-    if (socket.bufferedAmount + transport.writableLength > SEND_HIGH_WATER_BYTES) {
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          transport.off('drain', done);
-          transport.off('close', done);
-          resolve();
-        };
-        transport.on('drain', done);
-        transport.on('close', done);
-      });
-    }
-  };
 }

@@ -32,7 +32,11 @@ describe('writeDeltasDirectly', () => {
   it('writes deltas as graphql-ws next messages while the consumer waits, and keeps the order', async () => {
     const channel = new EventChannel<ChatEventPayload>();
     const sent: string[] = [];
-    writeDeltasDirectly(channel, { id: 'op-1', send: (message) => void sent.push(message) }, deltaTemplate(execute)!);
+    writeDeltasDirectly(
+      channel,
+      { id: 'op-1', send: (message) => void sent.push(message), holdUntilTurnEnd: () => undefined },
+      deltaTemplate(execute)!,
+    );
 
     // Nobody waits in next() yet: queued, delivered through the iterator.
     channel.push(started);
@@ -59,7 +63,11 @@ describe('writeDeltasDirectly', () => {
     const drained = new Promise<void>((resolve) => (drain = resolve));
     writeDeltasDirectly(
       channel,
-      { id: 'op', send: (message) => (sent.push(message) === 1 ? drained : undefined) },
+      {
+        id: 'op',
+        send: (message) => (sent.push(message) === 1 ? drained : undefined),
+        holdUntilTurnEnd: () => undefined,
+      },
       deltaTemplate(execute)!,
     );
     const waiting = channel.next();
@@ -77,5 +85,28 @@ describe('writeDeltasDirectly', () => {
         (message) => (JSON.parse(message) as { payload: { data: { chat: { text: string } } } }).payload.data.chat.text,
       ),
     ).toEqual(['first', 'direct']);
+  });
+
+  it('asks the socket to keep the last event and complete in one write when the channel ends, once', async () => {
+    const channel = new EventChannel<ChatEventPayload>();
+    const calls: string[] = [];
+    writeDeltasDirectly(
+      channel,
+      {
+        id: 'op',
+        send: (message) => void calls.push(`send ${(JSON.parse(message) as { type: string }).type}`),
+        holdUntilTurnEnd: () => void calls.push('hold'),
+      },
+      deltaTemplate(execute)!,
+    );
+    const waiting = channel.next();
+    channel.push(chatDelta('text'));
+    channel.push(started);
+    expect((await waiting).value).toBe(started);
+    expect(calls).toEqual(['send next']);
+    channel.end();
+    channel.end();
+    expect(calls).toEqual(['send next', 'hold']);
+    expect((await channel.next()).done).toBe(true);
   });
 });
