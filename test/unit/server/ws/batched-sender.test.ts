@@ -56,47 +56,47 @@ describe('batchedSender', () => {
 
   it('writes the messages of one synchronous run in one write', async () => {
     const { sender, writes, arrived } = await connect();
-    sender.send('one');
-    sender.send('two');
-    sender.send('three');
+    void sender.send('one');
+    void sender.send('two');
+    void sender.send('three');
     expect(await arrived(3)).toEqual(['one', 'two', 'three']);
     expect(writes.count).toBe(1);
   });
 
   it('writes messages separated by promise callbacks separately, unless held to the end of the turn', async () => {
     const separate = await connect();
-    separate.sender.send('last event');
+    void separate.sender.send('last event');
     await promiseHops(5);
-    separate.sender.send('complete');
+    void separate.sender.send('complete');
     expect(await separate.arrived(2)).toEqual(['last event', 'complete']);
     expect(separate.writes.count).toBe(2);
 
     const held = await connect();
     held.sender.holdUntilTurnEnd();
-    held.sender.send('last event');
+    void held.sender.send('last event');
     await promiseHops(5);
-    held.sender.send('complete');
+    void held.sender.send('complete');
     expect(await held.arrived(2)).toEqual(['last event', 'complete']);
     expect(held.writes.count).toBe(1);
 
     // After the turn the socket writes per synchronous run again.
-    held.sender.send('later');
+    void held.sender.send('later');
     await promiseHops(5);
-    held.sender.send('and later');
+    void held.sender.send('and later');
     expect(await held.arrived(4)).toEqual(['last event', 'complete', 'later', 'and later']);
     expect(held.writes.count).toBe(3);
   });
 
   it('holding while already corked keeps one write, and holding twice releases once', async () => {
     const { sender, writes, arrived } = await connect();
-    sender.send('a');
+    void sender.send('a');
     sender.holdUntilTurnEnd();
     sender.holdUntilTurnEnd();
     await promiseHops(5);
-    sender.send('b');
+    void sender.send('b');
     expect(await arrived(2)).toEqual(['a', 'b']);
     expect(writes.count).toBe(1);
-    sender.send('c');
+    void sender.send('c');
     expect(await arrived(3)).toEqual(['a', 'b', 'c']);
     expect(writes.count).toBe(2);
   });
