@@ -26,7 +26,14 @@ let anthropic: AnthropicServer;
 let gwA: TestGateway;
 let gwB: TestGateway;
 
+/**
+ * This file's connections, by their application_name (node-postgres takes it from PGAPPNAME; jest
+ * gives each test file its own process.env): other files' gateways share the database.
+ */
+const APPLICATION_NAME = `kw-cross-gateway-${randomUUID().slice(0, 8)}`;
+
 beforeAll(async () => {
+  process.env.PGAPPNAME = APPLICATION_NAME;
   anthropic = await startAnthropicServer();
   const env = { ANTHROPIC_BASE_URL: anthropic.baseURL, KEYWARD_DRAIN_SECONDS: '1' };
   gwA = await startGatewayRetrying({ env });
@@ -194,15 +201,16 @@ test('when the listening connection drops, caches are bypassed until it is back'
   const tenant = await tenantWithKeys();
   expect((await ok(gwB, tenant.member.token, ME)).me.id).toBe(tenant.member.userId);
 
-  // Kill B's listening backend, as a server restart or a network cut would.
-  const listeners = await sql<{ pid: number }>(
-    `select pid from pg_stat_activity where query ilike 'listen ${INVALIDATION_CHANNEL}%' and datname = current_database()`,
-  );
-  expect(listeners.length).toBeGreaterThanOrEqual(2); // one per gateway
-  await sql(
-    'select pg_terminate_backend(pid) from pg_stat_activity where query ilike $1 and datname = current_database()',
-    [`listen ${INVALIDATION_CHANNEL}%`],
-  );
+  // Kill B's listening backend, as a server restart or a network cut would (A's too: both are
+  // this file's; other files' gateways on the same database are left alone).
+  const listening = `select pid from pg_stat_activity
+    where query ilike $1 and datname = current_database() and application_name = $2`;
+  const listeners = await sql<{ pid: number }>(listening, [`listen ${INVALIDATION_CHANNEL}%`, APPLICATION_NAME]);
+  expect(listeners).toHaveLength(2); // one per gateway
+  await sql(`select pg_terminate_backend(pid) from (${listening}) as listener`, [
+    `listen ${INVALIDATION_CHANNEL}%`,
+    APPLICATION_NAME,
+  ]);
   await waitFor(async () => !gwB.gateway.services.caches.cachesUsable);
 
   // While it is down, a change nobody announces is still seen at once: nothing is cached.
