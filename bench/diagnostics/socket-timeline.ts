@@ -107,7 +107,9 @@ function report(chats: ChatTimeline[]): string {
       const nth = (seen.get(label) ?? 0) + 1;
       seen.set(label, nth);
       const key = `${label} #${nth}`;
-      times.set(key, [...(times.get(key) ?? []), ms]);
+      const earlier = times.get(key);
+      if (earlier) earlier.push(ms);
+      else times.set(key, [ms]);
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];

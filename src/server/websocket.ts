@@ -135,7 +135,7 @@ function graphqlWsServer(options: WebSocketOptions): GraphQLWsServer<Extra> {
       variableValues: variables.variableValues,
       contextValue,
     };
-    sinks.set(args, { id, send: ctx.extra.send, holdUntilTurnEnd: ctx.extra.holdUntilTurnEnd });
+    sinks.set(args, { id, sender: ctx.extra.sender });
     return args;
   };
 

@@ -1,6 +1,17 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
+/** How messages reach one client's socket. */
+export interface SocketSender {
+  /** Sends one message; a promise when the client is not keeping up (wait for it before more). */
+  send(data: string): Promise<void> | void;
+  /**
+   * Keeps what is sent from now to the end of this event-loop turn in one write: an operation's
+   * last event and graphql-ws's `complete`, which follows it a few promise callbacks later.
+   */
+  holdUntilTurnEnd(): void;
+}
+
 /** Above this many bytes queued for a client, its operations wait for the socket to drain. */
 const SEND_HIGH_WATER_BYTES = 256 * 1024;
 
@@ -17,10 +28,7 @@ const SEND_HIGH_WATER_BYTES = 256 * 1024;
  * per turn; instead a send only waits when the client is not keeping up, which bounds what is
  * queued for it.
  */
-export function batchedSender(
-  socket: WebSocket,
-  transport: Duplex,
-): { send: (data: string) => Promise<void> | void; holdUntilTurnEnd: () => void } {
+export function batchedSender(socket: WebSocket, transport: Duplex): SocketSender {
   let corked = false;
   let held = false;
   const cork = () => {

@@ -1,12 +1,11 @@
 import type { ExecutionResult } from 'graphql';
 import { ChatDelta, chatDelta, type ChatEventPayload } from '../../chat/chat-event.type';
+import type { SocketSender } from './batched-sender';
 
 /** Where an operation's `next` messages can be written directly: its id and its socket's sender. */
 export interface DirectSink {
   id: string;
-  send(message: string): Promise<void> | void;
-  /** The operation's last messages are coming: keep them in one write (see batchedSender). */
-  holdUntilTurnEnd(): void;
+  sender: SocketSender;
 }
 
 /** A subscription's source that can hand events over synchronously (EventChannel.divert). */
@@ -62,13 +61,13 @@ export function writeDeltasDirectly(source: DivertibleSource, sink: DirectSink, 
   source.divert(
     (event) => {
       if (waiting || !(event instanceof ChatDelta)) return false;
-      const drained = sink.send(before + JSON.stringify(event.text) + after);
+      const drained = sink.sender.send(before + JSON.stringify(event.text) + after);
       if (drained) {
         waiting = true;
         void drained.then(() => (waiting = false));
       }
       return true;
     },
-    () => sink.holdUntilTurnEnd(),
+    () => sink.sender.holdUntilTurnEnd(),
   );
 }

@@ -4,7 +4,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { clientAddress, type TrustProxy } from '../../common/client-address';
 import type { Logger } from '../../common/logger';
 import type { UnauthenticatedSockets } from '../unauthenticated-sockets';
-import { batchedSender } from './batched-sender';
+import { batchedSender, type SocketSender } from './batched-sender';
 
 /** What every operation's context carries about its socket (graphql-ws's `ctx.extra`). */
 export interface Extra {
@@ -15,12 +15,7 @@ export interface Extra {
   /** Called when connection_init carried a valid token: the socket no longer counts as unauthenticated. */
   readonly authenticated: () => void;
   /** The socket's sender (batchedSender), for messages written without graphql-ws. */
-  readonly send: (data: string) => Promise<void> | void;
-  /**
-   * Keeps what is sent from now to the end of this event-loop turn in one write: an operation's
-   * last event and graphql-ws's `complete`, which follows it a few promise callbacks later.
-   */
-  readonly holdUntilTurnEnd: () => void;
+  readonly sender: SocketSender;
 }
 
 export interface SocketPolicy {
@@ -66,17 +61,17 @@ export function serveOverWs(
     const authenticated = admitUnauthenticated(socket, ip, policy);
     if (!authenticated) return;
     const stopKeepAlive = keepAlive(socket, policy.keepAliveMs);
-    const { send, holdUntilTurnEnd } = batchedSender(socket, request.socket);
+    const sender = batchedSender(socket, request.socket);
 
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send,
+        send: sender.send,
         close: (code, reason) => socket.close(code, reason),
         onMessage: (onMessage) =>
           socket.on('message', (data) => handleMessage(socket, log, () => onMessage(String(data)))),
       },
-      { socket, request, ip, authenticated, send, holdUntilTurnEnd },
+      { socket, request, ip, authenticated, sender },
     );
 
     socket.once('close', (code, reason) => {

@@ -34,7 +34,7 @@ describe('writeDeltasDirectly', () => {
     const sent: string[] = [];
     writeDeltasDirectly(
       channel,
-      { id: 'op-1', send: (message) => void sent.push(message), holdUntilTurnEnd: () => undefined },
+      { id: 'op-1', sender: { send: (message) => void sent.push(message), holdUntilTurnEnd: () => undefined } },
       deltaTemplate(execute)!,
     );
 
@@ -65,8 +65,10 @@ describe('writeDeltasDirectly', () => {
       channel,
       {
         id: 'op',
-        send: (message) => (sent.push(message) === 1 ? drained : undefined),
-        holdUntilTurnEnd: () => undefined,
+        sender: {
+          send: (message) => (sent.push(message) === 1 ? drained : undefined),
+          holdUntilTurnEnd: () => undefined,
+        },
       },
       deltaTemplate(execute)!,
     );
@@ -94,8 +96,10 @@ describe('writeDeltasDirectly', () => {
       channel,
       {
         id: 'op',
-        send: (message) => void calls.push(`send ${(JSON.parse(message) as { type: string }).type}`),
-        holdUntilTurnEnd: () => void calls.push('hold'),
+        sender: {
+          send: (message) => void calls.push(`send ${(JSON.parse(message) as { type: string }).type}`),
+          holdUntilTurnEnd: () => void calls.push('hold'),
+        },
       },
       deltaTemplate(execute)!,
     );
