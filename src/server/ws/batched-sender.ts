@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { textFrames } from './text-frames';
 
 /** How messages reach one client's socket. */
 export interface SocketSender {
@@ -10,51 +11,65 @@ export interface SocketSender {
    * last event and graphql-ws's `complete`, which follows it a few promise callbacks later.
    */
   holdUntilTurnEnd(): void;
+  /** Closes the socket after what was sent before (a close frame must not overtake the messages). */
+  close(code?: number, reason?: string): void;
 }
 
 /** Above this many bytes queued for a client, its operations wait for the socket to drain. */
 const SEND_HIGH_WATER_BYTES = 256 * 1024;
 
 /**
- * Sends messages without a system call each: the first message sent in a synchronous run corks
- * the TCP socket, and a microtask uncorks it, so everything sent before that microtask (all the
+ * Sends messages without a system call each: the messages sent in one synchronous run (all the
  * ChatDeltas of one upstream read: the SSE parser and the direct delta path hand them on
- * synchronously, in the read's own callback) leaves in one write. A microtask rather than the end
+ * synchronously, in the read's own callback) are kept, and a microtask writes them as one buffer
+ * of WebSocket frames (textFrames), so they leave in one write. A microtask rather than the end
  * of the event-loop turn, so a chat's first ChatDelta waits only for the rest of its own read to
- * be parsed, not for every other socket's reads in that turn. `holdUntilTurnEnd` keeps the socket
- * corked to the end of the turn instead, for messages known to follow each other through several
- * promise callbacks (an operation's last event, then `complete`).
+ * be parsed, not for every other socket's reads in that turn. `holdUntilTurnEnd` keeps them to the
+ * end of the turn instead, for messages known to follow each other through several promise
+ * callbacks (an operation's last event, then `complete`).
+ *
+ * The frames are written to the socket's transport directly, past ws's Sender: the server never
+ * negotiates permessage-deflate (the socket's `extensions` is empty, checked here; otherwise every
+ * message goes through `socket.send`) and never sends fragments, so ws's Sender keeps no state
+ * between messages that this could break. Control frames ws writes itself (ping, pong) may pass
+ * kept messages; a close frame may not, hence `close`.
  * graphql-ws awaits each send, so waiting for each write's callback would also serialise them one
  * per turn; instead a send only waits when the client is not keeping up, which bounds what is
  * queued for it.
  */
 export function batchedSender(socket: WebSocket, transport: Duplex): SocketSender {
-  let corked = false;
+  const framedHere = socket.extensions === '';
+  let kept: string[] = [];
+  let keptLength = 0;
+  let scheduled = false;
   let held = false;
-  const cork = () => {
-    corked = true;
-    transport.cork();
+  const flush = () => {
+    scheduled = false;
+    if (kept.length === 0) return;
+    const messages = kept;
+    kept = [];
+    keptLength = 0;
+    if (socket.readyState !== socket.OPEN) return;
+    if (framedHere) transport.write(textFrames(messages));
+    // A failed write also closes the socket, which ends its operations; nothing to report here.
+    else for (const message of messages) socket.send(message, () => undefined);
   };
-  const uncork = () => {
-    corked = false;
-    transport.uncork();
-  };
-  const uncorkUnlessHeld = () => {
-    if (!held) uncork();
+  const flushUnlessHeld = () => {
+    if (!held) flush();
   };
   const release = () => {
     held = false;
-    uncork();
+    flush();
   };
   const send = (data: string): Promise<void> | void => {
     if (socket.readyState !== socket.OPEN) return;
-    if (!corked) {
-      cork();
-      queueMicrotask(uncorkUnlessHeld);
+    kept.push(data);
+    keptLength += data.length;
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(flushUnlessHeld);
     }
-    // A failed write also closes the socket, which ends its operations; nothing to report here.
-    socket.send(data, () => undefined);
-    if (socket.bufferedAmount + transport.writableLength > SEND_HIGH_WATER_BYTES) {
+    if (socket.bufferedAmount + keptLength > SEND_HIGH_WATER_BYTES) {
       return new Promise<void>((resolve) => {
         const done = () => {
           transport.off('drain', done);
@@ -69,8 +84,11 @@ export function batchedSender(socket: WebSocket, transport: Duplex): SocketSende
   const holdUntilTurnEnd = () => {
     if (held) return;
     held = true;
-    if (!corked) cork();
     setImmediate(release);
   };
-  return { send, holdUntilTurnEnd };
+  const close = (code?: number, reason?: string) => {
+    flush();
+    socket.close(code, reason);
+  };
+  return { send, holdUntilTurnEnd, close };
 }

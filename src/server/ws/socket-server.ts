@@ -67,7 +67,7 @@ export function serveOverWs(
       {
         protocol: socket.protocol,
         send: sender.send,
-        close: (code, reason) => socket.close(code, reason),
+        close: sender.close,
         onMessage: (onMessage) =>
           socket.on('message', (data) => handleMessage(socket, log, () => onMessage(String(data)))),
       },

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { batchedSender } from '../../../../src/server/ws/batched-sender';
+import { textFrames } from '../../../../src/server/ws/text-frames';
 
 /**
  * A real ws server and client on loopback. The server-side TCP socket's `_write`/`_writev` are
@@ -11,26 +12,31 @@ describe('batchedSender', () => {
   let server: Server;
   let wss: WebSocketServer;
 
-  beforeEach(async () => {
+  async function listen(options: { perMessageDeflate?: boolean } = {}) {
     server = createServer();
-    wss = new WebSocketServer({ server });
+    wss = new WebSocketServer({ server, ...options });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  });
+  }
 
-  afterEach(async () => {
+  beforeEach(() => listen());
+
+  afterEach(() => closeServer());
+
+  async function closeServer() {
     for (const client of wss.clients) client.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
     await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  }
 
-  async function connect() {
+  async function connect(clientOptions: { perMessageDeflate?: boolean } = {}) {
     const accepted = new Promise<[WebSocket, IncomingMessage]>((resolve) =>
       wss.once('connection', (socket, request) => resolve([socket, request])),
     );
-    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, clientOptions);
     const received: string[] = [];
+    const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
     client.on('message', (data) => received.push(String(data)));
-    const [socket, request] = await accepted;
+    const [[socket, request]] = await Promise.all([accepted, new Promise((resolve) => client.once('open', resolve))]);
     const transport = request.socket as Socket & {
       _write: (...args: unknown[]) => void;
       _writev: (...args: unknown[]) => void;
@@ -47,7 +53,7 @@ describe('batchedSender', () => {
       while (received.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
       return received;
     };
-    return { sender: batchedSender(socket, transport), writes, arrived };
+    return { sender: batchedSender(socket, transport), socket, transport, client, writes, arrived, closed };
   }
 
   const promiseHops = async (hops: number) => {
@@ -99,5 +105,100 @@ describe('batchedSender', () => {
     void sender.send('c');
     expect(await arrived(3)).toEqual(['a', 'b', 'c']);
     expect(writes.count).toBe(2);
+  });
+
+  it('delivers messages of every frame length and any UTF-8 whole and in order', async () => {
+    const { sender, writes, arrived } = await connect();
+    const messages = [
+      '',
+      'x'.repeat(125),
+      'x'.repeat(126),
+      'é'.repeat(40_000), // 80,000 bytes: a 64-bit length
+      'x'.repeat(65_535),
+      'x'.repeat(65_536),
+      'naïve 😀 \u2028 "quoted" \\ text',
+      'lone surrogate \ud800 here',
+    ];
+    for (const message of messages) void sender.send(message);
+    const received = await arrived(messages.length);
+    expect(received).toEqual(messages.map((message) => Buffer.from(message).toString()));
+    expect(writes.count).toBe(1);
+  });
+
+  it('closes after the messages sent before, so the close frame does not overtake them', async () => {
+    const { sender, received, closed } = await connectAndCollect();
+    void sender.send('the last word');
+    sender.close(4400, 'Invalid message received');
+    expect(await closed).toBe(4400);
+    expect(received).toEqual(['the last word']);
+  });
+
+  it('sends nothing kept for a socket that closed before the write', async () => {
+    const { sender, socket, writes, closed } = await connect();
+    void sender.send('too late');
+    socket.terminate();
+    await closed;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes.count).toBe(0);
+  });
+
+  it('goes through ws per message when the socket negotiated an extension (permessage-deflate)', async () => {
+    await closeServer();
+    await listen({ perMessageDeflate: true });
+    const { socket, sender, arrived } = await connect({ perMessageDeflate: true });
+    expect(socket.extensions).toContain('permessage-deflate');
+    void sender.send('compressed one');
+    void sender.send('compressed two');
+    expect(await arrived(2)).toEqual(['compressed one', 'compressed two']);
+  });
+
+  it('makes the sender wait while the client does not read, and lets it go once it does', async () => {
+    const { sender, client, arrived } = await connect();
+    client.pause();
+    const chunk = 'y'.repeat(64 * 1024);
+    let sent = 0;
+    let waited: Promise<void> | void;
+    while (!(waited = sender.send(chunk))) {
+      sent++;
+      if (sent % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    sent++;
+    let released = false;
+    void waited.then(() => (released = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(released).toBe(false);
+    client.resume();
+    await waited;
+    expect(await arrived(sent)).toHaveLength(sent);
+  });
+
+  async function connectAndCollect() {
+    const connection = await connect();
+    const received: string[] = [];
+    connection.client.on('message', (data) => received.push(String(data)));
+    return { ...connection, received };
+  }
+});
+
+interface FrameOptions {
+  fin: boolean;
+  opcode: number;
+  mask: boolean;
+  readOnly: boolean;
+  rsv1: boolean;
+}
+/** ws's own framing: its package exports the Sender, which @types/ws does not declare. */
+const { Sender } = jest.requireActual<{ Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } }>('ws');
+
+describe('textFrames', () => {
+  it("is byte for byte what ws's own Sender frames for each message", () => {
+    const messages = ['', 'a', 'x'.repeat(125), 'x'.repeat(126), 'ü'.repeat(40_000), 'x'.repeat(70_000), '😀'];
+    const wsFrames = messages.map((message) => {
+      const data = Buffer.from(message);
+      const framed = Sender.frame(data, { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false });
+      return Buffer.concat(framed);
+    });
+    expect(textFrames(messages).equals(Buffer.concat(wsFrames))).toBe(true);
+    expect(textFrames([]).length).toBe(0);
   });
 });

@@ -34,7 +34,14 @@ describe('writeDeltasDirectly', () => {
     const sent: string[] = [];
     writeDeltasDirectly(
       channel,
-      { id: 'op-1', sender: { send: (message) => void sent.push(message), holdUntilTurnEnd: () => undefined } },
+      {
+        id: 'op-1',
+        sender: {
+          send: (message) => void sent.push(message),
+          holdUntilTurnEnd: () => undefined,
+          close: () => undefined,
+        },
+      },
       deltaTemplate(execute)!,
     );
 
@@ -68,6 +75,7 @@ describe('writeDeltasDirectly', () => {
         sender: {
           send: (message) => (sent.push(message) === 1 ? drained : undefined),
           holdUntilTurnEnd: () => undefined,
+          close: () => undefined,
         },
       },
       deltaTemplate(execute)!,
@@ -99,6 +107,7 @@ describe('writeDeltasDirectly', () => {
         sender: {
           send: (message) => void calls.push(`send ${(JSON.parse(message) as { type: string }).type}`),
           holdUntilTurnEnd: () => void calls.push('hold'),
+          close: () => undefined,
         },
       },
       deltaTemplate(execute)!,
