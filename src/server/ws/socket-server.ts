@@ -69,7 +69,7 @@ export function serveOverWs(
         send: sender.send,
         close: sender.close,
         onMessage: (onMessage) =>
-          socket.on('message', (data) => handleMessage(socket, log, () => onMessage(String(data)))),
+          socket.on('message', (data) => handleMessage(sender.close, log, () => onMessage(String(data)))),
       },
       { socket, request, ip, authenticated, sender },
     );
@@ -124,15 +124,15 @@ function keepAlive(socket: WebSocket, keepAliveMs: number): () => void {
 }
 
 /** Hands one message to graphql-ws; a message no client may send closes with 4400, anything else with 4500. */
-async function handleMessage(socket: WebSocket, log: Logger, handle: () => Promise<void>): Promise<void> {
+async function handleMessage(close: SocketSender['close'], log: Logger, handle: () => Promise<void>): Promise<void> {
   try {
     await handle();
   } catch (error) {
     if (error instanceof Error && UNEXPECTED_MESSAGE.test(error.message)) {
-      socket.close(CloseCode.BadRequest, 'Invalid message received');
+      close(CloseCode.BadRequest, 'Invalid message received');
       return;
     }
     log.error({ err: error }, 'WebSocket message handling failed');
-    socket.close(CloseCode.InternalServerError, 'Internal server error');
+    close(CloseCode.InternalServerError, 'Internal server error');
   }
 }
