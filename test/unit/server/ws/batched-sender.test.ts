@@ -53,7 +53,7 @@ describe('batchedSender', () => {
       while (received.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
       return received;
     };
-    return { sender: batchedSender(socket, transport), socket, transport, client, writes, arrived, closed };
+    return { sender: batchedSender(socket, transport), socket, client, received, writes, arrived, closed };
   }
 
   const promiseHops = async (hops: number) => {
@@ -126,7 +126,7 @@ describe('batchedSender', () => {
   });
 
   it('closes after the messages sent before, so the close frame does not overtake them', async () => {
-    const { sender, received, closed } = await connectAndCollect();
+    const { sender, received, closed } = await connect();
     void sender.send('the last word');
     sender.close(4400, 'Invalid message received');
     expect(await closed).toBe(4400);
@@ -171,13 +171,6 @@ describe('batchedSender', () => {
     await waited;
     expect(await arrived(sent)).toHaveLength(sent);
   });
-
-  async function connectAndCollect() {
-    const connection = await connect();
-    const received: string[] = [];
-    connection.client.on('message', (data) => received.push(String(data)));
-    return { ...connection, received };
-  }
 });
 
 interface FrameOptions {
