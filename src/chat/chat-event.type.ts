@@ -80,7 +80,11 @@ export const ChatEvent = createUnionType({
 });
 
 export const chatStarted = (value: ChatStarted): ChatStarted => Object.assign(new ChatStarted(), value);
-export const chatDelta = (text: string): ChatDelta => Object.assign(new ChatDelta(), { text });
+export const chatDelta = (text: string): ChatDelta => {
+  const delta = new ChatDelta(); // one per token: no object literal to copy from
+  delta.text = text;
+  return delta;
+};
 export const chatCompleted = (stopReason: string | null, usage: ChatUsage): ChatCompleted =>
   Object.assign(new ChatCompleted(), { stopReason, usage: Object.assign(new ChatUsage(), usage) });
 export const chatFailed = (code: ChatFailedCode, message: string, retryable: boolean): ChatFailed =>

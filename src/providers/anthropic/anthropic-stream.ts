@@ -5,6 +5,7 @@ import { readSseBody, SseParser } from '../sse-reader';
 import { classifyAnthropicError, midStreamFailure } from './anthropic-errors';
 import type { AnthropicKeyClient } from './anthropic-key-client';
 import { anthropicMessages, anthropicTools, AnthropicToolUse } from './anthropic-tool-use';
+import { plainTextDelta } from './plain-text-delta';
 
 /**
  * One streamed Messages API call, its events handed to `emit` as they arrive. Resolves when the
@@ -12,7 +13,8 @@ import { anthropicMessages, anthropicTools, AnthropicToolUse } from './anthropic
  * (the caller knows it aborted).
  *
  * The SDK makes the request (headers, base URL, errors before the answer), but its body is parsed
- * here (SseParser: one JSON.parse per event, no promise or iterator step per event).
+ * here (SseParser: no promise or iterator step per event; a plain text delta's text is read
+ * without JSON.parse, any other event is parsed).
  * Failures are thrown as UpstreamFailure: classified by HTTP status until the response starts,
  * UPSTREAM_ERROR after it has (docs/api.md: an `error` event mid-stream, a truncated stream).
  */
@@ -60,6 +62,11 @@ export async function streamAnthropic(
         break;
       }
       case 'content_block_delta': {
+        const plain = plainTextDelta(data);
+        if (plain !== null) {
+          if (plain) emit({ type: 'delta', text: plain });
+          break;
+        }
         const event = JSON.parse(data) as Extract<RawMessageStreamEvent, { type: 'content_block_delta' }>;
         if (event.delta.type === 'text_delta') {
           if (event.delta.text) emit({ type: 'delta', text: event.delta.text });
