@@ -4,6 +4,7 @@ import type { AuditLog, AuditRecord, SqlCtes } from '../audit/audit-log';
 import { GroupCommit } from '../db/group-commit';
 import type { HeldConnection } from '../db/held-connection';
 import { runSql } from '../db/sql';
+import { storableJson, storableText } from '../db/storable-text';
 import type { MessageStatus, StoredToolCall, StoredToolResult } from '../modules/conversation/message.entity';
 import { MessageRole } from '../modules/conversation/message-role';
 import type { UsageStatus } from '../modules/usage/usage-record.entity';
@@ -229,11 +230,11 @@ function outcomeWrites(records: readonly OutcomeRecord[], turns: readonly TurnRe
     params: [
       replies.map(() => randomUUID()),
       replies.map(({ chat }) => chat.conversationId),
-      replies.map(({ outcome }) => outcome.text),
+      replies.map(({ outcome }) => storableText(outcome.text)),
       replies.map(({ chat }) => chat.model.id),
       replies.map(({ chat }) => chat.key.source),
       replies.map(({ outcome }) => MESSAGE_STATUS[outcome.status]),
-      replies.map(({ step }) => (step.toolCalls ? JSON.stringify(step.toolCalls) : null)),
+      replies.map(({ step }) => (step.toolCalls ? storableJson(step.toolCalls) : null)),
       replies.map(({ at }) => at),
       turns.filter((turn) => turn.plan.turn.isNew).map((turn) => turn.plan.turn.conversationId),
       records.map(() => randomUUID()),

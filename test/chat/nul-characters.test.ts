@@ -1,0 +1,146 @@
+import {
+  chat,
+  chatTenant,
+  messageRows,
+  openChat,
+  refusedChat,
+  startChatEnvironment,
+  uniqueText,
+  upstreamFor,
+  usageRow,
+  usageRows,
+  type ChatEnvironment,
+  type ChatTenant,
+} from '../support/chat-harness';
+import { SUBMIT_TOOL_RESULTS, type ToolDefinitionArgs } from '../support/documents';
+import { anthropicKey } from '../support/fixtures';
+import { ok, post } from '../support/graphql-client';
+import { sqlSimple } from '../support/sql';
+
+/**
+ * PostgreSQL's text and jsonb cannot hold U+0000, and one such character used to fail the
+ * statement that records a chat's end: the chat ran and was paid for, and left no usage row, no
+ * reply and no credential.use event. Clients may not send one (BAD_USER_INPUT, before anything
+ * reaches the provider); what the model writes is delivered as it came and stored with U+FFFD.
+ */
+
+let env: ChatEnvironment;
+let tenant: ChatTenant;
+
+beforeAll(async () => {
+  env = await startChatEnvironment({ ANTHROPIC_API_KEY: anthropicKey() });
+  tenant = await chatTenant(env.gw, { allowedModels: null });
+});
+
+beforeEach(() => env.anthropic.reset());
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+const MODEL = 'claude-haiku-4-5';
+const WEATHER: ToolDefinitionArgs = {
+  name: 'get_weather',
+  description: 'The weather in a city',
+  inputSchema: { type: 'object', properties: { city: { type: 'string' } } },
+};
+
+test.each([
+  ['the message', (text: string) => ({ message: `${text}\u0000` }), 'message'],
+  ['the client request id', (text: string) => ({ message: text, clientRequestId: 'id\u0000' }), 'clientRequestId'],
+  [
+    'a tool definition (a key inside its JSON schema)',
+    (text: string) => ({
+      message: text,
+      tools: [{ ...WEATHER, inputSchema: { type: 'object', properties: { 'ci\u0000ty': { type: 'string' } } } }],
+    }),
+    'tools',
+  ],
+])('a NUL character in %s is refused before the provider is called', async (_case, input, field) => {
+  const text = uniqueText('nul');
+  const run = await chat(env.gw, tenant.member.token, { model: MODEL, keySource: 'PLATFORM', ...input(text) });
+  expect(run.events).toEqual([]);
+  const error = run.errors?.[0];
+  expect(error?.extensions?.code).toBe('BAD_USER_INPUT');
+  expect(error?.message).toBe(`Invalid input: ${field}: must not contain a NUL character (U+0000)`);
+  expect(error?.message).not.toContain(text);
+  expect(env.anthropic.requests.filter((request) => JSON.stringify(request.body ?? {}).includes(text))).toEqual([]);
+});
+
+test('the refusal holds for HTTP arguments too, and the server keeps serving', async () => {
+  const response = await post(env.gw, tenant.member.token, SUBMIT_TOOL_RESULTS, {
+    requestId: '00000000-0000-4000-8000-000000000000',
+    results: [{ toolCallId: 'call_1', output: 'sun\u0000ny' }],
+  });
+  expect(response.errors?.[0]).toMatchObject({
+    message: 'Invalid input: output: must not contain a NUL character (U+0000)',
+    extensions: { code: 'BAD_USER_INPUT' },
+  });
+  expect(await refusedChat(env.gw, tenant.member.token, { message: '\u0000', model: MODEL })).toBe('BAD_USER_INPUT');
+  const after = await chat(env.gw, tenant.member.token, {
+    message: uniqueText('after'),
+    model: MODEL,
+    keySource: 'PLATFORM',
+  });
+  expect(after.completed).toBeDefined();
+});
+
+test('a NUL the model writes reaches the client as it came; the reply, usage and audit event are recorded', async () => {
+  env.anthropic.enqueue({
+    kind: 'stream',
+    tokens: ['a\u0000b', ' c'],
+    inputTokens: 7,
+    outputTokens: 3,
+    stopReason: 'end_turn',
+  });
+  const message = uniqueText('reply');
+  const run = await chat(env.gw, tenant.member.token, { message, model: MODEL, keySource: 'PLATFORM' });
+  expect(run.text).toBe('a\u0000b c');
+  expect(run.completed?.usage).toMatchObject({ inputTokens: 7, outputTokens: 3 });
+  expect(upstreamFor(env.anthropic, message)).toHaveLength(1);
+
+  const { requestId, conversationId } = run.started!;
+  expect(await usageRow(requestId)).toMatchObject({ status: 'completed', input_tokens: 7, output_tokens: 3 });
+  expect((await messageRows(conversationId)).map(({ role, content }) => [role, content])).toEqual([
+    ['USER', message],
+    ['ASSISTANT', 'a\ufffdb c'],
+  ]);
+  const keyUse = await sqlSimple<{ action: string }>(
+    "select action from audit_events where request_id = $1 and action = 'credential.use'",
+    [requestId],
+  );
+  expect(keyUse).toHaveLength(1);
+});
+
+test('a tool call whose input holds a NUL is delivered as it came and stored with U+FFFD', async () => {
+  const marker = uniqueText('tool');
+  // The marker's JSON spells the escape: the message itself holds no NUL.
+  const open = openChat(env.gw, tenant.member.token, {
+    message: `${marker} [[tool:get_weather {"city":"Pa\\u0000ris"}]]`,
+    model: MODEL,
+    keySource: 'PLATFORM',
+    tools: [WEATHER],
+  });
+  await open.waitForToolCalls(1);
+  const [call] = open.run.toolCalls;
+  expect(call.input).toEqual({ city: 'Pa\u0000ris' });
+  const { requestId, conversationId } = open.run.started!;
+  const submitted = await ok(env.gw, tenant.member.token, SUBMIT_TOOL_RESULTS, {
+    requestId,
+    results: [{ toolCallId: call.id, output: 'Sunny' }],
+  });
+  expect(submitted.submitToolResults).toBe(true);
+  const run = await open.done;
+  await open.dispose();
+  expect(run.completed).toBeDefined();
+
+  const stored = await sqlSimple<{ role: string; tool_calls: unknown }>(
+    'select role, tool_calls from messages where conversation_id = $1 order by created_at, id',
+    [conversationId],
+  );
+  expect(stored.map((row) => row.role)).toEqual(['USER', 'ASSISTANT', 'TOOL', 'ASSISTANT']);
+  expect(stored[1].tool_calls).toEqual([
+    expect.objectContaining({ name: 'get_weather', input: { city: 'Pa\ufffdris' } }),
+  ]);
+  expect(await usageRows(requestId)).toHaveLength(2);
+});
