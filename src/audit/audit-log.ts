@@ -285,32 +285,38 @@ function preparedAppend(
  * unless every head advanced. The parameters are those of `ctes` then `check`, in that order.
  */
 function auditStatement(prepared: PreparedAppend): { ctes: string; check: string; params: unknown[] } {
-  const { events } = prepared;
-  const column = <K extends keyof ChainEvent>(key: K) => events.map((event) => event[key]);
   return {
     ctes: ADVANCE_HEADS_AND_INSERT_EVENTS,
     check: 'keyward_audit_heads_advanced(?::int, (select count(*)::int from advanced_heads))',
     params: [
-      prepared.chains,
-      prepared.expectedSeqs,
-      prepared.expectedHashes,
-      prepared.newSeqs,
-      prepared.newHashes,
-      events.map(() => randomUUID()),
-      column('chain'),
-      column('seq'),
-      column('at'),
-      column('tenantId'),
-      column('actorId'),
-      column('action'),
-      column('targetType'),
-      column('targetId'),
-      column('outcome'),
-      column('requestId'),
-      column('ip'),
-      column('detail'),
-      column('prevHash'),
-      column('hash'),
+      JSON.stringify(
+        prepared.chains.map((chain, index) => ({
+          chain,
+          expected_seq: prepared.expectedSeqs[index],
+          expected_hash: prepared.expectedHashes[index],
+          seq: prepared.newSeqs[index],
+          hash: prepared.newHashes[index],
+        })),
+      ),
+      JSON.stringify(
+        prepared.events.map((event) => ({
+          id: randomUUID(),
+          chain: event.chain,
+          seq: event.seq,
+          at: event.at,
+          tenant_id: event.tenantId,
+          actor_id: event.actorId,
+          action: event.action,
+          target_type: event.targetType,
+          target_id: event.targetId,
+          outcome: event.outcome,
+          request_id: event.requestId,
+          ip: event.ip,
+          detail: event.detail,
+          prev_hash: event.prevHash,
+          hash: event.hash,
+        })),
+      ),
       prepared.chains.length,
     ],
   };
@@ -352,12 +358,15 @@ const LOCK_HEADS = `insert into audit_chain_heads (chain, seq, hash)
  */
 const ADVANCE_HEADS_AND_INSERT_EVENTS = `advanced_heads as (
     update audit_chain_heads as head set seq = next.seq, hash = next.hash
-    from unnest(?::text[], ?::int[], ?::text[], ?::int[], ?::text[]) as next(chain, expected_seq, expected_hash, seq, hash)
+    from json_to_recordset(?::json) as next(chain text, expected_seq int, expected_hash text, seq int, hash text)
     where head.chain = next.chain and head.seq = next.expected_seq and head.hash = next.expected_hash
     returning head.chain
   ), appended_events as (
     insert into audit_events
       (id, chain, seq, at, tenant_id, actor_id, action, target_type, target_id, outcome, request_id, ip, detail, prev_hash, hash)
-    select * from unnest(?::uuid[], ?::text[], ?::int[], ?::timestamptz[], ?::uuid[], ?::uuid[], ?::text[], ?::text[],
-      ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+    select id, chain, seq, at, tenant_id, actor_id, action, target_type, target_id, outcome, request_id, ip, detail,
+      prev_hash, hash
+    from json_to_recordset(?::json) as event(id uuid, chain text, seq int, at timestamptz, tenant_id uuid, actor_id uuid,
+      action text, target_type text, target_id text, outcome text, request_id text, ip text, detail text,
+      prev_hash text, hash text)
   )`;
