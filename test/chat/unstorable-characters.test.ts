@@ -18,10 +18,11 @@ import { ok, post } from '../support/graphql-client';
 import { sqlSimple } from '../support/sql';
 
 /**
- * PostgreSQL's text and jsonb cannot hold U+0000, and one such character used to fail the
- * statement that records a chat's end: the chat ran and was paid for, and left no usage row, no
- * reply and no credential.use event. Clients may not send one (BAD_USER_INPUT, before anything
- * reaches the provider); what the model writes is delivered as it came and stored with U+FFFD.
+ * PostgreSQL's text and jsonb hold neither U+0000 nor half a surrogate pair, and one such
+ * character used to fail the statement that records a chat's end: the chat ran and was paid for,
+ * and left no usage row, no reply and no credential.use event. Clients may not send a NUL
+ * (BAD_USER_INPUT, before anything reaches the provider); what the model writes is delivered as it
+ * came, and what cannot be stored is stored as U+FFFD.
  */
 
 let env: ChatEnvironment;
@@ -143,4 +144,22 @@ test('a tool call whose input holds a NUL is delivered as it came and stored wit
     expect.objectContaining({ name: 'get_weather', input: { city: 'Pa\ufffdris' } }),
   ]);
   expect(await usageRows(requestId)).toHaveLength(2);
+});
+
+test.each([
+  ['a lone surrogate in the message', (marker: string) => `${marker} \ud800 alone`],
+  // The conversation's title is the message's first 80 characters: here they end inside an emoji.
+  ['a title cut in the middle of an emoji', (marker: string) => `${marker.padEnd(79, '.')}😀 after`],
+])('%s: the chat is recorded, with U+FFFD where the text cannot be stored', async (_case, messageOf) => {
+  const message = messageOf(uniqueText('surrogate'));
+  const run = await chat(env.gw, tenant.member.token, { message, model: MODEL, keySource: 'PLATFORM' });
+  expect(run.completed).toBeDefined();
+  const { requestId, conversationId } = run.started!;
+  expect(await usageRow(requestId)).toMatchObject({ status: 'completed' });
+  const stored = Buffer.from(message).toString(); // what UTF-8 makes of it: U+FFFD for the lone half
+  expect((await messageRows(conversationId))[0]).toMatchObject({ role: 'USER', content: stored });
+  const [conversation] = await sqlSimple<{ title: string }>('select title from conversations where id = $1', [
+    conversationId,
+  ]);
+  expect(conversation.title).toBe(Buffer.from(message.trim().slice(0, 80)).toString());
 });
