@@ -161,7 +161,7 @@ export class ChatRecorder {
     await runSql(this.root.fork(), INSERT_TOOL_RESULTS, [
       randomUUID(),
       chat.conversationId,
-      JSON.stringify(results),
+      storableJson(results),
       new Date(),
       chat.conversationId,
     ]);

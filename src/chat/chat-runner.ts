@@ -13,7 +13,7 @@ import type { ChatOutcome, ChatRecorder, StepRecord } from './chat-recorder';
 import type { EventChannel } from './event-channel';
 import { backoff, DEFAULT_RETRY_POLICY, retryDelayMs, shouldRetry, type RetryPolicy } from './upstream-retry';
 import type { ProviderRequest, ProviderToolCall } from '../providers/provider-stream';
-import { ToolLoop, type ReservationResize } from './tool-loop';
+import { ToolLoop, type Continuation, type ReservationResize } from './tool-loop';
 import type { ToolStep } from './pending-tool-calls';
 
 /** Observes each finished chat (metrics, audit); must not throw. */
@@ -79,7 +79,14 @@ export class ChatRunner {
         channel.end();
         return recorded;
       }
-      const next = await this.tools.afterToolCalls(chat, step, request, { ...reply, toolStep }, channel);
+      const next = await this.tools
+        .afterToolCalls(chat, step, request, { ...reply, toolStep }, channel)
+        .catch((error: unknown): Continuation => {
+          // The client's results could not be stored (the database), or the step failed otherwise:
+          // the chat ends with ChatFailed rather than waiting forever.
+          this.log.error({ requestId: plan.requestId, err: error }, 'the tool step failed');
+          return { kind: 'end', failure: asChatFailure(error) };
+        });
       if (next.kind === 'end') {
         const released = await this.recorder.release(plan).then(
           () => true,

@@ -373,6 +373,35 @@ describe('limits of the loop', () => {
     expect(rows[0].status).toBe('completed');
   });
 
+  test('results that cannot be stored end the chat with ChatFailed and release its reservation', async () => {
+    const tenant = await chatTenant(env.gw, { monthlyBudgetUsd: 100 });
+    const open = openChat(env.gw, tenant.member.token, {
+      message: `${uniqueText('unstored')} [[tool:get_weather {"city":"Lima"}]]`,
+      tools: [WEATHER],
+    });
+    await open.waitForToolCalls(1);
+    const { conversationId } = open.run.started!;
+    // The database refuses this conversation's tool turn (and only it: the tables are shared).
+    const guard = `refuse_tool_turn_${conversationId.replaceAll('-', '')}`;
+    await sqlSimple(`create function ${guard}() returns trigger language plpgsql as $$
+      begin
+        if new.conversation_id = '${conversationId}' and new.role = 'TOOL' then raise exception 'refused by the test'; end if;
+        return new;
+      end $$`);
+    await sqlSimple(`create trigger ${guard} before insert on messages for each row execute function ${guard}()`);
+    try {
+      await submitOk(tenant.member.token, requestIdOf(open), [{ toolCallId: open.run.toolCalls[0].id, output: 'Dry' }]);
+      const run = await finished(open);
+      expect(run.failed).toMatchObject({ code: 'UPSTREAM_ERROR', retryable: true });
+      expect(run.completed).toBeUndefined();
+      await eventually(async () => (await reservations(tenant.tenantId)) === 0, 'the reservation to be released');
+      expect(await usageRows(requestIdOf(open))).toHaveLength(1);
+    } finally {
+      await sqlSimple(`drop trigger ${guard} on messages`);
+      await sqlSimple(`drop function ${guard}()`);
+    }
+  });
+
   test('budget exceeded mid-loop: the next step that the budget cannot cover ends with BUDGET_EXCEEDED', async () => {
     const model = 'claude-haiku-4-5';
     // Room for the first step (a short message, 64 output tokens), not for one whose input holds a 200 KB result.

@@ -163,3 +163,31 @@ test.each([
   ]);
   expect(conversation.title).toBe(Buffer.from(message.trim().slice(0, 80)).toString());
 });
+
+test('a tool result with a lone surrogate is passed on and stored with U+FFFD', async () => {
+  const marker = uniqueText('result');
+  const open = openChat(env.gw, tenant.member.token, {
+    message: `${marker} [[tool:get_weather {"city":"Paris"}]]`,
+    model: MODEL,
+    keySource: 'PLATFORM',
+    tools: [WEATHER],
+  });
+  await open.waitForToolCalls(1);
+  const [call] = open.run.toolCalls;
+  const { conversationId } = open.run.started!;
+  const submitted = await ok(env.gw, tenant.member.token, SUBMIT_TOOL_RESULTS, {
+    requestId: open.run.started!.requestId,
+    results: [{ toolCallId: call.id, output: 'sun\ud800ny' }],
+  });
+  expect(submitted.submitToolResults).toBe(true);
+  const run = await open.done;
+  await open.dispose();
+  expect(run.completed).toBeDefined();
+  expect(run.text).toContain('Tool said: sun');
+
+  const [toolTurn] = await sqlSimple<{ tool_results: Array<{ output: string }> }>(
+    "select tool_results from messages where conversation_id = $1 and role = 'TOOL'",
+    [conversationId],
+  );
+  expect(toolTurn.tool_results).toEqual([expect.objectContaining({ output: 'sun\ufffdny' })]);
+});
