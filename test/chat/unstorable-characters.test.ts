@@ -46,6 +46,33 @@ const WEATHER: ToolDefinitionArgs = {
   inputSchema: { type: 'object', properties: { city: { type: 'string' } } },
 };
 
+/** A chat whose model calls get_weather with `cityJson`, answered with `output`, run to its end. */
+async function toolChat(cityJson: string, output: string) {
+  const open = openChat(env.gw, tenant.member.token, {
+    message: `${uniqueText('tool')} [[tool:get_weather {"city":${cityJson}}]]`,
+    model: MODEL,
+    keySource: 'PLATFORM',
+    tools: [WEATHER],
+  });
+  await open.waitForToolCalls(1);
+  const [call] = open.run.toolCalls;
+  const submitted = await ok(env.gw, tenant.member.token, SUBMIT_TOOL_RESULTS, {
+    requestId: open.run.started!.requestId,
+    results: [{ toolCallId: call.id, output }],
+  });
+  expect(submitted.submitToolResults).toBe(true);
+  const run = await open.done;
+  await open.dispose();
+  expect(run.completed).toBeDefined();
+  const { requestId, conversationId } = run.started!;
+  const stored = await sqlSimple<{ role: string; tool_calls: unknown; tool_results: unknown }>(
+    'select role, tool_calls, tool_results from messages where conversation_id = $1 order by created_at, id',
+    [conversationId],
+  );
+  expect(stored.map((row) => row.role)).toEqual(['USER', 'ASSISTANT', 'TOOL', 'ASSISTANT']);
+  return { call, run, requestId, stored };
+}
+
 test.each([
   ['the message', (text: string) => ({ message: `${text}\u0000` }), 'message'],
   ['the client request id', (text: string) => ({ message: text, clientRequestId: 'id\u0000' }), 'clientRequestId'],
@@ -114,32 +141,9 @@ test('a NUL the model writes reaches the client as it came; the reply, usage and
 });
 
 test('a tool call whose input holds a NUL is delivered as it came and stored with U+FFFD', async () => {
-  const marker = uniqueText('tool');
   // The marker's JSON spells the escape: the message itself holds no NUL.
-  const open = openChat(env.gw, tenant.member.token, {
-    message: `${marker} [[tool:get_weather {"city":"Pa\\u0000ris"}]]`,
-    model: MODEL,
-    keySource: 'PLATFORM',
-    tools: [WEATHER],
-  });
-  await open.waitForToolCalls(1);
-  const [call] = open.run.toolCalls;
+  const { call, requestId, stored } = await toolChat('"Pa\\u0000ris"', 'Sunny');
   expect(call.input).toEqual({ city: 'Pa\u0000ris' });
-  const { requestId, conversationId } = open.run.started!;
-  const submitted = await ok(env.gw, tenant.member.token, SUBMIT_TOOL_RESULTS, {
-    requestId,
-    results: [{ toolCallId: call.id, output: 'Sunny' }],
-  });
-  expect(submitted.submitToolResults).toBe(true);
-  const run = await open.done;
-  await open.dispose();
-  expect(run.completed).toBeDefined();
-
-  const stored = await sqlSimple<{ role: string; tool_calls: unknown }>(
-    'select role, tool_calls from messages where conversation_id = $1 order by created_at, id',
-    [conversationId],
-  );
-  expect(stored.map((row) => row.role)).toEqual(['USER', 'ASSISTANT', 'TOOL', 'ASSISTANT']);
   expect(stored[1].tool_calls).toEqual([
     expect.objectContaining({ name: 'get_weather', input: { city: 'Pa\ufffdris' } }),
   ]);
@@ -165,29 +169,7 @@ test.each([
 });
 
 test('a tool result with a lone surrogate is passed on and stored with U+FFFD', async () => {
-  const marker = uniqueText('result');
-  const open = openChat(env.gw, tenant.member.token, {
-    message: `${marker} [[tool:get_weather {"city":"Paris"}]]`,
-    model: MODEL,
-    keySource: 'PLATFORM',
-    tools: [WEATHER],
-  });
-  await open.waitForToolCalls(1);
-  const [call] = open.run.toolCalls;
-  const { conversationId } = open.run.started!;
-  const submitted = await ok(env.gw, tenant.member.token, SUBMIT_TOOL_RESULTS, {
-    requestId: open.run.started!.requestId,
-    results: [{ toolCallId: call.id, output: 'sun\ud800ny' }],
-  });
-  expect(submitted.submitToolResults).toBe(true);
-  const run = await open.done;
-  await open.dispose();
-  expect(run.completed).toBeDefined();
+  const { run, stored } = await toolChat('"Paris"', 'sun\ud800ny');
   expect(run.text).toContain('Tool said: sun');
-
-  const [toolTurn] = await sqlSimple<{ tool_results: Array<{ output: string }> }>(
-    "select tool_results from messages where conversation_id = $1 and role = 'TOOL'",
-    [conversationId],
-  );
-  expect(toolTurn.tool_results).toEqual([expect.objectContaining({ output: 'sun\ufffdny' })]);
+  expect(stored[2].tool_results).toEqual([expect.objectContaining({ output: 'sun\ufffdny' })]);
 });
