@@ -280,9 +280,9 @@ function outcomeWrites(records: readonly OutcomeRecord[], turns: readonly TurnRe
 }
 
 /**
- * New conversations and every user message. Rows come as one JSON array per table: one parameter
- * each, not one array per column (pg encodes each array element by element in JavaScript, and
- * PostgreSQL parses each array apart: about a tenth of a chat's CPU at concurrency 1).
+ * New conversations and every user message. Here and below, the rows of a table come as one JSON
+ * parameter, not one array per column: pg would encode each array element by element in
+ * JavaScript, and PostgreSQL parse each apart (docs/benchmarks.md, "Parameters as JSON").
  */
 const INSERT_TURNS = `new_conversations as (
     insert into conversations (id, tenant_id, owner_id, agent_id, title, created_at)
