@@ -13,6 +13,7 @@ import { UPDATE_POLICY } from '../support/documents';
 import { anthropicKey, createTenantWithAdmin, storeAnthropicKey } from '../support/fixtures';
 import { errorCode, gql } from '../support/graphql-client';
 import { sqlLiteral } from '../support/sql';
+import { HELD_CONNECTION_IDLE_MS } from '../../src/db/held-connection';
 import { scrape, type MetricsSnapshot } from '../support/chat-metrics';
 
 /**
@@ -219,6 +220,9 @@ test('keyring calls and data-key cache hits and misses', async () => {
 
 test('keyward_db_pool_used counts a connection held by a request waiting on a row lock', async () => {
   const locked = await chatTenant(env.gw);
+  // The earlier tests' chats keep a connection each for their admissions and ends until it has
+  // been idle a while: sampled before that, one going back could hide the one this test takes.
+  await new Promise((resolve) => setTimeout(resolve, HELD_CONNECTION_IDLE_MS + 250));
   const before = (await metrics()).value('keyward_db_pool_used');
   const holder = new Client({ connectionString: process.env.KEYWARD_TEST_DATABASE_URL });
   await holder.connect();
