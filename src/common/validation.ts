@@ -49,7 +49,7 @@ function rejectNulCharacters(argValue: unknown): void {
       continue;
     }
     for (const field of Object.keys(value)) {
-      if (holdsNul(field, 0) || holdsNul((value as Record<string, unknown>)[field], 0)) {
+      if (holdsNul((value as Record<string, unknown>)[field], 0)) {
         throw badInput(`Invalid input: ${field}: ${NUL_MESSAGE}`, field);
       }
     }
