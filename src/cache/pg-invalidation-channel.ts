@@ -78,7 +78,11 @@ export class PgInvalidationChannel implements InvalidationBroadcast {
     const connection = (await this.knex.client.acquireRawConnection()) as ListeningConnection;
     connection.on('notification', (message) => {
       if (message.channel !== INVALIDATION_CHANNEL) return;
-      if (this.probe && message.payload === probePayload(this.probe.id)) return this.probe.arrived();
+      if (isProbe(message.payload)) {
+        // Every process probes when it (re)connects; another's probe says nothing about the data.
+        if (this.probe && message.payload === probePayload(this.probe.id)) this.probe.arrived();
+        return;
+      }
       this.invalidation.invalidateLocally(parseChange(message.payload));
     });
     connection.on('error', (error) => this.lost(connection, error));
@@ -164,6 +168,7 @@ export class PgInvalidationChannel implements InvalidationBroadcast {
 }
 
 const probePayload = (id: string): string => JSON.stringify({ probe: id });
+const isProbe = (payload: string | undefined): boolean => payload?.startsWith('{"probe":') === true;
 
 /** A payload that does not parse (not ours) drops everything rather than nothing. */
 function parseChange(payload: string | undefined): TenantChange | null {

@@ -183,6 +183,21 @@ test('caches are on exactly when the database delivers notifications, and a NOTI
   }
 });
 
+test("another process's probe (sent when any gateway connects) leaves the caches as they are", async () => {
+  if (!(await deliversNotifications())) {
+    // Without notifications the caches are never on; a probe has nothing to leave alone.
+    expect(gwB.gateway.services.caches.cachesUsable).toBe(false);
+    return;
+  }
+  await waitFor(async () => gwB.gateway.services.caches.cachesUsable);
+  const tenant = await tenantWithKeys();
+  expect((await ok(gwB, tenant.member.token, ME)).me.id).toBe(tenant.member.userId);
+  await sql('update api_tokens set revoked_at = now() where id = $1', [tenant.member.tokenId]);
+  await sql('select pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify({ probe: randomUUID() })]);
+  await notificationsSettled(gwB); // delivered after the probe
+  expect((await ok(gwB, tenant.member.token, ME)).me.id).toBe(tenant.member.userId);
+});
+
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
