@@ -7,7 +7,8 @@ import { worstCaseInputTokens } from '../limits/worst-case-input';
 import type { ModelCatalog } from '../catalog/model-catalog';
 import { chatDelta, chatFailed, chatToolCall, type ChatEventPayload } from './chat-event.type';
 import { asChatFailure, billedOutputTokens, classifyRun, finalEvent, type RunVerdict } from './chat-outcome';
-import type { StartedChat } from './chat-plan';
+import type { ChatPlan, StartedChat } from './chat-plan';
+import { HeldUpstreamCall } from './held-upstream-call';
 import type { ChatProviders } from './chat-providers';
 import type { ChatOutcome, ChatRecorder, StepRecord } from './chat-recorder';
 import type { EventChannel } from './event-channel';
@@ -41,10 +42,19 @@ export class ChatRunner {
   ) {}
 
   /**
-   * Resolves once the channel has ended: true when the chat's end was recorded (and with it its
-   * reservations and `plan.leaseId` released), false when that write failed (logged).
+   * Starts building the chat's first provider call before it is admitted (HeldUpstreamCall): to
+   * be handed to `run`, or discarded if the chat is refused.
    */
-  async run(plan: StartedChat, channel: EventChannel<ChatEventPayload>): Promise<boolean> {
+  hold(plan: ChatPlan): HeldUpstreamCall {
+    return new HeldUpstreamCall(this.providers.get(plan.model.provider), providerKey(plan), plan.request);
+  }
+
+  /**
+   * Resolves once the channel has ended: true when the chat's end was recorded (and with it its
+   * reservations and `plan.leaseId` released), false when that write failed (logged). `held`
+   * (from `hold`) is used for the first call.
+   */
+  async run(plan: StartedChat, channel: EventChannel<ChatEventPayload>, held?: HeldUpstreamCall): Promise<boolean> {
     plan.turnWrite.saved.catch((error: unknown) =>
       this.log.error(
         { requestId: plan.requestId, err: error },
@@ -57,7 +67,7 @@ export class ChatRunner {
       const chat: StartedChat = step === 1 ? plan : { ...plan, request };
       const startedAt = performance.now();
       const reply = new ReplySoFar();
-      const failure = await this.stream(chat, channel, reply);
+      const failure = await this.stream(chat, channel, reply, step === 1 ? held : undefined);
       const verdict = classifyRun({
         failure,
         stopReason: reply.stopReason,
@@ -108,11 +118,10 @@ export class ChatRunner {
     plan: StartedChat,
     channel: EventChannel<ChatEventPayload>,
     reply: ReplySoFar,
+    held: HeldUpstreamCall | undefined,
   ): Promise<UpstreamFailure | null> {
-    const identity = plan.key.credentialId ? `${plan.key.credentialId}:${plan.key.dataKeyVersion}` : 'platform';
-    const key: ProviderKey = { identity, apiKey: plan.key.apiKey };
     try {
-      await this.streamWithRetries(this.providers.get(plan.model.provider), key, plan, channel, reply);
+      await this.streamWithRetries(this.providers.get(plan.model.provider), plan, channel, reply, held);
       return null;
     } catch (error) {
       if (error instanceof UpstreamFailure) {
@@ -129,14 +138,16 @@ export class ChatRunner {
   /** Calls the provider until it streams to the end, retrying busy answers before the first token; throws the last failure. */
   private async streamWithRetries(
     provider: ChatProvider,
-    key: ProviderKey,
     plan: StartedChat,
     channel: EventChannel<ChatEventPayload>,
     reply: ReplySoFar,
+    held: HeldUpstreamCall | undefined,
   ): Promise<void> {
+    const emit = (event: ProviderEvent) => this.receive(plan, channel, reply, event);
     for (let attempt = 1; ; attempt++) {
       try {
-        await provider.stream(key, plan.request, channel.signal, (event) => this.receive(plan, channel, reply, event));
+        if (attempt === 1 && held) await held.release(channel.signal, emit);
+        else await provider.stream(providerKey(plan), plan.request, channel.signal, emit);
         return;
       } catch (error) {
         if (!shouldRetry(this.retry, attempt, error, reply.firstTokenAt !== null)) throw error;
@@ -257,4 +268,10 @@ class ReplySoFar {
 function billedInputTokens(plan: StartedChat, reply: ReplySoFar): number {
   if (reply.inputTokens !== null) return reply.inputTokens;
   return reply.answerStarted ? worstCaseInputTokens(plan.request) : 0;
+}
+
+/** The key a chat's calls go out with, and the identity of the SDK client that holds it. */
+function providerKey(plan: ChatPlan): ProviderKey {
+  const identity = plan.key.credentialId ? `${plan.key.credentialId}:${plan.key.dataKeyVersion}` : 'platform';
+  return { identity, apiKey: plan.key.apiKey };
 }

@@ -16,6 +16,7 @@ import type { ChatRecorder } from './chat-recorder';
 import type { StreamRegistry, StreamTicket } from './stream-registry';
 import type { ChatAdmission } from './chat-admission';
 import type { ChatPlan } from './chat-plan';
+import type { HeldUpstreamCall } from './held-upstream-call';
 
 /** Starts one chat: plans it (errors surface as GraphQL errors), then streams it. */
 export class ChatService implements ChatStarter {
@@ -36,9 +37,10 @@ export class ChatService implements ChatStarter {
     // This process's count first: cheap, and it spares the database a request it would refuse.
     const ticket = this.streams.admit(caller.principal.tenantId, caller.principal.userId);
     ticket.tokenId = caller.principal.tokenId;
-    let plan;
+    let plan: ChatPlan;
+    let held: HeldUpstreamCall;
     try {
-      plan = await this.admitAndPlan(caller, input, requestId, ticket);
+      ({ plan, held } = await this.admitAndPlan(caller, input, requestId, ticket));
     } catch (error) {
       this.streams.release(ticket);
       if (isKeywardError(error) && error.code === ErrorCode.KEY_UNAVAILABLE) {
@@ -70,7 +72,7 @@ export class ChatService implements ChatStarter {
     this.streams.attach(ticket, channel);
     const lease = ticket.lease;
     const leaseId = lease && this.admission.releasedWithUsage ? lease.leaseId : null;
-    void this.runner.run({ ...plan, turnWrite, leaseId }, channel).then(
+    void this.runner.run({ ...plan, turnWrite, leaseId }, channel, held).then(
       (released) => this.end(ticket, released && leaseId !== null),
       () => this.end(ticket, false),
     );
@@ -84,30 +86,39 @@ export class ChatService implements ChatStarter {
 
   /**
    * The admission across replicas (stream caps, client request id) runs beside the planning, so
-   * the chat waits for the slower of the two rather than for both. Whichever refuses, what the
-   * other took is given back; a refused admission is the error the client sees.
+   * the chat waits for the slower of the two rather than for both; and once planned, its first
+   * provider call is built while the admission is still out (held unsent until it is admitted).
+   * Whichever refuses, what the other took is given back; a refused admission is the error the
+   * client sees.
    */
   private async admitAndPlan(
     caller: Caller,
     input: ChatInput,
     requestId: string,
     ticket: StreamTicket,
-  ): Promise<ChatPlan> {
+  ): Promise<{ plan: ChatPlan; held: HeldUpstreamCall }> {
     const lease = this.admission.request(ticket.tenantId, ticket.userId, requestId, input.clientRequestId);
-    const [admitted, planned] = await Promise.allSettled([
-      this.admission.admit(lease),
-      this.planner.plan(caller, input, requestId),
-    ]);
-    const refusal = admitted.status === 'rejected' ? admitted.reason : admitted.value;
+    const admitted = this.admission.admit(lease).then(
+      (refusal) => refusal,
+      (error: unknown) => error,
+    );
+    let plan: ChatPlan;
+    try {
+      plan = await this.planner.plan(caller, input, requestId);
+    } catch (error) {
+      const refusal = await admitted;
+      if (refusal) throw refusal;
+      this.admission.withdraw(lease);
+      throw error;
+    }
+    const held = this.runner.hold(plan);
+    const refusal = await admitted;
     if (refusal) {
-      if (planned.status === 'fulfilled') await this.planner.abandon(caller, planned.value);
+      held.discard();
+      await this.planner.abandon(caller, plan);
       throw refusal;
     }
-    if (planned.status === 'rejected') {
-      this.admission.withdraw(lease);
-      throw planned.reason;
-    }
     ticket.lease = lease;
-    return planned.value;
+    return { plan, held };
   }
 }

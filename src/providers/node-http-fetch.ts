@@ -11,16 +11,26 @@ import { urlToHttpOptions } from 'node:url';
  * CPU of the Anthropic SDK's request building.
  */
 const CALLER_SIGNAL = Symbol('keyward.callerSignal');
+/** What the request waits for before it leaves (see `abortingOn`). */
+const SEND_AFTER = Symbol('keyward.sendAfter');
 
-type NodeHttpRequestInit = RequestInit & { [CALLER_SIGNAL]?: AbortSignal };
+type NodeHttpRequestInit = RequestInit & { [CALLER_SIGNAL]?: AbortSignal; [SEND_AFTER]?: Promise<void> };
 
 /**
  * The `fetchOptions` of an SDK call that `signal` aborts: this fetch then listens to `signal`
  * itself. Aborting it fails the call before the answer as an aborted fetch does, and closes the
  * upstream socket at once, answer started or not. The SDK's own signal (its timeout) still counts.
+ *
+ * With `sendAfter`, the SDK builds the request at once (URL, headers, body) but nothing goes out
+ * before `sendAfter` resolves: a chat's call is prepared while its admission is still being
+ * decided. If `signal` is aborted by then, the call fails as aborted and no byte is sent.
  */
-export const abortingOn = (signal: AbortSignal): Omit<RequestInit, 'headers' | 'body' | 'method' | 'signal'> => {
+export const abortingOn = (
+  signal: AbortSignal,
+  sendAfter?: Promise<void>,
+): Omit<RequestInit, 'headers' | 'body' | 'method' | 'signal'> => {
   const init: NodeHttpRequestInit = { [CALLER_SIGNAL]: signal };
+  if (sendAfter) init[SEND_AFTER] = sendAfter;
   return init;
 };
 
@@ -63,6 +73,8 @@ export function createNodeHttpFetch(): NodeHttpFetch {
       signal: init.signal ?? undefined,
       callerSignal: init[CALLER_SIGNAL],
     };
+    const sendAfter = init[SEND_AFTER];
+    if (sendAfter) await sendAfter;
     for (let attempt = 1; ; attempt++) {
       try {
         return await send(exchange);

@@ -63,10 +63,17 @@ export interface ProviderKey {
 /**
  * A provider's streaming chat: one call, its events handed to `emit` as they arrive; resolves when
  * the stream ends or `signal` aborts it (the upstream socket then closes at once), and throws an
- * UpstreamFailure otherwise.
+ * UpstreamFailure otherwise. With `sendAfter`, the request is built at once but sent only once
+ * `sendAfter` resolves (node-http-fetch's `abortingOn`); aborted before then, nothing is sent.
  */
 export interface ChatProvider {
-  stream(key: ProviderKey, request: ProviderRequest, signal: AbortSignal, emit: ProviderEventSink): Promise<void>;
+  stream(
+    key: ProviderKey,
+    request: ProviderRequest,
+    signal: AbortSignal,
+    emit: ProviderEventSink,
+    sendAfter?: Promise<void>,
+  ): Promise<void>;
 }
 
 /** What is known of a failure beyond its code: for retries and the log, never shown to clients. */

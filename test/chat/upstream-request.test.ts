@@ -1,3 +1,4 @@
+import { HeldUpstreamCall } from '../../src/chat/held-upstream-call';
 import { AnthropicChat } from '../../src/providers/anthropic/anthropic-chat';
 import { AnthropicClients } from '../../src/providers/anthropic/anthropic-clients';
 import { OpenAiChat } from '../../src/providers/openai/openai-chat';
@@ -244,5 +245,105 @@ describe('OpenAI', () => {
     openAi.rejectKey(rejected, 401);
     const { failure } = await call(chat(), { identity: 'platform', apiKey: rejected }, request('gpt-5-mini'));
     expect(failure).toMatchObject({ code: 'INVALID_PROVIDER_KEY', status: 401 });
+  });
+});
+
+/**
+ * HeldUpstreamCall: a chat's first call is built while its admission is being decided, and sent
+ * only once the chat is admitted (docs/architecture.md, "A chat, step by step").
+ */
+describe.each([
+  {
+    name: 'Anthropic',
+    provider: (): ChatProvider => new AnthropicChat(new AnthropicClients({ baseURL: anthropic.baseURL })),
+    server: (): AnthropicServer | OpenAiServer => anthropic,
+    model: 'claude-haiku-4-5',
+    key: anthropicKey,
+  },
+  {
+    name: 'OpenAI',
+    provider: (): ChatProvider =>
+      new OpenAiChat(new OpenAiClients({ baseURL: openAi.baseURL }), {
+        name: 'OpenAI',
+        maxTokensField: 'max_completion_tokens',
+      }),
+    server: (): AnthropicServer | OpenAiServer => openAi,
+    model: 'gpt-5-mini',
+    key: openAiKey,
+  },
+])('$name: a call held until its chat is admitted', ({ provider, server, model, key }) => {
+  /** The provider, with each call it was asked for: when, and the promise it returned. */
+  function watched() {
+    const inner = provider();
+    const calls: Array<{ heldUntilSent: boolean; settled: Promise<void> }> = [];
+    const outer: ChatProvider = {
+      stream(...args) {
+        const settled = inner.stream(...args);
+        calls.push({ heldUntilSent: args[4] !== undefined, settled });
+        return settled;
+      },
+    };
+    return { outer, calls };
+  }
+  /**
+   * A call of its own through `chat`, started after the held one and run to its end: it takes
+   * the same steps (client, SDK, fetch), so by then the held call would have been sent too, had
+   * anything let it go. Afterwards, the only request the upstream saw is the probe's.
+   */
+  async function probe(chat: ChatProvider): Promise<void> {
+    const { failure } = await call(chat, { identity: 'probe', apiKey: key() }, request(model, 'probe'));
+    expect(failure).toBeUndefined();
+    expect(server().requests.map((recorded) => JSON.stringify(recorded.body))).toEqual([
+      expect.stringContaining('probe'),
+    ]);
+    server().reset();
+  }
+
+  test('is started at once, sent only when released, and streams to whoever released it', async () => {
+    const { outer, calls } = watched();
+    const apiKey = key();
+    const held = new HeldUpstreamCall(outer, { identity: 'platform', apiKey }, request(model, 'held until admitted'));
+    // The provider was asked for the call (its SDK builds the request) before any release…
+    expect(calls).toEqual([{ heldUntilSent: true, settled: expect.any(Promise) }]);
+    // …and nothing left for the upstream.
+    await probe(outer);
+
+    const events: ProviderEvent[] = [];
+    await held.release(new AbortController().signal, (event) => events.push(event));
+    expect(events[0]).toMatchObject({ type: 'start' });
+    expect(events.filter((event) => event.type === 'delta').length).toBeGreaterThan(0);
+    expect(events.at(-1)).toMatchObject({ type: 'done' });
+    expect(server().requests).toHaveLength(1);
+    expect(server().requests[0]).toMatchObject({ apiKey, status: 200 });
+    expect(JSON.stringify(server().requests[0].body)).toContain('held until admitted');
+  });
+
+  test('discarded (the chat was refused), it is never sent and ends quietly', async () => {
+    const { outer, calls } = watched();
+    const held = new HeldUpstreamCall(outer, { identity: 'platform', apiKey: key() }, request(model));
+    held.discard();
+    await expect(calls[0].settled).resolves.toBeUndefined();
+    await probe(outer);
+  });
+
+  test('released with a signal already aborted (the client left while it was admitted), nothing is sent', async () => {
+    const chat = provider();
+    const held = new HeldUpstreamCall(chat, { identity: 'platform', apiKey: key() }, request(model));
+    const controller = new AbortController();
+    controller.abort();
+    const events: ProviderEvent[] = [];
+    await held.release(controller.signal, (event) => events.push(event));
+    expect(events).toEqual([]);
+    await probe(chat);
+  });
+
+  test('aborted after its release, the upstream socket closes at once', async () => {
+    server().setBehaviour({ kind: 'hang' });
+    const held = new HeldUpstreamCall(provider(), { identity: 'platform', apiKey: key() }, request(model));
+    const controller = new AbortController();
+    const pending = held.release(controller.signal, () => {});
+    const [record] = await server().waitForRequests(1);
+    expect(await closedAfterAbort(controller, record)).toBeLessThan(CLOSED_WITHIN_MS);
+    await expect(pending).resolves.toBeUndefined();
   });
 });

@@ -6,7 +6,13 @@ import type { ChatProvider, ProviderEventSink, ProviderKey, ProviderRequest } fr
 export class AnthropicChat implements ChatProvider {
   constructor(private readonly clients: AnthropicClients) {}
 
-  stream(key: ProviderKey, request: ProviderRequest, signal: AbortSignal, emit: ProviderEventSink): Promise<void> {
-    return streamAnthropic(this.clients.get(key.identity, key.apiKey), request, signal, emit);
+  stream(
+    key: ProviderKey,
+    request: ProviderRequest,
+    signal: AbortSignal,
+    emit: ProviderEventSink,
+    sendAfter?: Promise<void>,
+  ): Promise<void> {
+    return streamAnthropic(this.clients.get(key.identity, key.apiKey), request, signal, emit, sendAfter);
   }
 }

@@ -23,6 +23,7 @@ export async function streamAnthropic(
   request: ProviderRequest,
   signal: AbortSignal,
   emit: ProviderEventSink,
+  sendAfter?: Promise<void>,
 ): Promise<void> {
   let inputTokens = 0;
   let outputTokens = 0;
@@ -45,7 +46,7 @@ export async function streamAnthropic(
     // asResponse() hands back the answer (once it is a 200) with its body unread.
     // `signal` goes to node-http-fetch directly (abortingOn), not through the SDK's per-request wiring.
     response = await client
-      .post('/v1/messages', { body, stream: true, maxRetries: 0, fetchOptions: abortingOn(signal) })
+      .post('/v1/messages', { body, stream: true, maxRetries: 0, fetchOptions: abortingOn(signal, sendAfter) })
       .asResponse();
   } catch (error) {
     if (signal.aborted) return;

@@ -14,8 +14,10 @@ export class OpenAiChat implements ChatProvider {
     request: ProviderRequest,
     signal: AbortSignal,
     emit: ProviderEventSink,
+    sendAfter?: Promise<void>,
   ): Promise<void> {
-    return streamOpenAi(await this.clients.get(key.identity, key.apiKey), request, signal, emit, this.options);
+    const client = await this.clients.get(key.identity, key.apiKey);
+    return streamOpenAi(client, request, signal, emit, this.options, sendAfter);
   }
 }
 

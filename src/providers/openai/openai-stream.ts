@@ -36,6 +36,7 @@ export async function streamOpenAi(
   signal: AbortSignal,
   emit: ProviderEventSink,
   options: OpenAiStreamOptions,
+  sendAfter?: Promise<void>,
 ): Promise<void> {
   let response: Response;
   try {
@@ -49,7 +50,7 @@ export async function streamOpenAi(
     };
     // `signal` goes to node-http-fetch directly (abortingOn), not through the SDK's per-request wiring.
     response = await client.chat.completions
-      .create(body, { maxRetries: 0, fetchOptions: abortingOn(signal) })
+      .create(body, { maxRetries: 0, fetchOptions: abortingOn(signal, sendAfter) })
       .asResponse();
   } catch (error) {
     if (signal.aborted) return;
