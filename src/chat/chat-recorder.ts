@@ -308,7 +308,7 @@ const RECORD_OUTCOMES = `replies as (
       reply.tool_calls::jsonb, reply.created_at
     from json_to_recordset(?::json) as reply(id uuid, conversation_id uuid, content text, model text, key_source text,
       status text, tool_calls text, created_at timestamptz)
-    where exists (select 1 from conversations where conversations.id = reply.conversation_id)
+    where (select true from conversations where conversations.id = reply.conversation_id)
       or reply.conversation_id = any(?::uuid[])
   ), usage as (
     insert into usage_records
@@ -320,7 +320,7 @@ const RECORD_OUTCOMES = `replies as (
     from json_to_recordset(?::json) as u(id uuid, tenant_id uuid, user_id uuid, credential_id uuid, key_source text,
       model text, provider text, request_id text, step int, input_tokens int, output_tokens int, cost_usd float8,
       ttft_ms int, total_ms int, status text, error_code text, created_at timestamptz)
-    where exists (select 1 from users where users.id = u.user_id and users.tenant_id = u.tenant_id)
+    where (select users.tenant_id from users where users.id = u.user_id) = u.tenant_id
   ), used as (
     update credentials set last_used_at = ?::timestamptz where id = any(?::uuid[])
   ), budget_released as (
