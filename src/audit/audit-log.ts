@@ -356,10 +356,13 @@ const LOCK_HEADS = `insert into audit_chain_heads (chain, seq, hash)
  * Each head advanced from exactly the state its events were chained onto (a head that moved
  * meanwhile matches no row), and the events (columns of AuditChainHeadEntity and AuditEventEntity).
  */
-const ADVANCE_HEADS_AND_INSERT_EVENTS = `advanced_heads as (
+const ADVANCE_HEADS_AND_INSERT_EVENTS = `next_heads as (
+    select * from json_to_recordset(?::json) as next(chain text, expected_seq int, expected_hash text, seq int, hash text)
+  ), advanced_heads as (
     update audit_chain_heads as head set seq = next.seq, hash = next.hash
-    from json_to_recordset(?::json) as next(chain text, expected_seq int, expected_hash text, seq int, hash text)
-    where head.chain = next.chain and head.seq = next.expected_seq and head.hash = next.expected_hash
+    from next_heads as next
+    where head.chain = any(array(select chain from next_heads))
+      and head.chain = next.chain and head.seq = next.expected_seq and head.hash = next.expected_hash
     returning head.chain
   ), appended_events as (
     insert into audit_events
