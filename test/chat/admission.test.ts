@@ -11,6 +11,7 @@ import {
   type ChatEnvironment,
   type ChatTenant,
 } from '../support/chat-harness';
+import type { ChatInputArgs } from '../support/documents';
 import { anthropicKey } from '../support/fixtures';
 import { sql, testDatabaseUrl } from '../support/sql';
 import { serverUrl } from '../support/test-database';
@@ -36,7 +37,7 @@ afterAll(async () => {
   await env?.stop();
 });
 
-const input = (message: string, clientRequestId?: string) => ({
+const input = (message: string, clientRequestId?: string): ChatInputArgs => ({
   message,
   model: 'claude-haiku-4-5',
   keySource: 'PLATFORM',
