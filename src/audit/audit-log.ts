@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../common/logger';
-import type { HeldConnection } from '../db/held-connection';
-import { runSql } from '../db/sql';
+import { poolOf, type HeldConnection } from '../db/held-connection';
+import { runSql, runStatement } from '../db/sql';
 import type { AuditKeyService, ChainMacs } from '../vault/audit-key.service';
 import { AuditOutcome, GLOBAL_CHAIN } from './audit-event.entity';
 import { auditMacMessage, GENESIS_HASH, type HashedContent } from './audit-hash';
@@ -93,7 +93,7 @@ export class AuditLog {
     const guessed = this.prepareOnKnownHeads(records);
     if (guessed) {
       try {
-        await runSql(this.root.fork(), ...withAppend(writes, guessed), { prepared: true, connection });
+        await runStatement(connection ?? poolOf(this.root), ...withAppend(writes, guessed));
         this.written(guessed);
         return;
       } catch (error) {

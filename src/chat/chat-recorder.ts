@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog, AuditRecord, SqlCtes } from '../audit/audit-log';
 import { GroupCommit } from '../db/group-commit';
-import type { HeldConnection } from '../db/held-connection';
-import { runSql } from '../db/sql';
+import { poolOf, type HeldConnection } from '../db/held-connection';
+import { runSql, runStatement } from '../db/sql';
 import { storableJson, storableText } from '../db/storable-text';
 import type { MessageStatus, StoredToolCall, StoredToolResult } from '../modules/conversation/message.entity';
 import { MessageRole } from '../modules/conversation/message-role';
@@ -217,7 +217,7 @@ async function writeBatch(
   const outcomes = outcomeRecords.length > 0 ? outcomeWrites(outcomeRecords, turns) : null;
   if (turns.length === 0) {
     if (outcomes) {
-      await runSql(root.fork(), `with ${outcomes.ctes} select 1`, outcomes.params, { prepared: true, connection });
+      await runStatement(connection ?? poolOf(root), `with ${outcomes.ctes} select 1`, outcomes.params);
     }
     return;
   }

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 /** The pg client that knex's pool hands out, as far as it is used here. */
 export interface PooledConnection {
-  query(config: { name: string; text: string; values: readonly unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name?: string; text: string; values: readonly unknown[] }): Promise<{ rows: unknown[] }>;
   once(event: 'end' | 'error', listener: () => void): unknown;
   off(event: 'end' | 'error', listener: () => void): unknown;
 }

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { GroupCommit } from '../db/group-commit';
-import type { HeldConnection } from '../db/held-connection';
-import { runSql } from '../db/sql';
+import { poolOf, type HeldConnection } from '../db/held-connection';
+import { runSql, runStatement } from '../db/sql';
 import type { StreamLimits } from './stream-limits';
 
 /** A place among the open streams of every replica. */
@@ -92,22 +92,21 @@ export class PgStreamLeases implements StreamLeases {
     // claim the admission does not wait for its commit to reach the disk; a claim must (a replay
     // after a crash of PostgreSQL must still be known for a duplicate).
     const claims = requests.some((request) => request.clientRequestId);
-    const rows = await runSql<{ ord: string; outcome: LeaseAdmission['outcome']; original_request_id: string | null }>(
-      this.root.fork(),
-      claims ? ADMIT : ADMIT_WITHOUT_WAITING_FOR_DISK,
-      [
-        ordered.map(({ request }) => request.leaseId),
-        ordered.map(({ request }) => request.tenantId),
-        ordered.map(({ request }) => request.userId),
-        ordered.map(({ request }) => request.clientRequestId ?? null),
-        ordered.map(({ request }) => request.requestId),
-        this.replicaId,
-        this.limits.perUser,
-        this.limits.perTenant,
-        Math.ceil(this.leaseMs / 1000),
-      ],
-      { prepared: true, connection: this.connection },
-    );
+    const rows = await runStatement<{
+      ord: string;
+      outcome: LeaseAdmission['outcome'];
+      original_request_id: string | null;
+    }>(this.connection ?? poolOf(this.root), claims ? ADMIT : ADMIT_WITHOUT_WAITING_FOR_DISK, [
+      ordered.map(({ request }) => request.leaseId),
+      ordered.map(({ request }) => request.tenantId),
+      ordered.map(({ request }) => request.userId),
+      ordered.map(({ request }) => request.clientRequestId ?? null),
+      ordered.map(({ request }) => request.requestId),
+      this.replicaId,
+      this.limits.perUser,
+      this.limits.perTenant,
+      Math.ceil(this.leaseMs / 1000),
+    ]);
     const admissions: LeaseAdmission[] = new Array(requests.length);
     rows.forEach((row, position) => {
       admissions[ordered[position].index] =

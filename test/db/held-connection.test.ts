@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { HeldConnection } from '../../src/db/held-connection';
-import { runSql } from '../../src/db/sql';
+import { HeldConnection, poolOf } from '../../src/db/held-connection';
+import { runStatement } from '../../src/db/sql';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { onServerWithBackends } from '../support/postgres-cluster';
 import { sql } from '../support/sql';
@@ -26,7 +26,7 @@ afterAll(() => server.stop());
 
 const PID = 'select pg_backend_pid() as pid';
 const pidOn = async (connection: HeldConnection | undefined) =>
-  Number((await runSql<{ pid: number }>(root.fork(), PID, [], { prepared: true, connection }))[0].pid);
+  Number((await runStatement<{ pid: number }>(connection ?? poolOf(root), PID, []))[0].pid);
 
 /** How many of the pool's connections are lent out (tarn's count). */
 const lent = () => (root.getConnection().getKnex().client as unknown as { pool: { numUsed(): number } }).pool.numUsed();
@@ -91,7 +91,7 @@ test('an SQL error keeps the connection; the statement fails with its SQLSTATE',
   const held = new HeldConnection(root, 60_000);
   try {
     const first = await pidOn(held);
-    await expect(runSql(root.fork(), 'select 1 / 0', [], { prepared: true, connection: held })).rejects.toMatchObject({
+    await expect(runStatement(held, 'select 1 / 0', [])).rejects.toMatchObject({
       code: '22012',
     });
     expect(await pidOn(held)).toBe(first);
@@ -104,7 +104,7 @@ test('closed while a statement runs, it goes back to the pool when that statemen
   const before = lent();
   const held = new HeldConnection(root, 60_000);
   await pidOn(held);
-  const running = runSql(root.fork(), 'select pg_sleep(0.2)', [], { prepared: true, connection: held });
+  const running = runStatement(held, 'select pg_sleep(0.2)', []);
   await until(() => lent() === before + 1, 'the statement is running');
   held.close();
   expect(lent()).toBe(before + 1);
