@@ -57,7 +57,7 @@ async function runOn<R>(
   statement: { name?: string; text: string },
   params: readonly unknown[],
 ): Promise<R[]> {
-  const connection = await source.acquire();
+  const connection = source.acquireHeld?.() ?? (await source.acquire());
   try {
     return (await connection.query({ ...statement, values: params })).rows as R[];
   } catch (error) {

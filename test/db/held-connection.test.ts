@@ -54,6 +54,28 @@ test('statements one after the other run on one connection, kept out of the pool
   }
 });
 
+test("once a connection is held, a statement is handed to it in its caller's turn, before any queued promise callback", async () => {
+  const held = new HeldConnection(root, 60_000);
+  try {
+    const pid = await pidOn(held);
+    const connection = held.acquireHeld();
+    expect(connection).not.toBeNull();
+    held.release(connection!);
+    const handed: string[] = [];
+    const query = connection!.query.bind(connection);
+    connection!.query = (config) => {
+      handed.push(config.text);
+      return query(config);
+    };
+    const running = runStatement<{ pid: number }>(held, PID, []);
+    expect(handed).toEqual([PID]);
+    expect(Number((await running)[0].pid)).toBe(pid);
+  } finally {
+    held.close();
+  }
+  expect(held.acquireHeld()).toBeNull();
+});
+
 test('it goes back to the pool once idle, and the next statement takes one again', async () => {
   const before = lent();
   const held = new HeldConnection(root, 50);
@@ -61,6 +83,7 @@ test('it goes back to the pool once idle, and the next statement takes one again
     await pidOn(held);
     expect(lent()).toBe(before + 1);
     await until(() => lent() === before, 'the idle connection is back in the pool');
+    expect(held.acquireHeld()).toBeNull();
     await pidOn(held);
     expect(lent()).toBe(before + 1);
   } finally {
