@@ -54,7 +54,7 @@ test('statements one after the other run on one connection, kept out of the pool
   }
 });
 
-test("once a connection is held, a statement is handed to it in its caller's turn, before any queued promise callback", async () => {
+test('once a connection is held, a statement is handed to it before runStatement returns (no promise callback in between)', async () => {
   const held = new HeldConnection(root, 60_000);
   try {
     const pid = await pidOn(held);
@@ -63,13 +63,18 @@ test("once a connection is held, a statement is handed to it in its caller's tur
     held.release(connection!);
     const handed: string[] = [];
     const query = connection!.query.bind(connection);
+    // Watched on this instance only, for this test (pg's own method is on the prototype).
     connection!.query = (config) => {
       handed.push(config.text);
       return query(config);
     };
-    const running = runStatement<{ pid: number }>(held, PID, []);
-    expect(handed).toEqual([PID]);
-    expect(Number((await running)[0].pid)).toBe(pid);
+    try {
+      const running = runStatement<{ pid: number }>(held, PID, []);
+      expect(handed).toEqual([PID]);
+      expect(Number((await running)[0].pid)).toBe(pid);
+    } finally {
+      Reflect.deleteProperty(connection!, 'query');
+    }
   } finally {
     held.close();
   }
