@@ -1,56 +1,67 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { parseTrustProxy, type TrustProxySetting } from './common/client-address';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const postgresUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}, 'must be a postgres:// or postgresql:// URL with a host');
-
-const base64Key32 = z
-  .string()
-  .refine(
-    (value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32,
-    'must be base64 of exactly 32 bytes',
+/** A string the given URL test accepts (a value that does not parse as a URL fails too). */
+const url = (accepts: (url: URL) => boolean, message: string) =>
+  v.pipe(
+    v.string(),
+    v.check((value) => {
+      try {
+        return accepts(new URL(value));
+      } catch {
+        return false;
+      }
+    }, message),
   );
 
-const httpUrl = z.string().refine((value) => {
-  try {
-    return ['http:', 'https:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}, 'must be an http:// or https:// URL');
+const postgresUrl = url(
+  (url) => (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '',
+  'must be a postgres:// or postgresql:// URL with a host',
+);
 
-const redisUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}, 'must be a redis:// or rediss:// URL with a host');
+const httpUrl = url((url) => ['http:', 'https:'].includes(url.protocol), 'must be an http:// or https:// URL');
 
-const positiveInt = (fallback: number) =>
-  z.coerce.number().int('must be a whole number').positive('must be positive').default(fallback);
+const redisUrl = url(
+  (url) => (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '',
+  'must be a redis:// or rediss:// URL with a host',
+);
 
-const nonNegativeInt = (fallback: number) =>
-  z.coerce.number().int('must be a whole number').nonnegative('must not be negative').default(fallback);
+const isBase64Key32 = (value: string) =>
+  /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32;
 
-const booleanFlag = z
-  .enum(['true', 'false'], { message: 'must be true or false' })
-  .transform((value) => value === 'true');
+const base64Key32 = v.pipe(v.string(), v.check(isBase64Key32, 'must be base64 of exactly 32 bytes'));
+
+/** A whole number read from its text (as Number() reads it), at least `min`. Defaults are given as text and read the same way. */
+const wholeNumber = (min: number, belowMin: string) =>
+  v.pipe(
+    v.string(),
+    v.transform(Number),
+    v.number('must be a number'),
+    v.integer('must be a whole number'),
+    v.minValue(min, belowMin),
+  );
+
+const positiveInt = (fallback: number) => v.optional(wholeNumber(1, 'must be positive'), String(fallback));
+
+const nonNegativeInt = (fallback: number) => v.optional(wholeNumber(0, 'must not be negative'), String(fallback));
+
+const booleanFlag = v.pipe(
+  v.picklist(['true', 'false'], 'must be true or false'),
+  v.transform((value) => value === 'true'),
+);
+
+/** A non-empty string matching `pattern`. */
+const matching = (pattern: RegExp, message: string) => v.pipe(v.string(), v.regex(pattern, message));
+
+const nonEmpty = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
 
 /** Comma-separated http(s) origins, normalized to scheme://host[:port] as browsers send them. */
-const originList = z
-  .string()
-  .refine(
+const originList = v.pipe(
+  v.string(),
+  v.check(
     (value) =>
       value.split(',').every((item) => {
         try {
@@ -61,54 +72,56 @@ const originList = z
         }
       }),
     'must be a comma-separated list of http:// or https:// origins',
-  )
-  .transform((value) => [...new Set(value.split(',').map((item) => new URL(item.trim()).origin))]);
+  ),
+  v.transform((value) => [...new Set(value.split(',').map((item) => new URL(item.trim()).origin))]),
+);
 
 /** Express's `trust proxy` syntax: true, false, a hop count, or addresses/CIDRs/loopback,linklocal,uniquelocal. */
-const trustProxy = z.string().transform((value, context) => {
-  try {
-    return parseTrustProxy(value);
-  } catch {
-    context.addIssue({
-      code: 'custom',
-      message:
-        'must be true, false, a number of hops, or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal',
-    });
-    return z.NEVER;
-  }
-});
+const trustProxy = v.pipe(
+  v.string(),
+  v.check((value) => {
+    try {
+      parseTrustProxy(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be true, false, a number of hops, or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal'),
+  v.transform(parseTrustProxy),
+);
 
-const EnvSchema = z.object({
-  NODE_ENV: z.string().default('development'),
-  PORT: z.coerce.number().int('must be a whole number').min(0).max(65535, 'must be at most 65535').default(4000),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  DATABASE_URL: postgresUrl.optional(),
-  KEYWARD_DATA_DIR: z.string().min(1).default('./.keyward'),
-  KEYWARD_MASTER_KEY: base64Key32.optional(),
-  KEYWARD_PREVIOUS_MASTER_KEYS: z
-    .string()
-    .refine(
-      (value) => value.split(',').every((key) => base64Key32.safeParse(key.trim()).success),
-      'must be a comma-separated list of base64 32-byte keys',
-    )
-    .optional(),
-  KEYWARD_KMS_KEY_ID: z.string().min(1).optional(),
-  AWS_ENDPOINT_URL_KMS: httpUrl.optional(),
-  ANTHROPIC_API_KEY: z.string().min(1).optional(),
-  ANTHROPIC_BASE_URL: httpUrl.optional(),
-  OPENAI_API_KEY: z.string().min(1).optional(),
-  OPENAI_BASE_URL: httpUrl.optional(),
-  OPENROUTER_API_KEY: z.string().min(1).optional(),
-  OPENROUTER_BASE_URL: httpUrl.optional(),
-  OPENROUTER_APP_URL: httpUrl.optional(),
-  GITHUB_API_URL: httpUrl.default('https://api.github.com'),
-  LINEAR_API_URL: httpUrl.default('https://api.linear.app'),
-  KEYWARD_BOOTSTRAP_TOKEN: z
-    .string()
-    .regex(/^kw_[A-Za-z0-9_-]{20,200}$/, 'must look like kw_ followed by at least 20 URL-safe characters')
-    .optional(),
-  KEYWARD_MODELS_FILE: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+const EnvSchema = v.object({
+  NODE_ENV: v.optional(v.string(), 'development'),
+  PORT: v.optional(v.pipe(wholeNumber(0, 'must not be negative'), v.maxValue(65535, 'must be at most 65535')), '4000'),
+  HOST: v.optional(nonEmpty, '127.0.0.1'),
+  DATABASE_URL: v.optional(postgresUrl),
+  KEYWARD_DATA_DIR: v.optional(nonEmpty, './.keyward'),
+  KEYWARD_MASTER_KEY: v.optional(base64Key32),
+  KEYWARD_PREVIOUS_MASTER_KEYS: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (value) => value.split(',').every((key) => isBase64Key32(key.trim())),
+        'must be a comma-separated list of base64 32-byte keys',
+      ),
+    ),
+  ),
+  KEYWARD_KMS_KEY_ID: v.optional(nonEmpty),
+  AWS_ENDPOINT_URL_KMS: v.optional(httpUrl),
+  ANTHROPIC_API_KEY: v.optional(nonEmpty),
+  ANTHROPIC_BASE_URL: v.optional(httpUrl),
+  OPENAI_API_KEY: v.optional(nonEmpty),
+  OPENAI_BASE_URL: v.optional(httpUrl),
+  OPENROUTER_API_KEY: v.optional(nonEmpty),
+  OPENROUTER_BASE_URL: v.optional(httpUrl),
+  OPENROUTER_APP_URL: v.optional(httpUrl),
+  GITHUB_API_URL: v.optional(httpUrl, 'https://api.github.com'),
+  LINEAR_API_URL: v.optional(httpUrl, 'https://api.linear.app'),
+  KEYWARD_BOOTSTRAP_TOKEN: v.optional(
+    matching(/^kw_[A-Za-z0-9_-]{20,200}$/, 'must look like kw_ followed by at least 20 URL-safe characters'),
+  ),
+  KEYWARD_MODELS_FILE: v.optional(nonEmpty),
+  LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), 'info'),
   KEYWARD_DATA_KEY_MAX_AGE_SECONDS: positiveInt(300),
   KEYWARD_DATA_KEY_MAX_USES: positiveInt(100_000),
   KEYWARD_CACHE_TTL_SECONDS: nonNegativeInt(60),
@@ -117,26 +130,26 @@ const EnvSchema = z.object({
   KEYWARD_MAX_STREAMS_PER_USER: positiveInt(10),
   KEYWARD_MAX_STREAMS_PER_TENANT: positiveInt(500),
   KEYWARD_STREAM_LEASE_SECONDS: positiveInt(30),
-  KEYWARD_REDIS_URL: redisUrl.optional(),
-  KEYWARD_REDIS_KEY_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 letters, digits or : _ . -')
-    .default('keyward:'),
-  KEYWARD_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  KEYWARD_REDIS_URL: v.optional(redisUrl),
+  KEYWARD_REDIS_KEY_PREFIX: v.optional(
+    matching(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 letters, digits or : _ . -'),
+    'keyward:',
+  ),
+  KEYWARD_METRICS_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
   // Query limits (GraphQL Armor's defaults, except cost: see src/server/query-limits.ts).
   KEYWARD_MAX_DEPTH: positiveInt(6),
   KEYWARD_MAX_ALIASES: positiveInt(15),
   KEYWARD_MAX_DIRECTIVES: positiveInt(50),
   KEYWARD_MAX_TOKENS: positiveInt(1000),
   KEYWARD_MAX_COST: positiveInt(50_000),
-  KEYWARD_INTROSPECTION: booleanFlag.optional(),
+  KEYWARD_INTROSPECTION: v.optional(booleanFlag),
   KEYWARD_MAX_BODY_BYTES: positiveInt(1024 * 1024),
   KEYWARD_WS_MAX_PAYLOAD_BYTES: positiveInt(1024 * 1024),
   KEYWARD_WS_INIT_TIMEOUT_MS: positiveInt(10_000),
   KEYWARD_WS_KEEPALIVE_MS: positiveInt(12_000),
-  KEYWARD_ALLOWED_ORIGINS: originList.optional(),
+  KEYWARD_ALLOWED_ORIGINS: v.optional(originList),
   // Untrusted clients: proxies, unauthenticated WebSockets.
-  KEYWARD_TRUST_PROXY: trustProxy.optional(),
+  KEYWARD_TRUST_PROXY: v.optional(trustProxy),
   KEYWARD_WS_MAX_UNAUTHENTICATED_PER_IP: positiveInt(128),
   KEYWARD_WS_MAX_UNAUTHENTICATED_TOTAL: positiveInt(2048),
   KEYWARD_WS_UNAUTHENTICATED_TIMEOUT_MS: positiveInt(30_000),
@@ -253,11 +266,9 @@ export class ConfigError extends Error {
 /** Reads and validates the environment once. Values are never echoed back, since some are secrets. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
-  }
-  const e = parsed.data;
+  const parsed = v.safeParse(EnvSchema, present, { message: 'is not valid' });
+  if (!parsed.success) throw new ConfigError(parsed.issues.map((issue) => `${v.getDotPath(issue)} ${issue.message}`));
+  const e = parsed.output;
   const production = e.NODE_ENV === 'production';
   if (production && !e.KEYWARD_MASTER_KEY && !e.KEYWARD_KMS_KEY_ID) {
     throw new ConfigError([
@@ -323,4 +334,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Every environment variable the gateway reads through this file (deploy manifests are checked against it). */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.entries);

@@ -1,26 +1,41 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { Provider } from '../modules/credential/provider';
 import shippedCatalog from './models.json';
 
-const CatalogSchema = z.object({
-  models: z
-    .array(
-      z.object({
+/** YYYY-MM-DD naming a day that exists (2026-02-30 does not). */
+function isCalendarDay(day: string): boolean {
+  const start = Date.parse(`${day}T00:00:00Z`);
+  return /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(start) && new Date(start).toISOString().startsWith(day);
+}
+
+const calendarDay = v.pipe(v.string(), v.check(isCalendarDay, 'must be a date, YYYY-MM-DD'));
+
+const price = v.pipe(v.number('must be a number'), v.finite('must be finite'), v.minValue(0, 'must not be negative'));
+
+const CatalogSchema = v.object({
+  models: v.pipe(
+    v.array(
+      v.object({
         // OpenRouter's ids are `vendor/model`.
-        id: z.string().regex(/^[a-z0-9][a-z0-9._:/-]{0,99}$/, 'must be a lower-case model id'),
-        provider: z.enum(Provider),
-        displayName: z.string().min(1).max(200),
-        inputUsdPerMTok: z.number().nonnegative().finite(),
-        outputUsdPerMTok: z.number().nonnegative().finite(),
+        id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._:/-]{0,99}$/, 'must be a lower-case model id')),
+        provider: v.enum(Provider, `must be one of ${Object.values(Provider).join(', ')}`),
+        displayName: v.pipe(
+          v.string(),
+          v.minLength(1, 'must not be empty'),
+          v.maxLength(200, 'must be at most 200 characters'),
+        ),
+        inputUsdPerMTok: price,
+        outputUsdPerMTok: price,
         /** The provider's announced end of life (UTC day, YYYY-MM-DD): from its start the model is retired. */
-        endOfLife: z.iso.date('must be a date, YYYY-MM-DD').optional(),
+        endOfLife: v.optional(calendarDay),
       }),
-    )
-    .min(1, 'must list at least one model'),
+    ),
+    v.minLength(1, 'must list at least one model'),
+  ),
 });
 
-export type CatalogModel = z.infer<typeof CatalogSchema>['models'][number];
+export type CatalogModel = v.InferOutput<typeof CatalogSchema>['models'][number];
 
 export class ModelCatalog {
   private readonly byId: Map<string, CatalogModel>;
@@ -33,14 +48,14 @@ export class ModelCatalog {
   /** The shipped catalog, or the operator's file (KEYWARD_MODELS_FILE), validated. */
   static load(file?: string): ModelCatalog {
     const raw: unknown = file ? JSON.parse(readFileSync(file, 'utf8')) : shippedCatalog;
-    const parsed = CatalogSchema.safeParse(raw);
+    const parsed = v.safeParse(CatalogSchema, raw, { message: 'is not valid' });
     if (!parsed.success) {
       const where = file ?? 'the shipped catalog';
       throw new Error(
-        `Invalid model catalog in ${where}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+        `Invalid model catalog in ${where}: ${parsed.issues.map((i) => `${v.getDotPath(i)} ${i.message}`).join('; ')}`,
       );
     }
-    return new ModelCatalog(parsed.data.models);
+    return new ModelCatalog(parsed.output.models);
   }
 
   get(id: string): CatalogModel | undefined {

@@ -38,12 +38,14 @@ test('a model retires at the start of its end-of-life day (UTC), and only then i
   expect(() => rules.assertCurrent(DEFAULT_MODEL, new Date('2999-01-01T00:00:00Z'))).not.toThrow();
 });
 
-test('an operator catalog with a malformed end-of-life date is refused at load', () => {
+test('an operator catalog with a malformed or non-existent end-of-life date is refused at load', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kw-catalog-'));
   try {
     const file = join(dir, 'models.json');
     const model = { id: 'x', provider: 'ANTHROPIC', displayName: 'X', inputUsdPerMTok: 1, outputUsdPerMTok: 1 };
     writeFileSync(file, JSON.stringify({ models: [{ ...model, endOfLife: '30/11/2026' }] }));
+    expect(() => ModelCatalog.load(file)).toThrow(/models\.0\.endOfLife must be a date, YYYY-MM-DD/);
+    writeFileSync(file, JSON.stringify({ models: [{ ...model, endOfLife: '2026-02-30' }] }));
     expect(() => ModelCatalog.load(file)).toThrow(/models\.0\.endOfLife must be a date, YYYY-MM-DD/);
     writeFileSync(file, JSON.stringify({ models: [{ ...model, endOfLife: '2026-11-30' }] }));
     expect(ModelCatalog.load(file).get('x')!.endOfLife).toBe('2026-11-30');
