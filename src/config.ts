@@ -5,7 +5,7 @@ import { parseTrustProxy, type TrustProxySetting } from './common/client-address
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** A string the given URL test accepts (a value that does not parse as a URL fails too). */
-const url = (accepts: (url: URL) => boolean, message: string) =>
+const urlWhere = (accepts: (parsed: URL) => boolean, message: string) =>
   v.pipe(
     v.string(),
     v.check((value) => {
@@ -17,14 +17,14 @@ const url = (accepts: (url: URL) => boolean, message: string) =>
     }, message),
   );
 
-const postgresUrl = url(
+const postgresUrl = urlWhere(
   (url) => (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '',
   'must be a postgres:// or postgresql:// URL with a host',
 );
 
-const httpUrl = url((url) => ['http:', 'https:'].includes(url.protocol), 'must be an http:// or https:// URL');
+const httpUrl = urlWhere((url) => ['http:', 'https:'].includes(url.protocol), 'must be an http:// or https:// URL');
 
-const redisUrl = url(
+const redisUrl = urlWhere(
   (url) => (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '',
   'must be a redis:// or rediss:// URL with a host',
 );
@@ -53,7 +53,7 @@ const booleanFlag = v.pipe(
   v.transform((value) => value === 'true'),
 );
 
-/** A non-empty string matching `pattern`. */
+/** A string matching `pattern`. */
 const matching = (pattern: RegExp, message: string) => v.pipe(v.string(), v.regex(pattern, message));
 
 const nonEmpty = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
@@ -79,15 +79,17 @@ const originList = v.pipe(
 /** Express's `trust proxy` syntax: true, false, a hop count, or addresses/CIDRs/loopback,linklocal,uniquelocal. */
 const trustProxy = v.pipe(
   v.string(),
-  v.check((value) => {
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
     try {
-      parseTrustProxy(value);
-      return true;
+      return parseTrustProxy(dataset.value);
     } catch {
-      return false;
+      addIssue({
+        message:
+          'must be true, false, a number of hops, or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal',
+      });
+      return NEVER;
     }
-  }, 'must be true, false, a number of hops, or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal'),
-  v.transform(parseTrustProxy),
+  }),
 );
 
 const EnvSchema = v.object({
