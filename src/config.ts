@@ -269,7 +269,8 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = v.safeParse(EnvSchema, present, { message: 'is not valid' });
-  if (!parsed.success) throw new ConfigError(parsed.issues.map((issue) => `${v.getDotPath(issue)} ${issue.message}`));
+  if (!parsed.success)
+    throw new ConfigError(parsed.issues.map((issue) => `${v.getDotPath(issue) ?? 'the environment'} ${issue.message}`));
   const e = parsed.output;
   const production = e.NODE_ENV === 'production';
   if (production && !e.KEYWARD_MASTER_KEY && !e.KEYWARD_KMS_KEY_ID) {

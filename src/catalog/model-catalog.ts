@@ -52,7 +52,7 @@ export class ModelCatalog {
     if (!parsed.success) {
       const where = file ?? 'the shipped catalog';
       throw new Error(
-        `Invalid model catalog in ${where}: ${parsed.issues.map((i) => `${v.getDotPath(i)} ${i.message}`).join('; ')}`,
+        `Invalid model catalog in ${where}: ${parsed.issues.map((i) => `${v.getDotPath(i) ?? 'the catalog'} ${i.message}`).join('; ')}`,
       );
     }
     return new ModelCatalog(parsed.output.models);
