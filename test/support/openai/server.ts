@@ -1,20 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import {
-  createServer,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readBody, startRecord, waitForRecorded } from '../anthropic/recording';
-import { defaultReplyTokens, estimateInputTokens, parseJsonObject } from '../anthropic/request';
+import { defaultReplyTokens, estimateInputTokens } from '../anthropic/request';
+import { ScriptedUpstreamServer, type ScriptedExchange } from '../scripted-upstream';
 import type { JsonObject } from '../anthropic/types';
 import { decideToolScript, echoResults, jsonFragments, wordTokens, type ScriptedResult } from '../tool-script';
 import type {
   Behaviour,
-  BehaviourSource,
   DropConnectionBehaviour,
   ErrorEventBehaviour,
   HttpErrorBehaviour,
@@ -42,100 +34,20 @@ const MODELS = ['gpt-5-mini', 'gpt-4.1-mini', 'gpt-4.1'];
 /** OpenAI answers 400 for `max_tokens` on its reasoning models (they take `max_completion_tokens`). */
 const REJECTS_MAX_TOKENS = /^(gpt-5|o\d)/;
 
-interface Exchange {
-  res: ServerResponse;
-  record: RecordedRequest;
-  closed: AbortSignal;
-}
+type Exchange = ScriptedExchange<RecordedRequest>;
 
-class FakeOpenAiServer implements OpenAiServer {
-  readonly requests: RecordedRequest[] = [];
-  private readonly httpServer: Server;
-  private readonly queue: Behaviour[] = [];
-  private behaviourSource: BehaviourSource | undefined;
-  private keyPredicate: (key: string) => boolean;
-  private readonly rejectedKeys = new Map<string, 401 | 403>();
-  private readonly requestWaiters = new Set<() => void>();
-  private seq = 0;
-  private port = 0;
+/** The key each mode's real API accepts by default. */
+const acceptsKey = (mode: OpenAiServerMode) => (key: string) =>
+  mode === 'openai' ? key.startsWith('sk-') && !key.startsWith('sk-or-') : key.startsWith('sk-or-');
 
+class FakeOpenAiServer extends ScriptedUpstreamServer<Behaviour, RecordedRequest> implements OpenAiServer {
   constructor(readonly mode: OpenAiServerMode) {
-    this.keyPredicate = this.defaultKeyPredicate;
-    this.httpServer = createServer({ keepAlive: true }, (req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) res.writeHead(500).end(String(error));
-        else res.destroy();
-      });
-    });
+    super(DEFAULT_BEHAVIOUR, acceptsKey(mode), mode === 'openai' ? '/v1' : '/api/v1');
   }
 
-  private get prefix(): string {
-    return this.mode === 'openai' ? '/v1' : '/api/v1';
-  }
-
-  private readonly defaultKeyPredicate = (key: string): boolean =>
-    this.mode === 'openai' ? key.startsWith('sk-') && !key.startsWith('sk-or-') : key.startsWith('sk-or-');
-
-  get baseURL(): string {
-    return `http://127.0.0.1:${this.port}${this.prefix}`;
-  }
-
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.httpServer.once('error', reject);
-      this.httpServer.listen(0, '127.0.0.1', () => {
-        this.port = (this.httpServer.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  }
-
-  setBehaviour(source: BehaviourSource | undefined): void {
-    this.behaviourSource = source;
-  }
-
-  enqueue(...behaviours: Behaviour[]): void {
-    this.queue.push(...behaviours);
-  }
-
-  acceptKeys(predicate: (key: string) => boolean): void {
-    this.keyPredicate = predicate;
-  }
-
-  rejectKey(key: string, status: 401 | 403 = 401): void {
-    this.rejectedKeys.set(key, status);
-  }
-
-  reset(): void {
-    this.requests.length = 0;
-    this.queue.length = 0;
-    this.behaviourSource = undefined;
-    this.keyPredicate = this.defaultKeyPredicate;
-    this.rejectedKeys.clear();
-    this.seq = 0;
-  }
-
-  waitForRequests(count: number, timeoutMs = 2000): Promise<RecordedRequest[]> {
-    return waitForRecorded(this.requests, this.requestWaiters, count, timeoutMs);
-  }
-
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
-    this.httpServer.closeAllConnections();
-    await closed;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const record = startRecord(req, res, this.seq++) as unknown as RecordedRequest;
-    const closed = new AbortController();
-    res.once('close', () => closed.abort());
-    record.rawBody = await readBody(req);
-    record.body = parseJsonObject(record.rawBody);
-    this.requests.push(record);
-    for (const waiter of [...this.requestWaiters]) waiter();
-
-    const ex: Exchange = { res, record, closed: closed.signal };
-    const path = record.path.startsWith(this.prefix) ? record.path.slice(this.prefix.length) : undefined;
+  protected async serve(ex: Exchange): Promise<void> {
+    const { record } = ex;
+    const path = record.path.startsWith(this.rootPath) ? record.path.slice(this.rootPath.length) : undefined;
     const route = `${record.method} ${path}`;
     if (route === 'GET /models' && this.mode === 'openrouter') return this.sendJson(ex, 200, this.modelList());
     if (
@@ -205,13 +117,6 @@ class FakeOpenAiServer implements OpenAiServer {
       return "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.";
     }
     return undefined;
-  }
-
-  private nextBehaviour(record: RecordedRequest): Behaviour {
-    const queued = this.queue.shift();
-    if (queued) return queued;
-    const source = this.behaviourSource;
-    return (typeof source === 'function' ? source(record) : source) ?? DEFAULT_BEHAVIOUR;
   }
 
   private async respond(ex: Exchange, body: JsonObject, behaviour: Behaviour): Promise<void> {
