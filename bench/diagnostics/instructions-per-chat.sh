@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions the gateway executes per chat, counted by valgrind's callgrind: repeatable where
-# CPU time on a shared VM is not (a diagnostic, not a benchmark; docs/benchmarks.md says how to read it).
+# CPU time on a shared VM is not (a diagnostic, not a benchmark; bench/README.md says how to read it).
 #
 #   PEERBENCH=<writable copy of ../shared/peerbench, npm ci done> bench/diagnostics/instructions-per-chat.sh [node flags...]
 #
